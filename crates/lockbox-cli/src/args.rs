@@ -1,0 +1,224 @@
+//! Command-line grammar (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lockbox",
+    version,
+    about = "Customer Lockbox: approve, audit and control provider access to your content"
+)]
+pub struct Cli {
+    /// Store path (default: the user's data dir, e.g. ~/.local/share/lockbox/lockbox.db).
+    #[arg(long, global = true, env = "LOCKBOX_DB")]
+    pub db: Option<PathBuf>,
+    /// Tenant to act on.
+    #[arg(long, global = true, env = "LOCKBOX_TENANT", default_value = "default")]
+    pub tenant: String,
+    /// Who is acting (default: the OS user).
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Tenants in this store (an MSP manages many).
+    Tenant {
+        #[command(subcommand)]
+        cmd: TenantCmd,
+    },
+    /// Customer Lockbox settings of the tenant.
+    Settings {
+        #[command(subcommand)]
+        cmd: SettingsCmd,
+    },
+    /// Customer admins and approvers.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Lockbox requests: file, list, decide.
+    Request {
+        #[command(subcommand)]
+        cmd: RequestCmd,
+    },
+    /// Check or use a grant.
+    Access {
+        #[command(subcommand)]
+        cmd: AccessCmd,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// File a few realistic sample requests for a first look.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCmd {
+    /// Add a tenant; you become its first admin.
+    Add {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SettingsCmd {
+    Show,
+    /// Keys: lockbox (on|off), request-lifetime, max-access-duration,
+    /// approvals-required, provider-approvals-required, reminder-lead (duration|off).
+    Set {
+        key: String,
+        value: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    Add {
+        name: String,
+        /// admin or approver
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    List,
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RequestCmd {
+    /// File a request (provider engineer).
+    New {
+        #[arg(long)]
+        engineer: String,
+        #[arg(long)]
+        case: String,
+        #[arg(long)]
+        workload: String,
+        #[arg(long)]
+        resource: String,
+        #[arg(long)]
+        reason: String,
+        /// Requested access duration, e.g. 90m (default: the tenant's maximum).
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    List {
+        /// Only this state (repeatable).
+        #[arg(long)]
+        state: Vec<String>,
+        #[arg(long)]
+        created_after: Option<String>,
+        /// Case, requester, workload, resource or id contains this.
+        #[arg(long)]
+        search: Option<String>,
+        /// newest, oldest or expires
+        #[arg(long, default_value = "newest")]
+        sort: String,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    Show {
+        id: String,
+    },
+    /// Provider manager's approval (use --as MANAGER).
+    ProviderApprove {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    Approve {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+        /// Grant less than requested, e.g. 30m.
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    Reject {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Withdraw a request before it is decided (the requester, --as ENGINEER).
+    Cancel {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// End approved access early.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccessCmd {
+    /// Exit 0 when access is allowed now, 1 when not; prints why.
+    Check { id: String },
+    /// Record an action taken under a grant (use --as ENGINEER).
+    Log {
+        id: String,
+        #[arg(long)]
+        action: String,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct AuditFilter {
+    /// Entries at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Entries before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long)]
+    pub request: Option<String>,
+    #[arg(long)]
+    pub actor: Option<String>,
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// Free text in actor, operation, request id or details.
+    #[arg(long)]
+    pub text: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Newest first.
+    List {
+        #[command(flatten)]
+        filter: AuditFilter,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    Export {
+        #[command(flatten)]
+        filter: AuditFilter,
+        /// csv or jsonl
+        #[arg(long)]
+        format: String,
+        /// File to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Recompute the hash chain: exit 0 intact, 1 with the first bad entry.
+    Verify,
+}

@@ -1,0 +1,283 @@
+//! `lockbox`: the Customer Lockbox admin center, headless. Every command is a
+//! thin adapter: parse arguments, call the engine, print the result.
+
+mod args;
+mod print;
+
+use args::{
+    AccessCmd, AuditCmd, AuditFilter, Cli, Cmd, RequestCmd, SettingsCmd, TenantCmd, UserCmd,
+};
+use clap::Parser;
+use lockbox_core::dto::{
+    AccessDto, AuditEntryDto, RequestDto, SettingsDto, TenantDto, UserDto, VerifyReport,
+};
+use lockbox_core::duration::parse_duration;
+use lockbox_core::engine::{default_db_path, os_user};
+use lockbox_core::export::{export_audit, ExportFormat};
+use lockbox_core::model::{NewRequest, Role, State};
+use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort};
+use lockbox_core::{
+    clock::parse_time, Clock, Engine, Error, ErrorClass, ManualClock, Result, SystemClock,
+};
+use print::Out;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCKBOX_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let out = Out { json: cli.json };
+    match run(cli, &out) {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(match e.code.class() {
+                ErrorClass::Rule => 1,
+                ErrorClass::Input => 2,
+                ErrorClass::Store => 3,
+            })
+        }
+    }
+}
+
+/// `LOCKBOX_NOW` pins the clock (tests and demos); otherwise the wall clock.
+fn clock() -> Result<Arc<dyn Clock>> {
+    match std::env::var("LOCKBOX_NOW") {
+        Ok(v) if !v.trim().is_empty() => Ok(Arc::new(ManualClock::new(parse_time(&v)?))),
+        _ => Ok(Arc::new(SystemClock)),
+    }
+}
+
+fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
+    let db = match &cli.db {
+        Some(p) => p.clone(),
+        None => default_db_path()?,
+    };
+    let me = cli.actor.clone().unwrap_or_else(os_user);
+    let tenant = cli.tenant.as_str();
+    let mut engine = Engine::open(&db, clock()?, &me)?;
+    let e = &mut engine;
+    match cli.cmd {
+        Cmd::Tenant {
+            cmd: TenantCmd::Add { id, name },
+        } => {
+            let t = e.add_tenant(tenant, &me, &id, name.as_deref().unwrap_or(&id))?;
+            out.tenants(&[TenantDto::from(&t)]);
+        }
+        Cmd::Tenant {
+            cmd: TenantCmd::List,
+        } => {
+            out.tenants(&e.tenants()?.iter().map(TenantDto::from).collect::<Vec<_>>());
+        }
+        Cmd::Settings {
+            cmd: SettingsCmd::Show,
+        } => {
+            let s = e.settings(tenant)?;
+            out.settings(&s.entries(), &SettingsDto::from(&s));
+        }
+        Cmd::Settings {
+            cmd: SettingsCmd::Set { key, value },
+        } => {
+            let s = e.set_setting(tenant, &me, &key, &value)?;
+            out.settings(&s.entries(), &SettingsDto::from(&s));
+        }
+        Cmd::User {
+            cmd: UserCmd::Add { name, role, email },
+        } => {
+            let u = e.add_user(tenant, &me, &name, Role::parse(&role)?, email.as_deref())?;
+            out.users(&[UserDto::from(&u)]);
+        }
+        Cmd::User { cmd: UserCmd::List } => {
+            out.users(
+                &e.users(tenant)?
+                    .iter()
+                    .map(UserDto::from)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        Cmd::User {
+            cmd: UserCmd::Remove { name },
+        } => {
+            e.remove_user(tenant, &me, &name)?;
+            out.done(&format!("removed user {name}"));
+        }
+        Cmd::Request { cmd } => return request(e, tenant, &me, cmd, out),
+        Cmd::Access {
+            cmd: AccessCmd::Check { id },
+        } => {
+            let id = e.resolve_id(tenant, &id)?;
+            let d = e.check_access(tenant, &id)?;
+            out.access(&AccessDto::new(&id, &d));
+            return Ok(if d.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        Cmd::Access {
+            cmd: AccessCmd::Log { id, action },
+        } => {
+            let id = e.resolve_id(tenant, &id)?;
+            let d = e.log_access(tenant, &id, &me, &action)?;
+            out.access(&AccessDto::new(&id, &d));
+        }
+        Cmd::Audit {
+            cmd: AuditCmd::List { filter, limit },
+        } => {
+            let mut q = audit_query(&filter)?;
+            q.limit = Some(limit);
+            let page = e.audit_page(tenant, &q)?;
+            out.audit(&page.iter().map(AuditEntryDto::from).collect::<Vec<_>>());
+        }
+        Cmd::Audit {
+            cmd:
+                AuditCmd::Export {
+                    filter,
+                    format,
+                    out: file,
+                },
+        } => {
+            let q = audit_query(&filter)?;
+            let fmt = ExportFormat::parse(&format)?;
+            let n = match &file {
+                Some(path) => {
+                    // Write to a temp file and rename, so a failed export leaves nothing half-written.
+                    let tmp = path.with_extension("partial");
+                    let mut f = std::fs::File::create(&tmp).map_err(|err| {
+                        Error::input(format!("cannot create {}: {err}", tmp.display()))
+                    })?;
+                    let n = export_audit(e, tenant, &q, fmt, &mut f)?;
+                    f.sync_all().map_err(|err| {
+                        Error::input(format!("cannot write {}: {err}", tmp.display()))
+                    })?;
+                    std::fs::rename(&tmp, path).map_err(|err| {
+                        Error::input(format!("cannot write {}: {err}", path.display()))
+                    })?;
+                    n
+                }
+                None => export_audit(e, tenant, &q, fmt, &mut std::io::stdout().lock())?,
+            };
+            if let Some(path) = file {
+                out.done(&format!("exported {n} audit entries to {}", path.display()));
+            }
+        }
+        Cmd::Audit {
+            cmd: AuditCmd::Verify,
+        } => {
+            let v = e.verify_audit()?;
+            out.verify(&VerifyReport::from(&v));
+            return Ok(if v.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        Cmd::Demo => {
+            let reqs = lockbox_core::demo::seed(e, tenant)?;
+            out.requests(&reqs.iter().map(RequestDto::from).collect::<Vec<_>>());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn request(e: &mut Engine, tenant: &str, me: &str, cmd: RequestCmd, out: &Out) -> Result<ExitCode> {
+    let dur = |d: &Option<String>| d.as_deref().map(parse_duration).transpose();
+    let req = match cmd {
+        RequestCmd::New {
+            engineer,
+            case,
+            workload,
+            resource,
+            reason,
+            duration,
+        } => {
+            let new = NewRequest {
+                engineer,
+                case,
+                workload,
+                resource,
+                reason,
+                duration_s: dur(&duration)?,
+            };
+            e.file_request(tenant, &new)?
+        }
+        RequestCmd::List {
+            state,
+            created_after,
+            search,
+            sort,
+            limit,
+        } => {
+            let q = RequestQuery {
+                states: state
+                    .iter()
+                    .map(|s| State::parse(s))
+                    .collect::<Result<_>>()?,
+                search,
+                created_after: created_after.as_deref().map(parse_time).transpose()?,
+                sort: match sort.as_str() {
+                    "newest" => RequestSort::Newest,
+                    "oldest" => RequestSort::Oldest,
+                    "expires" => RequestSort::ExpiresSoonest,
+                    other => {
+                        return Err(Error::input(format!(
+                            "'{other}' is not a sort: use newest, oldest or expires"
+                        )))
+                    }
+                },
+                cursor: None,
+                limit,
+            };
+            let page = e.list_requests(tenant, &q)?;
+            out.requests(&page.items.iter().map(RequestDto::from).collect::<Vec<_>>());
+            return Ok(ExitCode::SUCCESS);
+        }
+        RequestCmd::Show { id } => {
+            let id = e.resolve_id(tenant, &id)?;
+            e.request(tenant, &id)?
+        }
+        RequestCmd::ProviderApprove { id, comment } => {
+            let id = e.resolve_id(tenant, &id)?;
+            e.provider_approve(tenant, &id, me, comment.as_deref())?
+        }
+        RequestCmd::Approve {
+            id,
+            comment,
+            duration,
+        } => {
+            let id = e.resolve_id(tenant, &id)?;
+            e.approve(tenant, &id, me, comment.as_deref(), dur(&duration)?)?
+        }
+        RequestCmd::Reject { id, comment } => {
+            let id = e.resolve_id(tenant, &id)?;
+            e.reject(tenant, &id, me, comment.as_deref())?
+        }
+        RequestCmd::Cancel { id, comment } => {
+            let id = e.resolve_id(tenant, &id)?;
+            e.cancel(tenant, &id, me, comment.as_deref())?
+        }
+        RequestCmd::Revoke { id, comment } => {
+            let id = e.resolve_id(tenant, &id)?;
+            e.revoke(tenant, &id, me, comment.as_deref())?
+        }
+    };
+    out.request(&RequestDto::from(&req));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_query(f: &AuditFilter) -> Result<AuditQuery> {
+    let t = |s: &Option<String>| s.as_deref().map(parse_time).transpose();
+    Ok(AuditQuery {
+        since: t(&f.since)?,
+        until: t(&f.until)?,
+        request_id: f.request.clone(),
+        actor: f.actor.clone(),
+        operation: f.operation.clone(),
+        text: f.text.clone(),
+        before_seq: None,
+        limit: None,
+    })
+}

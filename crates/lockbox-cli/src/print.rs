@@ -1,0 +1,210 @@
+//! Human and `--json` output.
+
+use lockbox_core::dto::{
+    AccessDto, AuditEntryDto, RequestDto, SettingsDto, TenantDto, UserDto, VerifyReport,
+};
+use lockbox_core::duration::format_duration;
+use lockbox_core::Error;
+use serde::Serialize;
+
+pub struct Out {
+    pub json: bool,
+}
+
+fn json<T: Serialize + ?Sized>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot print JSON: {e}"),
+    }
+}
+
+fn or_dash(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("-")
+}
+
+impl Out {
+    pub fn error(&self, e: &Error) {
+        if self.json {
+            match serde_json::to_string(e) {
+                Ok(s) => eprintln!("{s}"),
+                Err(_) => eprintln!("error: {}", e.message),
+            }
+        } else {
+            eprintln!("error ({}): {}", e.code.as_str(), e.message);
+        }
+    }
+
+    pub fn done(&self, msg: &str) {
+        if self.json {
+            json(&serde_json::json!({ "ok": true, "message": msg }));
+        } else {
+            println!("{msg}");
+        }
+    }
+
+    pub fn request(&self, r: &RequestDto) {
+        if self.json {
+            return json(r);
+        }
+        println!("Request     {}", r.id);
+        println!(
+            "State       {}",
+            serde_json::to_value(r.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        );
+        println!("Tenant      {}", r.tenant);
+        println!("Case        {}", r.case);
+        println!("Workload    {}", r.workload);
+        println!("Resource    {}", r.resource);
+        println!("Reason      {}", r.reason);
+        println!("Requester   {}", r.requester);
+        println!("Requested   {}", format_duration(r.requested_duration_s));
+        if let Some(g) = r.granted_duration_s {
+            println!("Granted     {}", format_duration(g));
+        }
+        println!("Created     {}", r.created_at);
+        println!("Expires     {}", r.expires_at);
+        println!("Approved    {}", or_dash(&r.approved_at));
+        println!("Access ends {}", or_dash(&r.access_ends_at));
+        if let Some(c) = &r.closed_at {
+            println!("Closed      {c}");
+        }
+        println!(
+            "Policy      {} provider approval(s), {} customer approval(s), lockbox {}",
+            r.provider_approvals_required,
+            r.approvals_required,
+            if r.lockbox_required { "on" } else { "off" }
+        );
+        for d in &r.decisions {
+            println!(
+                "  {} {} {} by {}{}{}",
+                d.at,
+                d.level,
+                d.decision,
+                d.actor,
+                d.duration_s
+                    .map(|s| format!(" for {}", format_duration(s)))
+                    .unwrap_or_default(),
+                d.comment
+                    .as_ref()
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+
+    pub fn requests(&self, rs: &[RequestDto]) {
+        if self.json {
+            return json(rs);
+        }
+        if rs.is_empty() {
+            println!(
+                "No lockbox requests. File one with `lockbox request new` or try `lockbox demo`."
+            );
+            return;
+        }
+        println!(
+            "{:<36}  {:<17}  {:<12}  {:<28}  {:<18}  EXPIRES / ACCESS ENDS",
+            "ID", "STATE", "CASE", "REQUESTER", "WORKLOAD"
+        );
+        for r in rs {
+            let state = serde_json::to_value(r.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let deadline = r
+                .access_ends_at
+                .clone()
+                .unwrap_or_else(|| r.expires_at.clone());
+            println!(
+                "{:<36}  {:<17}  {:<12}  {:<28}  {:<18}  {}",
+                r.id, state, r.case, r.requester, r.workload, deadline
+            );
+        }
+    }
+
+    pub fn tenants(&self, ts: &[TenantDto]) {
+        if self.json {
+            return json(ts);
+        }
+        for t in ts {
+            println!("{:<20} {:<30} created {}", t.id, t.name, t.created_at);
+        }
+    }
+
+    pub fn users(&self, us: &[UserDto]) {
+        if self.json {
+            return json(us);
+        }
+        for u in us {
+            let role = serde_json::to_value(u.role)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            println!(
+                "{:<30} {:<9} {}",
+                u.name,
+                role,
+                u.email.as_deref().unwrap_or("-")
+            );
+        }
+    }
+
+    pub fn settings(&self, entries: &[(&str, String)], dto: &SettingsDto) {
+        if self.json {
+            return json(dto);
+        }
+        for (k, v) in entries {
+            println!("{k:<28} {v}");
+        }
+    }
+
+    pub fn access(&self, a: &AccessDto) {
+        if self.json {
+            return json(a);
+        }
+        println!(
+            "{}: {}",
+            if a.allowed { "allowed" } else { "denied" },
+            a.reason
+        );
+    }
+
+    pub fn audit(&self, es: &[AuditEntryDto]) {
+        if self.json {
+            return json(es);
+        }
+        for e in es {
+            println!(
+                "{:>6}  {}  {:<18} {:<28} {:<36} {}",
+                e.seq,
+                e.at,
+                e.operation,
+                e.actor,
+                e.request_id.as_deref().unwrap_or("-"),
+                e.details
+            );
+        }
+    }
+
+    pub fn verify(&self, v: &VerifyReport) {
+        if self.json {
+            return json(v);
+        }
+        if v.ok {
+            println!(
+                "audit log intact: {} entries, head {}",
+                v.entries,
+                v.head_hash.as_deref().unwrap_or("(empty)")
+            );
+        } else {
+            println!(
+                "audit log TAMPERED: first bad entry is #{}: {}",
+                v.first_bad_seq.unwrap_or_default(),
+                v.problem.as_deref().unwrap_or("")
+            );
+        }
+    }
+}

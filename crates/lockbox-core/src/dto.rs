@@ -1,0 +1,453 @@
+//! Wire types: what crosses the boundary (CLI `--json`, IPC, HTTP). Domain
+//! types convert into these; TypeScript types are generated from them with
+//! ts-rs (`make bindings`), committed under `ui/src/bindings/`, and a test
+//! fails when the committed files drift.
+
+use crate::audit::{AuditEntry, VerifyOutcome};
+use crate::clock::{parse_time, rfc3339};
+use crate::model::{self, AccessDecision, ActorKind, Request, Settings, State, Tenant, User};
+use crate::store::{self, RequestSort as Sort};
+use crate::Result;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, rename = "RequestState")]
+pub enum RequestStateDto {
+    AwaitingProvider,
+    Pending,
+    Approved,
+    Completed,
+    Rejected,
+    Expired,
+    Canceled,
+    Revoked,
+}
+
+impl From<State> for RequestStateDto {
+    fn from(s: State) -> Self {
+        match s {
+            State::AwaitingProvider => Self::AwaitingProvider,
+            State::Pending => Self::Pending,
+            State::Approved => Self::Approved,
+            State::Completed => Self::Completed,
+            State::Rejected => Self::Rejected,
+            State::Expired => Self::Expired,
+            State::Canceled => Self::Canceled,
+            State::Revoked => Self::Revoked,
+        }
+    }
+}
+
+impl From<RequestStateDto> for State {
+    fn from(s: RequestStateDto) -> Self {
+        match s {
+            RequestStateDto::AwaitingProvider => State::AwaitingProvider,
+            RequestStateDto::Pending => State::Pending,
+            RequestStateDto::Approved => State::Approved,
+            RequestStateDto::Completed => State::Completed,
+            RequestStateDto::Rejected => State::Rejected,
+            RequestStateDto::Expired => State::Expired,
+            RequestStateDto::Canceled => State::Canceled,
+            RequestStateDto::Revoked => State::Revoked,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DecisionDto {
+    /// "provider" or "customer".
+    #[ts(type = "\"provider\" | \"customer\"")]
+    pub level: String,
+    pub actor: String,
+    /// "approve", "reject", "revoke" or "cancel".
+    #[ts(type = "\"approve\" | \"reject\" | \"revoke\" | \"cancel\"")]
+    pub decision: String,
+    pub comment: Option<String>,
+    #[ts(type = "number | null")]
+    pub duration_s: Option<i64>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RequestDto {
+    pub id: String,
+    pub tenant: String,
+    pub state: RequestStateDto,
+    pub case: String,
+    pub workload: String,
+    pub resource: String,
+    pub reason: String,
+    pub requester: String,
+    #[ts(type = "number")]
+    pub requested_duration_s: i64,
+    #[ts(type = "number | null")]
+    pub granted_duration_s: Option<i64>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub approved_at: Option<String>,
+    pub access_ends_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub approvals_required: u32,
+    pub provider_approvals_required: u32,
+    pub lockbox_required: bool,
+    pub decisions: Vec<DecisionDto>,
+}
+
+impl From<&Request> for RequestDto {
+    fn from(r: &Request) -> Self {
+        RequestDto {
+            id: r.id.clone(),
+            tenant: r.tenant.clone(),
+            state: r.state.into(),
+            case: r.case.clone(),
+            workload: r.workload.clone(),
+            resource: r.resource.clone(),
+            reason: r.reason.clone(),
+            requester: r.requester.clone(),
+            requested_duration_s: r.requested_duration_s,
+            granted_duration_s: r.granted_duration_s,
+            created_at: rfc3339(r.created_at),
+            expires_at: rfc3339(r.expires_at),
+            approved_at: r.approved_at.map(rfc3339),
+            access_ends_at: r.access_ends_at.map(rfc3339),
+            closed_at: r.closed_at.map(rfc3339),
+            approvals_required: r.approvals_required,
+            provider_approvals_required: r.provider_approvals_required,
+            lockbox_required: r.lockbox_required,
+            decisions: r
+                .decisions
+                .iter()
+                .map(|d| DecisionDto {
+                    level: d.level.as_str().into(),
+                    actor: d.actor.clone(),
+                    decision: d.kind.as_str().into(),
+                    comment: d.comment.clone(),
+                    duration_s: d.duration_s,
+                    at: rfc3339(d.at),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RequestSort {
+    #[default]
+    Newest,
+    Oldest,
+    ExpiresSoonest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct RequestQuery {
+    pub states: Option<Vec<RequestStateDto>>,
+    pub search: Option<String>,
+    pub sort: Option<RequestSort>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl RequestQuery {
+    pub fn to_store(&self) -> store::RequestQuery {
+        store::RequestQuery {
+            states: self.states.iter().flatten().map(|s| (*s).into()).collect(),
+            search: self.search.clone(),
+            created_after: None,
+            sort: match self.sort.unwrap_or_default() {
+                RequestSort::Newest => Sort::Newest,
+                RequestSort::Oldest => Sort::Oldest,
+                RequestSort::ExpiresSoonest => Sort::ExpiresSoonest,
+            },
+            cursor: self.cursor.clone(),
+            limit: self.limit.unwrap_or(50),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RequestPage {
+    pub items: Vec<RequestDto>,
+    pub next_cursor: Option<String>,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+impl From<&crate::engine::RequestPage> for RequestPage {
+    fn from(p: &crate::engine::RequestPage) -> Self {
+        RequestPage {
+            items: p.items.iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor.clone(),
+            total: p.total,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, rename = "ActorKind")]
+pub enum ActorKindDto {
+    Customer,
+    Provider,
+    System,
+}
+
+impl From<ActorKind> for ActorKindDto {
+    fn from(k: ActorKind) -> Self {
+        match k {
+            ActorKind::Customer => Self::Customer,
+            ActorKind::Provider => Self::Provider,
+            ActorKind::System => Self::System,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AuditEntryDto {
+    #[ts(type = "number")]
+    pub seq: i64,
+    pub at: String,
+    pub recorded_at: String,
+    pub tenant: String,
+    pub actor_kind: ActorKindDto,
+    pub actor: String,
+    pub operation: String,
+    pub request_id: Option<String>,
+    pub details: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<&AuditEntry> for AuditEntryDto {
+    fn from(e: &AuditEntry) -> Self {
+        AuditEntryDto {
+            seq: e.seq,
+            at: rfc3339(e.at),
+            recorded_at: rfc3339(e.recorded_at),
+            tenant: e.tenant.clone(),
+            actor_kind: e.actor_kind.into(),
+            actor: e.actor.clone(),
+            operation: e.operation.clone(),
+            request_id: e.request_id.clone(),
+            details: serde_json::from_str(&e.details)
+                .unwrap_or(serde_json::Value::String(e.details.clone())),
+            prev_hash: e.prev_hash.clone(),
+            hash: e.hash.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct AuditQuery {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub request_id: Option<String>,
+    pub actor: Option<String>,
+    pub operation: Option<String>,
+    pub text: Option<String>,
+    #[ts(type = "number | null")]
+    pub before_seq: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+impl AuditQuery {
+    pub fn to_store(&self) -> Result<store::AuditQuery> {
+        let t = |s: &Option<String>| {
+            s.as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(parse_time)
+                .transpose()
+        };
+        Ok(store::AuditQuery {
+            since: t(&self.since)?,
+            until: t(&self.until)?,
+            request_id: self.request_id.clone(),
+            actor: self.actor.clone(),
+            operation: self.operation.clone(),
+            text: self.text.clone(),
+            before_seq: self.before_seq,
+            limit: self.limit,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntryDto>,
+    #[ts(type = "number | null")]
+    pub next_before_seq: Option<i64>,
+}
+
+impl AuditPage {
+    /// A page from entries fetched with `limit`; a full page may have more after it.
+    pub fn from_entries(entries: &[AuditEntry], limit: u32) -> Self {
+        let next = (entries.len() as u32 >= limit)
+            .then(|| entries.last().map(|e| e.seq))
+            .flatten();
+        AuditPage {
+            items: entries.iter().map(Into::into).collect(),
+            next_before_seq: next,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct VerifyReport {
+    pub ok: bool,
+    #[ts(type = "number")]
+    pub entries: u64,
+    pub head_hash: Option<String>,
+    #[ts(type = "number | null")]
+    pub first_bad_seq: Option<i64>,
+    pub problem: Option<String>,
+}
+
+impl From<&VerifyOutcome> for VerifyReport {
+    fn from(v: &VerifyOutcome) -> Self {
+        VerifyReport {
+            ok: v.ok(),
+            entries: v.entries,
+            head_hash: v.head_hash.clone(),
+            first_bad_seq: v.first_bad.as_ref().map(|b| b.0),
+            problem: v.first_bad.as_ref().map(|b| b.1.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct SettingsDto {
+    pub lockbox_enabled: bool,
+    #[ts(type = "number")]
+    pub request_lifetime_s: i64,
+    #[ts(type = "number")]
+    pub max_access_duration_s: i64,
+    pub approvals_required: u32,
+    pub provider_approvals_required: u32,
+    #[ts(type = "number | null")]
+    pub reminder_lead_s: Option<i64>,
+}
+
+impl From<&Settings> for SettingsDto {
+    fn from(s: &Settings) -> Self {
+        SettingsDto {
+            lockbox_enabled: s.lockbox_enabled,
+            request_lifetime_s: s.request_lifetime_s,
+            max_access_duration_s: s.max_access_duration_s,
+            approvals_required: s.approvals_required,
+            provider_approvals_required: s.provider_approvals_required,
+            reminder_lead_s: s.reminder_lead_s,
+        }
+    }
+}
+
+impl From<&SettingsDto> for Settings {
+    fn from(s: &SettingsDto) -> Self {
+        Settings {
+            lockbox_enabled: s.lockbox_enabled,
+            request_lifetime_s: s.request_lifetime_s,
+            max_access_duration_s: s.max_access_duration_s,
+            approvals_required: s.approvals_required,
+            provider_approvals_required: s.provider_approvals_required,
+            reminder_lead_s: s.reminder_lead_s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, rename = "Role")]
+pub enum RoleDto {
+    Admin,
+    Approver,
+}
+
+impl From<model::Role> for RoleDto {
+    fn from(r: model::Role) -> Self {
+        match r {
+            model::Role::Admin => Self::Admin,
+            model::Role::Approver => Self::Approver,
+        }
+    }
+}
+
+impl From<RoleDto> for model::Role {
+    fn from(r: RoleDto) -> Self {
+        match r {
+            RoleDto::Admin => model::Role::Admin,
+            RoleDto::Approver => model::Role::Approver,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct UserDto {
+    pub name: String,
+    pub role: RoleDto,
+    pub email: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        UserDto {
+            name: u.name.clone(),
+            role: u.role.into(),
+            email: u.email.clone(),
+            created_at: rfc3339(u.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TenantDto {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+impl From<&Tenant> for TenantDto {
+    fn from(t: &Tenant) -> Self {
+        TenantDto {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            created_at: rfc3339(t.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AccessDto {
+    pub request_id: String,
+    pub allowed: bool,
+    pub ends_at: Option<String>,
+    pub reason: String,
+}
+
+impl AccessDto {
+    pub fn new(request_id: &str, d: &AccessDecision) -> Self {
+        AccessDto {
+            request_id: request_id.into(),
+            allowed: d.allowed,
+            ends_at: d.ends_at.map(rfc3339),
+            reason: d.reason.clone(),
+        }
+    }
+}

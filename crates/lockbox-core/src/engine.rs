@@ -1,0 +1,716 @@
+//! The engine facade: every use case the adapters (CLI, desktop shell, HTTP
+//! API) need, each one transaction that loads state, asks the pure
+//! [`machine`](crate::machine), and saves the result with its audit entries.
+
+use crate::audit::{AuditEntry, VerifyOutcome};
+use crate::clock::{Clock, Time};
+use crate::machine::{self, AuditRecord, Effect, Event, Transition};
+use crate::model::*;
+use crate::store::{AuditQuery, RequestQuery, Store, Tx};
+use crate::{Error, ErrorCode, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The tenant every store starts with.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// How many due requests one sweep transaction handles.
+const SWEEP_BATCH: u32 = 500;
+
+pub struct Engine {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+/// What one deadline sweep changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swept {
+    pub request_id: String,
+    pub tenant: String,
+    pub state: State,
+}
+
+/// One page of requests.
+#[derive(Debug, Clone)]
+pub struct RequestPage {
+    pub items: Vec<Request>,
+    pub total: u64,
+    pub next_cursor: Option<String>,
+}
+
+/// The default store path: `$XDG_DATA_HOME/lockbox/lockbox.db` on Linux.
+pub fn default_db_path() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "lockbox").ok_or_else(|| {
+        Error::new(
+            ErrorCode::StoreUnavailable,
+            "cannot find the user's data folder (is HOME set?)",
+        )
+    })?;
+    Ok(dirs.data_dir().join("lockbox.db"))
+}
+
+/// The OS user's name, for `--as` defaults and the first admin.
+pub fn os_user() -> String {
+    ["LOCKBOX_USER", "USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(|| whoami::username().ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "admin".to_string())
+}
+
+impl Engine {
+    /// Open the store at `path` (created and migrated if needed). The first
+    /// opener of a new store becomes the admin of its `default` tenant.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
+        Self::with_store(Store::open(path)?, clock, creator)
+    }
+
+    pub fn open_in_memory(clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
+        Self::with_store(Store::open_in_memory()?, clock, creator)
+    }
+
+    fn with_store(store: Store, clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
+        let mut e = Engine { store, clock };
+        e.bootstrap(creator)?;
+        e.apply_due()?;
+        Ok(e)
+    }
+
+    /// Now, truncated to the store's millisecond precision so that what an
+    /// operation returns equals what a later read returns.
+    pub fn now(&self) -> Time {
+        crate::clock::from_millis(crate::clock::to_millis(self.clock.now()))
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn bootstrap(&mut self, creator: &str) -> Result<()> {
+        let now = self.now();
+        let creator = required("user", creator, limits::NAME)?;
+        let has_tenant = self.store.read(|tx| tx.tenant_exists(DEFAULT_TENANT))?;
+        if has_tenant {
+            return Ok(());
+        }
+        self.store.write(|tx| {
+            if !tx.tenants()?.is_empty() {
+                return Ok(()); // another process won the race
+            }
+            create_tenant(
+                tx,
+                DEFAULT_TENANT,
+                "Default tenant",
+                &Actor::system(),
+                &creator,
+                now,
+            )
+        })
+    }
+
+    // ---------- deadlines ----------
+
+    /// Apply every transition due at the clock's now.
+    pub fn apply_due(&mut self) -> Result<Vec<Swept>> {
+        let now = self.now();
+        self.apply_due_at(now)
+    }
+
+    /// Apply every transition (expiry, end of access) due at `now`, in all tenants.
+    pub fn apply_due_at(&mut self, now: Time) -> Result<Vec<Swept>> {
+        let mut done = Vec::new();
+        loop {
+            // Cheap check first, so reads don't take the write lock when nothing is due.
+            let any = self
+                .store
+                .read(|tx| Ok(!tx.due_request_ids(now, 1)?.is_empty()))?;
+            if !any {
+                return Ok(done);
+            }
+            let batch = self.store.write(|tx| {
+                let mut out = Vec::new();
+                for id in tx.due_request_ids(now, SWEEP_BATCH)? {
+                    // Re-read inside the lock: someone may have decided it meanwhile.
+                    let Some(req) = tx.request_any_tenant(&id)? else {
+                        continue;
+                    };
+                    let Some(ev) = machine::due_event(&req, now) else {
+                        continue;
+                    };
+                    let t = machine::step(&req, &ev, now)?;
+                    persist(tx, &req, &t, now)?;
+                    out.push(Swept {
+                        request_id: id,
+                        tenant: t.request.tenant.clone(),
+                        state: t.request.state,
+                    });
+                }
+                Ok(out)
+            })?;
+            if batch.is_empty() {
+                return Ok(done);
+            }
+            done.extend(batch);
+        }
+    }
+
+    /// The earliest stored deadline of any request (any tenant).
+    pub fn next_deadline(&mut self) -> Result<Option<Time>> {
+        self.store.read(|tx| tx.next_deadline())
+    }
+
+    // ---------- requests ----------
+
+    /// File a new request (the provider engineer's side).
+    pub fn file_request(&mut self, tenant: &str, new: &NewRequest) -> Result<Request> {
+        self.apply_due()?;
+        let now = self.now();
+        let id = uuid::Uuid::now_v7().to_string();
+        self.store.write(|tx| {
+            let settings = tenant_settings(tx, tenant)?;
+            let t = machine::create(id, tenant, new, &settings, now)?;
+            persist_new(tx, &t, now)?;
+            Ok(t.request)
+        })
+    }
+
+    fn transition(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
+    ) -> Result<Request> {
+        self.apply_due()?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let req = load(tx, tenant, id)?;
+            let ev = make(tx, &req)?;
+            let t = machine::step(&req, &ev, now)?;
+            persist(tx, &req, &t, now)?;
+            Ok(t.request)
+        })
+    }
+
+    pub fn provider_approve(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        manager: &str,
+        comment: Option<&str>,
+    ) -> Result<Request> {
+        let ev = Event::ProviderApprove {
+            manager: manager.to_string(),
+            comment: comment.map(str::to_string),
+        };
+        self.transition(tenant, id, |_, _| Ok(ev))
+    }
+
+    pub fn approve(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        approver: &str,
+        comment: Option<&str>,
+        duration_s: Option<i64>,
+    ) -> Result<Request> {
+        self.transition(tenant, id, |tx, _| {
+            Ok(Event::Approve {
+                approver: approver.to_string(),
+                role: tx.role(tenant, approver)?,
+                comment: comment.map(str::to_string),
+                duration_s,
+            })
+        })
+    }
+
+    pub fn reject(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        approver: &str,
+        comment: Option<&str>,
+    ) -> Result<Request> {
+        self.transition(tenant, id, |tx, _| {
+            Ok(Event::Reject {
+                approver: approver.to_string(),
+                role: tx.role(tenant, approver)?,
+                comment: comment.map(str::to_string),
+            })
+        })
+    }
+
+    pub fn cancel(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        engineer: &str,
+        comment: Option<&str>,
+    ) -> Result<Request> {
+        let ev = Event::Cancel {
+            by: engineer.to_string(),
+            comment: comment.map(str::to_string),
+        };
+        self.transition(tenant, id, |_, _| Ok(ev))
+    }
+
+    pub fn revoke(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        by: &str,
+        comment: Option<&str>,
+    ) -> Result<Request> {
+        self.transition(tenant, id, |tx, _| {
+            Ok(Event::Revoke {
+                by: by.to_string(),
+                role: tx.role(tenant, by)?,
+                comment: comment.map(str::to_string),
+            })
+        })
+    }
+
+    pub fn request(&mut self, tenant: &str, id: &str) -> Result<Request> {
+        self.apply_due()?;
+        self.store.read(|tx| load(tx, tenant, id))
+    }
+
+    /// Resolve a full id or a unique prefix (at least 4 characters) to a request id.
+    pub fn resolve_id(&mut self, tenant: &str, id_or_prefix: &str) -> Result<String> {
+        let p = id_or_prefix.trim().to_ascii_lowercase();
+        if p.len() < 4 {
+            return Err(Error::input(format!(
+                "'{id_or_prefix}' is too short: give at least 4 characters of a request id"
+            )));
+        }
+        let ids = self
+            .store
+            .read(|tx| tx.request_ids_with_prefix(tenant, &p, 2))?;
+        match ids.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::not_found(format!(
+                "no request '{id_or_prefix}' in tenant '{tenant}'"
+            ))),
+            _ => Err(Error::input(format!(
+                "'{id_or_prefix}' matches more than one request: give more characters"
+            ))),
+        }
+    }
+
+    pub fn list_requests(&mut self, tenant: &str, q: &RequestQuery) -> Result<RequestPage> {
+        self.apply_due()?;
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            let (items, total, next_cursor) = tx.list_requests(tenant, q)?;
+            Ok(RequestPage {
+                items,
+                total,
+                next_cursor,
+            })
+        })
+    }
+
+    pub fn count_by_state(&mut self, tenant: &str) -> Result<Vec<(State, u64)>> {
+        self.apply_due()?;
+        self.store.read(|tx| tx.count_by_state(tenant))
+    }
+
+    // ---------- access ----------
+
+    /// Is access allowed now? Computed from stored deadlines only.
+    pub fn check_access(&mut self, tenant: &str, id: &str) -> Result<AccessDecision> {
+        let now = self.now();
+        let req = self.store.read(|tx| load(tx, tenant, id))?;
+        Ok(machine::access(&req, now))
+    }
+
+    /// Record an action the engineer takes under a grant. Outside a valid
+    /// grant it is refused (`access_denied`) — and the refusal is audited too.
+    pub fn log_access(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        engineer: &str,
+        action: &str,
+    ) -> Result<AccessDecision> {
+        let engineer = required("engineer", engineer, limits::NAME)?;
+        let action = required("action", action, limits::ACTION)?;
+        self.apply_due()?;
+        let now = self.now();
+        let decision = self.store.write(|tx| {
+            let req = load(tx, tenant, id)?;
+            let mut d = machine::access(&req, now);
+            if d.allowed && engineer != req.requester {
+                d = AccessDecision {
+                    allowed: false,
+                    ends_at: d.ends_at,
+                    reason: format!("the grant is for {}, not {engineer}", req.requester),
+                };
+            }
+            let (op, details) = if d.allowed {
+                (Operation::AccessUsed, json!({ "action": action }))
+            } else {
+                (
+                    Operation::AccessDenied,
+                    json!({ "action": action, "reason": d.reason }),
+                )
+            };
+            let rec = AuditRecord {
+                operation: op,
+                actor: Actor::provider(&engineer),
+                at: now,
+                request_id: Some(req.id.clone()),
+                details,
+            };
+            tx.append_audit(tenant, &[&rec], now)?;
+            Ok(d)
+        })?;
+        if decision.allowed {
+            Ok(decision)
+        } else {
+            Err(Error::new(
+                ErrorCode::AccessDenied,
+                format!("access denied for request {id}: {}", decision.reason),
+            ))
+        }
+    }
+
+    // ---------- settings, users, tenants ----------
+
+    pub fn settings(&mut self, tenant: &str) -> Result<Settings> {
+        self.store.read(|tx| tenant_settings(tx, tenant))
+    }
+
+    /// Replace `tenant`'s settings (admins only); audits the keys that changed.
+    pub fn update_settings(
+        &mut self,
+        tenant: &str,
+        actor: &str,
+        new: &Settings,
+    ) -> Result<Settings> {
+        new.validate()?;
+        let now = self.now();
+        self.store.write(|tx| {
+            need_admin(tx, tenant, actor)?;
+            let old = tenant_settings(tx, tenant)?;
+            let changes: Vec<_> = old
+                .entries()
+                .into_iter()
+                .zip(new.entries())
+                .filter(|(a, b)| a.1 != b.1)
+                .map(|((k, o), (_, n))| json!({ "key": k, "old": o, "new": n }))
+                .collect();
+            if changes.is_empty() {
+                return Ok(old);
+            }
+            tx.put_settings(tenant, new)?;
+            let rec = AuditRecord {
+                operation: Operation::SettingsChanged,
+                actor: Actor::customer(actor),
+                at: now,
+                request_id: None,
+                details: json!({ "changes": changes }),
+            };
+            tx.append_audit(tenant, &[&rec], now)?;
+            Ok(new.clone())
+        })
+    }
+
+    /// Set one setting by its CLI key.
+    pub fn set_setting(
+        &mut self,
+        tenant: &str,
+        actor: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Settings> {
+        let current = self.settings(tenant)?;
+        let new = current.with(key, value)?;
+        self.update_settings(tenant, actor, &new)
+    }
+
+    pub fn users(&mut self, tenant: &str) -> Result<Vec<User>> {
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            tx.users(tenant)
+        })
+    }
+
+    pub fn role_of(&mut self, tenant: &str, name: &str) -> Result<Option<Role>> {
+        self.store.read(|tx| tx.role(tenant, name))
+    }
+
+    /// Tenants in which `name` is a customer user.
+    pub fn memberships(&mut self, name: &str) -> Result<Vec<(String, Role)>> {
+        self.store.read(|tx| tx.memberships(name))
+    }
+
+    pub fn add_user(
+        &mut self,
+        tenant: &str,
+        actor: &str,
+        name: &str,
+        role: Role,
+        email: Option<&str>,
+    ) -> Result<User> {
+        let name = required("user name", name, limits::NAME)?;
+        let email = optional("email", email, limits::NAME)?;
+        if let Some(e) = &email {
+            validate_email(e)?;
+        }
+        let now = self.now();
+        self.store.write(|tx| {
+            need_admin(tx, tenant, actor)?;
+            if tx.user(tenant, &name)?.is_some() {
+                return Err(Error::new(
+                    ErrorCode::AlreadyExists,
+                    format!("user '{name}' already exists in tenant '{tenant}'"),
+                ));
+            }
+            let user = User {
+                name: name.clone(),
+                role,
+                email: email.clone(),
+                created_at: now,
+            };
+            tx.insert_user(tenant, &user)?;
+            let rec = AuditRecord {
+                operation: Operation::UserAdded,
+                actor: Actor::customer(actor),
+                at: now,
+                request_id: None,
+                details: json!({ "user": name, "role": role.as_str(), "email": email }),
+            };
+            tx.append_audit(tenant, &[&rec], now)?;
+            Ok(user)
+        })
+    }
+
+    pub fn remove_user(&mut self, tenant: &str, actor: &str, name: &str) -> Result<()> {
+        let now = self.now();
+        self.store.write(|tx| {
+            need_admin(tx, tenant, actor)?;
+            let user = tx.user(tenant, name)?.ok_or_else(|| {
+                Error::not_found(format!("no user '{name}' in tenant '{tenant}'"))
+            })?;
+            if user.role == Role::Admin && tx.count_admins(tenant)? <= 1 {
+                return Err(Error::new(
+                    ErrorCode::NotPermitted,
+                    format!(
+                        "'{name}' is the last admin of tenant '{tenant}': add another admin first"
+                    ),
+                ));
+            }
+            tx.delete_user(tenant, name)?;
+            let rec = AuditRecord {
+                operation: Operation::UserRemoved,
+                actor: Actor::customer(actor),
+                at: now,
+                request_id: None,
+                details: json!({ "user": name, "role": user.role.as_str() }),
+            };
+            tx.append_audit(tenant, &[&rec], now)?;
+            Ok(())
+        })
+    }
+
+    pub fn tenants(&mut self) -> Result<Vec<Tenant>> {
+        self.store.read(|tx| tx.tenants())
+    }
+
+    /// Add a tenant (an admin of `from_tenant` only); the actor becomes its first admin.
+    pub fn add_tenant(
+        &mut self,
+        from_tenant: &str,
+        actor: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<Tenant> {
+        let id = required("tenant id", id, limits::TENANT_ID)?;
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(Error::input(format!(
+                "tenant id '{id}' may only use letters, digits, '-', '_' and '.'"
+            )));
+        }
+        let name = required("tenant name", name, limits::NAME)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            need_admin(tx, from_tenant, actor)?;
+            if tx.tenant_exists(&id)? {
+                return Err(Error::new(
+                    ErrorCode::AlreadyExists,
+                    format!("tenant '{id}' already exists"),
+                ));
+            }
+            create_tenant(tx, &id, &name, &Actor::customer(actor), actor, now)?;
+            Ok(Tenant {
+                id: id.clone(),
+                name: name.clone(),
+                created_at: now,
+            })
+        })
+    }
+
+    // ---------- audit ----------
+
+    pub fn audit_page(&mut self, tenant: &str, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        self.apply_due()?;
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            tx.audit_page(tenant, q)
+        })
+    }
+
+    /// Stream every matching entry, oldest first. Returns how many.
+    pub fn for_each_audit(
+        &mut self,
+        tenant: &str,
+        q: &AuditQuery,
+        f: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<u64> {
+        self.apply_due()?;
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            tx.for_each_audit(tenant, q, f)
+        })
+    }
+
+    /// Recompute the whole chain; names the first bad entry.
+    pub fn verify_audit(&mut self) -> Result<VerifyOutcome> {
+        self.store.read(|tx| tx.verify_audit())
+    }
+
+    /// (entries, head hash) of the chain.
+    pub fn audit_head(&mut self) -> Result<(i64, Option<String>)> {
+        self.store.read(|tx| tx.audit_head())
+    }
+}
+
+// ---------- helpers shared by the use cases ----------
+
+fn ensure_tenant(tx: &Tx<'_>, tenant: &str) -> Result<()> {
+    if tx.tenant_exists(tenant)? {
+        Ok(())
+    } else {
+        Err(Error::not_found(format!(
+            "no tenant '{tenant}' in this store (see `lockbox tenant list`)"
+        )))
+    }
+}
+
+fn tenant_settings(tx: &Tx<'_>, tenant: &str) -> Result<Settings> {
+    tx.settings(tenant)?.ok_or_else(|| {
+        Error::not_found(format!(
+            "no tenant '{tenant}' in this store (see `lockbox tenant list`)"
+        ))
+    })
+}
+
+fn load(tx: &Tx<'_>, tenant: &str, id: &str) -> Result<Request> {
+    tx.request(tenant, id)?
+        .ok_or_else(|| Error::not_found(format!("no request '{id}' in tenant '{tenant}'")))
+}
+
+fn need_admin(tx: &Tx<'_>, tenant: &str, actor: &str) -> Result<()> {
+    ensure_tenant(tx, tenant)?;
+    match tx.role(tenant, actor)? {
+        Some(Role::Admin) => Ok(()),
+        Some(Role::Approver) => Err(Error::not_permitted(format!(
+            "{actor} is an approver of tenant '{tenant}'; only admins may do this"
+        ))),
+        None => Err(Error::not_permitted(format!(
+            "{actor} is not an admin of tenant '{tenant}'"
+        ))),
+    }
+}
+
+fn validate_email(e: &str) -> Result<()> {
+    let ok = match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::input(format!("'{e}' is not an email address")))
+    }
+}
+
+fn create_tenant(
+    tx: &Tx<'_>,
+    id: &str,
+    name: &str,
+    by: &Actor,
+    first_admin: &str,
+    now: Time,
+) -> Result<()> {
+    let settings = Settings::default();
+    tx.insert_tenant(
+        &Tenant {
+            id: id.into(),
+            name: name.into(),
+            created_at: now,
+        },
+        &settings,
+    )?;
+    tx.insert_user(
+        id,
+        &User {
+            name: first_admin.into(),
+            role: Role::Admin,
+            email: None,
+            created_at: now,
+        },
+    )?;
+    let added = AuditRecord {
+        operation: Operation::TenantAdded,
+        actor: by.clone(),
+        at: now,
+        request_id: None,
+        details: json!({ "tenant": id, "name": name, "settings": settings.entries().into_iter().collect::<std::collections::BTreeMap<_, _>>() }),
+    };
+    let admin = AuditRecord {
+        operation: Operation::UserAdded,
+        actor: by.clone(),
+        at: now,
+        request_id: None,
+        details: json!({ "user": first_admin, "role": "admin", "email": null, "first_admin": true }),
+    };
+    tx.append_audit(id, &[&added, &admin], now)?;
+    Ok(())
+}
+
+/// Save a transition: the request row, new decisions, audit entries and notices.
+fn persist(tx: &Tx<'_>, before: &Request, t: &Transition, now: Time) -> Result<()> {
+    tx.save_request(&t.request, before.decisions.len())?;
+    effects(tx, t, now)
+}
+
+fn persist_new(tx: &Tx<'_>, t: &Transition, now: Time) -> Result<()> {
+    tx.save_request(&t.request, 0)?;
+    effects(tx, t, now)
+}
+
+fn effects(tx: &Tx<'_>, t: &Transition, now: Time) -> Result<()> {
+    let audits: Vec<&AuditRecord> = t.audits().collect();
+    tx.append_audit(&t.request.tenant, &audits, now)?;
+    for e in &t.effects {
+        if let Effect::Notify(n) = e {
+            tx.add_machine_notice(&t.request, *n, now)?;
+        }
+    }
+    Ok(())
+}

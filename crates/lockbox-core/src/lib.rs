@@ -1,0 +1,20 @@
+//! Lockbox engine: the domain (requests, approvals, expiry, access), the
+//! hash-chained audit log and the SQLite store. No UI or tauri dependency:
+//! the CLI, the desktop shell and the HTTP API are thin adapters over
+//! [`Engine`].
+
+pub mod audit;
+pub mod clock;
+pub mod demo;
+pub mod dto;
+pub mod duration;
+pub mod engine;
+pub mod error;
+pub mod export;
+pub mod machine;
+pub mod model;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock, Time};
+pub use engine::Engine;
+pub use error::{Error, ErrorClass, ErrorCode, Result};

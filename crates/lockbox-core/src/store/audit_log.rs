@@ -1,0 +1,251 @@
+//! The audit log table: append (hash-chained), query, stream, verify.
+
+use super::{bad_row, Tx};
+use crate::audit::{entry_hash, AuditEntry, HashInput, RawEntry, Verifier, VerifyOutcome, GENESIS};
+use crate::clock::{from_millis, to_millis, Time};
+use crate::machine::AuditRecord;
+use crate::model::ActorKind;
+use crate::Result;
+use rusqlite::{params, params_from_iter, types::Value, OptionalExtension};
+
+/// A filtered audit listing of one tenant, newest first, keyset-paged by `before_seq`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Effective time at or after.
+    pub since: Option<Time>,
+    /// Effective time before.
+    pub until: Option<Time>,
+    pub request_id: Option<String>,
+    pub actor: Option<String>,
+    pub operation: Option<String>,
+    /// Substring of actor, operation, request id or details (case-insensitive).
+    pub text: Option<String>,
+    pub before_seq: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+const COLUMNS: &str =
+    "seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash";
+
+fn map_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let kind: String = r.get(4)?;
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: from_millis(r.get(1)?),
+        recorded_at: from_millis(r.get(2)?),
+        tenant: r.get(3)?,
+        actor_kind: ActorKind::parse(&kind).map_err(|e| bad_row("actor kind", e))?,
+        actor: r.get(5)?,
+        operation: r.get(6)?,
+        request_id: r.get(7)?,
+        details: r.get(8)?,
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+impl AuditQuery {
+    fn where_clause(&self, tenant: &str) -> (String, Vec<Value>) {
+        let mut wh = vec!["tenant = ?".to_string()];
+        let mut args = vec![Value::Text(tenant.into())];
+        let mut push = |cond: &str, v: Value| {
+            wh.push(cond.to_string());
+            args.push(v);
+        };
+        if let Some(t) = self.since {
+            push("at >= ?", Value::Integer(to_millis(t)));
+        }
+        if let Some(t) = self.until {
+            push("at < ?", Value::Integer(to_millis(t)));
+        }
+        if let Some(r) = self.request_id.as_deref().filter(|s| !s.is_empty()) {
+            push("request_id = ?", Value::Text(r.into()));
+        }
+        if let Some(a) = self.actor.as_deref().filter(|s| !s.is_empty()) {
+            push("actor = ?", Value::Text(a.into()));
+        }
+        if let Some(o) = self.operation.as_deref().filter(|s| !s.is_empty()) {
+            push("operation = ?", Value::Text(o.into()));
+        }
+        if let Some(b) = self.before_seq {
+            push("seq < ?", Value::Integer(b));
+        }
+        if let Some(t) = self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let pat = format!(
+                "%{}%",
+                t.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            wh.push(
+                "(actor LIKE ?1x ESCAPE '\\' OR operation LIKE ?1x ESCAPE '\\' OR request_id LIKE ?1x ESCAPE '\\'
+                  OR details LIKE ?1x ESCAPE '\\')"
+                    .replace("?1x", "?"),
+            );
+            for _ in 0..4 {
+                args.push(Value::Text(pat.clone()));
+            }
+        }
+        (wh.join(" AND "), args)
+    }
+}
+
+impl Tx<'_> {
+    /// Append records to the chain. Returns the new entries' sequence numbers.
+    pub fn append_audit(
+        &self,
+        tenant: &str,
+        records: &[&AuditRecord],
+        now: Time,
+    ) -> Result<Vec<i64>> {
+        let (mut seq, mut prev): (i64, String) = self
+            .tx
+            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, GENESIS.to_string()));
+        let mut ins = self.tx.prepare_cached(&format!(
+            "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))?;
+        let mut out = Vec::with_capacity(records.len());
+        for rec in records {
+            seq += 1;
+            // serde_json's Map is a BTreeMap: keys come out sorted, so this is canonical.
+            let details = serde_json::to_string(&rec.details)?;
+            let at_ms = to_millis(rec.at);
+            let recorded_ms = to_millis(now);
+            let hash = entry_hash(&HashInput {
+                seq,
+                at_ms,
+                recorded_ms,
+                tenant,
+                actor_kind: rec.actor.kind.as_str(),
+                actor: &rec.actor.name,
+                operation: rec.operation.as_str(),
+                request_id: rec.request_id.as_deref(),
+                details: &details,
+                prev_hash: &prev,
+            });
+            ins.execute(params![
+                seq,
+                at_ms,
+                recorded_ms,
+                tenant,
+                rec.actor.kind.as_str(),
+                rec.actor.name,
+                rec.operation.as_str(),
+                rec.request_id,
+                details,
+                prev,
+                hash
+            ])?;
+            prev = hash;
+            out.push(seq);
+        }
+        Ok(out)
+    }
+
+    /// One page of `tenant`'s audit entries, newest first.
+    pub fn audit_page(&self, tenant: &str, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let (wh, args) = q.where_clause(tenant);
+        let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE {wh} ORDER BY seq DESC LIMIT {limit}"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), map_entry)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every entry of `tenant` matching `q` (ignoring its limit), oldest first.
+    pub fn for_each_audit(
+        &self,
+        tenant: &str,
+        q: &AuditQuery,
+        mut f: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<u64> {
+        let (wh, args) = q.where_clause(tenant);
+        let mut stmt = self.tx.prepare(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE {wh} ORDER BY seq ASC"
+        ))?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            f(&map_entry(row)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Recompute the whole chain (all tenants) in stored order.
+    pub fn verify_audit(&self) -> Result<VerifyOutcome> {
+        let mut stmt = self
+            .tx
+            .prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq ASC"))?;
+        let mut rows = stmt.query([])?;
+        let mut v = Verifier::default();
+        while let Some(r) = rows.next()? {
+            let s = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+            let request_id = match r.get_ref(7)? {
+                rusqlite::types::ValueRef::Null => None,
+                other => Some(other.as_str().map_err(rusqlite::Error::from)?),
+            };
+            let ok = v.feed(&RawEntry {
+                seq: r.get(0)?,
+                at_ms: r.get(1)?,
+                recorded_ms: r.get(2)?,
+                tenant: s(3)?,
+                actor_kind: s(4)?,
+                actor: s(5)?,
+                operation: s(6)?,
+                request_id,
+                details: s(8)?,
+                prev_hash: s(9)?,
+                hash: s(10)?,
+            });
+            if !ok {
+                break;
+            }
+        }
+        Ok(v.finish())
+    }
+
+    /// The chain's head: (entries, last hash).
+    pub fn audit_head(&self) -> Result<(i64, Option<String>)> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, Some(r.get(1)?))),
+            )
+            .optional()?
+            .unwrap_or((0, None)))
+    }
+
+    /// Count `tenant`'s entries per (day, operation) for operations in `ops` since `since`.
+    pub fn audit_daily_counts(
+        &self,
+        tenant: &str,
+        ops: &[&str],
+        since: Time,
+    ) -> Result<Vec<(String, String, u64)>> {
+        let sql = format!(
+            "SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day, operation, COUNT(*)
+             FROM audit_log WHERE tenant = ? AND at >= ? AND operation IN ({})
+             GROUP BY day, operation ORDER BY day",
+            vec!["?"; ops.len()].join(", ")
+        );
+        let mut args = vec![Value::Text(tenant.into()), Value::Integer(to_millis(since))];
+        args.extend(ops.iter().map(|o| Value::Text((*o).into())));
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,203 @@
+//! The SQLite store. All SQL lives under this module, behind [`Store`] and
+//! [`Tx`]: the engine never writes SQL itself (a PostgreSQL backend is planned).
+//!
+//! - WAL, `foreign_keys=ON`, `synchronous=FULL`, a busy timeout.
+//! - Numbered migrations embedded in the binary, applied in one transaction,
+//!   guarded by `PRAGMA user_version` (a newer store is refused).
+//! - Writes use `BEGIN IMMEDIATE` so that concurrent writers serialize and
+//!   every write re-reads the state it changes.
+
+mod audit_log;
+mod directory;
+mod requests;
+
+pub use audit_log::AuditQuery;
+pub use requests::{RequestQuery, RequestSort};
+
+use crate::{Error, ErrorCode, Result};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Migrations, in order; migration N (1-based) brings the store to user_version N.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a writer waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// A transaction on the store; typed methods only.
+pub struct Tx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl Store {
+    /// Open (creating if needed) the store at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("cannot create the store's folder {}: {e}", dir.display()),
+                )
+            })?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| store_err(path, e))?;
+        let mut store = Store {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
+        store.configure().map_err(|e| with_path(path, e))?;
+        store.migrate().map_err(|e| with_path(path, e))?;
+        Ok(store)
+    }
+
+    /// A private in-memory store (tests).
+    pub fn open_in_memory() -> Result<Store> {
+        let mut store = Store {
+            conn: Connection::open_in_memory()?,
+            path: None,
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Reading the mode also proves the file is a database.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if mode != "wal" && self.path.is_some() {
+            return Err(Error::new(
+                ErrorCode::StoreUnavailable,
+                format!("the store could not switch to WAL mode (it is in '{mode}' mode)"),
+            ));
+        }
+        self.conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+        )?;
+        Ok(())
+    }
+
+    fn user_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let check = |v: i64| -> Result<()> {
+            if v > SCHEMA_VERSION {
+                return Err(Error::new(
+                    ErrorCode::SchemaTooNew,
+                    format!(
+                        "this store has schema version {v}, written by a newer Lockbox; this build \
+                         understands up to version {SCHEMA_VERSION}. Upgrade Lockbox to use it."
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        check(self.user_version()?)?;
+        if self.user_version()? == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read inside the lock: another process may have migrated meanwhile.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        check(current)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql)
+                .map_err(|e| Error::internal(format!("migration {} failed: {e}", i + 1)))?;
+        }
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        tx.commit()?;
+        tracing::info!(from = current, to = SCHEMA_VERSION, "store migrated");
+        Ok(())
+    }
+
+    /// Run `f` in an IMMEDIATE transaction: commit on `Ok`, roll back on `Err`.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = Tx {
+            tx: self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?,
+        };
+        let out = f(&tx)?;
+        tx.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Run `f` in a read transaction (a consistent snapshot).
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = Tx {
+            tx: self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?,
+        };
+        let out = f(&tx)?;
+        tx.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Changes whenever another connection commits to the store (`PRAGMA data_version`).
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// `PRAGMA integrity_check`: "ok" or the first problems.
+    pub fn integrity_check(&self) -> Result<String> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows.join("; "))
+    }
+}
+
+fn store_err(path: &Path, e: rusqlite::Error) -> Error {
+    with_path(path, Error::from(e))
+}
+
+fn with_path(path: &Path, e: Error) -> Error {
+    if e.code == ErrorCode::StoreUnavailable || e.code == ErrorCode::Internal {
+        Error::new(
+            ErrorCode::StoreUnavailable,
+            format!("store {}: {}", path.display(), e.message),
+        )
+    } else {
+        e
+    }
+}
+
+/// Fold a rusqlite row-mapping error into our error type.
+pub(crate) fn bad_row(what: &str, e: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("bad {what} in store: {e}").into(),
+    )
+}

@@ -1,0 +1,321 @@
+//! Requests, their decisions, deadlines and notices.
+
+use super::{bad_row, Tx};
+use crate::clock::{from_millis, to_millis, Time};
+use crate::machine::Notice;
+use crate::model::{Decision, DecisionKind, Level, Request, State};
+use crate::{Error, Result};
+use rusqlite::{params, params_from_iter, types::Value, OptionalExtension};
+
+/// How a request listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestSort {
+    #[default]
+    Newest,
+    Oldest,
+    /// Soonest deadline (expiry or end of access) first; decided requests last.
+    ExpiresSoonest,
+}
+
+/// A filtered, keyset-paged request listing.
+#[derive(Debug, Clone, Default)]
+pub struct RequestQuery {
+    pub states: Vec<State>,
+    /// Matches case number, requester, workload, resource or id (substring, case-insensitive).
+    pub search: Option<String>,
+    pub created_after: Option<Time>,
+    pub sort: RequestSort,
+    /// Opaque cursor from a previous page.
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+const COLUMNS: &str = "id, tenant, state, case_number, workload, resource, reason, requester,
+    requested_duration_s, granted_duration_s, created_at, expires_at, approved_at, access_ends_at,
+    closed_at, approvals_required, provider_approvals_required, lockbox_required";
+
+fn map_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
+    let state: String = r.get(2)?;
+    let opt = |i: usize| -> rusqlite::Result<Option<Time>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
+    };
+    Ok(Request {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        state: State::parse(&state).map_err(|e| bad_row("state", e))?,
+        case: r.get(3)?,
+        workload: r.get(4)?,
+        resource: r.get(5)?,
+        reason: r.get(6)?,
+        requester: r.get(7)?,
+        requested_duration_s: r.get(8)?,
+        granted_duration_s: r.get(9)?,
+        created_at: from_millis(r.get(10)?),
+        expires_at: from_millis(r.get(11)?),
+        approved_at: opt(12)?,
+        access_ends_at: opt(13)?,
+        closed_at: opt(14)?,
+        approvals_required: r.get(15)?,
+        provider_approvals_required: r.get(16)?,
+        lockbox_required: r.get(17)?,
+        decisions: Vec::new(),
+    })
+}
+
+impl Tx<'_> {
+    fn decisions(&self, request_id: &str) -> Result<Vec<Decision>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT level, actor, decision, comment, duration_s, at FROM decisions
+             WHERE request_id = ?1 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map(params![request_id], |r| {
+            let level: String = r.get(0)?;
+            let kind: String = r.get(2)?;
+            Ok(Decision {
+                level: Level::parse(&level).map_err(|e| bad_row("level", e))?,
+                actor: r.get(1)?,
+                kind: DecisionKind::parse(&kind).map_err(|e| bad_row("decision", e))?,
+                comment: r.get(3)?,
+                duration_s: r.get(4)?,
+                at: from_millis(r.get(5)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Load a request of `tenant` by its id.
+    pub fn request(&self, tenant: &str, id: &str) -> Result<Option<Request>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM requests WHERE id = ?1 AND tenant = ?2"
+        ))?;
+        let Some(mut req) = stmt
+            .query_row(params![id, tenant], map_request)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        req.decisions = self.decisions(&req.id)?;
+        Ok(Some(req))
+    }
+
+    /// Load a request by id in any tenant (the deadline sweep).
+    pub fn request_any_tenant(&self, id: &str) -> Result<Option<Request>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))?;
+        let Some(mut req) = stmt.query_row(params![id], map_request).optional()? else {
+            return Ok(None);
+        };
+        req.decisions = self.decisions(&req.id)?;
+        Ok(Some(req))
+    }
+
+    /// Ids of `tenant`'s requests starting with `prefix` (at most `limit`).
+    pub fn request_ids_with_prefix(
+        &self,
+        tenant: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id FROM requests WHERE tenant = ?1 AND id >= ?2 AND id < ?2 || x'ff' ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![tenant, prefix, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Insert or update a request row, and insert decisions it gained since `known_decisions`.
+    pub fn save_request(&self, req: &Request, known_decisions: usize) -> Result<()> {
+        let ms = |t: Option<Time>| t.map(to_millis);
+        self.tx.prepare_cached(&format!(
+            "INSERT INTO requests ({COLUMNS}, deadline_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+             ON CONFLICT (id) DO UPDATE SET
+                state = excluded.state, granted_duration_s = excluded.granted_duration_s,
+                approved_at = excluded.approved_at, access_ends_at = excluded.access_ends_at,
+                closed_at = excluded.closed_at, deadline_at = excluded.deadline_at"
+        ))?
+        .execute(params![
+            req.id,
+            req.tenant,
+            req.state.as_str(),
+            req.case,
+            req.workload,
+            req.resource,
+            req.reason,
+            req.requester,
+            req.requested_duration_s,
+            req.granted_duration_s,
+            to_millis(req.created_at),
+            to_millis(req.expires_at),
+            ms(req.approved_at),
+            ms(req.access_ends_at),
+            ms(req.closed_at),
+            req.approvals_required,
+            req.provider_approvals_required,
+            req.lockbox_required,
+            ms(req.deadline()),
+        ])?;
+        let mut ins = self.tx.prepare_cached(
+            "INSERT INTO decisions (request_id, idx, level, actor, decision, comment, duration_s, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for (i, d) in req.decisions.iter().enumerate().skip(known_decisions) {
+            ins.execute(params![
+                req.id,
+                i as i64,
+                d.level.as_str(),
+                d.actor,
+                d.kind.as_str(),
+                d.comment,
+                d.duration_s,
+                to_millis(d.at)
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Ids of requests (any tenant) whose deadline is at or before `now`, oldest first.
+    pub fn due_request_ids(&self, now: Time, limit: u32) -> Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
+             ORDER BY deadline_at LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![to_millis(now), limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The earliest deadline of any request in any tenant.
+    pub fn next_deadline(&self) -> Result<Option<Time>> {
+        let v: Option<i64> = self.tx.query_row(
+            "SELECT MIN(deadline_at) FROM requests WHERE deadline_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.map(from_millis))
+    }
+
+    /// Requests of `tenant` matching `q`, one page, plus the total count and next cursor.
+    pub fn list_requests(
+        &self,
+        tenant: &str,
+        q: &RequestQuery,
+    ) -> Result<(Vec<Request>, u64, Option<String>)> {
+        let mut wh = vec!["tenant = ?".to_string()];
+        let mut args: Vec<Value> = vec![Value::Text(tenant.into())];
+        if !q.states.is_empty() {
+            wh.push(format!(
+                "state IN ({})",
+                vec!["?"; q.states.len()].join(", ")
+            ));
+            args.extend(q.states.iter().map(|s| Value::Text(s.as_str().into())));
+        }
+        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pat = format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            wh.push(
+                "(case_number LIKE ? ESCAPE '\\' OR requester LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\'
+                  OR workload LIKE ? ESCAPE '\\' OR resource LIKE ? ESCAPE '\\')"
+                    .into(),
+            );
+            for _ in 0..5 {
+                args.push(Value::Text(pat.clone()));
+            }
+        }
+        if let Some(t) = q.created_after {
+            wh.push("created_at > ?".into());
+            args.push(Value::Integer(to_millis(t)));
+        }
+        let total: i64 = self.tx.query_row(
+            &format!("SELECT COUNT(*) FROM requests WHERE {}", wh.join(" AND ")),
+            params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let (key, dir, cmp) = match q.sort {
+            RequestSort::Newest => ("created_at", "DESC", "<"),
+            RequestSort::Oldest => ("created_at", "ASC", ">"),
+            RequestSort::ExpiresSoonest => ("IFNULL(deadline_at, 9223372036854775807)", "ASC", ">"),
+        };
+        if let Some(c) = &q.cursor {
+            let (k, id) = parse_cursor(c)?;
+            wh.push(format!("({key}, id) {cmp} (?, ?)"));
+            args.push(Value::Integer(k));
+            args.push(Value::Text(id));
+        }
+        let limit = q.limit.clamp(1, 1000);
+        let sql = format!(
+            "SELECT {COLUMNS}, {key} FROM requests WHERE {} ORDER BY {key} {dir}, id {dir} LIMIT {}",
+            wh.join(" AND "),
+            limit + 1
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let mut keyed: Vec<(Request, i64)> = stmt
+            .query_map(params_from_iter(args.iter()), |r| {
+                Ok((map_request(r)?, r.get(18)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let next = if keyed.len() > limit as usize {
+            keyed.truncate(limit as usize);
+            keyed.last().map(|(r, k)| format!("{k}:{}", r.id))
+        } else {
+            None
+        };
+        let mut items = Vec::with_capacity(keyed.len());
+        for (mut r, _) in keyed {
+            r.decisions = self.decisions(&r.id)?;
+            items.push(r);
+        }
+        Ok((items, total as u64, next))
+    }
+
+    /// Count `tenant`'s requests per state.
+    pub fn count_by_state(&self, tenant: &str) -> Result<Vec<(State, u64)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT state, COUNT(*) FROM requests WHERE tenant = ?1 GROUP BY state",
+        )?;
+        let rows = stmt.query_map(params![tenant], |r| {
+            let s: String = r.get(0)?;
+            Ok((
+                State::parse(&s).map_err(|e| bad_row("state", e))?,
+                r.get::<_, i64>(1)? as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Count pending requests (all tenants).
+    pub fn count_pending_all(&self) -> Result<u64> {
+        Ok(self.tx.query_row(
+            "SELECT COUNT(*) FROM requests WHERE state = 'pending'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Record that the outside world must hear `notice` about `req` (once: duplicates are ignored).
+    pub fn add_notice(&self, req: &Request, notice: &str, now: Time) -> Result<bool> {
+        Ok(self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO notices (tenant, request_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![req.tenant, req.id, notice, to_millis(now)])?
+            > 0)
+    }
+
+    pub fn add_machine_notice(&self, req: &Request, n: Notice, now: Time) -> Result<bool> {
+        self.add_notice(req, n.as_str(), now)
+    }
+}
+
+fn parse_cursor(c: &str) -> Result<(i64, String)> {
+    let bad = || Error::input(format!("'{c}' is not a valid page cursor"));
+    let (k, id) = c.split_once(':').ok_or_else(bad)?;
+    let k: i64 = k.parse().map_err(|_| bad())?;
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((k, id.to_string()))
+}
