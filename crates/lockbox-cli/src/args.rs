@@ -17,7 +17,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "LOCKBOX_TENANT", default_value = "default")]
     pub tenant: String,
     /// Who is acting (default: the OS user).
-    #[arg(long = "as", global = true, value_name = "NAME")]
+    #[arg(long = "as", id = "as_user", global = true, value_name = "NAME")]
     pub actor: Option<String>,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]

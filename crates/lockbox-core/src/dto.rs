@@ -13,7 +13,7 @@ use ts_rs::TS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export, rename = "RequestState")]
+#[ts(rename = "RequestState")]
 pub enum RequestStateDto {
     AwaitingProvider,
     Pending,
@@ -56,7 +56,7 @@ impl From<RequestStateDto> for State {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct DecisionDto {
     /// "provider" or "customer".
     #[ts(type = "\"provider\" | \"customer\"")]
@@ -72,7 +72,7 @@ pub struct DecisionDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct RequestDto {
     pub id: String,
     pub tenant: String,
@@ -136,7 +136,6 @@ impl From<&Request> for RequestDto {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum RequestSort {
     #[default]
     Newest,
@@ -146,7 +145,6 @@ pub enum RequestSort {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(deny_unknown_fields)]
-#[ts(export)]
 pub struct RequestQuery {
     pub states: Option<Vec<RequestStateDto>>,
     pub search: Option<String>,
@@ -173,7 +171,7 @@ impl RequestQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct RequestPage {
     pub items: Vec<RequestDto>,
     pub next_cursor: Option<String>,
@@ -193,7 +191,7 @@ impl From<&crate::engine::RequestPage> for RequestPage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export, rename = "ActorKind")]
+#[ts(rename = "ActorKind")]
 pub enum ActorKindDto {
     Customer,
     Provider,
@@ -211,7 +209,7 @@ impl From<ActorKind> for ActorKindDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct AuditEntryDto {
     #[ts(type = "number")]
     pub seq: i64,
@@ -248,7 +246,6 @@ impl From<&AuditEntry> for AuditEntryDto {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(deny_unknown_fields)]
-#[ts(export)]
 pub struct AuditQuery {
     pub since: Option<String>,
     pub until: Option<String>,
@@ -283,7 +280,7 @@ impl AuditQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct AuditPage {
     pub items: Vec<AuditEntryDto>,
     #[ts(type = "number | null")]
@@ -304,7 +301,7 @@ impl AuditPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct VerifyReport {
     pub ok: bool,
     #[ts(type = "number")]
@@ -329,7 +326,6 @@ impl From<&VerifyOutcome> for VerifyReport {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
-#[ts(export)]
 pub struct SettingsDto {
     pub lockbox_enabled: bool,
     #[ts(type = "number")]
@@ -370,7 +366,7 @@ impl From<&SettingsDto> for Settings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export, rename = "Role")]
+#[ts(rename = "Role")]
 pub enum RoleDto {
     Admin,
     Approver,
@@ -395,7 +391,7 @@ impl From<RoleDto> for model::Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct UserDto {
     pub name: String,
     pub role: RoleDto,
@@ -415,7 +411,7 @@ impl From<&User> for UserDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct TenantDto {
     pub id: String,
     pub name: String,
@@ -433,7 +429,7 @@ impl From<&Tenant> for TenantDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+
 pub struct AccessDto {
     pub request_id: String,
     pub allowed: bool,
@@ -450,4 +446,23 @@ impl AccessDto {
             reason: d.reason.clone(),
         }
     }
+}
+
+/// Write the TypeScript declaration of every wire type (and what they use)
+/// into `dir`, one file per type, as ts-rs lays them out.
+pub fn export_typescript(dir: &std::path::Path) -> std::result::Result<(), ts_rs::ExportError> {
+    let cfg = ts_rs::Config::new().with_out_dir(dir);
+    RequestDto::export_all(&cfg)?;
+    RequestQuery::export_all(&cfg)?;
+    RequestPage::export_all(&cfg)?;
+    AuditEntryDto::export_all(&cfg)?;
+    AuditQuery::export_all(&cfg)?;
+    AuditPage::export_all(&cfg)?;
+    VerifyReport::export_all(&cfg)?;
+    SettingsDto::export_all(&cfg)?;
+    UserDto::export_all(&cfg)?;
+    TenantDto::export_all(&cfg)?;
+    AccessDto::export_all(&cfg)?;
+    crate::error::Error::export_all(&cfg)?;
+    Ok(())
 }

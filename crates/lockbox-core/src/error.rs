@@ -7,7 +7,6 @@ use ts_rs::TS;
 /// Closed set of error codes. The string form (snake_case) is the wire format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum ErrorCode {
     /// Bad input: a malformed duration, an empty field, an unknown setting.
     InvalidInput,
@@ -87,7 +86,7 @@ pub enum ErrorClass {
 /// An engine error: a stable code plus a human message naming the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, TS)]
 #[error("{message}")]
-#[ts(export, rename = "ErrorDto")]
+#[ts(rename = "ErrorDto")]
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,

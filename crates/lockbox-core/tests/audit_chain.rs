@@ -1,0 +1,141 @@
+//! Audit log: the chain verifies; edits, deletions, swaps and forged appends
+//! (with the triggers dropped, as an attacker with the file would) are
+//! detected and the first bad sequence number is named.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{TimeZone, Utc};
+use lockbox_core::model::NewRequest;
+use lockbox_core::{Engine, ManualClock};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn build_store(dir: &Path) -> PathBuf {
+    let path = dir.join("lockbox.db");
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap(),
+    ));
+    let mut e = Engine::open(&path, clock, "root").unwrap();
+    for i in 0..4 {
+        let r = e
+            .file_request(
+                "default",
+                &NewRequest {
+                    engineer: format!("eng{i}"),
+                    case: format!("SR-{i}"),
+                    workload: "Teams".into(),
+                    resource: "team".into(),
+                    reason: "r".into(),
+                    duration_s: None,
+                },
+            )
+            .unwrap();
+        e.provider_approve("default", &r.id, "mgr", None).unwrap();
+    }
+    assert_eq!(e.audit_head().unwrap().0, 10);
+    path
+}
+
+fn verify(path: &Path) -> lockbox_core::audit::VerifyOutcome {
+    let mut e = Engine::open(path, Arc::new(ManualClock::new(Utc::now())), "root").unwrap();
+    e.verify_audit().unwrap()
+}
+
+fn tamper(sql: &str) -> Option<(i64, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_store(dir.path());
+    assert!(verify(&path).ok());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+        .unwrap();
+    c.execute_batch(sql).unwrap();
+    drop(c);
+    verify(&path).first_bad
+}
+
+#[test]
+fn an_intact_chain_verifies_with_its_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_store(dir.path());
+    let v = verify(&path);
+    assert!(v.ok());
+    assert_eq!(v.entries, 10);
+    let head: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT hash FROM audit_log WHERE seq = 10", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(v.head_hash, Some(head));
+}
+
+#[test]
+fn triggers_refuse_update_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_store(dir.path());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let e = c
+        .execute("UPDATE audit_log SET actor = 'x' WHERE seq = 3", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = c
+        .execute("DELETE FROM audit_log WHERE seq = 3", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    drop(c);
+    assert!(verify(&path).ok());
+}
+
+#[test]
+fn editing_details_is_detected_at_that_entry() {
+    let bad =
+        tamper("UPDATE audit_log SET details = '{\"comment\":\"nothing to see\"}' WHERE seq = 5")
+            .unwrap();
+    assert_eq!(bad.0, 5, "{bad:?}");
+    assert!(bad.1.contains("edited"), "{}", bad.1);
+}
+
+#[test]
+fn editing_a_time_or_actor_is_detected() {
+    assert_eq!(
+        tamper("UPDATE audit_log SET at = at - 1000 WHERE seq = 7")
+            .unwrap()
+            .0,
+        7
+    );
+    assert_eq!(
+        tamper("UPDATE audit_log SET actor = 'mallory' WHERE seq = 4")
+            .unwrap()
+            .0,
+        4
+    );
+}
+
+#[test]
+fn deleting_an_entry_is_detected_at_its_place() {
+    let bad = tamper("DELETE FROM audit_log WHERE seq = 6").unwrap();
+    assert_eq!(bad.0, 6, "{bad:?}");
+}
+
+#[test]
+fn swapping_two_entries_is_detected_at_the_first() {
+    // Swap every column but the sequence number between entries 4 and 5.
+    let cols = "at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash";
+    let sql = format!(
+        "CREATE TEMP TABLE a AS SELECT {cols} FROM audit_log WHERE seq = 4;
+         CREATE TEMP TABLE b AS SELECT {cols} FROM audit_log WHERE seq = 5;
+         DELETE FROM audit_log WHERE seq IN (4, 5);
+         INSERT INTO audit_log (seq, {cols}) SELECT 4, * FROM b;
+         INSERT INTO audit_log (seq, {cols}) SELECT 5, * FROM a;"
+    );
+    assert_eq!(tamper(&sql).unwrap().0, 4);
+}
+
+#[test]
+fn a_forged_append_is_detected() {
+    let sql = "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash)
+               SELECT 11, at, recorded_at, tenant, actor_kind, 'mallory', 'approved', request_id, '{}', hash, 'f00d'
+               FROM audit_log WHERE seq = 10";
+    let bad = tamper(sql).unwrap();
+    assert_eq!(bad.0, 11);
+}

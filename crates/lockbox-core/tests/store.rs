@@ -1,0 +1,254 @@
+//! Store: migrations, the schema guard, all-or-nothing writes, and racing
+//! connections on one file.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{Duration, TimeZone, Utc};
+use lockbox_core::model::*;
+use lockbox_core::store::{Store, SCHEMA_VERSION};
+use lockbox_core::{Engine, ErrorCode, ManualClock, Time};
+use std::sync::{Arc, Barrier};
+
+fn t0() -> Time {
+    Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap()
+}
+
+fn new_request(engineer: &str) -> NewRequest {
+    NewRequest {
+        engineer: engineer.into(),
+        case: "SR-9".into(),
+        workload: "SharePoint".into(),
+        resource: "/sites/x".into(),
+        reason: "repair".into(),
+        duration_s: Some(4 * 3600),
+    }
+}
+
+fn raw(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+#[test]
+fn fresh_store_is_migrated_and_reopening_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/lockbox.db");
+    let clock = Arc::new(ManualClock::new(t0()));
+    drop(Engine::open(&path, clock.clone(), "root").unwrap());
+    let c = raw(&path);
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    for t in [
+        "tenants",
+        "settings",
+        "users",
+        "requests",
+        "decisions",
+        "audit_log",
+        "notices",
+    ] {
+        let n: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name=?1",
+                [t],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "table {t}");
+    }
+    // The creator is the first admin, audited; a second open adds nothing.
+    let mut e = Engine::open(&path, clock, "someone-else").unwrap();
+    let users = e.users("default").unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(
+        (users[0].name.as_str(), users[0].role),
+        ("root", Role::Admin)
+    );
+    assert_eq!(
+        e.audit_head().unwrap().0,
+        2,
+        "tenant_added + user_added, once"
+    );
+}
+
+#[test]
+fn a_newer_store_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lockbox.db");
+    drop(Store::open(&path).unwrap());
+    raw(&path)
+        .execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1))
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = Engine::open(&path, Arc::new(ManualClock::new(t0())), "root")
+        .err()
+        .unwrap();
+    assert_eq!(err.code, ErrorCode::SchemaTooNew);
+    assert!(err.message.contains("newer Lockbox"), "{}", err.message);
+    let v: i64 = raw(&path)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION + 1);
+    assert_eq!(before, std::fs::read(&path).unwrap());
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_store_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lockbox.db");
+    std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
+    let err = Engine::open(&path, Arc::new(ManualClock::new(t0())), "root")
+        .err()
+        .unwrap();
+    assert_eq!(err.code, ErrorCode::StoreUnavailable, "{}", err.message);
+}
+
+#[test]
+fn a_failed_write_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lockbox.db");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut e = Engine::open(&path, clock, "root").unwrap();
+    let req = e.file_request("default", &new_request("eng")).unwrap();
+    let req = e.provider_approve("default", &req.id, "mgr", None).unwrap();
+    assert_eq!(req.state, State::Pending);
+    // Make the audit insert of an approval fail: the state change must roll back with it.
+    raw(&path)
+        .execute_batch(
+            "CREATE TRIGGER fail_approved BEFORE INSERT ON audit_log WHEN NEW.operation = 'approved'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    let head = e.audit_head().unwrap();
+    let err = e
+        .approve("default", &req.id, "root", Some("ok"), None)
+        .unwrap_err();
+    assert!(err.message.contains("injected failure"), "{}", err.message);
+    let after = e.request("default", &req.id).unwrap();
+    assert_eq!(after, req, "request row and decisions unchanged");
+    assert_eq!(e.audit_head().unwrap(), head, "no audit entry appended");
+    // A bad input is refused before anything is written.
+    assert_eq!(
+        e.set_setting("default", "root", "request-lifetime", "31d")
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidInput
+    );
+    assert_eq!(e.audit_head().unwrap(), head);
+    assert!(e.verify_audit().unwrap().ok());
+}
+
+#[test]
+fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lockbox.db");
+    // Request i is filed at t0+i min with a 1h lifetime, so it expires at t0+60+i min:
+    // the sweeper below expires them one by one while the others decide them.
+    let before_expiry = Arc::new(ManualClock::new(t0()));
+    let mut setup = Engine::open(&path, before_expiry.clone(), "root").unwrap();
+    let mut ids = Vec::new();
+    setup
+        .set_setting("default", "root", "request-lifetime", "1h")
+        .unwrap();
+    for i in 0..40 {
+        before_expiry.set(t0() + Duration::minutes(i));
+        let r = setup
+            .file_request("default", &new_request(&format!("eng{i}")))
+            .unwrap();
+        setup
+            .provider_approve("default", &r.id, "mgr", None)
+            .unwrap();
+        ids.push(r.id);
+    }
+    before_expiry.set(t0() + Duration::minutes(45));
+    let ids = Arc::new(ids);
+    let barrier = Arc::new(Barrier::new(3));
+    let spawn = |role: &'static str| {
+        let (path, ids, barrier) = (path.clone(), ids.clone(), barrier.clone());
+        let clock = before_expiry.clone();
+        std::thread::spawn(move || {
+            let mut e = Engine::open(&path, clock, "root").unwrap();
+            barrier.wait();
+            let mut wins = 0;
+            let n = ids.len();
+            for i in 0..n {
+                // Different orders so that the three meet on different requests.
+                let id = match role {
+                    "approve" => &ids[n - 1 - i],
+                    "revoke" => &ids[(i * 7) % n],
+                    _ => &ids[i],
+                };
+                let res = match role {
+                    "approve" => e.approve("default", id, "root", None, None).map(|_| 1),
+                    "revoke" => e.revoke("default", id, "root", None).map(|_| 1),
+                    // The sweeper's clock is past every request's expiry.
+                    _ => e
+                        .apply_due_at(t0() + Duration::minutes(61 + i as i64))
+                        .map(|v| v.len()),
+                };
+                match res {
+                    Ok(n) => wins += n,
+                    Err(err) => assert!(
+                        matches!(
+                            err.code,
+                            ErrorCode::InvalidTransition | ErrorCode::RequestExpired
+                        ),
+                        "{role}: unexpected error surfaced: {err:?}"
+                    ),
+                }
+            }
+            wins
+        })
+    };
+    let handles = [spawn("approve"), spawn("revoke"), spawn("expire")];
+    let wins: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut e = Engine::open(&path, before_expiry, "root").unwrap();
+    let mut count = std::collections::HashMap::new();
+    for id in ids.iter() {
+        let r = e.request("default", id).unwrap();
+        *count.entry(r.state).or_insert(0) += 1;
+        let q = lockbox_core::store::AuditQuery {
+            request_id: Some(id.clone()),
+            limit: Some(100),
+            ..Default::default()
+        };
+        let ops: Vec<String> = e
+            .audit_page("default", &q)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.operation)
+            .collect();
+        let n = |op: &str| ops.iter().filter(|o| *o == op).count();
+        match r.state {
+            State::Expired => assert_eq!(
+                (n("expired"), n("approved"), n("revoked")),
+                (1, 0, 0),
+                "{ops:?}"
+            ),
+            State::Approved => assert_eq!(
+                (n("expired"), n("approved"), n("revoked")),
+                (0, 1, 0),
+                "{ops:?}"
+            ),
+            State::Revoked => assert_eq!(
+                (n("expired"), n("approved"), n("revoked")),
+                (0, 1, 1),
+                "{ops:?}"
+            ),
+            other => panic!("unexpected state {other}"),
+        }
+    }
+    eprintln!("race outcome: {count:?}");
+    assert_eq!(
+        wins[0],
+        count.get(&State::Approved).unwrap_or(&0) + count.get(&State::Revoked).unwrap_or(&0)
+    );
+    assert_eq!(wins[1], *count.get(&State::Revoked).unwrap_or(&0));
+    assert_eq!(wins[2], *count.get(&State::Expired).unwrap_or(&0));
+    assert!(e.verify_audit().unwrap().ok());
+}
