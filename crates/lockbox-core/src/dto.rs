@@ -464,5 +464,87 @@ pub fn export_typescript(dir: &std::path::Path) -> std::result::Result<(), ts_rs
     TenantDto::export_all(&cfg)?;
     AccessDto::export_all(&cfg)?;
     crate::error::Error::export_all(&cfg)?;
+    HomeStats::export_all(&cfg)?;
+    SessionDto::export_all(&cfg)?;
+    AppPrefsDto::export_all(&cfg)?;
+    LockboxEvent::export_all(&cfg)?;
+    TrayStateDto::export_all(&cfg)?;
     Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+pub struct DayCount {
+    /// YYYY-MM-DD (UTC).
+    pub day: String,
+    #[ts(type = "number")]
+    pub approved: u64,
+    #[ts(type = "number")]
+    pub rejected: u64,
+    #[ts(type = "number")]
+    pub expired: u64,
+    #[ts(type = "number")]
+    pub canceled: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct HomeStats {
+    #[ts(type = "number")]
+    pub pending: u64,
+    #[ts(type = "number")]
+    pub expiring_within_2h: u64,
+    #[ts(type = "number")]
+    pub active_grants: u64,
+    #[ts(type = "number")]
+    pub decisions_last_30d: u64,
+    pub per_day: Vec<DayCount>,
+}
+
+/// Who is signed in to the admin center, and the tenants they can see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SessionDto {
+    pub user: String,
+    /// The user's role in the first tenant they belong to.
+    pub role: Option<RoleDto>,
+    pub tenants: Vec<TenantDto>,
+}
+
+/// Per-machine preferences of the desktop app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct AppPrefsDto {
+    pub notifications_enabled: bool,
+    pub start_at_login: bool,
+}
+
+impl Default for AppPrefsDto {
+    fn default() -> Self {
+        AppPrefsDto {
+            notifications_enabled: true,
+            start_at_login: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LockboxEventKind {
+    RequestsChanged,
+    SettingsChanged,
+    AuditAppended,
+}
+
+/// Emitted to the UI as `lockbox://changed` when the store changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LockboxEvent {
+    pub kind: LockboxEventKind,
+    pub tenant: Option<String>,
+}
+
+/// What the tray shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TrayStateDto {
+    #[ts(type = "number")]
+    pub pending: u64,
+    pub tooltip: String,
+    pub notifications_enabled: bool,
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod machine;
 pub mod model;
+pub mod scheduler;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock, Time};

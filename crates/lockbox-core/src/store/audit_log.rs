@@ -226,26 +226,4 @@ impl Tx<'_> {
             .optional()?
             .unwrap_or((0, None)))
     }
-
-    /// Count `tenant`'s entries per (day, operation) for operations in `ops` since `since`.
-    pub fn audit_daily_counts(
-        &self,
-        tenant: &str,
-        ops: &[&str],
-        since: Time,
-    ) -> Result<Vec<(String, String, u64)>> {
-        let sql = format!(
-            "SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day, operation, COUNT(*)
-             FROM audit_log WHERE tenant = ? AND at >= ? AND operation IN ({})
-             GROUP BY day, operation ORDER BY day",
-            vec!["?"; ops.len()].join(", ")
-        );
-        let mut args = vec![Value::Text(tenant.into()), Value::Integer(to_millis(since))];
-        args.extend(ops.iter().map(|o| Value::Text((*o).into())));
-        let mut stmt = self.tx.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
 }

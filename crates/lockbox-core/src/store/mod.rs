@@ -9,9 +9,11 @@
 
 mod audit_log;
 mod directory;
+mod notices;
 mod requests;
 
 pub use audit_log::AuditQuery;
+pub use notices::{NoticeRow, Outcome};
 pub use requests::{RequestQuery, RequestSort};
 
 use crate::{Error, ErrorCode, Result};
@@ -20,7 +22,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Migrations, in order; migration N (1-based) brings the store to user_version N.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_notice_deliveries.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,165 @@
+//! Scheduler logic with a controllable clock: deadlines across tenants, a
+//! change that moves the next deadline earlier, a clock jump forward,
+//! reminders and notice claiming.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{Duration, TimeZone, Utc};
+use lockbox_core::model::{NewRequest, State};
+use lockbox_core::scheduler::{self, MAX_SLEEP};
+use lockbox_core::{Engine, ManualClock, Time};
+use std::sync::Arc;
+
+fn t0() -> Time {
+    Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap()
+}
+
+fn req(engineer: &str, minutes: i64) -> NewRequest {
+    NewRequest {
+        engineer: engineer.into(),
+        case: "SR-1".into(),
+        workload: "Teams".into(),
+        resource: "t".into(),
+        reason: "r".into(),
+        duration_s: Some(minutes * 60),
+    }
+}
+
+fn setup() -> (Engine, ManualClock) {
+    let clock = ManualClock::new(t0());
+    let mut e = Engine::open_in_memory(Arc::new(clock.clone()), "root").unwrap();
+    e.add_tenant("default", "root", "fabrikam", "Fabrikam")
+        .unwrap();
+    for t in ["default", "fabrikam"] {
+        e.set_setting(t, "root", "reminder-lead", "off").unwrap();
+    }
+    (e, clock)
+}
+
+#[test]
+fn sleeps_until_the_earliest_deadline_of_any_tenant_capped_at_a_minute() {
+    let (mut e, clock) = setup();
+    let idle = scheduler::tick(&mut e).unwrap();
+    assert_eq!(
+        idle.wake_at,
+        t0() + MAX_SLEEP,
+        "nothing armed: wake within a minute anyway"
+    );
+    e.set_setting("default", "root", "request-lifetime", "50s")
+        .unwrap();
+    e.set_setting("fabrikam", "root", "request-lifetime", "20s")
+        .unwrap();
+    let a = e.file_request("default", &req("eng", 60)).unwrap();
+    let b = e.file_request("fabrikam", &req("eng", 60)).unwrap();
+    let t = scheduler::tick(&mut e).unwrap();
+    assert_eq!(
+        t.wake_at,
+        t0() + Duration::seconds(20),
+        "fabrikam's request is due first"
+    );
+    clock.set(t.wake_at);
+    let t = scheduler::tick(&mut e).unwrap();
+    assert_eq!(t.swept.len(), 1);
+    assert_eq!(t.swept[0].request_id, b.id);
+    assert_eq!(t.swept[0].state, State::Expired);
+    assert_eq!(t.wake_at, t0() + Duration::seconds(50), "then default's");
+    clock.set(t.wake_at);
+    let t = scheduler::tick(&mut e).unwrap();
+    assert_eq!(
+        t.swept
+            .iter()
+            .map(|s| s.request_id.clone())
+            .collect::<Vec<_>>(),
+        vec![a.id]
+    );
+}
+
+#[test]
+fn a_change_that_moves_the_next_deadline_earlier_is_seen_on_the_next_tick() {
+    let (mut e, clock) = setup();
+    let a = e.file_request("default", &req("eng", 60)).unwrap(); // expires in 12h
+    let first = scheduler::tick(&mut e).unwrap();
+    assert_eq!(first.wake_at, t0() + MAX_SLEEP);
+    // Approval arms an access end 30 s from now, earlier than any other wake.
+    clock.advance(Duration::seconds(10));
+    e.provider_approve("default", &a.id, "mgr", None).unwrap();
+    e.approve("default", &a.id, "root", None, Some(30)).unwrap();
+    let t = scheduler::tick(&mut e).unwrap();
+    assert_eq!(t.wake_at, t0() + Duration::seconds(40));
+    assert_eq!(t.sleep_for(t.now), std::time::Duration::from_secs(30));
+    clock.set(t.wake_at);
+    let t = scheduler::tick(&mut e).unwrap();
+    assert_eq!(t.swept.len(), 1);
+    assert_eq!(t.swept[0].state, State::Completed);
+}
+
+#[test]
+fn a_clock_jump_forward_applies_everything_that_became_due() {
+    let (mut e, clock) = setup();
+    e.set_setting("default", "root", "request-lifetime", "1h")
+        .unwrap();
+    for i in 0..5 {
+        e.file_request("default", &req(&format!("eng{i}"), 60))
+            .unwrap();
+    }
+    let t = scheduler::tick(&mut e).unwrap();
+    assert!(t.swept.is_empty());
+    // Suspend / wall-clock jump: two hours pass at once.
+    clock.advance(Duration::hours(2));
+    let t = scheduler::tick(&mut e).unwrap();
+    assert_eq!(t.swept.len(), 5);
+    assert!(t.swept.iter().all(|s| s.state == State::Expired));
+    assert_eq!(t.wake_at, t.now + MAX_SLEEP);
+    // A jump backwards never un-expires anything.
+    clock.advance(Duration::hours(-3));
+    let t = scheduler::tick(&mut e).unwrap();
+    assert!(t.swept.is_empty());
+    assert_eq!(
+        e.count_by_state("default").unwrap(),
+        vec![(State::Expired, 5)]
+    );
+}
+
+#[test]
+fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
+    let (mut e, clock) = setup();
+    e.set_setting("default", "root", "reminder-lead", "1h")
+        .unwrap();
+    let a = e.file_request("default", &req("eng", 60)).unwrap();
+    e.provider_approve("default", &a.id, "mgr", None).unwrap();
+    let t = scheduler::tick(&mut e).unwrap();
+    assert_eq!(t.reminders, 0);
+    assert_eq!(t.wake_at, t0() + MAX_SLEEP);
+    assert_eq!(
+        e.next_reminder(t0()).unwrap(),
+        Some(t0() + Duration::hours(11))
+    );
+    clock.set(t0() + Duration::hours(11));
+    assert_eq!(scheduler::tick(&mut e).unwrap().reminders, 1);
+    assert_eq!(scheduler::tick(&mut e).unwrap().reminders, 0, "once");
+    let kinds: Vec<String> = scheduler::claim_notices(&mut e, "desktop")
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    assert_eq!(kinds, vec!["pending", "reminder"]);
+    assert!(
+        scheduler::claim_notices(&mut e, "desktop")
+            .unwrap()
+            .is_empty(),
+        "claimed once"
+    );
+    assert_eq!(
+        scheduler::claim_notices(&mut e, "email").unwrap().len(),
+        2,
+        "each channel claims its own"
+    );
+    // A notice older than a day is skipped rather than shown.
+    let b = e.file_request("default", &req("eng2", 60)).unwrap();
+    e.provider_approve("default", &b.id, "mgr", None).unwrap();
+    clock.advance(Duration::hours(25));
+    assert!(scheduler::claim_notices(&mut e, "desktop")
+        .unwrap()
+        .iter()
+        .all(|n| n.kind != "pending"));
+}
