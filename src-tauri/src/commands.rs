@@ -1,0 +1,266 @@
+//! IPC commands: each a few lines that call the engine and convert to DTOs.
+//! Errors cross as `{code, message}` (lockbox_core::Error's serialization).
+
+use crate::state::AppState;
+use lockbox_core::dto::*;
+use lockbox_core::export::{export_audit as export, ExportFormat};
+use lockbox_core::Result;
+use tauri::State;
+
+#[tauri::command]
+pub async fn session(state: State<'_, AppState>) -> Result<SessionDto> {
+    state
+        .run(|e, me| {
+            let member: Vec<_> = e.memberships(me)?;
+            let tenants = e
+                .tenants()?
+                .iter()
+                .filter(|t| member.iter().any(|(id, _)| *id == t.id))
+                .map(TenantDto::from)
+                .collect();
+            Ok(SessionDto {
+                user: me.to_string(),
+                role: member.first().map(|m| m.1.into()),
+                tenants,
+            })
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn list_requests(
+    state: State<'_, AppState>,
+    tenant: String,
+    query: RequestQuery,
+) -> Result<RequestPage> {
+    state
+        .run(move |e, _| {
+            Ok(RequestPage::from(
+                &e.list_requests(&tenant, &query.to_store())?,
+            ))
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn get_request(
+    state: State<'_, AppState>,
+    tenant: String,
+    id: String,
+) -> Result<RequestDto> {
+    state
+        .run(move |e, _| Ok(RequestDto::from(&e.request(&tenant, &id)?)))
+        .await
+}
+
+#[tauri::command]
+pub async fn request_audit(
+    state: State<'_, AppState>,
+    tenant: String,
+    id: String,
+) -> Result<Vec<AuditEntryDto>> {
+    let q = lockbox_core::store::AuditQuery {
+        request_id: Some(id),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    state
+        .run(move |e, _| {
+            Ok(e.audit_page(&tenant, &q)?
+                .iter()
+                .rev()
+                .map(AuditEntryDto::from)
+                .collect())
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn approve_request(
+    state: State<'_, AppState>,
+    tenant: String,
+    id: String,
+    comment: Option<String>,
+    duration_s: Option<i64>,
+) -> Result<RequestDto> {
+    state
+        .write(move |e, me| {
+            Ok(RequestDto::from(&e.approve(
+                &tenant,
+                &id,
+                me,
+                comment.as_deref(),
+                duration_s,
+            )?))
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn reject_request(
+    state: State<'_, AppState>,
+    tenant: String,
+    id: String,
+    comment: Option<String>,
+) -> Result<RequestDto> {
+    state
+        .write(move |e, me| {
+            Ok(RequestDto::from(&e.reject(
+                &tenant,
+                &id,
+                me,
+                comment.as_deref(),
+            )?))
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn revoke_request(
+    state: State<'_, AppState>,
+    tenant: String,
+    id: String,
+    comment: Option<String>,
+) -> Result<RequestDto> {
+    state
+        .write(move |e, me| {
+            Ok(RequestDto::from(&e.revoke(
+                &tenant,
+                &id,
+                me,
+                comment.as_deref(),
+            )?))
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn get_settings(state: State<'_, AppState>, tenant: String) -> Result<SettingsDto> {
+    state
+        .run(move |e, _| Ok(SettingsDto::from(&e.settings(&tenant)?)))
+        .await
+}
+
+#[tauri::command]
+pub async fn update_settings(
+    state: State<'_, AppState>,
+    tenant: String,
+    settings: SettingsDto,
+) -> Result<SettingsDto> {
+    state
+        .write(move |e, me| {
+            Ok(SettingsDto::from(&e.update_settings(
+                &tenant,
+                me,
+                &(&settings).into(),
+            )?))
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn get_prefs(state: State<'_, AppState>) -> Result<AppPrefsDto> {
+    Ok(state.prefs())
+}
+
+#[tauri::command]
+pub async fn set_prefs<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    prefs: AppPrefsDto,
+) -> Result<AppPrefsDto> {
+    crate::autostart::apply(&app, prefs.start_at_login)?;
+    state.set_prefs(&prefs)?;
+    state.changed.notify_one();
+    Ok(prefs)
+}
+
+#[tauri::command]
+pub async fn list_users(state: State<'_, AppState>, tenant: String) -> Result<Vec<UserDto>> {
+    state
+        .run(move |e, _| Ok(e.users(&tenant)?.iter().map(UserDto::from).collect()))
+        .await
+}
+
+#[tauri::command]
+pub async fn add_user(
+    state: State<'_, AppState>,
+    tenant: String,
+    name: String,
+    role: RoleDto,
+    email: Option<String>,
+) -> Result<UserDto> {
+    state
+        .write(move |e, me| {
+            Ok(UserDto::from(&e.add_user(
+                &tenant,
+                me,
+                &name,
+                role.into(),
+                email.as_deref(),
+            )?))
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn remove_user(state: State<'_, AppState>, tenant: String, name: String) -> Result<()> {
+    state
+        .write(move |e, me| e.remove_user(&tenant, me, &name))
+        .await
+}
+
+#[tauri::command]
+pub async fn query_audit(
+    state: State<'_, AppState>,
+    tenant: String,
+    query: AuditQuery,
+) -> Result<AuditPage> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 1000);
+    let q = lockbox_core::store::AuditQuery {
+        limit: Some(limit),
+        ..query.to_store()?
+    };
+    state
+        .run(move |e, _| Ok(AuditPage::from_entries(&e.audit_page(&tenant, &q)?, limit)))
+        .await
+}
+
+#[tauri::command]
+pub async fn export_audit(
+    state: State<'_, AppState>,
+    tenant: String,
+    query: AuditQuery,
+    format: String,
+    path: String,
+) -> Result<u64> {
+    let fmt = ExportFormat::parse(&format)?;
+    let q = query.to_store()?;
+    state
+        .run(move |e, _| {
+            crate::files::write_atomically(std::path::Path::new(&path), |f| {
+                export(e, &tenant, &q, fmt, f)
+            })
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn verify_audit(state: State<'_, AppState>) -> Result<VerifyReport> {
+    state
+        .run(|e, _| Ok(VerifyReport::from(&e.verify_audit()?)))
+        .await
+}
+
+#[tauri::command]
+pub async fn home_stats(state: State<'_, AppState>, tenant: String) -> Result<HomeStats> {
+    state.run(move |e, _| e.home_stats(&tenant)).await
+}
+
+#[tauri::command]
+pub async fn tray_state(state: State<'_, AppState>) -> Result<TrayStateDto> {
+    let enabled = state.prefs().notifications_enabled;
+    state
+        .run(move |e, _| Ok(crate::tray::tray_state(e.pending_count_all()?, enabled)))
+        .await
+}

@@ -1,0 +1,165 @@
+//! Lockbox desktop app: a thin Tauri 2 shell around `lockbox-core`. It runs
+//! the scheduler and change feed, shows the tray and OS notifications, and
+//! exposes the engine to the admin-center UI through IPC commands.
+
+pub mod autostart;
+pub mod commands;
+pub mod files;
+pub mod logging;
+pub mod notify;
+pub mod runtime;
+pub mod state;
+pub mod tray;
+
+use lockbox_core::engine::{default_db_path, os_user};
+use lockbox_core::{Engine, SystemClock};
+use state::AppState;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
+
+/// Every IPC command, in one list shared by the app and its tests.
+#[macro_export]
+macro_rules! handlers {
+    () => {
+        tauri::generate_handler![
+            $crate::commands::session,
+            $crate::commands::list_requests,
+            $crate::commands::get_request,
+            $crate::commands::request_audit,
+            $crate::commands::approve_request,
+            $crate::commands::reject_request,
+            $crate::commands::revoke_request,
+            $crate::commands::get_settings,
+            $crate::commands::update_settings,
+            $crate::commands::get_prefs,
+            $crate::commands::set_prefs,
+            $crate::commands::list_users,
+            $crate::commands::add_user,
+            $crate::commands::remove_user,
+            $crate::commands::query_audit,
+            $crate::commands::export_audit,
+            $crate::commands::verify_audit,
+            $crate::commands::home_stats,
+            $crate::commands::tray_state,
+        ]
+    };
+}
+
+/// `--db PATH` (or `--db=PATH`), else `LOCKBOX_DB`, else the user's data dir.
+pub fn db_path_from(args: impl IntoIterator<Item = String>) -> lockbox_core::Result<PathBuf> {
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        if a == "--db" {
+            if let Some(p) = it.next() {
+                return Ok(PathBuf::from(p));
+            }
+        } else if let Some(p) = a.strip_prefix("--db=") {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    match std::env::var_os("LOCKBOX_DB") {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => default_db_path(),
+    }
+}
+
+/// Open the store as the OS user and build the shared state.
+pub fn open_state(db: &std::path::Path) -> lockbox_core::Result<AppState> {
+    let user = os_user();
+    let engine = Engine::open(db, Arc::new(SystemClock), &user)?;
+    let prefs = db
+        .parent()
+        .map(|d| d.join("app-prefs.json"))
+        .unwrap_or_else(|| PathBuf::from("app-prefs.json"));
+    Ok(AppState::new(engine, user, prefs))
+}
+
+pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
+    match id {
+        tray::MenuId::Open => show_main(app),
+        tray::MenuId::ServiceRequests => {
+            show_main(app);
+            let _ = app.emit("lockbox://navigate", "requests");
+        }
+        tray::MenuId::ToggleNotifications => {
+            let state = app.state::<AppState>();
+            let mut prefs = state.prefs();
+            prefs.notifications_enabled = !prefs.notifications_enabled;
+            if let Err(e) = state.set_prefs(&prefs) {
+                tracing::warn!("cannot save preferences: {e}");
+            }
+            state.changed.notify_one();
+        }
+        tray::MenuId::Quit => app.exit(0),
+    }
+}
+
+pub fn run() {
+    let db = match db_path_from(std::env::args().skip(1)) {
+        Ok(p) => p,
+        Err(e) => fail(&e),
+    };
+    let log_dir = db
+        .parent()
+        .map(|d| d.join("logs"))
+        .unwrap_or_else(|| PathBuf::from("logs"));
+    let _log_guard = logging::init(&log_dir);
+    tracing::info!(db = %db.display(), logs = %log_dir.display(), "Lockbox starting");
+    let state = match open_state(&db) {
+        Ok(s) => s,
+        Err(e) => fail(&e),
+    };
+    let start_at_login = state.prefs().start_at_login;
+    let bg_state = state.clone();
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            show_main(app)
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(state)
+        .invoke_handler(handlers!())
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let tray = tray::Tray::build(&handle, bg_state.prefs().notifications_enabled)?;
+            app.manage(tray);
+            if let Err(e) = autostart::apply(&handle, start_at_login) {
+                tracing::warn!("{e}");
+            }
+            runtime::spawn(handle, bg_state.clone());
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // The close button hides to the tray; Quit (tray menu) exits.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!("Lockbox stopped with an error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn fail(e: &lockbox_core::Error) -> ! {
+    tracing::error!(code = e.code.as_str(), "{}", e.message);
+    eprintln!("lockbox-app: error ({}): {}", e.code.as_str(), e.message);
+    std::process::exit(3)
+}

@@ -1,0 +1,131 @@
+//! The app's two background tasks (never one per request):
+//! - the **scheduler**: tick the engine (apply due deadlines and reminders),
+//!   sleep until the next wake time or until woken by a change;
+//! - the **change feed**: notice commits by any process (`PRAGMA data_version`
+//!   on a 500 ms tick, or at once when our own command wrote), then tell the
+//!   UI, refresh the tray and deliver new notices as OS notifications.
+
+use crate::state::AppState;
+use crate::{notify, tray};
+use lockbox_core::dto::{LockboxEvent, LockboxEventKind};
+use lockbox_core::scheduler;
+use std::sync::Arc;
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Runtime};
+use tokio::sync::Notify;
+
+pub const FEED_TICK: Duration = Duration::from_millis(500);
+pub const CHANNEL: &str = "desktop";
+
+pub fn spawn<R: Runtime>(app: AppHandle<R>, state: AppState) {
+    let wake = Arc::new(Notify::new());
+    tauri::async_runtime::spawn(scheduler_loop(state.clone(), wake.clone()));
+    tauri::async_runtime::spawn(feed_loop(app, state, wake));
+}
+
+async fn scheduler_loop(state: AppState, wake: Arc<Notify>) {
+    loop {
+        let sleep = match state
+            .run(|e, _| scheduler::tick(e).map(|t| (t.clone(), t.sleep_for(e.now()))))
+            .await
+        {
+            Ok((t, sleep)) => {
+                for s in &t.swept {
+                    tracing::info!(request = %s.request_id, tenant = %s.tenant, state = %s.state, "deadline applied");
+                }
+                if !t.swept.is_empty() || t.reminders > 0 {
+                    state.changed.notify_one();
+                }
+                sleep
+            }
+            Err(e) => {
+                tracing::warn!("scheduler tick failed: {e}");
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Notify>) {
+    let mut last_version: Option<i64> = None;
+    let mut forced = true; // refresh once at start: tray, pending notices
+    loop {
+        match state.run(|e, _| e.store().data_version()).await {
+            Ok(v) => {
+                if forced || last_version != Some(v) {
+                    last_version = Some(v);
+                    refresh(&app, &state).await;
+                    wake.notify_one();
+                }
+            }
+            Err(e) => tracing::warn!("change feed: {e}"),
+        }
+        forced = tokio::select! {
+            _ = tokio::time::sleep(FEED_TICK) => false,
+            _ = state.changed.notified() => true,
+        };
+    }
+}
+
+async fn refresh<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
+    let _ = app.emit(
+        "lockbox://changed",
+        LockboxEvent {
+            kind: LockboxEventKind::RequestsChanged,
+            tenant: None,
+        },
+    );
+    let enabled = state.prefs().notifications_enabled;
+    match state.run(|e, _| e.pending_count_all()).await {
+        Ok(pending) => {
+            if let Some(t) = tray::get(app) {
+                t.update(&tray::tray_state(pending, enabled));
+            }
+        }
+        Err(e) => tracing::warn!("cannot count pending requests: {e}"),
+    }
+    deliver_notices(state, enabled).await;
+}
+
+/// Claim new notices for this channel (each exactly once) and show them.
+async fn deliver_notices(state: &AppState, enabled: bool) {
+    let claimed = match state.run(|e, _| scheduler::claim_notices(e, CHANNEL)).await {
+        Ok(c) => c,
+        Err(e) => return tracing::warn!("cannot claim notices: {e}"),
+    };
+    for n in claimed {
+        let now = state
+            .run(|e, _| Ok(e.now()))
+            .await
+            .unwrap_or_else(|_| chrono::Utc::now());
+        let (summary, body) = notify::render(&n, now);
+        let outcome = if enabled {
+            tokio::task::spawn_blocking(move || {
+                notify::send_blocking(&summary, &body).map(|_| summary)
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()))
+        } else {
+            Err("notifications are turned off".to_string())
+        };
+        match &outcome {
+            Ok(summary) => {
+                tracing::info!(request = %n.request.id, kind = %n.kind, %summary, "notification sent")
+            }
+            Err(why) => {
+                tracing::warn!(request = %n.request.id, kind = %n.kind, "notification not shown: {why}")
+            }
+        }
+        let (id, sent, detail) = (n.id, outcome.is_ok(), outcome.err());
+        if let Err(e) = state
+            .run(move |e, _| e.finish_delivery(id, CHANNEL, sent, detail.as_deref()))
+            .await
+        {
+            tracing::warn!("cannot record notification outcome: {e}");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The tray icon: a badge icon and tooltip with the pending count, and a menu
+//! whose ids are an enum. Under Xvfb the tray is invisible, so every update is
+//! also logged (`tray updated`) and readable through the `tray_state` command.
+
+use lockbox_core::dto::TrayStateDto;
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+pub const TRAY_ID: &str = "lockbox-tray";
+
+/// Tray menu entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuId {
+    Open,
+    ServiceRequests,
+    ToggleNotifications,
+    Quit,
+}
+
+impl MenuId {
+    pub const ALL: [MenuId; 4] = [
+        MenuId::Open,
+        MenuId::ServiceRequests,
+        MenuId::ToggleNotifications,
+        MenuId::Quit,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MenuId::Open => "open",
+            MenuId::ServiceRequests => "service-requests",
+            MenuId::ToggleNotifications => "toggle-notifications",
+            MenuId::Quit => "quit",
+        }
+    }
+    pub fn parse(s: &str) -> Option<MenuId> {
+        MenuId::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+pub fn tray_state(pending: u64, notifications_enabled: bool) -> TrayStateDto {
+    TrayStateDto {
+        pending,
+        tooltip: format!("Lockbox — {pending} pending"),
+        notifications_enabled,
+    }
+}
+
+fn requests_label(pending: u64) -> String {
+    format!("Service requests ({pending} pending)")
+}
+
+pub struct Tray<R: Runtime> {
+    icon: TrayIcon<R>,
+    requests: MenuItem<R>,
+    notifications: CheckMenuItem<R>,
+    last: std::sync::Mutex<Option<TrayStateDto>>,
+}
+
+const ICON: &[u8] = include_bytes!("../../icons/tray.png");
+const ICON_ALERT: &[u8] = include_bytes!("../../icons/tray-alert.png");
+
+impl<R: Runtime> Tray<R> {
+    pub fn build(app: &AppHandle<R>, notifications_enabled: bool) -> tauri::Result<Self> {
+        let open = MenuItem::with_id(
+            app,
+            MenuId::Open.as_str(),
+            "Open Lockbox",
+            true,
+            None::<&str>,
+        )?;
+        let requests = MenuItem::with_id(
+            app,
+            MenuId::ServiceRequests.as_str(),
+            requests_label(0),
+            true,
+            None::<&str>,
+        )?;
+        let notifications = CheckMenuItem::with_id(
+            app,
+            MenuId::ToggleNotifications.as_str(),
+            "Notifications",
+            true,
+            notifications_enabled,
+            None::<&str>,
+        )?;
+        let quit = MenuItem::with_id(app, MenuId::Quit.as_str(), "Quit", true, None::<&str>)?;
+        let sep = PredefinedMenuItem::separator(app)?;
+        let menu = Menu::with_items(app, &[&open, &requests, &notifications, &sep, &quit])?;
+        let icon = TrayIconBuilder::with_id(TRAY_ID)
+            .icon(Image::from_bytes(ICON)?)
+            .tooltip("Lockbox")
+            .menu(&menu)
+            .show_menu_on_left_click(false)
+            .on_menu_event(|app, ev| {
+                if let Some(id) = MenuId::parse(ev.id().as_ref()) {
+                    crate::on_menu(app, id);
+                }
+            })
+            .on_tray_icon_event(|tray, ev| {
+                if let TrayIconEvent::Click {
+                    button: MouseButton::Left,
+                    button_state: MouseButtonState::Up,
+                    ..
+                } = ev
+                {
+                    crate::show_main(tray.app_handle());
+                }
+            })
+            .build(app)?;
+        Ok(Tray {
+            icon,
+            requests,
+            notifications,
+            last: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Show `state`; does nothing if it is what is shown already.
+    pub fn update(&self, state: &TrayStateDto) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_ref() == Some(state) {
+            return;
+        }
+        let icon = if state.pending > 0 { ICON_ALERT } else { ICON };
+        let result = (|| -> tauri::Result<()> {
+            self.icon.set_icon(Some(Image::from_bytes(icon)?))?;
+            self.icon.set_tooltip(Some(&state.tooltip))?;
+            self.requests.set_text(requests_label(state.pending))?;
+            self.notifications
+                .set_checked(state.notifications_enabled)?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                tracing::info!(pending = state.pending, tooltip = %state.tooltip, "tray updated")
+            }
+            Err(e) => tracing::warn!("tray update failed: {e}"),
+        }
+        let _ = self.icon.app_handle().emit("lockbox://tray", state);
+        *last = Some(state.clone());
+    }
+}
+
+/// Used by the menu handler to reach the tray from an AppHandle.
+pub fn get<R: Runtime>(app: &AppHandle<R>) -> Option<tauri::State<'_, Tray<R>>> {
+    app.try_state::<Tray<R>>()
+}

@@ -1,0 +1,320 @@
+//! Every IPC command through Tauri's mock runtime (no window, no display),
+//! with the same handler list as the real app: a happy path and an error path.
+
+#![allow(clippy::unwrap_used)]
+
+use lockbox_core::model::NewRequest;
+use lockbox_core::{Engine, SystemClock};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
+};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindow;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    _app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    pending: Vec<String>,
+    approved: String,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let mut engine = Engine::open(&path.join("lockbox.db"), Arc::new(SystemClock), "root").unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = engine
+            .file_request(
+                "default",
+                &NewRequest {
+                    engineer: format!("eng{i}"),
+                    case: format!("SR-{i}"),
+                    workload: "Exchange Online".into(),
+                    resource: "mbx".into(),
+                    reason: "fix".into(),
+                    duration_s: Some(3600),
+                },
+            )
+            .unwrap();
+        engine
+            .provider_approve("default", &r.id, "mgr", None)
+            .unwrap();
+        ids.push(r.id);
+    }
+    let approved = ids.pop().unwrap();
+    engine
+        .approve("default", &approved, "root", None, None)
+        .unwrap();
+    let state =
+        lockbox_app::state::AppState::new(engine, "root".into(), path.join("app-prefs.json"));
+    let app = mock_builder()
+        .manage(state)
+        .invoke_handler(lockbox_app::handlers!())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        dir: path,
+        _app: app,
+        window,
+        pending: ids,
+        approved,
+    }
+}
+
+impl Fixture {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let req = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&self.window, req).map(|b| b.deserialize::<Value>().unwrap())
+    }
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args.clone())
+            .unwrap_or_else(|e| panic!("{cmd} {args} failed: {e}"))
+    }
+    /// Calls `cmd` expecting an engine error with `code`; returns the message.
+    fn err(&self, cmd: &str, args: Value, code: &str) -> String {
+        let e = self
+            .call(cmd, args.clone())
+            .err()
+            .unwrap_or_else(|| panic!("{cmd} {args} should fail"));
+        assert_eq!(e["code"], code, "{cmd}: {e}");
+        e["message"].as_str().unwrap().to_string()
+    }
+}
+
+#[test]
+fn session_lists_the_users_tenants() {
+    let f = fixture();
+    let s = f.ok("session", json!({}));
+    assert_eq!(s["user"], "root");
+    assert_eq!(s["role"], "admin");
+    assert_eq!(s["tenants"][0]["id"], "default");
+}
+
+#[test]
+fn requests_list_get_and_audit() {
+    let f = fixture();
+    let page = f.ok(
+        "list_requests",
+        json!({"tenant": "default", "query": {"states": ["pending"], "limit": 1}}),
+    );
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert!(page["next_cursor"].is_string());
+    let next = f.ok("list_requests", json!({"tenant": "default", "query": {"states": ["pending"], "cursor": page["next_cursor"]}}));
+    assert_eq!(next["items"].as_array().unwrap().len(), 1);
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    f.err(
+        "list_requests",
+        json!({"tenant": "nope", "query": {}}),
+        "not_found",
+    );
+    f.err(
+        "list_requests",
+        json!({"tenant": "default", "query": {"cursor": "garbage"}}),
+        "invalid_input",
+    );
+    let r = f.ok(
+        "get_request",
+        json!({"tenant": "default", "id": f.pending[0]}),
+    );
+    assert_eq!(r["state"], "pending");
+    f.err(
+        "get_request",
+        json!({"tenant": "default", "id": "missing"}),
+        "not_found",
+    );
+    let audit = f.ok(
+        "request_audit",
+        json!({"tenant": "default", "id": f.approved}),
+    );
+    let ops: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["request_created", "provider_approved", "approved"]);
+    f.err(
+        "request_audit",
+        json!({"tenant": "nope", "id": f.approved}),
+        "not_found",
+    );
+}
+
+#[test]
+fn decisions_approve_reject_revoke() {
+    let f = fixture();
+    let r = f.ok(
+        "approve_request",
+        json!({"tenant": "default", "id": f.pending[0], "comment": "ok", "durationS": 1800}),
+    );
+    assert_eq!(r["state"], "approved");
+    assert_eq!(r["granted_duration_s"], 1800);
+    let msg = f.err(
+        "approve_request",
+        json!({"tenant": "default", "id": f.pending[0], "comment": null, "durationS": null}),
+        "invalid_transition",
+    );
+    assert!(msg.contains("approved"), "{msg}");
+    let r = f.ok(
+        "reject_request",
+        json!({"tenant": "default", "id": f.pending[1], "comment": "no"}),
+    );
+    assert_eq!(r["state"], "rejected");
+    f.err(
+        "reject_request",
+        json!({"tenant": "default", "id": "missing", "comment": null}),
+        "not_found",
+    );
+    let r = f.ok(
+        "revoke_request",
+        json!({"tenant": "default", "id": f.approved, "comment": "done"}),
+    );
+    assert_eq!(r["state"], "revoked");
+    f.err(
+        "revoke_request",
+        json!({"tenant": "default", "id": f.pending[1], "comment": null}),
+        "invalid_transition",
+    );
+}
+
+#[test]
+fn settings_and_prefs() {
+    let f = fixture();
+    let mut s = f.ok("get_settings", json!({"tenant": "default"}));
+    assert_eq!(s["request_lifetime_s"], 43200);
+    f.err("get_settings", json!({"tenant": "nope"}), "not_found");
+    s["lockbox_enabled"] = json!(false);
+    let saved = f.ok(
+        "update_settings",
+        json!({"tenant": "default", "settings": s}),
+    );
+    assert_eq!(saved["lockbox_enabled"], false);
+    s["request_lifetime_s"] = json!(0);
+    let msg = f.err(
+        "update_settings",
+        json!({"tenant": "default", "settings": s}),
+        "invalid_input",
+    );
+    assert!(msg.contains("request-lifetime"), "{msg}");
+    assert_eq!(
+        f.ok("get_settings", json!({"tenant": "default"}))["request_lifetime_s"],
+        43200,
+        "unchanged"
+    );
+    let p = f.ok("get_prefs", json!({}));
+    assert_eq!(
+        p,
+        json!({"notifications_enabled": true, "start_at_login": false})
+    );
+    let p = f.ok(
+        "set_prefs",
+        json!({"prefs": {"notifications_enabled": false, "start_at_login": false}}),
+    );
+    assert_eq!(p["notifications_enabled"], false);
+    assert_eq!(f.ok("get_prefs", json!({}))["notifications_enabled"], false);
+    assert!(std::fs::read_to_string(f.dir.join("app-prefs.json"))
+        .unwrap()
+        .contains("false"));
+    // Unknown fields are refused by the DTO before anything is saved.
+    assert!(f
+        .call(
+            "set_prefs",
+            json!({"prefs": {"notifications_enabled": true, "start_at_login": false, "x": 1}})
+        )
+        .is_err());
+    assert_eq!(f.ok("get_prefs", json!({}))["notifications_enabled"], false);
+    let t = f.ok("tray_state", json!({}));
+    assert_eq!(
+        t,
+        json!({"pending": 2, "tooltip": "Lockbox — 2 pending", "notifications_enabled": false})
+    );
+}
+
+#[test]
+fn users() {
+    let f = fixture();
+    let u = f.ok("add_user", json!({"tenant": "default", "name": "alice", "role": "approver", "email": "alice@contoso.example"}));
+    assert_eq!(u["role"], "approver");
+    f.err(
+        "add_user",
+        json!({"tenant": "default", "name": "alice", "role": "approver", "email": null}),
+        "already_exists",
+    );
+    f.err(
+        "add_user",
+        json!({"tenant": "default", "name": "bob", "role": "admin", "email": "not-an-email"}),
+        "invalid_input",
+    );
+    let users = f.ok("list_users", json!({"tenant": "default"}));
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    f.err("list_users", json!({"tenant": "nope"}), "not_found");
+    assert_eq!(
+        f.ok("remove_user", json!({"tenant": "default", "name": "alice"})),
+        Value::Null
+    );
+    f.err(
+        "remove_user",
+        json!({"tenant": "default", "name": "alice"}),
+        "not_found",
+    );
+}
+
+#[test]
+fn audit_query_export_verify_and_home() {
+    let f = fixture();
+    let page = f.ok(
+        "query_audit",
+        json!({"tenant": "default", "query": {"operation": "provider_approved", "limit": 2}}),
+    );
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert!(page["next_before_seq"].is_number());
+    let rest = f.ok("query_audit", json!({"tenant": "default", "query": {"operation": "provider_approved", "before_seq": page["next_before_seq"]}}));
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    f.err(
+        "query_audit",
+        json!({"tenant": "default", "query": {"since": "yesterday"}}),
+        "invalid_input",
+    );
+    let out = f.dir.join("export.csv");
+    let n = f.ok("export_audit", json!({"tenant": "default", "query": {"operation": "request_created"}, "format": "csv", "path": out}));
+    assert_eq!(n, 3);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().count(),
+        4,
+        "header + 3 rows"
+    );
+    f.err(
+        "export_audit",
+        json!({"tenant": "default", "query": {}, "format": "xml", "path": out}),
+        "invalid_input",
+    );
+    let v = f.ok("verify_audit", json!({}));
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["entries"], 9);
+    let h = f.ok("home_stats", json!({"tenant": "default"}));
+    assert_eq!(
+        (h["pending"].as_u64(), h["active_grants"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(h["per_day"].as_array().unwrap().len(), 30);
+    f.err("home_stats", json!({"tenant": "nope"}), "not_found");
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Headless run of the real desktop app (Xvfb + a session D-Bus + the dunst
+# notification daemon) on a temp store. Checks, with the real clock:
+#  1. a request filed with the CLI is announced by an OS notification (a Notify
+#     call seen on the session bus) within 3 s, and the tray reports 1 pending;
+#  2. a request with a 5 s lifetime is marked expired by the app within 1 s of
+#     its deadline, with no CLI call in between;
+#  3. after a restart the first notification is not shown again.
+# Also saves a screenshot of the window: target/screenshots/app-start.png.
+# Usage: tests/headless/run.sh (after `cargo build -p lockbox-app -p lockbox-cli`).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -z "${LOCKBOX_HEADLESS_INNER:-}" ]; then
+  export LOCKBOX_HEADLESS_INNER=1
+  exec timeout 300 xvfb-run -a -s "-screen 0 1400x900x24 -nolisten tcp" dbus-run-session -- "$0" "$@"
+fi
+
+APP="$ROOT/target/debug/lockbox-app"
+CLI="$ROOT/target/debug/lockbox"
+WORK=$(mktemp -d)
+export LOCKBOX_DB="$WORK/lockbox.db" USER=admin LOCKBOX_USER=admin NO_AT_BRIDGE=1
+SHOTS="$ROOT/target/screenshots"; mkdir -p "$SHOTS"
+pass=0; fail=0
+ok()   { echo "ok: $*"; pass=$((pass+1)); }
+bad()  { echo "FAIL: $*"; fail=$((fail+1)); }
+cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# wait_for FILE PATTERN SECONDS: poll (50 ms) until PATTERN appears in FILE.
+wait_for() {
+  local deadline=$(( $(date +%s%N) + $3 * 1000000000 ))
+  while [ "$(date +%s%N)" -lt "$deadline" ]; do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+dunst >"$WORK/dunst.log" 2>&1 &
+dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" >"$WORK/monitor.log" 2>&1 &
+sleep 0.5
+
+start_app() {
+  "$APP" >"$WORK/app$1.log" 2>&1 &
+  APP_PID=$!
+  wait_for "$WORK/app$1.log" "tray updated" 60 || { cat "$WORK/app$1.log"; bad "app $1 did not start"; exit 1; }
+}
+
+"$CLI" settings show >/dev/null   # create the store; admin is its first admin
+start_app 1
+sleep 2   # let the window paint
+import -window root "$SHOTS/app-start.png" && ok "screenshot saved: target/screenshots/app-start.png"
+
+# 1. Notification and tray for a new pending request.
+ID1=$("$CLI" --json request new --engineer eng.headless --case SR-HEADLESS-1 --workload "Exchange Online" \
+      --resource "Mailbox: ops@contoso.example" --reason "Headless check" --duration 1h | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+t_file=$(date +%s%N)
+"$CLI" request provider-approve "$ID1" --as mgr.headless >/dev/null
+if wait_for "$WORK/monitor.log" "Customer Lockbox request from eng.headless" 3; then
+  ok "Notify call for the pending request within $(( ($(date +%s%N) - t_file) / 1000000 )) ms"
+else
+  bad "no Notify call within 3 s"; cat "$WORK/monitor.log"
+fi
+if wait_for "$WORK/app1.log" "tray updated pending=1" 3; then ok "tray reports 1 pending"; else bad "tray did not report 1 pending"; fi
+
+# 2. Expiry within 1 s of the deadline, driven by the app alone.
+"$CLI" settings set request-lifetime 5s >/dev/null
+ID2=$("$CLI" --json request new --engineer eng.headless2 --case SR-HEADLESS-2 --workload Teams \
+      --resource "Team: Ops" --reason "Expiry check" --duration 1h | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+if wait_for "$WORK/app1.log" "request=$ID2 .*state=expired\|request=$ID2.*expired" 10; then
+  # recorded_at (when the app wrote it) minus at (the deadline) for the expiry entry:
+  lag_ms=$("$CLI" --json audit list --request "$ID2" --operation expired | python3 -c '
+import json,sys,datetime
+e=json.load(sys.stdin)[0]
+p=lambda s: datetime.datetime.fromisoformat(s.replace("Z","+00:00"))
+print(int((p(e["recorded_at"])-p(e["at"])).total_seconds()*1000))')
+  if [ "$lag_ms" -le 1000 ]; then ok "app marked the request expired $lag_ms ms after its deadline"; else bad "expired $lag_ms ms after the deadline (> 1000)"; fi
+else
+  bad "the app did not expire the request"; tail -20 "$WORK/app1.log"
+fi
+
+# 3. Restart: no duplicate notification.
+kill -TERM "$APP_PID"; wait "$APP_PID" 2>/dev/null || true
+start_app 2
+sleep 3
+n=$(grep -c "Customer Lockbox request from eng.headless\"" "$WORK/monitor.log" || true)
+if [ "$n" = "1" ]; then ok "no duplicate notification after restart"; else bad "the first notification was shown $n times"; fi
+grep -q "panicked" "$WORK"/app*.log && bad "the app panicked" || true
+
+echo "headless: $pass passed, $fail failed"
+[ "$fail" = 0 ]
