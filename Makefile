@@ -1,21 +1,50 @@
-# Lockbox developer commands. `make test` is what CI runs (see .ci/run).
+# Lockbox developer commands. README.md names two: `make run` and `make test`.
+# CI (.ci/run) runs `make lint` and `make test` on a fresh machine.
 CARGO ?= cargo
+NPM   ?= npm
 
-.PHONY: test test-rust lint fmt bindings cli
+.PHONY: run test test-rust test-ui test-headless test-e2e lint fmt bindings cli ui ui-deps deps package
 
-## Run every test.
-test: test-rust
+## Run the desktop app on the store in your data dir (installs what is missing first).
+run: deps ui
+	$(CARGO) run -p lockbox-app --locked
 
-test-rust:
+## Run every test: engine, CLI, IPC commands, UI components, the headless app, WebDriver E2E.
+test: deps ui test-rust test-ui test-headless test-e2e
+
+test-rust: ui
 	$(CARGO) test --workspace --locked
 
+test-ui: ui-deps
+	cd ui && $(NPM) run typecheck && $(NPM) test
+
+test-headless: ui
+	$(CARGO) build -p lockbox-app -p lockbox-cli --locked
+	tests/headless/run.sh
+
+test-e2e: ui
+	tests/e2e/run.sh
+
 ## Formatting and lints, as CI checks them.
-lint:
+lint: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
+
+## System packages (Debian): webkit2gtk, Xvfb, D-Bus, a notification daemon, ...
+deps:
+	.ci/install-deps
+
+ui-deps: ui/node_modules/.package-lock.json
+
+ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
+	cd ui && $(NPM) ci --no-audit --no-fund
+
+## Build the admin-center UI into ui/dist (what the app embeds).
+ui: ui-deps
+	cd ui && $(NPM) run build
 
 ## Regenerate ui/src/bindings from the Rust wire types (commit the result).
 bindings:
@@ -24,3 +53,7 @@ bindings:
 ## Build the CLI (target/debug/lockbox).
 cli:
 	$(CARGO) build -p lockbox-cli --locked
+
+## Build a .deb with the tauri CLI (from npm): target/release/bundle/deb/.
+package: deps ui
+	cd ui && npx --no-install tauri build --config ../src-tauri/tauri.conf.json --bundles deb

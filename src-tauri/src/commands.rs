@@ -264,3 +264,36 @@ pub async fn tray_state(state: State<'_, AppState>) -> Result<TrayStateDto> {
         .run(move |e, _| Ok(crate::tray::tray_state(e.pending_count_all()?, enabled)))
         .await
 }
+
+/// Ask where to save an audit export (native save dialog). `None` = canceled.
+/// `LOCKBOX_E2E_SAVE_PATH` answers for the dialog in end-to-end tests, since
+/// WebDriver cannot drive a native dialog.
+#[tauri::command]
+pub async fn choose_export_path<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    format: String,
+) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let ext = match ExportFormat::parse(&format)? {
+        ExportFormat::Csv => "csv",
+        ExportFormat::Jsonl => "jsonl",
+    };
+    if let Some(p) = std::env::var_os("LOCKBOX_E2E_SAVE_PATH").filter(|p| !p.is_empty()) {
+        return Ok(Some(p.to_string_lossy().into_owned()));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Export audit history")
+        .set_file_name(format!("lockbox-audit.{ext}"))
+        .add_filter(if ext == "csv" { "CSV" } else { "JSON Lines" }, &[ext])
+        .save_file(move |p| {
+            let _ = tx.send(p);
+        });
+    let picked = rx
+        .await
+        .map_err(|_| lockbox_core::Error::internal("the save dialog closed unexpectedly"))?;
+    Ok(picked
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.display().to_string()))
+}

@@ -42,6 +42,7 @@ macro_rules! handlers {
             $crate::commands::verify_audit,
             $crate::commands::home_stats,
             $crate::commands::tray_state,
+            $crate::commands::choose_export_path,
         ]
     };
 }

@@ -318,3 +318,18 @@ fn audit_query_export_verify_and_home() {
     assert_eq!(h["per_day"].as_array().unwrap().len(), 30);
     f.err("home_stats", json!({"tenant": "nope"}), "not_found");
 }
+
+#[test]
+fn choose_export_path_checks_the_format_and_honours_the_test_answer() {
+    let f = fixture();
+    f.err(
+        "choose_export_path",
+        json!({"format": "xml"}),
+        "invalid_input",
+    );
+    let want = f.dir.join("picked.csv");
+    std::env::set_var("LOCKBOX_E2E_SAVE_PATH", &want);
+    let got = f.ok("choose_export_path", json!({"format": "csv"}));
+    std::env::remove_var("LOCKBOX_E2E_SAVE_PATH");
+    assert_eq!(got, json!(want.display().to_string()));
+}
