@@ -1,0 +1,256 @@
+import {
+  Avatar,
+  Dropdown,
+  FluentProvider,
+  makeStyles,
+  Option,
+  Spinner,
+  Text,
+  Toaster,
+  tokens,
+  webDarkTheme,
+  webLightTheme,
+} from "@fluentui/react-components";
+import {
+  NavCategory,
+  NavCategoryItem,
+  NavDrawer,
+  NavDrawerBody,
+  NavItem,
+  NavSubItem,
+  NavSubItemGroup,
+} from "@fluentui/react-components";
+import {
+  DocumentSearchRegular,
+  HeadsetRegular,
+  HomeRegular,
+  LockClosedFilled,
+  SettingsRegular,
+} from "@fluentui/react-icons";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { errorMessage, getSession, onNavigate } from "./api/client";
+import { AppContext, parseHash, routeToHash, type AppContextValue, type Route } from "./AppContext";
+import type { SessionDto } from "./bindings/SessionDto";
+import { ErrorBar } from "./components/ErrorBar";
+import { usePrefersDark } from "./lib/hooks";
+import { TOASTER_ID } from "./toaster";
+import { AuditPage } from "./pages/AuditPage";
+import { HomePage } from "./pages/HomePage";
+import { OrgSettingsPage } from "./pages/OrgSettingsPage";
+import { ServiceRequestsPage } from "./pages/ServiceRequestsPage";
+
+const TENANT_KEY = "lockbox.tenant";
+
+const useStyles = makeStyles({
+  root: {
+    display: "grid",
+    gridTemplateRows: "48px 1fr",
+    gridTemplateColumns: "auto 1fr",
+    gridTemplateAreas: '"header header" "nav main"',
+    height: "100vh",
+    backgroundColor: tokens.colorNeutralBackground2,
+  },
+  header: {
+    gridArea: "header",
+    display: "flex",
+    alignItems: "center",
+    gap: tokens.spacingHorizontalM,
+    paddingInline: tokens.spacingHorizontalL,
+    backgroundColor: tokens.colorBrandBackground,
+    color: tokens.colorNeutralForegroundOnBrand,
+  },
+  title: { fontWeight: tokens.fontWeightSemibold, fontSize: tokens.fontSizeBase400, flexGrow: 1 },
+  user: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalS },
+  tenant: { minWidth: "180px" },
+  nav: { gridArea: "nav", height: "100%" },
+  main: {
+    gridArea: "main",
+    overflow: "auto",
+    padding: `${tokens.spacingVerticalXL} ${tokens.spacingHorizontalXXL}`,
+    backgroundColor: tokens.colorNeutralBackground1,
+  },
+  center: { display: "flex", justifyContent: "center", alignItems: "center", height: "100vh" },
+  fatal: { padding: tokens.spacingHorizontalXXL },
+});
+
+function useHashRoute(): [Route, (r: Route) => void] {
+  const [route, setRoute] = useState<Route>(() => parseHash(window.location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseHash(window.location.hash));
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
+  const navigate = useCallback((r: Route) => {
+    const h = routeToHash(r);
+    if (window.location.hash !== h) window.location.hash = h;
+    setRoute(r);
+  }, []);
+  // The tray's "Open requests" and similar shell actions.
+  useEffect(
+    () =>
+      onNavigate((page) => {
+        if (page === "requests" || page === "home" || page === "settings" || page === "audit") navigate({ page });
+      }),
+    [navigate],
+  );
+  return [route, navigate];
+}
+
+export function App() {
+  const dark = usePrefersDark();
+  return (
+    // No className here: Fluent copies the provider's classes onto its portal
+    // mount nodes, and a height would make that node cover the whole page.
+    <FluentProvider theme={dark ? webDarkTheme : webLightTheme}>
+      <Toaster toasterId={TOASTER_ID} position="bottom-end" />
+      <Shell />
+    </FluentProvider>
+  );
+}
+
+function Shell() {
+  const styles = useStyles();
+  const [session, setSession] = useState<SessionDto | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tenantId, setTenantId] = useState<string | null>(() => {
+    try {
+      return window.localStorage.getItem(TENANT_KEY);
+    } catch {
+      return null;
+    }
+  });
+  const [route, navigate] = useHashRoute();
+
+  useEffect(() => {
+    let live = true;
+    getSession()
+      .then((s) => live && setSession(s))
+      .catch((e) => live && setError(errorMessage(e)));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const setTenant = useCallback((id: string) => {
+    setTenantId(id);
+    try {
+      window.localStorage.setItem(TENANT_KEY, id);
+    } catch {
+      /* storage unavailable */
+    }
+  }, []);
+
+  const ctx = useMemo<AppContextValue | null>(() => {
+    if (!session) return null;
+    const tenant = session.tenants.find((t) => t.id === tenantId) ?? session.tenants[0];
+    if (!tenant) return null;
+    return { session, tenant, setTenant, navigate };
+  }, [session, tenantId, setTenant, navigate]);
+
+  if (error) {
+    return (
+      <div className={styles.fatal}>
+        <ErrorBar title="Couldn't start the admin center" error={error} />
+      </div>
+    );
+  }
+  if (!session) {
+    return (
+      <div className={styles.center}>
+        <Spinner label="Loading…" />
+      </div>
+    );
+  }
+  if (!ctx) {
+    return (
+      <div className={styles.fatal}>
+        <ErrorBar title="No organization" error="This account isn't linked to any organization yet. Try `lockbox demo`." />
+      </div>
+    );
+  }
+
+  const navValue =
+    route.page === "requests" ? "requests" : route.page === "settings" ? "org-settings" : route.page;
+
+  return (
+    <AppContext.Provider value={ctx}>
+      <div className={styles.root}>
+        <header className={styles.header} role="banner">
+          <LockClosedFilled fontSize={20} aria-hidden />
+          <Text as="h1" className={styles.title}>
+            Lockbox admin center
+          </Text>
+          {session.tenants.length > 1 ? (
+            <Dropdown
+              className={styles.tenant}
+              aria-label="Organization"
+              value={ctx.tenant.name}
+              selectedOptions={[ctx.tenant.id]}
+              onOptionSelect={(_, d) => d.optionValue && setTenant(d.optionValue)}
+            >
+              {session.tenants.map((t) => (
+                <Option key={t.id} value={t.id}>
+                  {t.name}
+                </Option>
+              ))}
+            </Dropdown>
+          ) : null}
+          <div className={styles.user} aria-label={`Signed in as ${session.user}`}>
+            <Avatar name={session.user} size={28} color="colorful" aria-hidden />
+            <Text>{session.user}</Text>
+          </div>
+        </header>
+        <NavDrawer
+          className={styles.nav}
+          open
+          type="inline"
+          selectedValue={navValue}
+          defaultOpenCategories={["support", "settings"]}
+          aria-label="Navigation"
+        >
+          <NavDrawerBody>
+            <NavItem href="#/home" value="home" icon={<HomeRegular />}>
+              Home
+            </NavItem>
+            <NavCategory value="support">
+              <NavCategoryItem icon={<HeadsetRegular />}>Support</NavCategoryItem>
+              <NavSubItemGroup>
+                <NavSubItem href="#/requests" value="requests">
+                  Service requests
+                </NavSubItem>
+              </NavSubItemGroup>
+            </NavCategory>
+            <NavCategory value="settings">
+              <NavCategoryItem icon={<SettingsRegular />}>Settings</NavCategoryItem>
+              <NavSubItemGroup>
+                <NavSubItem href="#/settings" value="org-settings">
+                  Org settings
+                </NavSubItem>
+              </NavSubItemGroup>
+            </NavCategory>
+            <NavItem href="#/audit" value="audit" icon={<DocumentSearchRegular />}>
+              Audit
+            </NavItem>
+          </NavDrawerBody>
+        </NavDrawer>
+        <main className={styles.main} id="main">
+          {/* key on tenant: switching organization starts each page afresh */}
+          <Page key={ctx.tenant.id} route={route} />
+        </main>
+      </div>
+    </AppContext.Provider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case "home":
+      return <HomePage />;
+    case "requests":
+      return <ServiceRequestsPage initialStatus={route.status} />;
+    case "settings":
+      return <OrgSettingsPage />;
+    case "audit":
+      return <AuditPage initialRequestId={route.requestId} />;
+  }
+}

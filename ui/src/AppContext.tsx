@@ -1,0 +1,53 @@
+import { createContext, useContext } from "react";
+import type { SessionDto } from "./bindings/SessionDto";
+import type { TenantDto } from "./bindings/TenantDto";
+
+export type Route =
+  | { page: "home" }
+  | { page: "requests"; status?: string }
+  | { page: "settings" }
+  | { page: "audit"; requestId?: string };
+
+export type AppContextValue = {
+  session: SessionDto;
+  tenant: TenantDto;
+  setTenant: (id: string) => void;
+  navigate: (route: Route) => void;
+};
+
+export const AppContext = createContext<AppContextValue | null>(null);
+
+export function useApp(): AppContextValue {
+  const v = useContext(AppContext);
+  if (!v) throw new Error("useApp outside AppContext");
+  return v;
+}
+
+export function routeToHash(r: Route): string {
+  switch (r.page) {
+    case "home":
+      return "#/home";
+    case "requests":
+      return r.status ? `#/requests?status=${encodeURIComponent(r.status)}` : "#/requests";
+    case "settings":
+      return "#/settings";
+    case "audit":
+      return r.requestId ? `#/audit?request=${encodeURIComponent(r.requestId)}` : "#/audit";
+  }
+}
+
+export function parseHash(hash: string): Route {
+  const h = hash.replace(/^#\/?/, "");
+  const [path = "", qs = ""] = h.split("?");
+  const params = new URLSearchParams(qs);
+  switch (path) {
+    case "requests":
+      return { page: "requests", status: params.get("status") ?? undefined };
+    case "settings":
+      return { page: "settings" };
+    case "audit":
+      return { page: "audit", requestId: params.get("request") ?? undefined };
+    default:
+      return { page: "home" };
+  }
+}

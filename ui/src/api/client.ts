@@ -1,0 +1,235 @@
+// The one module through which the UI talks to the Lockbox engine.
+//
+// Every call goes through a Transport. In the Tauri app it is Tauri's `invoke`
+// and `listen`; in a plain browser (`npm run dev`) and in tests it is the
+// in-memory mock from ./mock.ts. Tests swap it with setTransport().
+
+import type { AppPrefsDto } from "../bindings/AppPrefsDto";
+import type { AuditEntryDto } from "../bindings/AuditEntryDto";
+import type { AuditPage } from "../bindings/AuditPage";
+import type { AuditQuery } from "../bindings/AuditQuery";
+import type { ErrorDto } from "../bindings/ErrorDto";
+import type { HomeStats } from "../bindings/HomeStats";
+import type { LockboxEvent } from "../bindings/LockboxEvent";
+import type { RequestDto } from "../bindings/RequestDto";
+import type { RequestPage } from "../bindings/RequestPage";
+import type { RequestQuery } from "../bindings/RequestQuery";
+import type { Role } from "../bindings/Role";
+import type { SessionDto } from "../bindings/SessionDto";
+import type { SettingsDto } from "../bindings/SettingsDto";
+import type { UserDto } from "../bindings/UserDto";
+import type { VerifyReport } from "../bindings/VerifyReport";
+
+export type InvokeArgs = Record<string, unknown>;
+export type InvokeFn = (cmd: string, args?: InvokeArgs) => Promise<unknown>;
+export type Unlisten = () => void;
+export type ListenFn = (event: string, handler: (payload: unknown) => void) => Promise<Unlisten>;
+
+export type ExportFormat = "csv" | "jsonl";
+
+export type SaveDialogOptions = {
+  /** What will be written; the shell picks the file type from it. */
+  format: ExportFormat;
+  title?: string;
+  defaultPath?: string;
+  filters?: Array<{ name: string; extensions: string[] }>;
+};
+/** Shows a "save as" dialog; resolves to the chosen path, or null when canceled. */
+export type SaveDialogFn = (options: SaveDialogOptions) => Promise<string | null>;
+
+export type Transport = {
+  invoke: InvokeFn;
+  listen: ListenFn;
+  saveDialog: SaveDialogFn;
+};
+
+export const CHANGED_EVENT = "lockbox://changed";
+/** Emitted by the shell (e.g. the tray's "Open requests") with a page name. */
+export const NAVIGATE_EVENT = "lockbox://navigate";
+
+let current: Transport | null = null;
+let pending: Promise<Transport> | null = null;
+
+/** Replaces the transport (tests, browser-only dev mode). */
+export function setTransport(transport: Transport | null): void {
+  current = transport;
+  pending = null;
+}
+
+export function isTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+export async function createTauriTransport(): Promise<Transport> {
+  const [{ invoke }, { listen }, { save }] = await Promise.all([
+    import("@tauri-apps/api/core"),
+    import("@tauri-apps/api/event"),
+    import("@tauri-apps/plugin-dialog"),
+  ]);
+  return {
+    invoke: (cmd, args) => invoke(cmd, args),
+    listen: async (event, handler) => listen(event, (e) => handler(e.payload)),
+    saveDialog: async ({ format, ...options }) => {
+      // The shell opens the native dialog itself (`choose_export_path`, which
+      // end-to-end tests can answer); older shells without that command fall
+      // back to the dialog plugin's save().
+      try {
+        return ((await invoke("choose_export_path", { format })) as string | null) ?? null;
+      } catch (e) {
+        const msg = toErrorDto(e).message;
+        if (!/choose_export_path/.test(msg) || !/not found|unknown/i.test(msg)) throw e;
+      }
+      const path = await save(options);
+      return path ?? null;
+    },
+  };
+}
+
+async function getTransport(): Promise<Transport> {
+  if (current) return current;
+  if (!pending) {
+    pending = (async () => {
+      const t = isTauri()
+        ? await createTauriTransport()
+        : (await import("./mock")).createMockTransport();
+      current = t;
+      return t;
+    })();
+  }
+  return pending;
+}
+
+function isErrorDto(e: unknown): e is ErrorDto {
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as ErrorDto).code === "string" &&
+    typeof (e as ErrorDto).message === "string"
+  );
+}
+
+/** Normalises anything thrown by a transport into an ErrorDto. */
+export function toErrorDto(e: unknown): ErrorDto {
+  if (isErrorDto(e)) return { code: e.code, message: e.message };
+  if (e instanceof Error) return { code: "internal", message: e.message };
+  if (typeof e === "string") return { code: "internal", message: e };
+  return { code: "internal", message: "Something went wrong." };
+}
+
+/** The text to show a person for an error from the engine. */
+export function errorMessage(e: unknown): string {
+  return toErrorDto(e).message;
+}
+
+async function call<T>(cmd: string, args: InvokeArgs = {}): Promise<T> {
+  const t = await getTransport();
+  try {
+    return (await t.invoke(cmd, args)) as T;
+  } catch (e) {
+    throw toErrorDto(e);
+  }
+}
+
+// ---- Commands -------------------------------------------------------------
+
+export const getSession = () => call<SessionDto>("session");
+
+export const listRequests = (tenant: string, query: RequestQuery) =>
+  call<RequestPage>("list_requests", { tenant, query });
+
+export const getRequest = (tenant: string, id: string) =>
+  call<RequestDto>("get_request", { tenant, id });
+
+export const requestAudit = (tenant: string, id: string) =>
+  call<Array<AuditEntryDto>>("request_audit", { tenant, id });
+
+export const approveRequest = (
+  tenant: string,
+  id: string,
+  comment: string | null,
+  durationS: number | null,
+) => call<RequestDto>("approve_request", { tenant, id, comment, durationS });
+
+export const rejectRequest = (tenant: string, id: string, comment: string | null) =>
+  call<RequestDto>("reject_request", { tenant, id, comment });
+
+export const revokeRequest = (tenant: string, id: string, comment: string | null) =>
+  call<RequestDto>("revoke_request", { tenant, id, comment });
+
+export const getSettings = (tenant: string) => call<SettingsDto>("get_settings", { tenant });
+
+export const updateSettings = (tenant: string, settings: SettingsDto) =>
+  call<SettingsDto>("update_settings", { tenant, settings });
+
+export const getPrefs = () => call<AppPrefsDto>("get_prefs");
+
+export const setPrefs = (prefs: AppPrefsDto) => call<AppPrefsDto>("set_prefs", { prefs });
+
+export const listUsers = (tenant: string) => call<Array<UserDto>>("list_users", { tenant });
+
+export const addUser = (tenant: string, name: string, role: Role, email: string | null) =>
+  call<UserDto>("add_user", { tenant, name, role, email });
+
+export const removeUser = (tenant: string, name: string) =>
+  call<null>("remove_user", { tenant, name });
+
+export const queryAudit = (tenant: string, query: AuditQuery) =>
+  call<AuditPage>("query_audit", { tenant, query });
+
+export const exportAudit = (tenant: string, query: AuditQuery, format: ExportFormat, path: string) =>
+  call<number>("export_audit", { tenant, query, format, path });
+
+export const verifyAudit = () => call<VerifyReport>("verify_audit");
+
+export const homeStats = (tenant: string) => call<HomeStats>("home_stats", { tenant });
+
+/** Opens the native "save as" dialog (Tauri) or its stand-in (mock). */
+export async function saveDialog(options: SaveDialogOptions): Promise<string | null> {
+  const t = await getTransport();
+  return t.saveDialog(options);
+}
+
+// ---- Events ---------------------------------------------------------------
+
+function isLockboxEvent(p: unknown): p is LockboxEvent {
+  return typeof p === "object" && p !== null && typeof (p as LockboxEvent).kind === "string";
+}
+
+function subscribe(event: string, handler: (payload: unknown) => void): Unlisten {
+  let unlisten: Unlisten | null = null;
+  let stopped = false;
+  void getTransport()
+    .then((t) =>
+      t.listen(event, (payload) => {
+        if (!stopped) handler(payload);
+      }),
+    )
+    .then((u) => {
+      if (stopped) u();
+      else unlisten = u;
+    })
+    .catch(() => {
+      /* no live updates; pages still work */
+    });
+  return () => {
+    stopped = true;
+    if (unlisten) unlisten();
+  };
+}
+
+/** Subscribes to the shell asking the UI to show a page ("requests", "home", …). */
+export function onNavigate(handler: (page: string) => void): Unlisten {
+  return subscribe(NAVIGATE_EVENT, (p) => {
+    if (typeof p === "string") handler(p);
+  });
+}
+
+/**
+ * Subscribes to engine change notifications. Returns a function that
+ * unsubscribes; it is safe to call before the subscription is established.
+ */
+export function onLockboxEvent(handler: (event: LockboxEvent) => void): Unlisten {
+  return subscribe(CHANGED_EVENT, (p) => {
+    if (isLockboxEvent(p)) handler(p);
+  });
+}

@@ -1,0 +1,59 @@
+import { useEffect, useRef, useState } from "react";
+import { onLockboxEvent } from "../api/client";
+import type { LockboxEvent } from "../bindings/LockboxEvent";
+
+/** The current time, refreshed every `intervalMs`. */
+export function useNow(intervalMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(id);
+  }, [intervalMs]);
+  return now;
+}
+
+/** `value`, but only after it stopped changing for `ms`. */
+export function useDebounced<T>(value: T, ms = 300): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const id = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(id);
+  }, [value, ms]);
+  return v;
+}
+
+/**
+ * Calls `handler` for engine change events that concern `tenant` (events
+ * with a null tenant concern every tenant) and whose kind is in `kinds`.
+ */
+export function useLockboxEvents(
+  tenant: string | null,
+  kinds: Array<LockboxEvent["kind"]>,
+  handler: (e: LockboxEvent) => void,
+): void {
+  const ref = useRef(handler);
+  ref.current = handler;
+  const kindsKey = kinds.join(",");
+  useEffect(() => {
+    const wanted = kindsKey.split(",");
+    return onLockboxEvent((e) => {
+      if (!wanted.includes(e.kind)) return;
+      if (e.tenant !== null && tenant !== null && e.tenant !== tenant) return;
+      ref.current(e);
+    });
+  }, [tenant, kindsKey]);
+}
+
+export function usePrefersDark(): boolean {
+  const query = "(prefers-color-scheme: dark)";
+  const get = () => typeof window !== "undefined" && typeof window.matchMedia === "function" && window.matchMedia(query).matches;
+  const [dark, setDark] = useState(get);
+  useEffect(() => {
+    if (typeof window === "undefined" || typeof window.matchMedia !== "function") return;
+    const mql = window.matchMedia(query);
+    const on = () => setDark(mql.matches);
+    mql.addEventListener("change", on);
+    return () => mql.removeEventListener("change", on);
+  }, []);
+  return dark;
+}

@@ -1,0 +1,50 @@
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+export function formatDateTime(iso: string | null | undefined, seconds = false): string {
+  if (!iso) return "—";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  return (seconds ? dateTimeSeconds : dateTime).format(t);
+}
+
+/** "5 minutes ago", "in 2 hours". */
+export function relativeTime(iso: string | null | undefined, now: number): string {
+  if (!iso) return "—";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const diff = (t - now) / 1000;
+  const abs = Math.abs(diff);
+  if (abs < 45) return relative.format(Math.round(diff), "second");
+  if (abs < 45 * 60) return relative.format(Math.round(diff / 60), "minute");
+  if (abs < 22 * 3600) return relative.format(Math.round(diff / 3600), "hour");
+  if (abs < 26 * 86400) return relative.format(Math.round(diff / 86400), "day");
+  return formatDateTime(iso);
+}
+
+/** The UTC instant of local midnight starting the given YYYY-MM-DD day. */
+export function startOfDayIso(day: string): string | null {
+  const d = parseDay(day, 0);
+  return d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : null;
+}
+
+/** A real calendar day (rejects 2025-02-30) at local midnight, plus `addDays`. */
+function parseDay(day: string, addDays: number): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return null;
+  const [y, mo, da] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const check = new Date(y, mo - 1, da);
+  if (check.getFullYear() !== y || check.getMonth() !== mo - 1 || check.getDate() !== da) return null;
+  return new Date(y, mo - 1, da + addDays);
+}
+
+/** The UTC instant of local midnight ending the given YYYY-MM-DD day (exclusive bound). */
+export function endOfDayIso(day: string): string | null {
+  const d = parseDay(day, 1);
+  return d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : null;
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}

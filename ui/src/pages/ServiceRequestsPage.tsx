@@ -1,0 +1,352 @@
+import {
+  Body1,
+  Button,
+  Caption1,
+  Dropdown,
+  Field,
+  Link,
+  makeStyles,
+  Option,
+  SearchBox,
+  Spinner,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Text,
+  Title2,
+  tokens,
+} from "@fluentui/react-components";
+import { ArrowClockwiseRegular, LockClosedRegular } from "@fluentui/react-icons";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { errorMessage, listRequests } from "../api/client";
+import { useApp } from "../AppContext";
+import type { RequestDto } from "../bindings/RequestDto";
+import type { RequestQuery } from "../bindings/RequestQuery";
+import type { RequestSort } from "../bindings/RequestSort";
+import type { RequestState } from "../bindings/RequestState";
+import { ErrorBar } from "../components/ErrorBar";
+import { STATE_LABEL, StatusBadge } from "../components/StatusBadge";
+import { formatCountdown } from "../lib/duration";
+import { useDebounced, useLockboxEvents, useNow } from "../lib/hooks";
+import { formatDateTime, relativeTime, shortId } from "../lib/time";
+import { RequestDetailsDrawer } from "./requests/RequestDetailsDrawer";
+
+export const PAGE_SIZE = 20;
+
+type StatusFilter = RequestState | "all";
+
+export const STATUS_FILTERS: Array<{ value: StatusFilter; label: string }> = [
+  { value: "pending", label: "Pending" },
+  { value: "awaiting_provider", label: STATE_LABEL.awaiting_provider },
+  { value: "approved", label: STATE_LABEL.approved },
+  { value: "completed", label: STATE_LABEL.completed },
+  { value: "rejected", label: STATE_LABEL.rejected },
+  { value: "expired", label: STATE_LABEL.expired },
+  { value: "canceled", label: STATE_LABEL.canceled },
+  { value: "revoked", label: STATE_LABEL.revoked },
+  { value: "all", label: "All requests" },
+];
+
+export const SORTS: Array<{ value: RequestSort; label: string }> = [
+  { value: "newest", label: "Newest first" },
+  { value: "oldest", label: "Oldest first" },
+  { value: "expires_soonest", label: "Expires soonest" },
+];
+
+const useStyles = makeStyles({
+  page: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL },
+  intro: { color: tokens.colorNeutralForeground2, maxWidth: "80ch" },
+  toolbar: { display: "flex", flexWrap: "wrap", alignItems: "end", gap: tokens.spacingHorizontalM },
+  search: { minWidth: "260px" },
+  table: { minWidth: "980px", tableLayout: "auto" },
+  scroll: { overflowX: "auto" },
+  row: { cursor: "pointer" },
+  idButton: { fontFamily: tokens.fontFamilyMonospace },
+  empty: {
+    display: "flex",
+    flexDirection: "column",
+    alignItems: "center",
+    gap: tokens.spacingVerticalM,
+    padding: tokens.spacingVerticalXXXL,
+    color: tokens.colorNeutralForeground2,
+  },
+  footer: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalM },
+  code: { fontFamily: tokens.fontFamilyMonospace },
+  countdownUrgent: { color: tokens.colorPaletteRedForeground1, fontWeight: tokens.fontWeightSemibold },
+});
+
+/** The instant a live request changes by itself, and what it becomes. */
+export function deadlineOf(r: RequestDto): { at: number; label: string; after: string } | null {
+  if (r.state === "pending" || r.state === "awaiting_provider") {
+    return { at: Date.parse(r.expires_at), label: "Expires in", after: "Expired" };
+  }
+  if (r.state === "approved" && r.access_ends_at) {
+    return { at: Date.parse(r.access_ends_at), label: "Access ends in", after: "Completed" };
+  }
+  return null;
+}
+
+function isStatusFilter(s: string | undefined): s is StatusFilter {
+  return STATUS_FILTERS.some((f) => f.value === s);
+}
+
+export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string }) {
+  const styles = useStyles();
+  const { tenant } = useApp();
+  const [status, setStatus] = useState<StatusFilter>(isStatusFilter(initialStatus) ? initialStatus : "pending");
+  const [sort, setSort] = useState<RequestSort>("newest");
+  const [searchText, setSearchText] = useState("");
+  const search = useDebounced(searchText.trim(), 300);
+
+  const [items, setItems] = useState<RequestDto[]>([]);
+  const [total, setTotal] = useState(0);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const now = useNow(1000);
+
+  const baseQuery = useMemo<RequestQuery>(
+    () => ({
+      states: status === "all" ? null : [status],
+      search: search === "" ? null : search,
+      sort,
+      cursor: null,
+      limit: PAGE_SIZE,
+    }),
+    [status, search, sort],
+  );
+
+  // Only the latest fetch may write to the list.
+  const generation = useRef(0);
+  const loadedCount = useRef(0);
+  loadedCount.current = items.length;
+
+  const refetch = useCallback(
+    async (keepCount: boolean) => {
+      const gen = ++generation.current;
+      const limit = keepCount ? Math.max(PAGE_SIZE, loadedCount.current) : PAGE_SIZE;
+      try {
+        const page = await listRequests(tenant.id, { ...baseQuery, limit });
+        if (gen !== generation.current) return;
+        setItems(page.items);
+        setTotal(page.total);
+        setNextCursor(page.next_cursor);
+        setError(null);
+      } catch (e) {
+        if (gen === generation.current) setError(errorMessage(e));
+      } finally {
+        if (gen === generation.current) setLoading(false);
+      }
+    },
+    [tenant.id, baseQuery],
+  );
+
+  useEffect(() => {
+    setLoading(true);
+    void refetch(false);
+  }, [refetch]);
+
+  const loadMore = async () => {
+    if (!nextCursor) return;
+    const gen = generation.current;
+    setLoadingMore(true);
+    try {
+      const page = await listRequests(tenant.id, { ...baseQuery, cursor: nextCursor });
+      if (gen !== generation.current) return;
+      setItems((xs) => [...xs, ...page.items.filter((p) => !xs.some((x) => x.id === p.id))]);
+      setTotal(page.total);
+      setNextCursor(page.next_cursor);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  useLockboxEvents(tenant.id, ["requests_changed"], () => void refetch(true));
+
+  // When a countdown reaches zero the engine moves the request on: refetch once per deadline.
+  const refetchedFor = useRef(new Set<string>());
+  useEffect(() => {
+    const due = items.filter((r) => {
+      const d = deadlineOf(r);
+      return d !== null && d.at <= now && !refetchedFor.current.has(`${r.id}@${d.at}`);
+    });
+    if (due.length > 0) {
+      for (const r of due) refetchedFor.current.add(`${r.id}@${deadlineOf(r)?.at ?? 0}`);
+      void refetch(true);
+    }
+  }, [now, items, refetch]);
+
+  const statusLabel = STATUS_FILTERS.find((f) => f.value === status)?.label ?? "";
+  const sortLabel = SORTS.find((s) => s.value === sort)?.label ?? "";
+  const filtered = status !== "pending" || search !== "";
+
+  return (
+    <div className={styles.page}>
+      <Title2 as="h2" block>Service requests</Title2>
+      <Body1 className={styles.intro} block>
+        <LockClosedRegular aria-hidden /> Customer Lockbox requests: a support engineer needs your approval before
+        accessing your organization's content. Approve or reject each request before it expires.
+      </Body1>
+
+      <div className={styles.toolbar} role="search" aria-label="Filter requests">
+        <Field label="Status">
+          <Dropdown
+            value={statusLabel}
+            selectedOptions={[status]}
+            onOptionSelect={(_, d) => {
+              if (isStatusFilter(d.optionValue)) setStatus(d.optionValue);
+            }}
+          >
+            {STATUS_FILTERS.map((f) => (
+              <Option key={f.value} value={f.value}>
+                {f.label}
+              </Option>
+            ))}
+          </Dropdown>
+        </Field>
+        <Field label="Sort by">
+          <Dropdown
+            value={sortLabel}
+            selectedOptions={[sort]}
+            onOptionSelect={(_, d) => {
+              const v = SORTS.find((s) => s.value === d.optionValue);
+              if (v) setSort(v.value);
+            }}
+          >
+            {SORTS.map((s) => (
+              <Option key={s.value} value={s.value}>
+                {s.label}
+              </Option>
+            ))}
+          </Dropdown>
+        </Field>
+        <Field label="Search">
+          <SearchBox
+            className={styles.search}
+            placeholder="Case, requester or request ID"
+            aria-label="Search requests"
+            value={searchText}
+            onChange={(_, d) => setSearchText(d.value)}
+          />
+        </Field>
+        <Button icon={<ArrowClockwiseRegular />} onClick={() => void refetch(true)}>
+          Refresh
+        </Button>
+      </div>
+
+      <ErrorBar error={error} title="Couldn't load requests" />
+
+      {loading ? (
+        <Spinner label="Loading requests…" />
+      ) : items.length === 0 ? (
+        <div className={styles.empty} role="status">
+          {filtered ? (
+            <Text>No requests match these filters.</Text>
+          ) : (
+            <>
+              <LockClosedRegular fontSize={40} aria-hidden />
+              <Text size={400}>
+                No lockbox requests yet. Try <code className={styles.code}>lockbox demo</code>.
+              </Text>
+            </>
+          )}
+        </div>
+      ) : (
+        <div className={styles.scroll}>
+          <Table className={styles.table} aria-label="Service requests" size="medium">
+            <TableHeader>
+              <TableRow>
+                <TableHeaderCell>Request ID</TableHeaderCell>
+                <TableHeaderCell>Support case</TableHeaderCell>
+                <TableHeaderCell>Requested by</TableHeaderCell>
+                <TableHeaderCell>Workload</TableHeaderCell>
+                <TableHeaderCell>Resource</TableHeaderCell>
+                <TableHeaderCell>Status</TableHeaderCell>
+                <TableHeaderCell>Requested</TableHeaderCell>
+                <TableHeaderCell>Expires / Access ends</TableHeaderCell>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {items.map((r) => (
+                <TableRow
+                  key={r.id}
+                  className={styles.row}
+                  appearance={selected === r.id ? "brand" : "none"}
+                  onClick={() => setSelected(r.id)}
+                  data-request-id={r.id}
+                >
+                  <TableCell>
+                    <Link
+                      as="button"
+                      className={styles.idButton}
+                      aria-label={`Open request ${shortId(r.id)} (${r.case})`}
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        setSelected(r.id);
+                      }}
+                    >
+                      {shortId(r.id)}
+                    </Link>
+                  </TableCell>
+                  <TableCell>{r.case}</TableCell>
+                  <TableCell>{r.requester}</TableCell>
+                  <TableCell>{r.workload}</TableCell>
+                  <TableCell>{r.resource}</TableCell>
+                  <TableCell>
+                    <StatusBadge state={r.state} />
+                  </TableCell>
+                  <TableCell>
+                    <span title={formatDateTime(r.created_at)}>{relativeTime(r.created_at, now)}</span>
+                  </TableCell>
+                  <TableCell>
+                    <Countdown request={r} now={now} urgentClass={styles.countdownUrgent} />
+                  </TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </div>
+      )}
+
+      {!loading && items.length > 0 ? (
+        <div className={styles.footer}>
+          <Caption1 aria-live="polite">
+            Showing {items.length} of {total}
+          </Caption1>
+          {nextCursor ? (
+            <Button onClick={() => void loadMore()} disabled={loadingMore}>
+              {loadingMore ? "Loading…" : "Load more"}
+            </Button>
+          ) : null}
+        </div>
+      ) : null}
+
+      <RequestDetailsDrawer id={selected} onClose={() => setSelected(null)} onChanged={() => void refetch(true)} />
+    </div>
+  );
+}
+
+function Countdown({ request, now, urgentClass }: { request: RequestDto; now: number; urgentClass: string }) {
+  const d = deadlineOf(request);
+  if (!d) {
+    return <span title={formatDateTime(request.closed_at)}>{request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—"}</span>;
+  }
+  const left = d.at - now;
+  if (left <= 0) return <span data-testid="countdown">{d.after}</span>;
+  return (
+    <span
+      data-testid="countdown"
+      className={left < 15 * 60 * 1000 ? urgentClass : undefined}
+      title={formatDateTime(new Date(d.at).toISOString())}
+    >
+      {d.label} {formatCountdown(left)}
+    </span>
+  );
+}

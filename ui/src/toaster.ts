@@ -1,0 +1,1 @@
+export const TOASTER_ID = "lockbox-toaster";
