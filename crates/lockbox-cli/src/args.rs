@@ -60,6 +60,112 @@ pub enum Cmd {
     },
     /// File a few realistic sample requests for a first look.
     Demo,
+    /// Provider connections: API tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// Signed decision receipts.
+    Receipt {
+        #[command(subcommand)]
+        cmd: ReceiptCmd,
+    },
+    /// The tenant's SMTP server for approver emails.
+    Smtp {
+        #[command(subcommand)]
+        cmd: SmtpCmd,
+    },
+    /// Delivery status of approver emails.
+    Notifications {
+        #[command(subcommand)]
+        cmd: NotificationsCmd,
+    },
+    /// Serve the provider intake API (and run the expiry scheduler and email sender).
+    Serve {
+        /// Address to listen on; a non-loopback address needs --tls-cert and --tls-key.
+        #[arg(long, env = "LOCKBOX_API_BIND", default_value = "127.0.0.1:8787")]
+        bind: String,
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Calls per second allowed per token (burst: 5 s worth).
+        #[arg(long, env = "LOCKBOX_API_RATE", default_value_t = 50)]
+        rate: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Issue a token for a provider connection; it is shown once.
+    Issue {
+        #[arg(long)]
+        name: String,
+        /// Lifetime, e.g. 90d (default: no expiry).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    List,
+    Revoke {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReceiptCmd {
+    /// Print the latest signed receipt of a request (or write it to --out).
+    Show {
+        id: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a receipt file offline: exit 0 valid, 1 not.
+    Verify {
+        file: PathBuf,
+        /// A public key file or the base64 key itself.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Print this store's public key (base64).
+    PublicKey,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SmtpCmd {
+    Show,
+    Set {
+        #[arg(long)]
+        host: String,
+        #[arg(long, default_value_t = 587)]
+        port: u16,
+        /// none, starttls or tls
+        #[arg(long, default_value = "starttls")]
+        security: String,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, env = "LOCKBOX_SMTP_PASSWORD")]
+        password: Option<String>,
+        #[arg(long)]
+        from: String,
+    },
+    /// Stop sending emails for this tenant.
+    Clear,
+    /// Send a test message now.
+    Test {
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NotificationsCmd {
+    /// Email deliveries: sent, failed (with why and the next retry), skipped.
+    Status {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send the emails that are due now, then exit.
+    Send,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod print;
+mod provider;
 
 use args::{
     AccessCmd, AuditCmd, AuditFilter, Cli, Cmd, RequestCmd, SettingsCmd, TenantCmd, UserCmd,
@@ -58,7 +59,23 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     };
     let me = cli.actor.clone().unwrap_or_else(os_user);
     let tenant = cli.tenant.as_str();
+    // Offline verification needs no store.
+    if let Cmd::Receipt {
+        cmd: args::ReceiptCmd::Verify { file, public_key },
+    } = &cli.cmd
+    {
+        return provider::verify_offline(file, public_key, out);
+    }
     let mut engine = Engine::open(&db, clock()?, &me)?;
+    if let Cmd::Serve {
+        bind,
+        tls_cert,
+        tls_key,
+        rate,
+    } = cli.cmd
+    {
+        return provider::serve(engine, &bind, tls_cert.zip(tls_key), rate);
+    }
     let e = &mut engine;
     match cli.cmd {
         Cmd::Tenant {
@@ -175,6 +192,11 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
                 ExitCode::from(1)
             });
         }
+        Cmd::Token { cmd } => return provider::token(e, tenant, &me, cmd, out),
+        Cmd::Receipt { cmd } => return provider::receipt(e, tenant, cmd, out),
+        Cmd::Smtp { cmd } => return provider::smtp(e, tenant, &me, cmd, out),
+        Cmd::Notifications { cmd } => return provider::notifications(e, tenant, cmd, out),
+        Cmd::Serve { .. } => {}
         Cmd::Demo => {
             let reqs = lockbox_core::demo::seed(e, tenant)?;
             out.requests(&reqs.iter().map(RequestDto::from).collect::<Vec<_>>());

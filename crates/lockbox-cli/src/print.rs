@@ -34,6 +34,15 @@ impl Out {
         }
     }
 
+    /// Print `v` as JSON, or `text` for people.
+    pub fn value(&self, v: &serde_json::Value, text: &str) {
+        if self.json {
+            json(v);
+        } else {
+            println!("{text}");
+        }
+    }
+
     pub fn done(&self, msg: &str) {
         if self.json {
             json(&serde_json::json!({ "ok": true, "message": msg }));

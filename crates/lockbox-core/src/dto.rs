@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RequestState))]
 #[serde(rename_all = "snake_case")]
 #[ts(rename = "RequestState")]
 pub enum RequestStateDto {
@@ -56,7 +57,7 @@ impl From<RequestStateDto> for State {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionDto {
     /// "provider" or "customer".
     #[ts(type = "\"provider\" | \"customer\"")]
@@ -72,7 +73,7 @@ pub struct DecisionDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestDto {
     pub id: String,
     pub tenant: String,
@@ -135,6 +136,7 @@ impl From<&Request> for RequestDto {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RequestSort {
     #[default]
@@ -144,6 +146,7 @@ pub enum RequestSort {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestQuery {
     pub states: Option<Vec<RequestStateDto>>,
@@ -171,7 +174,7 @@ impl RequestQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestPage {
     pub items: Vec<RequestDto>,
     pub next_cursor: Option<String>,
@@ -190,6 +193,7 @@ impl From<&crate::engine::RequestPage> for RequestPage {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(rename = "ActorKind")]
 pub enum ActorKindDto {
@@ -209,7 +213,7 @@ impl From<ActorKind> for ActorKindDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntryDto {
     #[ts(type = "number")]
     pub seq: i64,
@@ -245,6 +249,7 @@ impl From<&AuditEntry> for AuditEntryDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub since: Option<String>,
@@ -280,7 +285,7 @@ impl AuditQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub items: Vec<AuditEntryDto>,
     #[ts(type = "number | null")]
@@ -301,7 +306,7 @@ impl AuditPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyReport {
     pub ok: bool,
     #[ts(type = "number")]
@@ -325,6 +330,7 @@ impl From<&VerifyOutcome> for VerifyReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SettingsDto {
     pub lockbox_enabled: bool,
@@ -365,6 +371,7 @@ impl From<&SettingsDto> for Settings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(rename = "Role")]
 pub enum RoleDto {
@@ -391,7 +398,7 @@ impl From<RoleDto> for model::Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserDto {
     pub name: String,
     pub role: RoleDto,
@@ -411,7 +418,7 @@ impl From<&User> for UserDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantDto {
     pub id: String,
     pub name: String,
@@ -429,7 +436,7 @@ impl From<&Tenant> for TenantDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessDto {
     pub request_id: String,
     pub allowed: bool,
@@ -473,6 +480,7 @@ pub fn export_typescript(dir: &std::path::Path) -> std::result::Result<(), ts_rs
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayCount {
     /// YYYY-MM-DD (UTC).
     pub day: String,
@@ -487,6 +495,7 @@ pub struct DayCount {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HomeStats {
     #[ts(type = "number")]
     pub pending: u64,
@@ -501,6 +510,7 @@ pub struct HomeStats {
 
 /// Who is signed in to the admin center, and the tenants they can see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionDto {
     pub user: String,
     /// The user's role in the first tenant they belong to.
@@ -510,6 +520,7 @@ pub struct SessionDto {
 
 /// Per-machine preferences of the desktop app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AppPrefsDto {
     pub notifications_enabled: bool,
@@ -526,6 +537,7 @@ impl Default for AppPrefsDto {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LockboxEventKind {
     RequestsChanged,
@@ -535,6 +547,7 @@ pub enum LockboxEventKind {
 
 /// Emitted to the UI as `lockbox://changed` when the store changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockboxEvent {
     pub kind: LockboxEventKind,
     pub tenant: Option<String>,
@@ -542,6 +555,7 @@ pub struct LockboxEvent {
 
 /// What the tray shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrayStateDto {
     #[ts(type = "number")]
     pub pending: u64,

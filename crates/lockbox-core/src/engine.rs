@@ -21,6 +21,7 @@ const SWEEP_BATCH: u32 = 500;
 pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
+    signer: crate::receipts::Signer,
 }
 
 /// What one deadline sweep changed.
@@ -63,15 +64,31 @@ impl Engine {
     /// Open the store at `path` (created and migrated if needed). The first
     /// opener of a new store becomes the admin of its `default` tenant.
     pub fn open(path: &Path, clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
-        Self::with_store(Store::open(path)?, clock, creator)
+        let store = Store::open(path)?;
+        let signer = crate::receipts::Signer::load_or_create(&crate::receipts::key_path_for(path))?;
+        Self::with_store(store, signer, clock, creator)
     }
 
     pub fn open_in_memory(clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
-        Self::with_store(Store::open_in_memory()?, clock, creator)
+        Self::with_store(
+            Store::open_in_memory()?,
+            crate::receipts::Signer::ephemeral()?,
+            clock,
+            creator,
+        )
     }
 
-    fn with_store(store: Store, clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
-        let mut e = Engine { store, clock };
+    fn with_store(
+        store: Store,
+        signer: crate::receipts::Signer,
+        clock: Arc<dyn Clock>,
+        creator: &str,
+    ) -> Result<Engine> {
+        let mut e = Engine {
+            store,
+            clock,
+            signer,
+        };
         e.bootstrap(creator)?;
         e.apply_due()?;
         Ok(e)
@@ -132,6 +149,7 @@ impl Engine {
             if !any {
                 return Ok(done);
             }
+            let signer = &self.signer;
             let batch = self.store.write(|tx| {
                 let mut out = Vec::new();
                 for id in tx.due_request_ids(now, SWEEP_BATCH)? {
@@ -143,7 +161,7 @@ impl Engine {
                         continue;
                     };
                     let t = machine::step(&req, &ev, now)?;
-                    persist(tx, &req, &t, now)?;
+                    persist(tx, signer, &req, &t, now)?;
                     out.push(Swept {
                         request_id: id,
                         tenant: t.request.tenant.clone(),
@@ -171,10 +189,11 @@ impl Engine {
         self.apply_due()?;
         let now = self.now();
         let id = uuid::Uuid::now_v7().to_string();
+        let signer = &self.signer;
         self.store.write(|tx| {
             let settings = tenant_settings(tx, tenant)?;
             let t = machine::create(id, tenant, new, &settings, now)?;
-            persist_new(tx, &t, now)?;
+            persist_new(tx, signer, &t, now)?;
             Ok(t.request)
         })
     }
@@ -187,11 +206,12 @@ impl Engine {
     ) -> Result<Request> {
         self.apply_due()?;
         let now = self.now();
+        let signer = &self.signer;
         self.store.write(|tx| {
             let req = load(tx, tenant, id)?;
             let ev = make(tx, &req)?;
             let t = machine::step(&req, &ev, now)?;
-            persist(tx, &req, &t, now)?;
+            persist(tx, signer, &req, &t, now)?;
             Ok(t.request)
         })
     }
@@ -806,18 +826,35 @@ fn create_tenant(
     Ok(())
 }
 
-/// Save a transition: the request row, new decisions, audit entries and notices.
-fn persist(tx: &Tx<'_>, before: &Request, t: &Transition, now: Time) -> Result<()> {
+/// Save a transition: the request row, new decisions, audit entries, notices and a receipt.
+fn persist(
+    tx: &Tx<'_>,
+    signer: &crate::receipts::Signer,
+    before: &Request,
+    t: &Transition,
+    now: Time,
+) -> Result<()> {
     tx.save_request(&t.request, before.decisions.len())?;
-    effects(tx, t, now)
+    effects(tx, signer, Some(before.state), t, now)
 }
 
-fn persist_new(tx: &Tx<'_>, t: &Transition, now: Time) -> Result<()> {
+fn persist_new(
+    tx: &Tx<'_>,
+    signer: &crate::receipts::Signer,
+    t: &Transition,
+    now: Time,
+) -> Result<()> {
     tx.save_request(&t.request, 0)?;
-    effects(tx, t, now)
+    effects(tx, signer, None, t, now)
 }
 
-fn effects(tx: &Tx<'_>, t: &Transition, now: Time) -> Result<()> {
+fn effects(
+    tx: &Tx<'_>,
+    signer: &crate::receipts::Signer,
+    before: Option<State>,
+    t: &Transition,
+    now: Time,
+) -> Result<()> {
     let audits: Vec<&AuditRecord> = t.audits().collect();
     tx.append_audit(&t.request.tenant, &audits, now)?;
     for e in &t.effects {
@@ -825,5 +862,119 @@ fn effects(tx: &Tx<'_>, t: &Transition, now: Time) -> Result<()> {
             tx.add_machine_notice(&t.request, *n, now)?;
         }
     }
+    let decided = matches!(
+        t.request.state,
+        State::Approved | State::Rejected | State::Revoked | State::Expired
+    );
+    if decided && before != Some(t.request.state) {
+        let auto = audits
+            .iter()
+            .any(|a| a.operation == Operation::AutoApproved);
+        sign_receipt(tx, signer, &t.request, auto, now)?;
+    }
     Ok(())
+}
+
+/// Sign a receipt of `req`'s decision, naming the audit chain's head after it.
+fn sign_receipt(
+    tx: &Tx<'_>,
+    signer: &crate::receipts::Signer,
+    req: &Request,
+    auto: bool,
+    now: Time,
+) -> Result<()> {
+    use crate::clock::rfc3339;
+    let (head_seq, head_hash) = tx.audit_head()?;
+    let decision = if auto {
+        "auto_approved"
+    } else {
+        req.state.as_str()
+    };
+    let deciders: Vec<_> = req
+        .decisions
+        .iter()
+        .map(|d| json!({ "level": d.level.as_str(), "actor": d.actor, "decision": d.kind.as_str(), "at": rfc3339(d.at) }))
+        .collect();
+    let window = match (req.approved_at, req.access_ends_at) {
+        (Some(from), Some(to)) => json!({ "from": rfc3339(from), "to": rfc3339(to) }),
+        _ => serde_json::Value::Null,
+    };
+    let body = json!({
+        "v": 1,
+        "request_id": req.id,
+        "tenant": req.tenant,
+        "case": req.case,
+        "requester": req.requester,
+        "workload": req.workload,
+        "resource": req.resource,
+        "decision": decision,
+        "deciders": deciders,
+        "granted_window": window,
+        "closed_at": req.closed_at.map(rfc3339),
+        "audit_head": { "seq": head_seq, "hash": head_hash },
+        "issued_at": rfc3339(now),
+        "key_id": signer.key_id(),
+    });
+    let body = serde_json::to_string(&body)?;
+    let (_, signature) = signer.sign(&body);
+    tx.insert_receipt(&crate::store::ReceiptRow {
+        seq: 0,
+        request_id: req.id.clone(),
+        tenant: req.tenant.clone(),
+        decision: decision.to_string(),
+        body,
+        signature,
+        created_at: now,
+    })?;
+    Ok(())
+}
+
+impl Engine {
+    /// Run `f` in a write transaction after checking that `actor` is an admin of `tenant`.
+    pub(crate) fn with_admin_tx<T>(
+        &mut self,
+        tenant: &str,
+        actor: &str,
+        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.store.write(|tx| {
+            need_admin(tx, tenant, actor)?;
+            f(tx)
+        })
+    }
+
+    /// The receipts of a request, oldest first, as receipt file texts.
+    pub fn receipts(
+        &mut self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Vec<(crate::store::ReceiptRow, String)>> {
+        self.store.read(|tx| {
+            load(tx, tenant, id)?;
+            Ok(tx
+                .receipts(tenant, id)?
+                .into_iter()
+                .map(|r| {
+                    let text = crate::receipts::receipt_text(&r.body, &r.signature);
+                    (r, text)
+                })
+                .collect())
+        })
+    }
+
+    /// The public key that verifies this store's receipts (base64).
+    pub fn public_key(&self) -> String {
+        self.signer.public_key()
+    }
+
+    /// Short id of the receipt key.
+    pub fn key_id(&self) -> String {
+        self.signer.key_id()
+    }
+
+    /// The tenant that owns request `id`, if it exists.
+    pub fn request_tenant(&mut self, id: &str) -> Result<Option<String>> {
+        self.store
+            .read(|tx| Ok(tx.request_any_tenant(id)?.map(|r| r.tenant)))
+    }
 }

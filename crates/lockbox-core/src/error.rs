@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 /// Closed set of error codes. The string form (snake_case) is the wire format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Bad input: a malformed duration, an empty field, an unknown setting.
@@ -28,6 +29,10 @@ pub enum ErrorCode {
     DurationTooLong,
     /// Access is not allowed now.
     AccessDenied,
+    /// No valid credentials (HTTP API).
+    Unauthorized,
+    /// Too many calls for one token (HTTP API).
+    RateLimited,
     /// The store cannot be opened or used (unreadable, corrupt, locked too long).
     StoreUnavailable,
     /// The store was written by a newer Lockbox.
@@ -49,6 +54,8 @@ impl ErrorCode {
             ErrorCode::RequestExpired => "request_expired",
             ErrorCode::DurationTooLong => "duration_too_long",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::SchemaTooNew => "schema_too_new",
             ErrorCode::Internal => "internal",
@@ -67,7 +74,9 @@ impl ErrorCode {
             | ErrorCode::AlreadyDecided
             | ErrorCode::RequestExpired
             | ErrorCode::DurationTooLong
-            | ErrorCode::AccessDenied => ErrorClass::Rule,
+            | ErrorCode::AccessDenied
+            | ErrorCode::Unauthorized
+            | ErrorCode::RateLimited => ErrorClass::Rule,
             ErrorCode::StoreUnavailable | ErrorCode::SchemaTooNew | ErrorCode::Internal => {
                 ErrorClass::Store
             }
@@ -85,6 +94,7 @@ pub enum ErrorClass {
 
 /// An engine error: a stable code plus a human message naming the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ErrorDto))]
 #[error("{message}")]
 #[ts(rename = "ErrorDto")]
 pub struct Error {

@@ -12,9 +12,12 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod machine;
+pub mod mail;
 pub mod model;
+pub mod receipts;
 pub mod scheduler;
 pub mod store;
+pub mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock, Time};
 pub use engine::Engine;

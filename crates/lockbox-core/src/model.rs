@@ -93,6 +93,8 @@ string_enum!(
         UserAdded => "user_added",
         UserRemoved => "user_removed",
         TenantAdded => "tenant_added",
+        TokenIssued => "token_issued",
+        TokenRevoked => "token_revoked",
     }
 );
 

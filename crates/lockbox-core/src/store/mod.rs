@@ -10,10 +10,12 @@
 mod audit_log;
 mod directory;
 mod notices;
+mod provider;
 mod requests;
 
 pub use audit_log::AuditQuery;
 pub use notices::{NoticeRow, Outcome};
+pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow};
 pub use requests::{RequestQuery, RequestSort};
 
 use crate::{Error, ErrorCode, Result};
@@ -25,6 +27,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_notice_deliveries.sql"),
+    include_str!("migrations/0003_api_receipts_email.sql"),
 ];
 
 /// The schema version this build writes.

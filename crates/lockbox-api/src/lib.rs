@@ -1,0 +1,186 @@
+//! Lockbox provider intake API: a local HTTP API (axum) through which the
+//! provider's ticketing and access-broker systems file requests, check access,
+//! log actions and fetch signed receipts. Bound to 127.0.0.1:8787 by default;
+//! a non-loopback address requires TLS.
+
+pub mod auth;
+pub mod error;
+pub mod routes;
+pub mod worker;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use error::ApiError;
+use lockbox_core::{Engine, Error, ErrorCode, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+use utoipa::OpenApi;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Lockbox provider API", version = "1", description = "File Customer Lockbox requests, check access, log actions under a grant, and fetch signed decision receipts. Customer decisions are not available over this API."),
+    paths(routes::file_request, routes::get_request, routes::provider_approve, routes::cancel,
+          routes::check_access, routes::log_action, routes::receipt, routes::public_key),
+    components(schemas(routes::FileRequestBody, routes::ProviderApprovalBody, routes::CancelBody, routes::ActionBody,
+                       routes::PublicKey, lockbox_core::Error, lockbox_core::ErrorCode,
+                       lockbox_core::dto::RequestDto, lockbox_core::dto::AccessDto)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Shared state of the API: the engine (shared with the rest of the process) and the rate limiter.
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Arc<Mutex<Engine>>,
+    pub limiter: Arc<auth::RateLimiter>,
+    /// Signalled after every write, so a host process can refresh (tray, scheduler).
+    pub changed: Arc<Notify>,
+}
+
+impl ApiState {
+    pub fn new(engine: Arc<Mutex<Engine>>, rate_per_sec: u32, burst: u32) -> Self {
+        ApiState {
+            engine,
+            limiter: Arc::new(auth::RateLimiter::new(rate_per_sec, burst)),
+            changed: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Run `f` with the engine on a blocking thread.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Engine) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            f(&mut engine.lock().unwrap_or_else(|p| p.into_inner()))
+        })
+        .await
+        .map_err(|e| Error::internal(format!("engine task failed: {e}")))?
+    }
+
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Engine) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let out = self.run(f).await;
+        self.changed.notify_one();
+        out
+    }
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such endpoint (customer decisions are not available over the API)",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::InvalidInput,
+        "method not allowed on this endpoint",
+    )
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/openapi.json", get(openapi_json))
+        .route("/v1/requests", post(routes::file_request))
+        .route("/v1/requests/{id}", get(routes::get_request))
+        .route(
+            "/v1/requests/{id}/provider-approval",
+            post(routes::provider_approve),
+        )
+        .route("/v1/requests/{id}/cancel", post(routes::cancel))
+        .route("/v1/requests/{id}/access", get(routes::check_access))
+        .route("/v1/requests/{id}/actions", post(routes::log_action))
+        .route("/v1/requests/{id}/receipt", get(routes::receipt))
+        .route("/v1/public-key", get(routes::public_key))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Where and how to listen.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: SocketAddr,
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+impl ServeConfig {
+    /// Refuse a non-loopback address without TLS.
+    pub fn check(&self) -> Result<()> {
+        if !self.bind.ip().is_loopback() && self.tls.is_none() {
+            return Err(Error::input(format!(
+                "refusing to serve the API on {} without TLS: give --tls-cert and --tls-key (or bind 127.0.0.1)",
+                self.bind
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Bind the listener (so callers learn the port, e.g. with :0) and return a future that serves.
+pub async fn bind(
+    state: ApiState,
+    cfg: ServeConfig,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    cfg.check()?;
+    let app = router(state).into_make_service();
+    let io = |e: std::io::Error| Error::input(format!("cannot listen on {}: {e}", cfg.bind));
+    match &cfg.tls {
+        None => {
+            let listener = tokio::net::TcpListener::bind(cfg.bind).await.map_err(io)?;
+            let addr = listener.local_addr().map_err(io)?;
+            let h = tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!("API server stopped: {e}");
+                }
+            });
+            Ok((addr, h))
+        }
+        Some((cert, key)) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| Error::input(format!("cannot load TLS certificate/key: {e}")))?;
+            let listener = std::net::TcpListener::bind(cfg.bind).map_err(io)?;
+            let addr = listener.local_addr().map_err(io)?;
+            let server = axum_server::from_tcp_rustls(listener, tls);
+            let h = tokio::spawn(async move {
+                if let Err(e) = server.serve(app).await {
+                    tracing::error!("API server stopped: {e}");
+                }
+            });
+            Ok((addr, h))
+        }
+    }
+}

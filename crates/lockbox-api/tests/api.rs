@@ -1,0 +1,471 @@
+//! The HTTP API end to end on a temp store (in-process server on 127.0.0.1:0,
+//! manual clock): the full story, the auth matrix, bad input on every
+//! endpoint, and receipts fetched over HTTP and verified offline.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{Duration, TimeZone, Utc};
+use lockbox_core::{receipts, Engine, ManualClock};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+struct Api {
+    _dir: tempfile::TempDir,
+    base: String,
+    engine: Arc<Mutex<Engine>>,
+    clock: ManualClock,
+    token: String,
+    http: Client,
+}
+
+async fn start() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap());
+    let mut engine = Engine::open(
+        &dir.path().join("lockbox.db"),
+        Arc::new(clock.clone()),
+        "root",
+    )
+    .unwrap();
+    let (_, token) = engine
+        .issue_token("default", "root", "acme-ticketing", None)
+        .unwrap();
+    let engine = Arc::new(Mutex::new(engine));
+    let state = lockbox_api::ApiState::new(engine.clone(), 1000, 1000);
+    let cfg = lockbox_api::ServeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        tls: None,
+    };
+    let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
+    Api {
+        _dir: dir,
+        base: format!("http://{addr}"),
+        engine,
+        clock,
+        token,
+        http: Client::new(),
+    }
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", path, Some(&self.token.clone()), Some(body))
+            .await
+    }
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(&self.token.clone()), None)
+            .await
+    }
+    fn with<T>(&self, f: impl FnOnce(&mut Engine) -> T) -> T {
+        f(&mut self.engine.lock().unwrap())
+    }
+    async fn file(&self) -> String {
+        let (s, v) = self
+            .post("/v1/requests", json!({"engineer": "eng.alex", "case": "SR-77", "workload": "Exchange Online",
+                "resource": "Mailbox: cfo@contoso.example", "reason": "Calendar sync broken", "duration": "2h"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn the_full_story_over_http() {
+    let api = start().await;
+    let id = api.file().await;
+    let (_, v) = api.get(&format!("/v1/requests/{id}")).await;
+    assert_eq!(v["state"], "awaiting_provider");
+    let (s, v) = api
+        .post(
+            &format!("/v1/requests/{id}/provider-approval"),
+            json!({"manager": "eng.alex"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("self_approval"))
+    );
+    let (s, v) = api
+        .post(
+            &format!("/v1/requests/{id}/provider-approval"),
+            json!({"manager": "mgr.sam", "comment": "ok"}),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("pending")));
+    let (_, v) = api.get(&format!("/v1/requests/{id}/access")).await;
+    assert_eq!(v["allowed"], false);
+    // An action before approval is refused with 403 and audited.
+    let (s, v) = api
+        .post(
+            &format!("/v1/requests/{id}/actions"),
+            json!({"engineer": "eng.alex", "action": "peek"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("access_denied"))
+    );
+    // The customer approves (the decision is not available over the API).
+    api.clock.advance(Duration::minutes(5));
+    api.with(|e| {
+        e.approve("default", &id, "root", Some("go"), Some(3600))
+            .unwrap()
+    });
+    let (_, v) = api.get(&format!("/v1/requests/{id}/access")).await;
+    assert_eq!(v["allowed"], true);
+    assert_eq!(v["ends_at"], "2026-11-29T10:05:00Z");
+    let (s, v) = api
+        .post(
+            &format!("/v1/requests/{id}/actions"),
+            json!({"engineer": "eng.alex", "action": "Read calendar items"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["allowed"].as_bool()),
+        (StatusCode::CREATED, Some(true))
+    );
+    // The window ends by itself.
+    api.clock.advance(Duration::hours(1));
+    let (_, v) = api.get(&format!("/v1/requests/{id}/access")).await;
+    assert_eq!(v["allowed"], false);
+    let (s, _) = api
+        .post(
+            &format!("/v1/requests/{id}/actions"),
+            json!({"engineer": "eng.alex", "action": "one more"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let ops: Vec<String> = api.with(|e| {
+        let q = lockbox_core::store::AuditQuery {
+            request_id: Some(id.clone()),
+            limit: Some(100),
+            ..Default::default()
+        };
+        e.audit_page("default", &q)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|a| a.operation)
+            .collect()
+    });
+    assert_eq!(
+        ops,
+        [
+            "request_created",
+            "provider_approved",
+            "access_denied",
+            "approved",
+            "access_used",
+            "completed",
+            "access_denied"
+        ]
+    );
+    // Receipt over HTTP, verified offline with the published key.
+    let resp = api
+        .http
+        .get(format!("{}/v1/requests/{id}/receipt", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.unwrap();
+    let (_, key) = api.get("/v1/public-key").await;
+    let pk = receipts::parse_public_key(key["public_key"].as_str().unwrap()).unwrap();
+    let body = receipts::verify(&text, &pk).unwrap();
+    assert_eq!(
+        body["decision"], "approved",
+        "latest receipt is the approval (completion is not a decision)"
+    );
+    assert_eq!(body["granted_window"]["to"], "2026-11-29T10:05:00Z");
+    let mut bad = text.clone().into_bytes();
+    let i = bad.len() / 2;
+    bad[i] = if bad[i] == b'a' { b'b' } else { b'a' };
+    assert!(receipts::verify(&String::from_utf8(bad).unwrap(), &pk).is_err());
+}
+
+#[tokio::test]
+async fn the_auth_matrix() {
+    let api = start().await;
+    let id = api.file().await;
+    let path = format!("/v1/requests/{id}");
+    let (s, v) = api.call("GET", &path, None, None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (s, _) = api
+        .call("GET", &path, Some("lbx_not-a-real-token"), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let resp = api
+        .http
+        .get(format!("{}{path}", api.base))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // A revoked token stops working at once.
+    let (_, second) = api.with(|e| e.issue_token("default", "root", "second", None).unwrap());
+    assert_eq!(
+        api.call("GET", &path, Some(&second), None).await.0,
+        StatusCode::OK
+    );
+    api.with(|e| e.revoke_token("default", "root", "second").unwrap());
+    assert_eq!(
+        api.call("GET", &path, Some(&second), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // An expired token too.
+    let (_, short) = api.with(|e| e.issue_token("default", "root", "short", Some(60)).unwrap());
+    assert_eq!(
+        api.call("GET", &path, Some(&short), None).await.0,
+        StatusCode::OK
+    );
+    api.clock.advance(Duration::seconds(61));
+    assert_eq!(
+        api.call("GET", &path, Some(&short), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Another tenant's token cannot see or act on this tenant's request.
+    let (_, other) = api.with(|e| {
+        e.add_tenant("default", "root", "fabrikam", "Fabrikam")
+            .unwrap();
+        e.issue_token("fabrikam", "root", "fab", None).unwrap()
+    });
+    for (m, p, b) in [
+        ("GET", path.clone(), None),
+        ("GET", format!("{path}/access"), None),
+        (
+            "POST",
+            format!("{path}/provider-approval"),
+            Some(json!({"manager": "m"})),
+        ),
+        (
+            "POST",
+            format!("{path}/cancel"),
+            Some(json!({"engineer": "eng.alex"})),
+        ),
+    ] {
+        let (s, v) = api.call(m, &p, Some(&other), b).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{m} {p}: {v}");
+    }
+    // Customer decisions are not routes of this API.
+    for p in ["approve", "reject", "revoke", "decision"] {
+        let (s, v) = api.post(&format!("{path}/{p}"), json!({})).await;
+        assert!(
+            s == StatusCode::NOT_FOUND || s == StatusCode::METHOD_NOT_ALLOWED,
+            "{p}: {s}"
+        );
+        assert!(v["code"].is_string(), "{v}");
+    }
+    let (s, _) = api
+        .call("DELETE", &path, Some(&api.token.clone()), None)
+        .await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    let (s, _) = api
+        .call(
+            "PUT",
+            "/v1/settings",
+            Some(&api.token.clone()),
+            Some(json!({"lockbox": "off"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(api.with(|e| e.settings("default").unwrap().lockbox_enabled));
+}
+
+#[tokio::test]
+async fn bad_input_on_every_endpoint_changes_nothing() {
+    let api = start().await;
+    let id = api.file().await;
+    let head = api.with(|e| e.audit_head().unwrap());
+    let big = "x".repeat(70 * 1024);
+    let cases: Vec<(String, String, &str)> = vec![
+        // (path, raw body, why)
+        ("/v1/requests".into(), "{not json".into(), "malformed JSON"),
+        ("/v1/requests".into(), r#"{"engineer": 5, "case": "c", "workload": "w", "resource": "r", "reason": "x"}"#.into(), "wrong type"),
+        ("/v1/requests".into(), r#"{"engineer": "e", "case": "c", "workload": "w", "resource": "r", "reason": "x", "admin": true}"#.into(), "unknown field"),
+        ("/v1/requests".into(), r#"{"engineer": "e", "case": "c"}"#.into(), "missing fields"),
+        ("/v1/requests".into(), format!(r#"{{"engineer": "e", "case": "{}", "workload": "w", "resource": "r", "reason": "x"}}"#, "c".repeat(65)), "over-long case"),
+        ("/v1/requests".into(), r#"{"engineer": "", "case": "c", "workload": "w", "resource": "r", "reason": "x"}"#.into(), "empty engineer"),
+        ("/v1/requests".into(), r#"{"engineer": "e", "case": "c", "workload": "w", "resource": "r", "reason": "x", "duration": "5 parsecs"}"#.into(), "bad duration"),
+        ("/v1/requests".into(), r#"{"engineer": "e", "case": "c", "workload": "w", "resource": "r", "reason": "x", "duration": "9h"}"#.into(), "too long a duration"),
+        ("/v1/requests".into(), format!(r#"{{"engineer": "e", "case": "c", "workload": "w", "resource": "r", "reason": "{big}"}}"#), "body over 64 KiB"),
+        (format!("/v1/requests/{id}/provider-approval"), r#"{"manager": ["m"]}"#.into(), "wrong type"),
+        (format!("/v1/requests/{id}/provider-approval"), r#"{}"#.into(), "missing manager"),
+        (format!("/v1/requests/{id}/provider-approval"), format!(r#"{{"manager": "m", "comment": "{}"}}"#, "c".repeat(2001)), "over-long comment"),
+        (format!("/v1/requests/{id}/cancel"), r#"{"engineer": "eng.alex", "x": 1}"#.into(), "unknown field"),
+        (format!("/v1/requests/{id}/cancel"), "[]".into(), "not an object"),
+        (format!("/v1/requests/{id}/actions"), r#"{"engineer": "eng.alex"}"#.into(), "missing action"),
+        (format!("/v1/requests/{id}/actions"), format!(r#"{{"engineer": "eng.alex", "action": "{}"}}"#, "a".repeat(2001)), "over-long action"),
+    ];
+    for (path, body, why) in &cases {
+        let resp = api
+            .http
+            .post(format!("{}{path}", api.base))
+            .bearer_auth(&api.token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null);
+        assert!(status.is_client_error(), "{why} on {path}: {status}");
+        assert!(
+            v["code"].is_string() && v["message"].is_string(),
+            "{why} on {path}: body {v}"
+        );
+        if *why == "body over 64 KiB" {
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        }
+    }
+    // No content type.
+    let resp = api
+        .http
+        .post(format!("{}/v1/requests", api.base))
+        .bearer_auth(&api.token)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        api.with(|e| e.audit_head().unwrap()),
+        head,
+        "nothing audited"
+    );
+    let total = api.with(|e| {
+        e.list_requests("default", &Default::default())
+            .unwrap()
+            .total
+    });
+    assert_eq!(total, 1, "nothing stored");
+    assert_eq!(
+        api.with(|e| e
+            .request("default", &id)
+            .unwrap()
+            .state
+            .as_str()
+            .to_string()),
+        "awaiting_provider"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_per_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(
+        &dir.path().join("l.db"),
+        Arc::new(lockbox_core::SystemClock),
+        "root",
+    )
+    .unwrap();
+    let (_, a) = engine.issue_token("default", "root", "a", None).unwrap();
+    let (_, b) = engine.issue_token("default", "root", "b", None).unwrap();
+    let state = lockbox_api::ApiState::new(Arc::new(Mutex::new(engine)), 1, 5);
+    let (addr, _h) = lockbox_api::bind(
+        state,
+        lockbox_api::ServeConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
+        },
+    )
+    .await
+    .unwrap();
+    let http = Client::new();
+    let mut codes = Vec::new();
+    for _ in 0..8 {
+        codes.push(
+            http.get(format!("http://{addr}/v1/public-key"))
+                .bearer_auth(&a)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+        );
+    }
+    assert_eq!(
+        codes.iter().filter(|s| **s == StatusCode::OK).count(),
+        5,
+        "{codes:?}"
+    );
+    assert!(codes.contains(&StatusCode::TOO_MANY_REQUESTS));
+    let other = http
+        .get(format!("http://{addr}/v1/public-key"))
+        .bearer_auth(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK, "buckets are per token");
+}
+
+#[test]
+fn non_loopback_without_tls_is_refused() {
+    let cfg = lockbox_api::ServeConfig {
+        bind: "0.0.0.0:8787".parse().unwrap(),
+        tls: None,
+    };
+    let e = cfg.check().unwrap_err();
+    assert!(e.message.contains("TLS"), "{}", e.message);
+    assert!(lockbox_api::ServeConfig {
+        bind: "127.0.0.1:8787".parse().unwrap(),
+        tls: None
+    }
+    .check()
+    .is_ok());
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_endpoint() {
+    let api = start().await;
+    let (s, doc) = api.call("GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/v1/requests",
+        "/v1/requests/{id}",
+        "/v1/requests/{id}/provider-approval",
+        "/v1/requests/{id}/cancel",
+        "/v1/requests/{id}/access",
+        "/v1/requests/{id}/actions",
+        "/v1/requests/{id}/receipt",
+        "/v1/public-key",
+    ] {
+        assert!(paths.contains_key(p), "missing {p}");
+    }
+    assert!(
+        !paths
+            .keys()
+            .any(|p| p.contains("approve") && !p.contains("provider")),
+        "no customer decision routes"
+    );
+    assert!(doc["components"]["schemas"]["ErrorDto"].is_object());
+}

@@ -1,0 +1,223 @@
+//! CLI adapters for the provider side: tokens, receipts, SMTP, email status, `serve`.
+
+use crate::args::{NotificationsCmd, ReceiptCmd, SmtpCmd, TokenCmd};
+use crate::print::Out;
+use lockbox_core::clock::rfc3339;
+use lockbox_core::duration::parse_duration;
+use lockbox_core::store::SmtpRow;
+use lockbox_core::{mail, receipts, Engine, Error, Result};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+pub fn token(e: &mut Engine, tenant: &str, me: &str, cmd: TokenCmd, out: &Out) -> Result<ExitCode> {
+    match cmd {
+        TokenCmd::Issue { name, expires } => {
+            let life = expires.as_deref().map(parse_duration).transpose()?;
+            let (row, secret) = e.issue_token(tenant, me, &name, life)?;
+            out.value(
+                &json!({ "name": row.name, "id": row.id, "tenant": row.tenant, "token": secret, "expires_at": row.expires_at.map(rfc3339) }),
+                &format!("Token for '{}' (shown once; store it in the provider's secret store):\n{secret}", row.name),
+            );
+        }
+        TokenCmd::List => {
+            let rows = e.tokens(tenant)?;
+            let now = e.now();
+            let v: Vec<_> = rows
+                .iter()
+                .map(|t| json!({ "name": t.name, "id": t.id, "created_at": rfc3339(t.created_at),
+                    "expires_at": t.expires_at.map(rfc3339), "revoked_at": t.revoked_at.map(rfc3339), "active": t.is_active(now) }))
+                .collect();
+            let text = rows
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{:<24} {:<8} created {}",
+                        t.name,
+                        if t.is_active(now) {
+                            "active"
+                        } else {
+                            "inactive"
+                        },
+                        rfc3339(t.created_at)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.value(
+                &json!(v),
+                if text.is_empty() {
+                    "No provider connections. Add one with `lockbox token issue --name NAME`."
+                } else {
+                    &text
+                },
+            );
+        }
+        TokenCmd::Revoke { name } => {
+            e.revoke_token(tenant, me, &name)?;
+            out.done(&format!("revoked the token of '{name}'"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn receipt(e: &mut Engine, tenant: &str, cmd: ReceiptCmd, out: &Out) -> Result<ExitCode> {
+    match cmd {
+        ReceiptCmd::Show { id, out: file } => {
+            let id = e.resolve_id(tenant, &id)?;
+            let (_, text) = e.receipts(tenant, &id)?.into_iter().last().ok_or_else(|| {
+                Error::not_found(format!("request {id} has no decision receipt yet"))
+            })?;
+            match file {
+                Some(p) => {
+                    std::fs::write(&p, &text).map_err(|err| {
+                        Error::input(format!("cannot write {}: {err}", p.display()))
+                    })?;
+                    out.done(&format!("wrote the receipt of {id} to {}", p.display()));
+                }
+                None => print!("{text}"),
+            }
+        }
+        ReceiptCmd::PublicKey => out.value(
+            &json!({ "algorithm": "Ed25519", "public_key": e.public_key(), "key_id": e.key_id() }),
+            &e.public_key(),
+        ),
+        // Handled by verify_offline before any store is opened.
+        ReceiptCmd::Verify { file, public_key } => return verify_offline(&file, &public_key, out),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockbox receipt verify FILE --public-key KEY`: no store needed, fully offline.
+pub fn verify_offline(file: &PathBuf, key: &str, out: &Out) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::input(format!("cannot read {}: {e}", file.display())))?;
+    let key_text = match std::fs::read_to_string(key) {
+        Ok(k) => k,
+        Err(_) => key.to_string(),
+    };
+    let pk = receipts::parse_public_key(&key_text)?;
+    match receipts::verify(&text, &pk) {
+        Ok(body) => {
+            let summary = format!(
+                "receipt valid: request {} {} (audit head #{})",
+                body["request_id"].as_str().unwrap_or("?"),
+                body["decision"].as_str().unwrap_or("?"),
+                body["audit_head"]["seq"]
+            );
+            out.value(&json!({ "valid": true, "body": body }), &summary);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            out.value(&json!({ "valid": false, "error": err }), &err.message);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub fn smtp(e: &mut Engine, tenant: &str, me: &str, cmd: SmtpCmd, out: &Out) -> Result<ExitCode> {
+    match cmd {
+        SmtpCmd::Show => match e.smtp(tenant)? {
+            Some(s) => out.value(
+                &json!({ "host": s.host, "port": s.port, "security": s.security, "user": s.username, "from": s.from_address, "password_set": s.password.is_some() }),
+                &format!("{}:{} ({}) from {}{}", s.host, s.port, s.security, s.from_address, s.username.map(|u| format!(", login {u}")).unwrap_or_default()),
+            ),
+            None => out.value(&serde_json::Value::Null, "No SMTP server set: approvers get no email. Set one with `lockbox smtp set`."),
+        },
+        SmtpCmd::Set { host, port, security, user, password, from } => {
+            e.set_smtp(tenant, me, Some(SmtpRow { host, port, security, username: user, password, from_address: from }))?;
+            out.done("SMTP server saved");
+        }
+        SmtpCmd::Clear => {
+            e.set_smtp(tenant, me, None)?;
+            out.done("SMTP server cleared");
+        }
+        SmtpCmd::Test { to } => {
+            let s = e.smtp(tenant)?.ok_or_else(|| Error::input("no SMTP server is set for this tenant"))?;
+            mail::send_with(&s, std::slice::from_ref(&to), "Lockbox test message", "This is a test message from Lockbox. It contains no links.\n")
+                .map_err(|why| Error::new(lockbox_core::ErrorCode::StoreUnavailable, format!("test message not sent: {why}")))?;
+            out.done(&format!("test message sent to {to}"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn notifications(
+    e: &mut Engine,
+    tenant: &str,
+    cmd: NotificationsCmd,
+    out: &Out,
+) -> Result<ExitCode> {
+    match cmd {
+        NotificationsCmd::Status { limit } => {
+            let rows = e.email_deliveries(tenant, limit)?;
+            let v: Vec<_> = rows
+                .iter()
+                .map(|d| json!({ "notice": d.notice_id, "request_id": d.request_id, "kind": d.kind, "outcome": d.outcome,
+                    "attempts": d.attempts, "detail": d.detail, "next_attempt_at": d.next_attempt_at.map(rfc3339) }))
+                .collect();
+            let text = if rows.is_empty() {
+                "No approver emails yet.".to_string()
+            } else {
+                rows.iter()
+                    .map(|d| {
+                        format!(
+                            "{:<8} {:<9} {} attempt(s)  request {}{}{}",
+                            d.outcome,
+                            d.kind,
+                            d.attempts,
+                            d.request_id,
+                            d.detail
+                                .as_ref()
+                                .map(|x| format!("  — {x}"))
+                                .unwrap_or_default(),
+                            d.next_attempt_at
+                                .map(|t| format!("  (retry at {})", rfc3339(t)))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            out.value(&json!(v), &text);
+        }
+        NotificationsCmd::Send => {
+            let (sent, failed) = mail::deliver_all(e)?;
+            out.done(&format!("{sent} email(s) sent, {failed} failed"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn serve(
+    engine: Engine,
+    bind: &str,
+    tls: Option<(PathBuf, PathBuf)>,
+    rate: u32,
+) -> Result<ExitCode> {
+    let bind = bind
+        .parse()
+        .map_err(|_| Error::input(format!("'{bind}' is not an address like 127.0.0.1:8787")))?;
+    let cfg = lockbox_api::ServeConfig { bind, tls };
+    cfg.check()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async move {
+        let engine = Arc::new(Mutex::new(engine));
+        let state = lockbox_api::ApiState::new(engine.clone(), rate, rate.saturating_mul(5));
+        let changed = state.changed.clone();
+        let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+        let (addr, server) = lockbox_api::bind(state, cfg).await?;
+        println!("Lockbox API listening on {scheme}://{addr}/v1  (OpenAPI: {scheme}://{addr}/v1/openapi.json)");
+        let worker = tokio::spawn(lockbox_api::worker::run(engine, changed));
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = server => {}
+        }
+        worker.abort();
+        Ok(ExitCode::SUCCESS)
+    })
+}

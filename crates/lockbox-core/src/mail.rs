@@ -1,0 +1,286 @@
+//! Email to approvers (lettre over SMTP). When a request becomes pending (and
+//! at the reminder), every approver of the tenant with an email address gets a
+//! plain-text message with the case number, requester, workload, resource,
+//! reason and expiry — and **no links**, as Microsoft does, so that a phishing
+//! mail cannot look like ours (URLs inside fields are defanged).
+//!
+//! Delivery never blocks a transition: notices are written with the change,
+//! then a worker claims them (`claim`, under the engine lock), sends without
+//! the lock (`send`), and records the result (`record`). Failures are retried
+//! with backoff, then reported (`lockbox notifications status`, the UI).
+
+use crate::clock::{rfc3339, Time};
+use crate::machine::AuditRecord;
+use crate::model::{limits, required, Actor, Operation};
+use crate::store::{DeliveryRow, NoticeRow, SmtpRow};
+use crate::{Engine, Error, Result};
+use chrono::Duration;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Message, SmtpTransport, Transport};
+use serde_json::json;
+
+pub const CHANNEL: &str = "email";
+/// Attempts before a delivery is reported as failed for good.
+pub const MAX_ATTEMPTS: i64 = 6;
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Wait before attempt `n + 1` after `n` failed attempts.
+pub fn backoff(attempts: i64) -> Duration {
+    match attempts {
+        ..=1 => Duration::seconds(30),
+        2 => Duration::minutes(2),
+        3 => Duration::minutes(10),
+        4 => Duration::minutes(30),
+        _ => Duration::hours(1),
+    }
+}
+
+/// An email ready to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub notice_id: i64,
+    pub tenant: String,
+    pub smtp: Option<SmtpRow>,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Replace anything that a mail client would turn into a link.
+fn defang(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let lower = s.to_ascii_lowercase();
+    let mut i = 0;
+    while i < s.len() {
+        if lower[i..].starts_with("http") {
+            out.push_str("hxxp");
+            i += 4;
+        } else if s[i..].starts_with("://") {
+            out.push_str("[:]//");
+            i += 3;
+        } else if lower[i..].starts_with("www.") {
+            out.push_str("www[.]");
+            i += 4;
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// Subject and body of the email for a notice.
+pub fn render(n: &NoticeRow) -> (String, String) {
+    let r = &n.request;
+    let subject = match n.kind.as_str() {
+        "reminder" => format!(
+            "Reminder: Customer Lockbox request for case {} expires at {}",
+            r.case,
+            rfc3339(r.expires_at)
+        ),
+        _ => format!(
+            "Customer Lockbox request for case {}: your approval is needed",
+            r.case
+        ),
+    };
+    let body = format!(
+        "A Customer Lockbox request needs your decision.\n\n\
+         Support case:  {}\nRequested by:  {}\nWorkload:      {}\nResource:      {}\nReason:        {}\n\
+         Duration:      {}\nExpires at:    {} (UTC)\nRequest ID:    {}\n\n\
+         To approve or reject it, open the Lockbox admin center yourself (Service requests)\n\
+         or run `lockbox request list --state pending`. This message contains no links on purpose:\n\
+         never follow a link in an email that claims to be a Lockbox request.\n",
+        r.case,
+        r.requester,
+        r.workload,
+        r.resource,
+        r.reason,
+        crate::duration::format_duration(r.requested_duration_s),
+        rfc3339(r.expires_at),
+        r.id
+    );
+    (defang(&subject), defang(&body))
+}
+
+/// Claim the email notices due now (new ones, and failed ones whose retry time has come).
+pub fn claim(engine: &mut Engine) -> Result<Vec<Outgoing>> {
+    let now = engine.now();
+    let mut notices = engine.claim_notices(CHANNEL, now - crate::scheduler::NOTICE_MAX_AGE)?;
+    notices.extend(engine.store().write(|tx| {
+        let mut v = Vec::new();
+        for id in tx.reclaim_due_retries(CHANNEL, now)? {
+            if let Some(n) = tx.notice(id)? {
+                v.push(n);
+            }
+        }
+        Ok(v)
+    })?);
+    let mut out = Vec::new();
+    for n in notices {
+        if !matches!(n.kind.as_str(), "pending" | "reminder") {
+            engine.store().write(|tx| {
+                tx.end_attempt(n.id, CHANNEL, false, Some("not an email event"), None)
+            })?;
+            continue;
+        }
+        let (smtp, to) = engine.store().read(|tx| {
+            let to: Vec<String> = tx
+                .users(&n.request.tenant)?
+                .into_iter()
+                .filter_map(|u| u.email)
+                .collect();
+            Ok((tx.smtp(&n.request.tenant)?, to))
+        })?;
+        let (subject, body) = render(&n);
+        out.push(Outgoing {
+            notice_id: n.id,
+            tenant: n.request.tenant.clone(),
+            smtp,
+            to,
+            subject,
+            body,
+        });
+    }
+    Ok(out)
+}
+
+fn transport(s: &SmtpRow) -> Result<SmtpTransport, String> {
+    let builder = match s.security.as_str() {
+        "none" => SmtpTransport::builder_dangerous(&s.host),
+        "starttls" => SmtpTransport::starttls_relay(&s.host).map_err(|e| e.to_string())?,
+        "tls" => SmtpTransport::relay(&s.host).map_err(|e| e.to_string())?,
+        other => return Err(format!("unknown SMTP security '{other}'")),
+    };
+    let mut builder = builder.port(s.port).timeout(Some(SEND_TIMEOUT));
+    if let (Some(u), Some(p)) = (&s.username, &s.password) {
+        builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+    }
+    Ok(builder.build())
+}
+
+/// Send one message to every recipient. Blocking network I/O: no engine lock held.
+pub fn send_with(smtp: &SmtpRow, to: &[String], subject: &str, body: &str) -> Result<(), String> {
+    let t = transport(smtp)?;
+    let mut b = Message::builder()
+        .from(
+            smtp.from_address
+                .parse()
+                .map_err(|e| format!("bad from address: {e}"))?,
+        )
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN);
+    for addr in to {
+        b = b.to(addr
+            .parse()
+            .map_err(|e| format!("bad recipient {addr}: {e}"))?);
+    }
+    let msg = b.body(body.to_string()).map_err(|e| e.to_string())?;
+    t.send(&msg).map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+}
+
+/// Send a claimed email. `Err` says why it was not sent.
+pub fn send(o: &Outgoing) -> Result<(), String> {
+    let Some(smtp) = &o.smtp else {
+        return Err("no SMTP server is set for this tenant".into());
+    };
+    if o.to.is_empty() {
+        return Err("no admin or approver of this tenant has an email address".into());
+    }
+    send_with(smtp, &o.to, &o.subject, &o.body)
+}
+
+/// Record how sending went; schedules a retry unless attempts are used up or retrying cannot help.
+pub fn record(engine: &mut Engine, o: &Outgoing, result: &Result<(), String>) -> Result<()> {
+    let now = engine.now();
+    engine.store().write(|tx| match result {
+        Ok(()) => tx.end_attempt(o.notice_id, CHANNEL, true, None, None),
+        Err(why) => {
+            let attempts = tx.delivery_attempts(o.notice_id, CHANNEL)?.max(1);
+            let retryable = o.smtp.is_some() && !o.to.is_empty();
+            let retry = (retryable && attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
+            tracing::warn!(notice = o.notice_id, attempts, retry = ?retry.map(rfc3339), "email not sent: {why}");
+            tx.end_attempt(o.notice_id, CHANNEL, false, Some(why), retry)
+        }
+    })
+}
+
+/// Claim, send and record every due email. Sends while holding `&mut Engine`:
+/// shells that share the engine use `claim` / `send` / `record` instead.
+pub fn deliver_all(engine: &mut Engine) -> Result<(usize, usize)> {
+    let (mut sent, mut failed) = (0, 0);
+    for o in claim(engine)? {
+        let r = send(&o);
+        if r.is_ok() {
+            sent += 1
+        } else {
+            failed += 1
+        }
+        record(engine, &o, &r)?;
+    }
+    Ok((sent, failed))
+}
+
+/// Earliest pending retry time, if any (so a worker knows when to wake).
+pub fn next_retry(engine: &mut Engine) -> Result<Option<Time>> {
+    let tenants = engine.tenants()?;
+    let mut next: Option<Time> = None;
+    for t in tenants {
+        for d in engine
+            .store()
+            .read(|tx| tx.deliveries(&t.id, CHANNEL, 1000))?
+        {
+            if let Some(at) = d.next_attempt_at {
+                next = Some(next.map_or(at, |n: Time| n.min(at)));
+            }
+        }
+    }
+    Ok(next)
+}
+
+impl Engine {
+    pub fn smtp(&mut self, tenant: &str) -> Result<Option<SmtpRow>> {
+        self.store().read(|tx| tx.smtp(tenant))
+    }
+
+    /// Set (or clear with `None`) the tenant's SMTP server (admins); audited without the password.
+    pub fn set_smtp(&mut self, tenant: &str, actor: &str, smtp: Option<SmtpRow>) -> Result<()> {
+        if let Some(s) = &smtp {
+            required("SMTP host", &s.host, limits::NAME)?;
+            if s.port == 0 {
+                return Err(Error::input("SMTP port must be between 1 and 65535"));
+            }
+            if !matches!(s.security.as_str(), "none" | "starttls" | "tls") {
+                return Err(Error::input(format!(
+                    "SMTP security must be none, starttls or tls, not '{}'",
+                    s.security
+                )));
+            }
+            if s.from_address.parse::<lettre::Address>().is_err() {
+                return Err(Error::input(format!(
+                    "'{}' is not an email address",
+                    s.from_address
+                )));
+            }
+        }
+        let now = self.now();
+        self.with_admin_tx(tenant, actor, |tx| {
+            tx.put_smtp(tenant, smtp.as_ref())?;
+            let details = match &smtp {
+                Some(s) => json!({ "changes": [{ "key": "smtp", "new": format!("{}:{} ({}) from {}{}", s.host, s.port, s.security, s.from_address,
+                    if s.username.is_some() { ", with login" } else { "" }) }] }),
+                None => json!({ "changes": [{ "key": "smtp", "new": "off" }] }),
+            };
+            let rec = AuditRecord { operation: Operation::SettingsChanged, actor: Actor::customer(actor), at: now, request_id: None, details };
+            tx.append_audit(tenant, &[&rec], now)?;
+            Ok(())
+        })
+    }
+
+    /// Email deliveries of `tenant`, newest first.
+    pub fn email_deliveries(&mut self, tenant: &str, limit: u32) -> Result<Vec<DeliveryRow>> {
+        self.store()
+            .read(|tx| tx.deliveries(tenant, CHANNEL, limit))
+    }
+}

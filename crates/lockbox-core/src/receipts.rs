@@ -1,0 +1,227 @@
+//! Signed decision receipts. When a request is decided (approved,
+//! auto-approved, rejected, revoked, expired) the engine signs a receipt —
+//! request, tenant, decision, deciders, granted window and the audit chain's
+//! head at that point — with the store's Ed25519 key, in the same transaction.
+//! A provider's access broker verifies it offline with the public key.
+//!
+//! Receipt file format (any changed, added or removed byte fails):
+//! ```text
+//! LOCKBOX-RECEIPT-V1
+//! {canonical JSON body on one line}
+//! {base64 Ed25519 signature over "LOCKBOX-RECEIPT-V1\n" + body}
+//! ```
+
+use crate::{Error, ErrorCode, Result};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub const HEADER: &str = "LOCKBOX-RECEIPT-V1";
+
+/// The store's signing key.
+pub struct Signer {
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signer({})", self.key_id())
+    }
+}
+
+fn random32() -> Result<[u8; 32]> {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// Where the private key of the store at `db` lives: beside it, mode 0600.
+pub fn key_path_for(db: &Path) -> PathBuf {
+    db.with_file_name("lockbox-receipts.key")
+}
+
+impl Signer {
+    /// A key for this process only (in-memory stores, tests).
+    pub fn ephemeral() -> Result<Signer> {
+        Ok(Signer {
+            key: SigningKey::from_bytes(&random32()?),
+        })
+    }
+
+    /// Load the key at `path`, creating it (mode 0600) if it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Signer> {
+        let unavailable = |e: std::io::Error| {
+            Error::new(
+                ErrorCode::StoreUnavailable,
+                format!("receipt key {}: {e}", path.display()),
+            )
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => return Self::from_text(&text, path),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(unavailable(e)),
+            Err(_) => {}
+        }
+        let key = SigningKey::from_bytes(&random32()?);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(path) {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(format!("{}\n", B64.encode(key.to_bytes())).as_bytes())
+                    .map_err(unavailable)?;
+                f.sync_all().map_err(unavailable)?;
+                tracing::info!(path = %path.display(), "created the receipt signing key");
+                Ok(Signer { key })
+            }
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path).map_err(unavailable)?;
+                Self::from_text(&text, path)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn from_text(text: &str, path: &Path) -> Result<Signer> {
+        let bytes: [u8; 32] = B64
+            .decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("receipt key {} is damaged", path.display()),
+                )
+            })?;
+        Ok(Signer {
+            key: SigningKey::from_bytes(&bytes),
+        })
+    }
+
+    pub fn public_key(&self) -> String {
+        B64.encode(self.key.verifying_key().to_bytes())
+    }
+
+    /// Short id of the public key: first 16 hex digits of its SHA-256.
+    pub fn key_id(&self) -> String {
+        key_id_of(&self.key.verifying_key())
+    }
+
+    /// Sign `body` (canonical JSON on one line) and return the receipt file text.
+    pub fn sign(&self, body: &str) -> (String, String) {
+        let sig = B64.encode(self.key.sign(signed_bytes(body).as_bytes()).to_bytes());
+        (receipt_text(body, &sig), sig)
+    }
+}
+
+fn key_id_of(k: &VerifyingKey) -> String {
+    hex::encode(&Sha256::digest(k.to_bytes())[..8])
+}
+
+fn signed_bytes(body: &str) -> String {
+    format!("{HEADER}\n{body}")
+}
+
+pub fn receipt_text(body: &str, signature: &str) -> String {
+    format!("{HEADER}\n{body}\n{signature}\n")
+}
+
+/// Parse a public key given as base64 text (or the content of a key file).
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
+    let bytes: [u8; 32] = B64
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            Error::input("the public key is not a base64 Ed25519 key (44 characters)")
+        })?;
+    VerifyingKey::from_bytes(&bytes)
+        .map_err(|e| Error::input(format!("the public key is not valid: {e}")))
+}
+
+/// Verify a receipt file's exact text; returns its body on success.
+pub fn verify(text: &str, public_key: &VerifyingKey) -> Result<serde_json::Value> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorCode::AccessDenied,
+            format!("receipt does NOT verify: {why}"),
+        )
+    };
+    let body_and_sig = text
+        .strip_prefix(HEADER)
+        .and_then(|t| t.strip_prefix('\n'))
+        .ok_or_else(|| bad("wrong header"))?;
+    let (body, rest) = body_and_sig
+        .split_once('\n')
+        .ok_or_else(|| bad("truncated"))?;
+    let sig_text = rest.strip_suffix('\n').ok_or_else(|| bad("truncated"))?;
+    if sig_text.contains('\n') || body.is_empty() {
+        return Err(bad("unexpected extra lines"));
+    }
+    let sig: [u8; 64] = B64
+        .decode(sig_text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| bad("the signature is malformed"))?;
+    public_key
+        .verify(signed_bytes(body).as_bytes(), &Signature::from_bytes(&sig))
+        .map_err(|_| bad("the signature does not match the content and key"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|_| bad("the body is not JSON"))?;
+    if value.get("key_id").and_then(|v| v.as_str()) != Some(key_id_of(public_key).as_str()) {
+        return Err(bad("it names a different key"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify_and_every_changed_byte_fails() {
+        let s = Signer::ephemeral().unwrap();
+        let body = format!(
+            r#"{{"decision":"approved","key_id":"{}","request_id":"r1"}}"#,
+            s.key_id()
+        );
+        let (text, _) = s.sign(&body);
+        let pk = parse_public_key(&s.public_key()).unwrap();
+        assert_eq!(verify(&text, &pk).unwrap()["decision"], "approved");
+        let bytes = text.as_bytes();
+        for i in 0..bytes.len() {
+            let mut b = bytes.to_vec();
+            b[i] ^= 0x01;
+            if let Ok(t) = String::from_utf8(b) {
+                assert!(verify(&t, &pk).is_err(), "flipping byte {i} still verified");
+            }
+        }
+        assert!(verify(&format!("{text}x"), &pk).is_err(), "appended byte");
+        let other = Signer::ephemeral().unwrap();
+        assert!(
+            verify(&text, &parse_public_key(&other.public_key()).unwrap()).is_err(),
+            "another key"
+        );
+    }
+
+    #[test]
+    fn key_file_is_created_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        let a = Signer::load_or_create(&p).unwrap();
+        let b = Signer::load_or_create(&p).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}

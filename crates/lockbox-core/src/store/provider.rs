@@ -1,0 +1,292 @@
+//! Provider-facing data: API tokens, signed receipts, SMTP settings, email
+//! delivery bookkeeping, and store-wide app settings.
+
+use super::Tx;
+use crate::clock::{from_millis, to_millis, Time};
+use crate::Result;
+use rusqlite::{params, OptionalExtension};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    pub created_at: Time,
+    pub expires_at: Option<Time>,
+    pub revoked_at: Option<Time>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRow {
+    pub seq: i64,
+    pub request_id: String,
+    pub tenant: String,
+    pub decision: String,
+    pub body: String,
+    pub signature: String,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpRow {
+    pub host: String,
+    pub port: u16,
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from_address: String,
+}
+
+/// One channel's handling of one notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub notice_id: i64,
+    pub tenant: String,
+    pub request_id: String,
+    pub kind: String,
+    pub outcome: String,
+    pub attempts: i64,
+    pub detail: Option<String>,
+    pub next_attempt_at: Option<Time>,
+    pub claimed_at: Time,
+}
+
+fn map_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        name: r.get(2)?,
+        created_at: from_millis(r.get(3)?),
+        expires_at: r.get::<_, Option<i64>>(4)?.map(from_millis),
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(from_millis),
+    })
+}
+
+fn map_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
+    Ok(ReceiptRow {
+        seq: r.get(0)?,
+        request_id: r.get(1)?,
+        tenant: r.get(2)?,
+        decision: r.get(3)?,
+        body: r.get(4)?,
+        signature: r.get(5)?,
+        created_at: from_millis(r.get(6)?),
+    })
+}
+
+const TOKEN_COLS: &str = "id, tenant, name, created_at, expires_at, revoked_at";
+const RECEIPT_COLS: &str = "seq, request_id, tenant, decision, body, signature, created_at";
+
+impl Tx<'_> {
+    pub fn insert_token(&self, t: &TokenRow, hash: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO api_tokens (id, tenant, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![t.id, t.tenant, t.name, hash, to_millis(t.created_at), t.expires_at.map(to_millis)],
+        )?;
+        Ok(())
+    }
+
+    pub fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>> {
+        Ok(self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"
+            ))?
+            .query_row(params![hash], map_token)
+            .optional()?)
+    }
+
+    pub fn token_by_name(&self, tenant: &str, name: &str) -> Result<Option<TokenRow>> {
+        Ok(self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant = ?1 AND name = ?2"
+            ))?
+            .query_row(params![tenant, name], map_token)
+            .optional()?)
+    }
+
+    pub fn tokens(&self, tenant: &str) -> Result<Vec<TokenRow>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant = ?1 ORDER BY created_at"
+        ))?;
+        let rows = stmt.query_map(params![tenant], map_token)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn revoke_token(&self, id: &str, now: Time) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, to_millis(now)],
+        )? > 0)
+    }
+
+    pub fn insert_receipt(&self, r: &ReceiptRow) -> Result<i64> {
+        self.tx.execute(
+            "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![r.request_id, r.tenant, r.decision, r.body, r.signature, to_millis(r.created_at)],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn receipts(&self, tenant: &str, request_id: &str) -> Result<Vec<ReceiptRow>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {RECEIPT_COLS} FROM receipts WHERE tenant = ?1 AND request_id = ?2 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![tenant, request_id], map_receipt)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn smtp(&self, tenant: &str) -> Result<Option<SmtpRow>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT host, port, security, username, password, from_address FROM smtp_settings WHERE tenant = ?1",
+            )?
+            .query_row(params![tenant], |r| {
+                Ok(SmtpRow {
+                    host: r.get(0)?,
+                    port: r.get(1)?,
+                    security: r.get(2)?,
+                    username: r.get(3)?,
+                    password: r.get(4)?,
+                    from_address: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub fn put_smtp(&self, tenant: &str, s: Option<&SmtpRow>) -> Result<()> {
+        match s {
+            None => {
+                self.tx.execute(
+                    "DELETE FROM smtp_settings WHERE tenant = ?1",
+                    params![tenant],
+                )?;
+            }
+            Some(s) => {
+                self.tx.execute(
+                    "INSERT INTO smtp_settings (tenant, host, port, security, username, password, from_address)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (tenant) DO UPDATE SET host = excluded.host, port = excluded.port,
+                        security = excluded.security, username = excluded.username,
+                        password = excluded.password, from_address = excluded.from_address",
+                    params![tenant, s.host, s.port, s.security, s.username, s.password, s.from_address],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-claim failed deliveries of `channel` whose retry time has come; returns their notice ids.
+    pub fn reclaim_due_retries(&self, channel: &str, now: Time) -> Result<Vec<i64>> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE notice_deliveries SET outcome = 'claimed', attempts = attempts + 1, claimed_at = ?2, next_attempt_at = NULL
+             WHERE channel = ?1 AND outcome = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2
+             RETURNING notice_id",
+        )?;
+        let rows = stmt.query_map(params![channel, to_millis(now)], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Record a delivery attempt's end: sent, or failed with an optional retry time.
+    pub fn end_attempt(
+        &self,
+        notice_id: i64,
+        channel: &str,
+        sent: bool,
+        detail: Option<&str>,
+        retry_at: Option<Time>,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE notice_deliveries SET outcome = ?3, detail = ?4, next_attempt_at = ?5,
+                    attempts = MAX(attempts, 1) WHERE notice_id = ?1 AND channel = ?2",
+            )?
+            .execute(params![
+                notice_id,
+                channel,
+                if sent { "sent" } else { "failed" },
+                detail,
+                retry_at.map(to_millis)
+            ])?;
+        Ok(())
+    }
+
+    pub fn delivery_attempts(&self, notice_id: i64, channel: &str) -> Result<i64> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT attempts FROM notice_deliveries WHERE notice_id = ?1 AND channel = ?2",
+            )?
+            .query_row(params![notice_id, channel], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// The notice with its request, by id.
+    pub fn notice(&self, notice_id: i64) -> Result<Option<super::NoticeRow>> {
+        let row: Option<(String, i64, String, String)> = self
+            .tx
+            .prepare_cached(
+                "SELECT kind, created_at, tenant, request_id FROM notices WHERE id = ?1",
+            )?
+            .query_row(params![notice_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((kind, created, tenant, request_id)) = row else {
+            return Ok(None);
+        };
+        Ok(self
+            .request(&tenant, &request_id)?
+            .map(|request| super::NoticeRow {
+                id: notice_id,
+                kind,
+                created_at: from_millis(created),
+                request,
+            }))
+    }
+
+    /// Deliveries of `channel` for `tenant`, newest first.
+    pub fn deliveries(&self, tenant: &str, channel: &str, limit: u32) -> Result<Vec<DeliveryRow>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT d.notice_id, n.tenant, n.request_id, n.kind, d.outcome, d.attempts, d.detail, d.next_attempt_at, d.claimed_at
+             FROM notice_deliveries d JOIN notices n ON n.id = d.notice_id
+             WHERE n.tenant = ?1 AND d.channel = ?2 ORDER BY d.notice_id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![tenant, channel, limit], |r| {
+            Ok(DeliveryRow {
+                notice_id: r.get(0)?,
+                tenant: r.get(1)?,
+                request_id: r.get(2)?,
+                kind: r.get(3)?,
+                outcome: r.get(4)?,
+                attempts: r.get(5)?,
+                detail: r.get(6)?,
+                next_attempt_at: r.get::<_, Option<i64>>(7)?.map(from_millis),
+                claimed_at: from_millis(r.get(8)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn app_setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT value FROM app_settings WHERE key = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn put_app_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => self.tx.execute(
+                "INSERT INTO app_settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?,
+            None => self.tx.execute("DELETE FROM app_settings WHERE key = ?1", params![key])?,
+        };
+        Ok(())
+    }
+}
