@@ -33,6 +33,8 @@ fn free_port() -> u16 {
         .port()
 }
 
+// The child is owned by `Smtp` at once, whose Drop kills and waits for it.
+#[allow(clippy::zombie_processes)]
 fn start_smtp(port: u16, maildir: &Path) -> Smtp {
     let child = Command::new("python3")
         .args([
