@@ -297,3 +297,148 @@ pub async fn choose_export_path<R: tauri::Runtime>(
         .and_then(|p| p.into_path().ok())
         .map(|p| p.display().to_string()))
 }
+
+// ---------- provider connections, email, API (issue: provider intake API) ----------
+
+#[tauri::command]
+pub async fn list_tokens(state: State<'_, AppState>, tenant: String) -> Result<Vec<TokenDto>> {
+    state
+        .run(move |e, _| {
+            let now = e.now();
+            Ok(e.tokens(&tenant)?
+                .iter()
+                .map(|t| TokenDto::new(t, now))
+                .collect())
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn issue_token(
+    state: State<'_, AppState>,
+    tenant: String,
+    name: String,
+    expires_s: Option<i64>,
+) -> Result<IssuedTokenDto> {
+    state
+        .write(move |e, me| {
+            let (t, secret) = e.issue_token(&tenant, me, &name, expires_s)?;
+            Ok(IssuedTokenDto {
+                token: TokenDto::new(&t, e.now()),
+                secret,
+            })
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn revoke_token(
+    state: State<'_, AppState>,
+    tenant: String,
+    name: String,
+) -> Result<TokenDto> {
+    state
+        .write(move |e, me| {
+            e.revoke_token(&tenant, me, &name)
+                .map(|t| TokenDto::new(&t, e.now()))
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn get_smtp(state: State<'_, AppState>, tenant: String) -> Result<Option<SmtpDto>> {
+    state
+        .run(move |e, _| Ok(e.smtp(&tenant)?.as_ref().map(SmtpDto::from)))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_smtp(
+    state: State<'_, AppState>,
+    tenant: String,
+    smtp: Option<SmtpInput>,
+) -> Result<Option<SmtpDto>> {
+    state
+        .write(move |e, me| {
+            let row = match smtp {
+                None => None,
+                Some(i) => {
+                    let keep = e.smtp(&tenant)?.and_then(|s| s.password);
+                    Some(lockbox_core::store::SmtpRow {
+                        host: i.host,
+                        port: i.port,
+                        security: i.security,
+                        username: i.username.filter(|u| !u.trim().is_empty()),
+                        password: i.password.filter(|p| !p.is_empty()).or(keep),
+                        from_address: i.from_address,
+                    })
+                }
+            };
+            e.set_smtp(&tenant, me, row)?;
+            Ok(e.smtp(&tenant)?.as_ref().map(SmtpDto::from))
+        })
+        .await
+}
+
+/// Send a test email now (no engine lock held while talking to the server).
+#[tauri::command]
+pub async fn test_smtp(state: State<'_, AppState>, tenant: String, to: String) -> Result<()> {
+    let smtp = state
+        .run(move |e, _| {
+            e.smtp(&tenant)?
+                .ok_or_else(|| lockbox_core::Error::input("no SMTP server is set for this tenant"))
+        })
+        .await?;
+    tokio::task::spawn_blocking(move || {
+        lockbox_core::mail::send_with(
+            &smtp,
+            std::slice::from_ref(&to),
+            "Lockbox test message",
+            "This is a test message from Lockbox. It contains no links.\n",
+        )
+    })
+    .await
+    .map_err(|e| lockbox_core::Error::internal(e.to_string()))?
+    .map_err(|why| lockbox_core::Error::input(format!("test message not sent: {why}")))
+}
+
+#[tauri::command]
+pub async fn email_status(state: State<'_, AppState>, tenant: String) -> Result<Vec<DeliveryDto>> {
+    state
+        .run(move |e, _| {
+            Ok(e.email_deliveries(&tenant, 100)?
+                .iter()
+                .map(DeliveryDto::from)
+                .collect())
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn get_api_settings(
+    state: State<'_, AppState>,
+    api: State<'_, crate::api::ApiRuntime>,
+) -> Result<ApiSettingsDto> {
+    let s = state.run(|e, _| e.api_settings()).await?;
+    Ok(api.dto(&s))
+}
+
+#[tauri::command]
+pub async fn set_api_settings(
+    state: State<'_, AppState>,
+    api: State<'_, crate::api::ApiRuntime>,
+    tenant: String,
+    settings: ApiSettingsDto,
+) -> Result<ApiSettingsDto> {
+    let new = lockbox_core::engine::ApiSettings {
+        enabled: settings.enabled,
+        bind: settings.bind,
+        tls_cert: settings.tls_cert.filter(|s| !s.is_empty()),
+        tls_key: settings.tls_key.filter(|s| !s.is_empty()),
+    };
+    let saved = state
+        .write(move |e, me| e.set_api_settings(&tenant, me, &new))
+        .await?;
+    api.restart(&state).await;
+    Ok(api.dto(&saved))
+}

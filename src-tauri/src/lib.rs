@@ -2,6 +2,7 @@
 //! the scheduler and change feed, shows the tray and OS notifications, and
 //! exposes the engine to the admin-center UI through IPC commands.
 
+pub mod api;
 pub mod autostart;
 pub mod commands;
 pub mod files;
@@ -43,6 +44,15 @@ macro_rules! handlers {
             $crate::commands::home_stats,
             $crate::commands::tray_state,
             $crate::commands::choose_export_path,
+            $crate::commands::list_tokens,
+            $crate::commands::issue_token,
+            $crate::commands::revoke_token,
+            $crate::commands::get_smtp,
+            $crate::commands::set_smtp,
+            $crate::commands::test_smtp,
+            $crate::commands::email_status,
+            $crate::commands::get_api_settings,
+            $crate::commands::set_api_settings,
         ]
     };
 }
@@ -132,6 +142,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .manage(state)
+        .manage(api::ApiRuntime::default())
         .invoke_handler(handlers!())
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -140,7 +151,10 @@ pub fn run() {
             if let Err(e) = autostart::apply(&handle, start_at_login) {
                 tracing::warn!("{e}");
             }
-            runtime::spawn(handle, bg_state.clone());
+            runtime::spawn(handle.clone(), bg_state.clone());
+            let api = handle.state::<api::ApiRuntime>().inner().clone();
+            let api_state = bg_state.clone();
+            tauri::async_runtime::spawn(async move { api.restart(&api_state).await });
             Ok(())
         })
         .on_window_event(|window, event| {

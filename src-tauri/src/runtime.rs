@@ -36,7 +36,12 @@ async fn scheduler_loop(state: AppState, wake: Arc<Notify>) {
                 if !t.swept.is_empty() || t.reminders > 0 {
                     state.changed.notify_one();
                 }
-                sleep
+                // Approver emails: claimed once across processes, sent without holding the engine.
+                if let Err(e) = lockbox_api::worker::email_pass(&state.engine).await {
+                    tracing::warn!("email delivery: {e}");
+                }
+                // Email retries come due without a store change: look again within 5 s.
+                sleep.min(Duration::from_secs(5))
             }
             Err(e) => {
                 tracing::warn!("scheduler tick failed: {e}");

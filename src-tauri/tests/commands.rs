@@ -55,6 +55,7 @@ fn fixture() -> Fixture {
         lockbox_app::state::AppState::new(engine, "root".into(), path.join("app-prefs.json"));
     let app = mock_builder()
         .manage(state)
+        .manage(lockbox_app::api::ApiRuntime::default())
         .invoke_handler(lockbox_app::handlers!())
         .build(mock_context(noop_assets()))
         .unwrap();
@@ -332,4 +333,102 @@ fn choose_export_path_checks_the_format_and_honours_the_test_answer() {
     let got = f.ok("choose_export_path", json!({"format": "csv"}));
     std::env::remove_var("LOCKBOX_E2E_SAVE_PATH");
     assert_eq!(got, json!(want.display().to_string()));
+}
+
+#[test]
+fn provider_connections_smtp_email_status_and_api_settings() {
+    let f = fixture();
+    let issued = f.ok(
+        "issue_token",
+        json!({"tenant": "default", "name": "acme", "expiresS": 3600}),
+    );
+    assert!(issued["secret"].as_str().unwrap().starts_with("lbx_"));
+    assert_eq!(issued["token"]["active"], true);
+    f.err(
+        "issue_token",
+        json!({"tenant": "default", "name": "acme", "expiresS": null}),
+        "already_exists",
+    );
+    let list = f.ok("list_tokens", json!({"tenant": "default"}));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(
+        list[0].get("secret").is_none(),
+        "the secret is never listed"
+    );
+    f.err("list_tokens", json!({"tenant": "nope"}), "not_found");
+    assert_eq!(
+        f.ok("revoke_token", json!({"tenant": "default", "name": "acme"}))["active"],
+        false
+    );
+    f.err(
+        "revoke_token",
+        json!({"tenant": "default", "name": "acme"}),
+        "invalid_transition",
+    );
+
+    assert_eq!(f.ok("get_smtp", json!({"tenant": "default"})), Value::Null);
+    f.err("get_smtp", json!({"tenant": "nope"}), "not_found");
+    let smtp = json!({"host": "smtp.contoso.example", "port": 587, "security": "starttls", "username": "lockbox",
+                      "password": "s3cret", "from_address": "lockbox@contoso.example"});
+    let saved = f.ok("set_smtp", json!({"tenant": "default", "smtp": smtp}));
+    assert_eq!(
+        (
+            saved["password_set"].as_bool(),
+            saved.get("password").is_none()
+        ),
+        (Some(true), true)
+    );
+    // Saving without a password keeps the stored one.
+    let mut again = smtp.clone();
+    again["password"] = Value::Null;
+    again["port"] = json!(2525);
+    let saved = f.ok("set_smtp", json!({"tenant": "default", "smtp": again}));
+    assert_eq!(
+        (saved["port"].as_u64(), saved["password_set"].as_bool()),
+        (Some(2525), Some(true))
+    );
+    let mut bad = smtp.clone();
+    bad["security"] = json!("ssl3");
+    f.err(
+        "set_smtp",
+        json!({"tenant": "default", "smtp": bad}),
+        "invalid_input",
+    );
+    f.err(
+        "test_smtp",
+        json!({"tenant": "nope", "to": "a@b.example"}),
+        "not_found",
+    );
+    assert_eq!(
+        f.ok("email_status", json!({"tenant": "default"})),
+        json!([])
+    );
+    f.err("email_status", json!({"tenant": "nope"}), "not_found");
+
+    let api = f.ok("get_api_settings", json!({}));
+    assert_eq!(
+        (api["enabled"].as_bool(), api["bind"].as_str()),
+        (Some(true), Some("127.0.0.1:8787"))
+    );
+    let off = json!({"enabled": false, "bind": "127.0.0.1:9797", "tls_cert": null, "tls_key": null, "listening_on": null, "error": null});
+    let saved = f.ok(
+        "set_api_settings",
+        json!({"tenant": "default", "settings": off}),
+    );
+    assert_eq!(
+        (
+            saved["enabled"].as_bool(),
+            saved["bind"].as_str(),
+            saved["listening_on"].as_str()
+        ),
+        (Some(false), Some("127.0.0.1:9797"), None)
+    );
+    let mut public = off.clone();
+    public["bind"] = json!("0.0.0.0:8787");
+    let msg = f.err(
+        "set_api_settings",
+        json!({"tenant": "default", "settings": public}),
+        "invalid_input",
+    );
+    assert!(msg.contains("TLS"), "{msg}");
 }

@@ -18,7 +18,7 @@ fi
 APP="$ROOT/target/debug/lockbox-app"
 CLI="$ROOT/target/debug/lockbox"
 WORK=$(mktemp -d)
-export LOCKBOX_DB="$WORK/lockbox.db" USER=admin LOCKBOX_USER=admin NO_AT_BRIDGE=1
+export LOCKBOX_DB="$WORK/lockbox.db" USER=admin LOCKBOX_USER=admin NO_AT_BRIDGE=1 LOCKBOX_API_BIND=127.0.0.1:0
 SHOTS="$ROOT/target/screenshots"; mkdir -p "$SHOTS"
 pass=0; fail=0
 ok()   { echo "ok: $*"; pass=$((pass+1)); }

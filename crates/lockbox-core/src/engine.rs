@@ -728,7 +728,7 @@ impl Engine {
 
 // ---------- helpers shared by the use cases ----------
 
-fn ensure_tenant(tx: &Tx<'_>, tenant: &str) -> Result<()> {
+pub(crate) fn ensure_tenant(tx: &Tx<'_>, tenant: &str) -> Result<()> {
     if tx.tenant_exists(tenant)? {
         Ok(())
     } else {
@@ -976,5 +976,75 @@ impl Engine {
     pub fn request_tenant(&mut self, id: &str) -> Result<Option<String>> {
         self.store
             .read(|tx| Ok(tx.request_any_tenant(id)?.map(|r| r.tenant)))
+    }
+}
+
+/// Store-wide settings of the local provider API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    pub enabled: bool,
+    pub bind: String,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+}
+
+pub const DEFAULT_API_BIND: &str = "127.0.0.1:8787";
+
+impl Engine {
+    pub fn api_settings(&mut self) -> Result<ApiSettings> {
+        self.store.read(|tx| {
+            Ok(ApiSettings {
+                enabled: tx.app_setting("api.enabled")?.is_none_or(|v| v == "on"),
+                bind: tx
+                    .app_setting("api.bind")?
+                    .unwrap_or_else(|| DEFAULT_API_BIND.to_string()),
+                tls_cert: tx.app_setting("api.tls_cert")?,
+                tls_key: tx.app_setting("api.tls_key")?,
+            })
+        })
+    }
+
+    /// Change the API settings (an admin of `tenant`); audited in that tenant.
+    pub fn set_api_settings(
+        &mut self,
+        tenant: &str,
+        actor: &str,
+        s: &ApiSettings,
+    ) -> Result<ApiSettings> {
+        let addr: std::net::SocketAddr = s.bind.trim().parse().map_err(|_| {
+            Error::input(format!(
+                "'{}' is not an address like 127.0.0.1:8787",
+                s.bind
+            ))
+        })?;
+        if s.tls_cert.is_some() != s.tls_key.is_some() {
+            return Err(Error::input(
+                "give both a TLS certificate and a TLS key, or neither",
+            ));
+        }
+        if !addr.ip().is_loopback() && s.tls_cert.is_none() {
+            return Err(Error::input(format!(
+                "{addr} is not a loopback address: serving it requires TLS (certificate and key)"
+            )));
+        }
+        let now = self.now();
+        let old = self.api_settings()?;
+        self.with_admin_tx(tenant, actor, |tx| {
+            tx.put_app_setting("api.enabled", Some(if s.enabled { "on" } else { "off" }))?;
+            tx.put_app_setting("api.bind", Some(&addr.to_string()))?;
+            tx.put_app_setting("api.tls_cert", s.tls_cert.as_deref())?;
+            tx.put_app_setting("api.tls_key", s.tls_key.as_deref())?;
+            let rec = AuditRecord {
+                operation: Operation::SettingsChanged,
+                actor: Actor::customer(actor),
+                at: now,
+                request_id: None,
+                details: json!({ "changes": [{ "key": "api", "old": format!("{} {}", if old.enabled { "on" } else { "off" }, old.bind),
+                                              "new": format!("{} {}", if s.enabled { "on" } else { "off" }, addr) }] }),
+            };
+            tx.append_audit(tenant, &[&rec], now)?;
+            Ok(())
+        })?;
+        self.api_settings()
     }
 }

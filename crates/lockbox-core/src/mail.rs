@@ -241,7 +241,10 @@ pub fn next_retry(engine: &mut Engine) -> Result<Option<Time>> {
 
 impl Engine {
     pub fn smtp(&mut self, tenant: &str) -> Result<Option<SmtpRow>> {
-        self.store().read(|tx| tx.smtp(tenant))
+        self.store().read(|tx| {
+            crate::engine::ensure_tenant(tx, tenant)?;
+            tx.smtp(tenant)
+        })
     }
 
     /// Set (or clear with `None`) the tenant's SMTP server (admins); audited without the password.
@@ -280,7 +283,9 @@ impl Engine {
 
     /// Email deliveries of `tenant`, newest first.
     pub fn email_deliveries(&mut self, tenant: &str, limit: u32) -> Result<Vec<DeliveryRow>> {
-        self.store()
-            .read(|tx| tx.deliveries(tenant, CHANNEL, limit))
+        self.store().read(|tx| {
+            crate::engine::ensure_tenant(tx, tenant)?;
+            tx.deliveries(tenant, CHANNEL, limit)
+        })
     }
 }

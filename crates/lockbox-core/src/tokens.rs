@@ -68,7 +68,10 @@ impl Engine {
     }
 
     pub fn tokens(&mut self, tenant: &str) -> Result<Vec<TokenRow>> {
-        self.store().read(|tx| tx.tokens(tenant))
+        self.store().read(|tx| {
+            crate::engine::ensure_tenant(tx, tenant)?;
+            tx.tokens(tenant)
+        })
     }
 
     /// Revoke a provider connection's token by name (admins).
