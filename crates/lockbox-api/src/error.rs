@@ -12,7 +12,9 @@ pub struct ApiError {
 
 pub fn status_for(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidInput | ErrorCode::DurationTooLong => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,
+        // Well-formed, but against this tenant's current policy.
+        ErrorCode::DurationTooLong => StatusCode::CONFLICT,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::AlreadyExists
         | ErrorCode::InvalidTransition

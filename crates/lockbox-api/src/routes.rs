@@ -46,19 +46,42 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
 #[serde(deny_unknown_fields)]
 pub struct FileRequestBody {
     /// The engineer who will use the access (asserted by the caller).
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub engineer: String,
     /// Support case number.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub case: String,
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub workload: String,
-    #[schema(min_length = 1, max_length = 512)]
+    #[schema(
+        min_length = 1,
+        max_length = 512,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub resource: String,
-    #[schema(min_length = 1, max_length = 4000)]
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub reason: String,
     /// Requested access duration like "45m", "2h30m" (default: the tenant's maximum).
-    #[schema(max_length = 32)]
+    #[schema(
+        max_length = 32,
+        pattern = r"^(?:[1-9][0-9]{0,5}d(?:[0-9]{1,6}h)?(?:[0-9]{1,6}m)?(?:[0-9]{1,6}s)?|[1-9][0-9]{0,5}h(?:[0-9]{1,6}m)?(?:[0-9]{1,6}s)?|[1-9][0-9]{0,5}m(?:[0-9]{1,6}s)?|[1-9][0-9]{0,5}s)$"
+    )]
     pub duration: Option<String>,
 }
 
@@ -66,9 +89,16 @@ pub struct FileRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct ProviderApprovalBody {
     /// The provider manager (must not be the requester).
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub manager: String,
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -76,9 +106,16 @@ pub struct ProviderApprovalBody {
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     /// The requester (only they may cancel).
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub engineer: String,
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -86,10 +123,18 @@ pub struct CancelBody {
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     /// The engineer acting under the grant.
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub engineer: String,
     /// What they did, e.g. "Read message trace".
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub action: String,
 }
 
@@ -126,7 +171,7 @@ async fn own_request(state: &ApiState, p: &Provider, id: &str) -> ApiResult<()> 
 #[utoipa::path(post, path = "/v1/requests", tag = "requests", request_body = FileRequestBody,
     security(("bearer" = [])),
     responses((status = 201, body = RequestDto, description = "Filed"),
-        (status = 401, body = lockbox_core::Error), (status = 413, body = lockbox_core::Error),
+        (status = 401, body = lockbox_core::Error), (status = 409, body = lockbox_core::Error, description = "Against the tenant's policy (duration too long)"), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
         (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
         (status = 429, body = lockbox_core::Error)))]
 pub async fn file_request(
@@ -173,7 +218,7 @@ pub async fn get_request(
     request_body = ProviderApprovalBody, security(("bearer" = [])),
     responses((status = 200, body = RequestDto), (status = 401, body = lockbox_core::Error),
         (status = 403, body = lockbox_core::Error), (status = 404, body = lockbox_core::Error),
-        (status = 409, body = lockbox_core::Error), (status = 413, body = lockbox_core::Error),
+        (status = 409, body = lockbox_core::Error), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
         (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
         (status = 429, body = lockbox_core::Error)))]
 pub async fn provider_approve(
@@ -193,7 +238,7 @@ pub async fn provider_approve(
     request_body = CancelBody, security(("bearer" = [])),
     responses((status = 200, body = RequestDto), (status = 401, body = lockbox_core::Error),
         (status = 403, body = lockbox_core::Error), (status = 404, body = lockbox_core::Error),
-        (status = 409, body = lockbox_core::Error), (status = 413, body = lockbox_core::Error),
+        (status = 409, body = lockbox_core::Error), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
         (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
         (status = 429, body = lockbox_core::Error)))]
 pub async fn cancel(
@@ -229,7 +274,7 @@ pub async fn check_access(
     request_body = ActionBody, security(("bearer" = [])),
     responses((status = 201, body = AccessDto, description = "Recorded in the audit log"),
         (status = 401, body = lockbox_core::Error), (status = 403, body = lockbox_core::Error, description = "No valid grant (audited as access_denied)"),
-        (status = 404, body = lockbox_core::Error), (status = 413, body = lockbox_core::Error),
+        (status = 404, body = lockbox_core::Error), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
         (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
         (status = 429, body = lockbox_core::Error)))]
 pub async fn log_action(
@@ -251,7 +296,8 @@ pub async fn log_action(
     security(("bearer" = [])),
     responses((status = 200, content_type = "text/plain", body = String, description = "The latest signed decision receipt"),
         (status = 401, body = lockbox_core::Error), (status = 403, body = lockbox_core::Error),
-        (status = 404, body = lockbox_core::Error), (status = 429, body = lockbox_core::Error)))]
+        (status = 404, body = lockbox_core::Error), (status = 409, body = lockbox_core::Error, description = "Not decided yet"),
+        (status = 429, body = lockbox_core::Error)))]
 pub async fn receipt(
     State(s): State<ApiState>,
     p: Provider,
