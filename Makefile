@@ -3,14 +3,15 @@
 CARGO ?= cargo
 NPM   ?= npm
 
-.PHONY: run test test-rust test-ui test-headless test-e2e lint fmt bindings cli ui ui-deps deps package
+.PHONY: run test test-rust test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps deps package
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
 	$(CARGO) run -p lockbox-app --locked
 
-## Run every test: engine, CLI, IPC commands, UI components, the headless app, WebDriver E2E.
-test: deps ui test-rust test-ui test-headless test-e2e
+## Run every test: engine, CLI, API, IPC commands, UI components, the headless app,
+## API fuzzing (schemathesis), WebDriver E2E.
+test: deps ui test-rust test-ui test-headless test-api test-e2e
 
 test-rust: ui
 	$(CARGO) test --workspace --locked
@@ -21,6 +22,10 @@ test-ui: ui-deps
 test-headless: ui
 	$(CARGO) build -p lockbox-app -p lockbox-cli --locked
 	tests/headless/run.sh
+
+test-api:
+	$(CARGO) build -p lockbox-cli --locked
+	tests/api/fuzz.sh 100
 
 test-e2e: ui
 	tests/e2e/run.sh
@@ -56,4 +61,5 @@ cli:
 
 ## Build a .deb with the tauri CLI (from npm): target/release/bundle/deb/.
 package: deps ui
-	cd ui && npx --no-install tauri build --config ../src-tauri/tauri.conf.json --bundles deb
+	ui/node_modules/.bin/tauri build --bundles deb
+	@ls -l target/release/bundle/deb/*.deb
