@@ -1,0 +1,80 @@
+//! Decision receipts written by the engine: one per decision, signed with the
+//! store's key, naming the audit head at that point; verifiable offline.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{Duration, TimeZone, Utc};
+use lockbox_core::model::NewRequest;
+use lockbox_core::{receipts, Engine, ManualClock};
+use std::sync::Arc;
+
+fn new_request() -> NewRequest {
+    NewRequest {
+        engineer: "eng".into(),
+        case: "SR-9".into(),
+        workload: "Teams".into(),
+        resource: "team".into(),
+        reason: "r".into(),
+        duration_s: Some(3600),
+    }
+}
+
+#[test]
+fn every_decision_gets_a_signed_receipt_with_the_audit_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap());
+    let mut e = Engine::open(
+        &dir.path().join("lockbox.db"),
+        Arc::new(clock.clone()),
+        "root",
+    )
+    .unwrap();
+    let pk = receipts::parse_public_key(&e.public_key()).unwrap();
+    let a = e.file_request("default", &new_request()).unwrap();
+    e.provider_approve("default", &a.id, "mgr", None).unwrap();
+    assert!(
+        e.receipts("default", &a.id).unwrap().is_empty(),
+        "no decision yet"
+    );
+    e.approve("default", &a.id, "root", Some("ok"), None)
+        .unwrap();
+    let head = e.audit_head().unwrap();
+    e.revoke("default", &a.id, "root", None).unwrap();
+    let rs = e.receipts("default", &a.id).unwrap();
+    assert_eq!(
+        rs.iter()
+            .map(|(r, _)| r.decision.as_str())
+            .collect::<Vec<_>>(),
+        ["approved", "revoked"]
+    );
+    let body = receipts::verify(&rs[0].1, &pk).unwrap();
+    assert_eq!(body["request_id"], a.id.as_str());
+    assert_eq!(body["audit_head"]["seq"], head.0);
+    assert_eq!(body["audit_head"]["hash"], head.1.unwrap().as_str());
+    assert_eq!(body["deciders"].as_array().unwrap().len(), 2);
+    assert!(receipts::verify(&rs[1].1, &pk).is_ok());
+    // Expiry and auto-approval are decisions too.
+    let b = e.file_request("default", &new_request()).unwrap();
+    clock.advance(Duration::hours(13));
+    e.apply_due().unwrap();
+    assert_eq!(
+        e.receipts("default", &b.id).unwrap()[0].0.decision,
+        "expired"
+    );
+    e.set_setting("default", "root", "lockbox", "off").unwrap();
+    let c = e.file_request("default", &new_request()).unwrap();
+    e.provider_approve("default", &c.id, "mgr", None).unwrap();
+    let (_, text) = e.receipts("default", &c.id).unwrap().pop().unwrap();
+    assert_eq!(
+        receipts::verify(&text, &pk).unwrap()["decision"],
+        "auto_approved"
+    );
+    // The same store reopened signs with the same key.
+    drop(e);
+    let e2 = Engine::open(&dir.path().join("lockbox.db"), Arc::new(clock), "root").unwrap();
+    assert!(receipts::verify(
+        &text,
+        &receipts::parse_public_key(&e2.public_key()).unwrap()
+    )
+    .is_ok());
+}
