@@ -4,12 +4,15 @@
 // and `listen`; in a plain browser (`npm run dev`) and in tests it is the
 // in-memory mock from ./mock.ts. Tests swap it with setTransport().
 
+import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
 import type { AppPrefsDto } from "../bindings/AppPrefsDto";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditQuery } from "../bindings/AuditQuery";
+import type { DeliveryDto } from "../bindings/DeliveryDto";
 import type { ErrorDto } from "../bindings/ErrorDto";
 import type { HomeStats } from "../bindings/HomeStats";
+import type { IssuedTokenDto } from "../bindings/IssuedTokenDto";
 import type { LockboxEvent } from "../bindings/LockboxEvent";
 import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestPage } from "../bindings/RequestPage";
@@ -17,6 +20,9 @@ import type { RequestQuery } from "../bindings/RequestQuery";
 import type { Role } from "../bindings/Role";
 import type { SessionDto } from "../bindings/SessionDto";
 import type { SettingsDto } from "../bindings/SettingsDto";
+import type { SmtpDto } from "../bindings/SmtpDto";
+import type { SmtpInput } from "../bindings/SmtpInput";
+import type { TokenDto } from "../bindings/TokenDto";
 import type { UserDto } from "../bindings/UserDto";
 import type { VerifyReport } from "../bindings/VerifyReport";
 
@@ -182,6 +188,37 @@ export const exportAudit = (tenant: string, query: AuditQuery, format: ExportFor
 export const verifyAudit = () => call<VerifyReport>("verify_audit");
 
 export const homeStats = (tenant: string) => call<HomeStats>("home_stats", { tenant });
+
+// Provider connections (API tokens), approver email (SMTP), the local provider API.
+
+export const listTokens = (tenant: string) => call<Array<TokenDto>>("list_tokens", { tenant });
+
+/** Issues a token; `secret` in the result is shown once and never again. */
+export const issueToken = (tenant: string, name: string, expiresS: number | null) =>
+  call<IssuedTokenDto>("issue_token", { tenant, name, expiresS });
+
+export const revokeToken = (tenant: string, name: string) =>
+  call<TokenDto>("revoke_token", { tenant, name });
+
+/** The tenant's SMTP server, or null when email is off. */
+export const getSmtp = (tenant: string) => call<SmtpDto | null>("get_smtp", { tenant });
+
+/** `smtp: null` turns email off; `password: null` keeps the stored password. */
+export const setSmtp = (tenant: string, smtp: SmtpInput | null) =>
+  call<SmtpDto | null>("set_smtp", { tenant, smtp });
+
+/** Sends a test message now; rejects with the reason when it isn't sent. */
+export const testSmtp = (tenant: string, to: string) => call<null>("test_smtp", { tenant, to });
+
+/** Approver email deliveries, newest first. */
+export const emailStatus = (tenant: string) => call<Array<DeliveryDto>>("email_status", { tenant });
+
+/** The local provider API (app-wide), as configured and as running. */
+export const getApiSettings = () => call<ApiSettingsDto>("get_api_settings");
+
+/** Refused with invalid_input for a non-loopback address without TLS certificate and key. */
+export const setApiSettings = (tenant: string, settings: ApiSettingsDto) =>
+  call<ApiSettingsDto>("set_api_settings", { tenant, settings });
 
 /** Opens the native "save as" dialog (Tauri) or its stand-in (mock). */
 export async function saveDialog(options: SaveDialogOptions): Promise<string | null> {

@@ -4,6 +4,11 @@ import type { RequestPage } from "../bindings/RequestPage";
 import type { AuditPage } from "../bindings/AuditPage";
 import type { VerifyReport } from "../bindings/VerifyReport";
 import type { HomeStats } from "../bindings/HomeStats";
+import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
+import type { DeliveryDto } from "../bindings/DeliveryDto";
+import type { IssuedTokenDto } from "../bindings/IssuedTokenDto";
+import type { SmtpDto } from "../bindings/SmtpDto";
+import type { TokenDto } from "../bindings/TokenDto";
 import { createMockTransport } from "./mock";
 
 const NOW = Date.parse("2025-03-10T12:00:00Z");
@@ -127,5 +132,92 @@ describe("mock engine", () => {
     await expect(inv("update_settings", { tenant: "contoso", settings: { ...s, approvals_required: 0 } })).rejects.toMatchObject({
       code: "invalid_input",
     });
+  });
+});
+
+describe("mock engine › provider connections, email, API", () => {
+  it("seeds one active connection, no SMTP and deliveries with a scheduled retry", async () => {
+    const { inv } = mk();
+    const tokens = await inv<TokenDto[]>("list_tokens", { tenant: "contoso" });
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0]).toMatchObject({ name: "Provider support (production)", active: true, revoked_at: null });
+    await expect(inv("get_smtp", { tenant: "contoso" })).resolves.toBeNull();
+    const deliveries = await inv<DeliveryDto[]>("email_status", { tenant: "contoso" });
+    expect(deliveries.map((d) => d.outcome)).toEqual(["failed", "sent", "failed"]);
+    expect(Date.parse(deliveries[0]?.next_attempt_at ?? "")).toBeGreaterThan(NOW);
+    expect(deliveries[2]?.next_attempt_at).toBeNull();
+    await expect(inv("list_tokens", { tenant: "nope" })).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("issues and revokes tokens with the engine's rules and audit entries", async () => {
+    const { inv, t } = mk();
+    const out = await inv<IssuedTokenDto>("issue_token", { tenant: "contoso", name: " Ticketing ", expiresS: 3600 });
+    expect(out.secret).toMatch(/^lbx_[0-9a-f]{64}$/);
+    expect(out.token).toMatchObject({ name: "Ticketing", active: true, expires_at: "2025-03-10T13:00:00Z" });
+    expect(t.backend.audit.at(-1)).toMatchObject({ operation: "token_issued", details: { connection: "Ticketing" } });
+    expect(JSON.stringify(t.backend.tokens.get("contoso"))).not.toContain(out.secret);
+
+    await expect(inv("issue_token", { tenant: "contoso", name: "Ticketing", expiresS: null })).rejects.toMatchObject({ code: "already_exists" });
+    await expect(inv("issue_token", { tenant: "contoso", name: "  ", expiresS: null })).rejects.toMatchObject({ code: "invalid_input", message: "connection name must not be empty" });
+    await expect(inv("issue_token", { tenant: "contoso", name: "x", expiresS: 0 })).rejects.toMatchObject({ code: "invalid_input", message: "a token's lifetime must be positive" });
+
+    const revoked = await inv<TokenDto>("revoke_token", { tenant: "contoso", name: "Ticketing" });
+    expect(revoked).toMatchObject({ active: false, revoked_at: "2025-03-10T12:00:00Z" });
+    await expect(inv("revoke_token", { tenant: "contoso", name: "Ticketing" })).rejects.toMatchObject({ code: "invalid_transition" });
+    await expect(inv("revoke_token", { tenant: "contoso", name: "Nope" })).rejects.toMatchObject({ code: "not_found" });
+
+    const approver = mk({ role: "approver" });
+    await expect(approver.inv("issue_token", { tenant: "contoso", name: "y", expiresS: null })).rejects.toMatchObject({ code: "not_permitted" });
+  });
+
+  it("reports an expired token as inactive", async () => {
+    let now = NOW;
+    const t = createMockTransport({ now: () => now });
+    await t.invoke("issue_token", { tenant: "contoso", name: "Short", expiresS: 60 });
+    now += 61_000;
+    const tokens = (await t.invoke("list_tokens", { tenant: "contoso" })) as TokenDto[];
+    expect(tokens.find((x) => x.name === "Short")).toMatchObject({ active: false, revoked_at: null });
+  });
+
+  it("validates SMTP settings, keeps the password on null and turns email off", async () => {
+    const { inv, t } = mk();
+    const good = { host: "smtp.contoso.com", port: 587, security: "starttls", username: "u", password: "p", from_address: "lockbox@contoso.com" };
+    for (const bad of [{ host: " " }, { port: 0 }, { port: 70000 }, { security: "ssl" }, { from_address: "nope" }]) {
+      await expect(inv("set_smtp", { tenant: "contoso", smtp: { ...good, ...bad } })).rejects.toMatchObject({ code: "invalid_input" });
+    }
+    await expect(inv<SmtpDto>("set_smtp", { tenant: "contoso", smtp: good })).resolves.toMatchObject({ password_set: true, username: "u" });
+    const kept = await inv<SmtpDto>("set_smtp", { tenant: "contoso", smtp: { ...good, host: "mail.contoso.com", password: null } });
+    expect(kept).toMatchObject({ host: "mail.contoso.com", password_set: true });
+    expect(t.backend.smtp.get("contoso")?.password).toBe("p");
+    expect(kept).not.toHaveProperty("password");
+    await expect(inv("test_smtp", { tenant: "contoso", to: "a@contoso.com" })).resolves.toBeNull();
+    await expect(inv("test_smtp", { tenant: "contoso", to: "nope" })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(inv("set_smtp", { tenant: "contoso", smtp: null })).resolves.toBeNull();
+    await expect(inv("test_smtp", { tenant: "contoso", to: "a@contoso.com" })).rejects.toMatchObject({
+      code: "invalid_input",
+      message: "no SMTP server is set for this tenant",
+    });
+  });
+
+  it("validates API settings like the engine: loopback or TLS, certificate and key together", async () => {
+    const { inv } = mk();
+    const base = await inv<ApiSettingsDto>("get_api_settings");
+    expect(base).toMatchObject({ enabled: true, bind: "127.0.0.1:8787", listening_on: "127.0.0.1:8787", error: null });
+    await expect(inv("set_api_settings", { tenant: "contoso", settings: { ...base, bind: "0.0.0.0:8787" } })).rejects.toMatchObject({
+      code: "invalid_input",
+      message: "0.0.0.0:8787 is not a loopback address: serving it requires TLS (certificate and key)",
+    });
+    await expect(inv("set_api_settings", { tenant: "contoso", settings: { ...base, tls_cert: "/c.pem" } })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(inv("set_api_settings", { tenant: "contoso", settings: { ...base, bind: "localhost:8787" } })).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(inv<ApiSettingsDto>("set_api_settings", { tenant: "contoso", settings: { ...base, bind: "[::1]:9000", tls_cert: "", tls_key: "" } })).resolves.toMatchObject({
+      bind: "[::1]:9000",
+      tls_cert: null,
+      listening_on: "[::1]:9000",
+    });
+    const remote = await inv<ApiSettingsDto>("set_api_settings", {
+      tenant: "contoso",
+      settings: { ...base, enabled: false, bind: "10.0.0.5:8443", tls_cert: "/c.pem", tls_key: "/k.pem" },
+    });
+    expect(remote).toMatchObject({ enabled: false, listening_on: null, error: null });
   });
 });

@@ -3,6 +3,7 @@
 // closely enough to exercise the UI: state transitions, errors with
 // ErrorDto shape, keyset paging, a hash-chained audit log and change events.
 
+import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
 import type { AppPrefsDto } from "../bindings/AppPrefsDto";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditPage } from "../bindings/AuditPage";
@@ -10,9 +11,11 @@ import type { AuditQuery } from "../bindings/AuditQuery";
 import type { ActorKind } from "../bindings/ActorKind";
 import type { DayCount } from "../bindings/DayCount";
 import type { DecisionDto } from "../bindings/DecisionDto";
+import type { DeliveryDto } from "../bindings/DeliveryDto";
 import type { ErrorCode } from "../bindings/ErrorCode";
 import type { ErrorDto } from "../bindings/ErrorDto";
 import type { HomeStats } from "../bindings/HomeStats";
+import type { IssuedTokenDto } from "../bindings/IssuedTokenDto";
 import type { LockboxEvent } from "../bindings/LockboxEvent";
 import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestPage } from "../bindings/RequestPage";
@@ -21,10 +24,14 @@ import type { RequestState } from "../bindings/RequestState";
 import type { Role } from "../bindings/Role";
 import type { SessionDto } from "../bindings/SessionDto";
 import type { SettingsDto } from "../bindings/SettingsDto";
+import type { SmtpDto } from "../bindings/SmtpDto";
+import type { SmtpInput } from "../bindings/SmtpInput";
 import type { TenantDto } from "../bindings/TenantDto";
+import type { TokenDto } from "../bindings/TokenDto";
 import type { UserDto } from "../bindings/UserDto";
 import type { VerifyReport } from "../bindings/VerifyReport";
 import type { JsonValue } from "../bindings/serde_json/JsonValue";
+import { parseSocketAddr } from "../lib/address";
 import { CHANGED_EVENT, NAVIGATE_EVENT, type InvokeArgs, type Transport } from "./client";
 
 export type MockOptions = {
@@ -154,6 +161,36 @@ function uuid(r: () => number): string {
 
 type PendingAudit = Omit<AuditEntryDto, "seq" | "prev_hash" | "hash" | "recorded_at">;
 
+/** A provider connection as stored: the secret itself is never kept. */
+export type MockToken = {
+  id: string;
+  name: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  secret_hash: string;
+};
+
+/** SMTP settings as stored (with the password, which is never sent back). */
+export type MockSmtp = Omit<SmtpInput, "password"> & { password: string | null };
+
+/** The app-wide provider API settings as stored. */
+export type MockApi = Pick<ApiSettingsDto, "enabled" | "bind" | "tls_cert" | "tls_key">;
+
+const TOKEN_PREFIX = "lbx_";
+const NAME_MAX = 128;
+const SMTP_SECURITY = ["none", "starttls", "tls"];
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Like the engine's `required()`: trimmed, non-empty, bounded, no control characters. */
+function required(field: string, value: unknown, max = NAME_MAX): string {
+  const v = typeof value === "string" ? value.trim() : "";
+  if (v === "") fail("invalid_input", `${field} must not be empty`);
+  if ([...v].length > max) fail("invalid_input", `${field} is longer than ${max} characters`);
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) fail("invalid_input", `${field} contains control characters`);
+  return v;
+}
+
 export class MockBackend {
   readonly now: () => number;
   user = MOCK_USER;
@@ -164,12 +201,23 @@ export class MockBackend {
   requests = new Map<string, RequestDto[]>();
   audit: AuditEntryDto[] = [];
   prefs: AppPrefsDto = { notifications_enabled: true, start_at_login: false };
+  tokens = new Map<string, MockToken[]>();
+  smtp = new Map<string, MockSmtp | null>();
+  /** Approver email deliveries per tenant, newest first (as email_status returns them). */
+  deliveries = new Map<string, DeliveryDto[]>();
+  api: MockApi = { enabled: true, bind: "127.0.0.1:8787", tls_cert: null, tls_key: null };
+  /** When set, the API looks like it failed to start with this reason (e.g. address in use). */
+  apiStartError: string | null = null;
+  /** When set, test_smtp fails with this reason. */
+  smtpTestFailure: string | null = null;
+  private rand: () => number;
   private listeners = new Set<(payload: unknown) => void>();
 
   constructor(opts: MockOptions = {}) {
     this.now = opts.now ?? (() => Date.now());
     this.role = opts.role === undefined ? "admin" : opts.role;
     const r = prng(opts.seed ?? 42);
+    this.rand = r;
     const t0 = this.now();
     this.tenants = [{ id: "contoso", name: "Contoso Ltd", created_at: iso(t0 - 400 * DAY * 1000) }];
     if (!opts.singleTenant) {
@@ -219,6 +267,12 @@ export class MockBackend {
       this.seedRequests(r, t0, "contoso", CONTOSO_PLAN, seedAudit);
       if (!opts.singleTenant) this.seedRequests(r, t0, "fabrikam", FABRIKAM_PLAN, seedAudit);
     }
+    for (const t of this.tenants) {
+      this.tokens.set(t.id, []);
+      this.smtp.set(t.id, null);
+      this.deliveries.set(t.id, []);
+    }
+    this.seedProvider(r, t0, seedAudit);
     seedAudit.sort((a, b) => ms(a.at) - ms(b.at));
     for (const e of seedAudit) this.append(e, ms(e.at));
   }
@@ -383,6 +437,60 @@ export class MockBackend {
     this.requests.set(tenant, list);
   }
 
+  /** One provider connection in Contoso; approver email history (SMTP is off now). */
+  private seedProvider(r: () => number, t0: number, out: PendingAudit[]) {
+    const created = t0 - 20 * DAY * 1000;
+    const token: MockToken = {
+      id: uuid(r),
+      name: "Provider support (production)",
+      created_at: iso(created),
+      expires_at: iso(created + 365 * DAY * 1000),
+      revoked_at: null,
+      secret_hash: mockHash(`${TOKEN_PREFIX}seed`),
+    };
+    this.tokens.set("contoso", [token]);
+    out.push({
+      at: token.created_at,
+      tenant: "contoso",
+      actor_kind: "customer",
+      actor: MOCK_USER,
+      operation: "token_issued",
+      request_id: null,
+      details: { connection: token.name, token_id: token.id, expires_at: token.expires_at },
+    });
+    const pending = (this.requests.get("contoso") ?? [])
+      .filter((x) => x.state === "pending")
+      .sort((a, b) => ms(b.created_at) - ms(a.created_at));
+    const [newest, older, oldest] = pending;
+    const list: DeliveryDto[] = [];
+    if (newest) {
+      list.push({
+        request_id: newest.id,
+        kind: "pending",
+        outcome: "failed",
+        attempts: 3,
+        detail: "SMTP: Connection refused (os error 111)",
+        next_attempt_at: iso(t0 + 8 * MIN * 1000),
+        at: iso(t0 - 2 * MIN * 1000),
+      });
+    }
+    if (older) {
+      list.push({ request_id: older.id, kind: "pending", outcome: "sent", attempts: 1, detail: null, next_attempt_at: null, at: older.created_at });
+    }
+    if (oldest) {
+      list.push({
+        request_id: oldest.id,
+        kind: "pending",
+        outcome: "failed",
+        attempts: 6,
+        detail: "SMTP: permanent error (550): 5.7.1 Relaying denied",
+        next_attempt_at: null,
+        at: iso(ms(oldest.created_at) + 2 * HOUR * 1000),
+      });
+    }
+    this.deliveries.set("contoso", list);
+  }
+
   // ---- plumbing ---------------------------------------------------------
 
   listen(handler: (payload: unknown) => void): () => void {
@@ -525,9 +633,165 @@ export class MockBackend {
         return this.verify();
       case "home_stats":
         return this.homeStats(this.tenant(a.tenant));
+      case "list_tokens": {
+        const t = this.tenant(a.tenant);
+        return (this.tokens.get(t) ?? []).map((x) => this.tokenDto(x));
+      }
+      case "issue_token":
+        return this.issueToken(this.tenant(a.tenant), a.name, a.expiresS);
+      case "revoke_token":
+        return this.revokeToken(this.tenant(a.tenant), a.name);
+      case "get_smtp":
+        return this.smtpDto(this.tenant(a.tenant));
+      case "set_smtp":
+        return this.setSmtp(this.tenant(a.tenant), a.smtp);
+      case "test_smtp":
+        return this.testSmtp(this.tenant(a.tenant), a.to);
+      case "email_status":
+        return clone(this.deliveries.get(this.tenant(a.tenant)) ?? []);
+      case "get_api_settings":
+        return this.apiDto();
+      case "set_api_settings":
+        return this.setApiSettings(this.tenant(a.tenant), a.settings);
       default:
         return fail("internal", `unknown command ${cmd}`);
     }
+  }
+
+  // ---- provider connections, email, API ---------------------------------
+
+  private tokenDto(t: MockToken): TokenDto {
+    const active = t.revoked_at === null && (t.expires_at === null || this.now() < ms(t.expires_at));
+    return { id: t.id, name: t.name, created_at: t.created_at, expires_at: t.expires_at, revoked_at: t.revoked_at, active };
+  }
+
+  private issueToken(tenant: string, rawName: unknown, expiresS: unknown): IssuedTokenDto {
+    const name = required("connection name", rawName);
+    if (expiresS !== null && expiresS !== undefined) {
+      if (typeof expiresS !== "number" || !Number.isInteger(expiresS)) fail("invalid_input", "a token's lifetime must be a whole number of seconds");
+      if (expiresS <= 0) fail("invalid_input", "a token's lifetime must be positive");
+    }
+    this.requireRole(true);
+    const list = this.tokens.get(tenant) ?? [];
+    if (list.some((t) => t.name === name)) fail("already_exists", `a provider connection named '${name}' exists already`);
+    const hex = Array.from({ length: 64 }, () => Math.floor(this.rand() * 16).toString(16)).join("");
+    const secret = `${TOKEN_PREFIX}${hex}`;
+    const now = this.now();
+    const row: MockToken = {
+      id: uuid(this.rand),
+      name,
+      created_at: iso(now),
+      expires_at: typeof expiresS === "number" ? iso(now + expiresS * 1000) : null,
+      revoked_at: null,
+      secret_hash: mockHash(secret),
+    };
+    list.push(row);
+    this.tokens.set(tenant, list);
+    this.log(tenant, "customer", this.user, "token_issued", null, { connection: name, token_id: row.id, expires_at: row.expires_at });
+    this.emit("settings_changed", tenant);
+    this.emit("audit_appended", tenant);
+    return { token: this.tokenDto(row), secret };
+  }
+
+  private revokeToken(tenant: string, name: unknown): TokenDto {
+    this.requireRole(true);
+    const t = (this.tokens.get(tenant) ?? []).find((x) => x.name === name);
+    if (!t) fail("not_found", `no provider connection '${String(name)}' in tenant '${tenant}'`);
+    if (t.revoked_at !== null) fail("invalid_transition", `the token of '${t.name}' is already revoked`);
+    t.revoked_at = iso(this.now());
+    this.log(tenant, "customer", this.user, "token_revoked", null, { connection: t.name, token_id: t.id });
+    this.emit("settings_changed", tenant);
+    this.emit("audit_appended", tenant);
+    return this.tokenDto(t);
+  }
+
+  private smtpDto(tenant: string): SmtpDto | null {
+    const s = this.smtp.get(tenant);
+    if (!s) return null;
+    const { password, ...rest } = s;
+    return { ...clone(rest), password_set: password !== null };
+  }
+
+  private setSmtp(tenant: string, input: unknown): SmtpDto | null {
+    let row: MockSmtp | null = null;
+    if (input !== null && input !== undefined) {
+      const i = input as SmtpInput;
+      const host = required("SMTP host", i.host);
+      if (typeof i.port !== "number" || !Number.isInteger(i.port) || i.port < 1 || i.port > 65535) {
+        fail("invalid_input", "SMTP port must be between 1 and 65535");
+      }
+      if (!SMTP_SECURITY.includes(i.security)) fail("invalid_input", `SMTP security must be none, starttls or tls, not '${String(i.security)}'`);
+      if (typeof i.from_address !== "string" || !EMAIL_RE.test(i.from_address)) {
+        fail("invalid_input", `'${String(i.from_address)}' is not an email address`);
+      }
+      const keep = this.smtp.get(tenant)?.password ?? null;
+      row = {
+        host,
+        port: i.port,
+        security: i.security,
+        username: i.username && i.username.trim() !== "" ? i.username : null,
+        password: i.password ? i.password : keep,
+        from_address: i.from_address,
+      };
+    }
+    this.requireRole(true);
+    this.smtp.set(tenant, row);
+    const change = row
+      ? `${row.host}:${row.port} (${row.security}) from ${row.from_address}${row.username ? ", with login" : ""}`
+      : "off";
+    this.log(tenant, "customer", this.user, "settings_changed", null, { changes: [{ key: "smtp", new: change }] });
+    this.emit("settings_changed", tenant);
+    this.emit("audit_appended", tenant);
+    return this.smtpDto(tenant);
+  }
+
+  private testSmtp(tenant: string, to: unknown): null {
+    const s = this.smtp.get(tenant);
+    if (!s) fail("invalid_input", "no SMTP server is set for this tenant");
+    if (typeof to !== "string" || !EMAIL_RE.test(to)) fail("invalid_input", `test message not sent: bad recipient ${String(to)}: Invalid input`);
+    if (this.smtpTestFailure) fail("invalid_input", `test message not sent: ${this.smtpTestFailure}`);
+    if (/\.invalid$/i.test(s.host)) {
+      fail("invalid_input", "test message not sent: SMTP: Connection error: failed to lookup address information: Name or service not known");
+    }
+    return null;
+  }
+
+  /** Records an email delivery (what the email worker does) and notifies like the shell. */
+  addDelivery(tenant: string, d: DeliveryDto) {
+    this.deliveries.set(tenant, [clone(d), ...(this.deliveries.get(tenant) ?? [])]);
+    this.emit("requests_changed", null);
+  }
+
+  private apiDto(): ApiSettingsDto {
+    const running = this.api.enabled && this.apiStartError === null;
+    return {
+      ...clone(this.api),
+      listening_on: running ? this.api.bind : null,
+      error: this.api.enabled ? this.apiStartError : null,
+    };
+  }
+
+  private setApiSettings(tenant: string, input: unknown): ApiSettingsDto {
+    const s = input as ApiSettingsDto;
+    const bind = typeof s?.bind === "string" ? s.bind : "";
+    const addr = parseSocketAddr(bind);
+    if (!addr) fail("invalid_input", `'${bind}' is not an address like 127.0.0.1:8787`);
+    const cert = s.tls_cert ? s.tls_cert : null;
+    const key = s.tls_key ? s.tls_key : null;
+    if ((cert === null) !== (key === null)) fail("invalid_input", "give both a TLS certificate and a TLS key, or neither");
+    const normal = addr.v6 ? `[${addr.ip}]:${addr.port}` : `${addr.ip}:${addr.port}`;
+    if (!addr.loopback && cert === null) {
+      fail("invalid_input", `${normal} is not a loopback address: serving it requires TLS (certificate and key)`);
+    }
+    this.requireRole(true);
+    const old = this.api;
+    this.api = { enabled: s.enabled === true, bind: normal, tls_cert: cert, tls_key: key };
+    this.log(tenant, "customer", this.user, "settings_changed", null, {
+      changes: [{ key: "api", old: `${old.enabled ? "on" : "off"} ${old.bind}`, new: `${this.api.enabled ? "on" : "off"} ${normal}` }],
+    });
+    this.emit("settings_changed", tenant);
+    this.emit("audit_appended", tenant);
+    return this.apiDto();
   }
 
   session(): SessionDto {

@@ -19,6 +19,8 @@ export const KNOWN_OPERATIONS: Record<string, string> = {
   user_added: "Approver added",
   user_removed: "Approver removed",
   tenant_added: "Organization added",
+  token_issued: "Provider connection added",
+  token_revoked: "Provider connection revoked",
 };
 
 export function operationLabel(op: string): string {
@@ -45,9 +47,13 @@ export function auditSummary(e: AuditEntryDto): string {
   if (typeof d.reason === "string" && e.operation !== "request_created") parts.push(d.reason);
   if (Array.isArray(d.changes)) {
     for (const c of d.changes) {
-      if (c && typeof c === "object" && !Array.isArray(c)) parts.push(`${String(c.key)}: ${String(c.old)} → ${String(c.new)}`);
+      if (c && typeof c === "object" && !Array.isArray(c)) {
+        // Some changes (e.g. smtp) carry only the new value.
+        parts.push("old" in c ? `${String(c.key)}: ${String(c.old)} → ${String(c.new)}` : `${String(c.key)}: ${String(c.new)}`);
+      }
     }
   }
+  if (typeof d.connection === "string") parts.push(d.connection);
   if (typeof d.user === "string") parts.push(typeof d.role === "string" ? `${d.user} (${d.role})` : d.user);
   return parts.join(" · ");
 }

@@ -1,9 +1,10 @@
 import { screen, waitFor, within } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import userEvent, { PointerEventsCheckLevel } from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { renderApp, setupMock } from "../test/utils";
 
-const user = () => userEvent.setup({ delay: null });
+// Skipping the pointer-events check (a getComputedStyle walk per event) keeps this long page fast in jsdom.
+const user = () => userEvent.setup({ delay: null, pointerEventsCheck: PointerEventsCheckLevel.Never });
 
 async function openEditor() {
   const u = user();

@@ -27,7 +27,10 @@ import { humanDuration } from "../lib/duration";
 import { useLockboxEvents } from "../lib/hooks";
 import { TOASTER_ID } from "../toaster";
 import { CustomerApprovers } from "./settings/CustomerApprovers";
+import { EmailNotifications } from "./settings/EmailNotifications";
 import { LockboxSettingsDrawer } from "./settings/LockboxSettingsDrawer";
+import { ProviderApi } from "./settings/ProviderApi";
+import { ProviderConnections } from "./settings/ProviderConnections";
 
 const useStyles = makeStyles({
   page: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL },
@@ -146,6 +149,9 @@ export function OrgSettingsPage() {
             ) : null}
           </Card>
           <CustomerApprovers />
+          <ProviderApi />
+          <ProviderConnections />
+          <EmailNotifications />
           {settings && prefs ? (
             <LockboxSettingsDrawer
               open={editing}
