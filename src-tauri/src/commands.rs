@@ -442,3 +442,12 @@ pub async fn set_api_settings(
     api.restart(&state).await;
     Ok(api.dto(&saved))
 }
+
+/// The UI calls this once, two animation frames after its first page rendered:
+/// logs the time from process start to first paint (cold-start benchmark).
+#[tauri::command]
+pub async fn ui_ready(page: String) -> Result<u64> {
+    let ms = crate::started().elapsed().as_millis() as u64;
+    tracing::info!(ms, %page, "first paint");
+    Ok(ms)
+}

@@ -53,6 +53,7 @@ macro_rules! handlers {
             $crate::commands::email_status,
             $crate::commands::get_api_settings,
             $crate::commands::set_api_settings,
+            $crate::commands::ui_ready,
         ]
     };
 }
@@ -86,12 +87,47 @@ pub fn open_state(db: &std::path::Path) -> lockbox_core::Result<AppState> {
     Ok(AppState::new(engine, user, prefs))
 }
 
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// When this process started (first call wins; `run` calls it first thing).
+pub fn started() -> std::time::Instant {
+    *STARTED.get_or_init(std::time::Instant::now)
+}
+
 pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.show();
         let _ = w.unminimize();
         let _ = w.set_focus();
     }
+}
+
+/// `--page requests|settings|audit|home` (or `LOCKBOX_START_PAGE`): the page the window opens on.
+pub fn start_page_from(args: impl IntoIterator<Item = String>) -> String {
+    let mut it = args.into_iter();
+    let mut page = std::env::var("LOCKBOX_START_PAGE").unwrap_or_default();
+    while let Some(a) = it.next() {
+        if a == "--page" {
+            page = it.next().unwrap_or_default();
+        } else if let Some(p) = a.strip_prefix("--page=") {
+            page = p.to_string();
+        }
+    }
+    match page.as_str() {
+        "requests" | "settings" | "audit" => page,
+        _ => "home".to_string(),
+    }
+}
+
+/// The admin-center window (created here rather than in tauri.conf.json so it can open on any page).
+fn create_main_window<R: Runtime>(app: &AppHandle<R>, page: &str) -> tauri::Result<()> {
+    let url = tauri::WebviewUrl::App(format!("index.html#/{page}").into());
+    tauri::WebviewWindowBuilder::new(app, "main", url)
+        .title("Lockbox admin center")
+        .inner_size(1280.0, 820.0)
+        .min_inner_size(900.0, 600.0)
+        .build()?;
+    Ok(())
 }
 
 pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
@@ -115,6 +151,7 @@ pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
 }
 
 pub fn run() {
+    started();
     let db = match db_path_from(std::env::args().skip(1)) {
         Ok(p) => p,
         Err(e) => fail(&e),
@@ -130,6 +167,7 @@ pub fn run() {
         Err(e) => fail(&e),
     };
     let start_at_login = state.prefs().start_at_login;
+    let start_page = start_page_from(std::env::args().skip(1));
     let bg_state = state.clone();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -146,6 +184,7 @@ pub fn run() {
         .invoke_handler(handlers!())
         .setup(move |app| {
             let handle = app.handle().clone();
+            create_main_window(&handle, &start_page)?;
             let tray = tray::Tray::build(&handle, bg_state.prefs().notifications_enabled)?;
             app.manage(tray);
             if let Err(e) = autostart::apply(&handle, start_at_login) {

@@ -432,3 +432,23 @@ fn provider_connections_smtp_email_status_and_api_settings() {
     );
     assert!(msg.contains("TLS"), "{msg}");
 }
+
+#[test]
+fn ui_ready_reports_milliseconds_since_start_and_start_page_parses() {
+    let f = fixture();
+    let ms = f.ok("ui_ready", json!({"page": "requests"}));
+    assert!(ms.is_u64(), "{ms}");
+    let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        lockbox_app::start_page_from(args(&["--page", "requests"])),
+        "requests"
+    );
+    assert_eq!(
+        lockbox_app::start_page_from(args(&["--page=audit"])),
+        "audit"
+    );
+    assert_eq!(
+        lockbox_app::start_page_from(args(&["--page", "../../etc"])),
+        "home"
+    );
+}

@@ -270,3 +270,20 @@ export function onLockboxEvent(handler: (event: LockboxEvent) => void): Unlisten
     if (isLockboxEvent(p)) handler(p);
   });
 }
+
+let readyReported = false;
+
+/**
+ * Tell the app, once per window load, that the first page has rendered with its
+ * data (two animation frames after the render). The app logs the time since it
+ * started: the cold-start benchmark's "first paint". Never fails the page.
+ */
+export function reportFirstPaint(page: string): void {
+  if (readyReported) return;
+  readyReported = true;
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      call<number>("ui_ready", { page }).catch(() => undefined);
+    }),
+  );
+}

@@ -16,7 +16,7 @@ import {
   KeyRegular,
 } from "@fluentui/react-icons";
 import { useCallback, useEffect, useState, type ReactElement } from "react";
-import { errorMessage, homeStats } from "../api/client";
+import { errorMessage, homeStats, reportFirstPaint } from "../api/client";
 import { useApp, type Route } from "../AppContext";
 import type { HomeStats } from "../bindings/HomeStats";
 import { ErrorBar } from "../components/ErrorBar";
@@ -47,6 +47,7 @@ export function HomePage() {
   const load = useCallback(async () => {
     try {
       setStats(await homeStats(tenant.id));
+      reportFirstPaint("home");
       setError(null);
     } catch (e) {
       setError(errorMessage(e));

@@ -21,7 +21,7 @@ import {
 } from "@fluentui/react-components";
 import { ArrowClockwiseRegular, LockClosedRegular } from "@fluentui/react-icons";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { errorMessage, listRequests } from "../api/client";
+import { errorMessage, listRequests, reportFirstPaint } from "../api/client";
 import { useApp } from "../AppContext";
 import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestQuery } from "../bindings/RequestQuery";
@@ -134,6 +134,7 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
         const page = await listRequests(tenant.id, { ...baseQuery, limit });
         if (gen !== generation.current) return;
         setItems(page.items);
+        reportFirstPaint("requests");
         setTotal(page.total);
         setNextCursor(page.next_cursor);
         setError(null);
