@@ -27,17 +27,20 @@ import {
   LockClosedFilled,
   SettingsRegular,
 } from "@fluentui/react-icons";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { errorMessage, getSession, onNavigate } from "./api/client";
 import { AppContext, parseHash, routeToHash, type AppContextValue, type Route } from "./AppContext";
 import type { SessionDto } from "./bindings/SessionDto";
 import { ErrorBar } from "./components/ErrorBar";
 import { usePrefersDark } from "./lib/hooks";
 import { TOASTER_ID } from "./toaster";
-import { AuditPage } from "./pages/AuditPage";
-import { HomePage } from "./pages/HomePage";
-import { OrgSettingsPage } from "./pages/OrgSettingsPage";
-import { ServiceRequestsPage } from "./pages/ServiceRequestsPage";
+// Pages load on first visit, so a cold start parses only the page it opens on.
+const AuditPage = lazy(() => import("./pages/AuditPage").then((m) => ({ default: m.AuditPage })));
+const HomePage = lazy(() => import("./pages/HomePage").then((m) => ({ default: m.HomePage })));
+const OrgSettingsPage = lazy(() => import("./pages/OrgSettingsPage").then((m) => ({ default: m.OrgSettingsPage })));
+const ServiceRequestsPage = lazy(() =>
+  import("./pages/ServiceRequestsPage").then((m) => ({ default: m.ServiceRequestsPage })),
+);
 
 const TENANT_KEY = "lockbox.tenant";
 
@@ -243,6 +246,14 @@ function Shell() {
 }
 
 function Page({ route }: { route: Route }) {
+  return (
+    <Suspense fallback={<div data-testid="page-loading" aria-busy="true" />}>
+      <PageBody route={route} />
+    </Suspense>
+  );
+}
+
+function PageBody({ route }: { route: Route }) {
   switch (route.page) {
     case "home":
       return <HomePage />;

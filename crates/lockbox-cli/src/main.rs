@@ -1,6 +1,22 @@
 //! `lockbox`: the Customer Lockbox admin center, headless. Every command is a
 //! thin adapter: parse arguments, call the engine, print the result.
 
+/// `println!` that never panics: a closed pipe (`lockbox … | head`) is not an error.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that never panics on a closed pipe.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod args;
 mod print;
 mod provider;

@@ -13,7 +13,7 @@ pub struct Out {
 
 fn json<T: Serialize + ?Sized>(v: &T) {
     match serde_json::to_string_pretty(v) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => outln!("{s}"),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
     }
 }
@@ -39,7 +39,7 @@ impl Out {
         if self.json {
             json(v);
         } else {
-            println!("{text}");
+            outln!("{text}");
         }
     }
 
@@ -47,7 +47,7 @@ impl Out {
         if self.json {
             json(&serde_json::json!({ "ok": true, "message": msg }));
         } else {
-            println!("{msg}");
+            outln!("{msg}");
         }
     }
 
@@ -55,39 +55,39 @@ impl Out {
         if self.json {
             return json(r);
         }
-        println!("Request     {}", r.id);
-        println!(
+        outln!("Request     {}", r.id);
+        outln!(
             "State       {}",
             serde_json::to_value(r.state)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default()
         );
-        println!("Tenant      {}", r.tenant);
-        println!("Case        {}", r.case);
-        println!("Workload    {}", r.workload);
-        println!("Resource    {}", r.resource);
-        println!("Reason      {}", r.reason);
-        println!("Requester   {}", r.requester);
-        println!("Requested   {}", format_duration(r.requested_duration_s));
+        outln!("Tenant      {}", r.tenant);
+        outln!("Case        {}", r.case);
+        outln!("Workload    {}", r.workload);
+        outln!("Resource    {}", r.resource);
+        outln!("Reason      {}", r.reason);
+        outln!("Requester   {}", r.requester);
+        outln!("Requested   {}", format_duration(r.requested_duration_s));
         if let Some(g) = r.granted_duration_s {
-            println!("Granted     {}", format_duration(g));
+            outln!("Granted     {}", format_duration(g));
         }
-        println!("Created     {}", r.created_at);
-        println!("Expires     {}", r.expires_at);
-        println!("Approved    {}", or_dash(&r.approved_at));
-        println!("Access ends {}", or_dash(&r.access_ends_at));
+        outln!("Created     {}", r.created_at);
+        outln!("Expires     {}", r.expires_at);
+        outln!("Approved    {}", or_dash(&r.approved_at));
+        outln!("Access ends {}", or_dash(&r.access_ends_at));
         if let Some(c) = &r.closed_at {
-            println!("Closed      {c}");
+            outln!("Closed      {c}");
         }
-        println!(
+        outln!(
             "Policy      {} provider approval(s), {} customer approval(s), lockbox {}",
             r.provider_approvals_required,
             r.approvals_required,
             if r.lockbox_required { "on" } else { "off" }
         );
         for d in &r.decisions {
-            println!(
+            outln!(
                 "  {} {} {} by {}{}{}",
                 d.at,
                 d.level,
@@ -109,14 +109,18 @@ impl Out {
             return json(rs);
         }
         if rs.is_empty() {
-            println!(
+            outln!(
                 "No lockbox requests. File one with `lockbox request new` or try `lockbox demo`."
             );
             return;
         }
-        println!(
+        outln!(
             "{:<36}  {:<17}  {:<12}  {:<28}  {:<18}  EXPIRES / ACCESS ENDS",
-            "ID", "STATE", "CASE", "REQUESTER", "WORKLOAD"
+            "ID",
+            "STATE",
+            "CASE",
+            "REQUESTER",
+            "WORKLOAD"
         );
         for r in rs {
             let state = serde_json::to_value(r.state)
@@ -127,9 +131,14 @@ impl Out {
                 .access_ends_at
                 .clone()
                 .unwrap_or_else(|| r.expires_at.clone());
-            println!(
+            outln!(
                 "{:<36}  {:<17}  {:<12}  {:<28}  {:<18}  {}",
-                r.id, state, r.case, r.requester, r.workload, deadline
+                r.id,
+                state,
+                r.case,
+                r.requester,
+                r.workload,
+                deadline
             );
         }
     }
@@ -139,7 +148,7 @@ impl Out {
             return json(ts);
         }
         for t in ts {
-            println!("{:<20} {:<30} created {}", t.id, t.name, t.created_at);
+            outln!("{:<20} {:<30} created {}", t.id, t.name, t.created_at);
         }
     }
 
@@ -152,7 +161,7 @@ impl Out {
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{:<30} {:<9} {}",
                 u.name,
                 role,
@@ -166,7 +175,7 @@ impl Out {
             return json(dto);
         }
         for (k, v) in entries {
-            println!("{k:<28} {v}");
+            outln!("{k:<28} {v}");
         }
     }
 
@@ -174,7 +183,7 @@ impl Out {
         if self.json {
             return json(a);
         }
-        println!(
+        outln!(
             "{}: {}",
             if a.allowed { "allowed" } else { "denied" },
             a.reason
@@ -186,7 +195,7 @@ impl Out {
             return json(es);
         }
         for e in es {
-            println!(
+            outln!(
                 "{:>6}  {}  {:<18} {:<28} {:<36} {}",
                 e.seq,
                 e.at,
@@ -203,13 +212,13 @@ impl Out {
             return json(v);
         }
         if v.ok {
-            println!(
+            outln!(
                 "audit log intact: {} entries, head {}",
                 v.entries,
                 v.head_hash.as_deref().unwrap_or("(empty)")
             );
         } else {
-            println!(
+            outln!(
                 "audit log TAMPERED: first bad entry is #{}: {}",
                 v.first_bad_seq.unwrap_or_default(),
                 v.problem.as_deref().unwrap_or("")

@@ -76,7 +76,7 @@ pub fn receipt(e: &mut Engine, tenant: &str, cmd: ReceiptCmd, out: &Out) -> Resu
                     })?;
                     out.done(&format!("wrote the receipt of {id} to {}", p.display()));
                 }
-                None => print!("{text}"),
+                None => out!("{text}"),
             }
         }
         ReceiptCmd::PublicKey => out.value(
@@ -211,7 +211,7 @@ pub fn serve(
         let changed = state.changed.clone();
         let scheme = if cfg.tls.is_some() { "https" } else { "http" };
         let (addr, server) = lockbox_api::bind(state, cfg).await?;
-        println!("Lockbox API listening on {scheme}://{addr}/v1  (OpenAPI: {scheme}://{addr}/v1/openapi.json)");
+        outln!("Lockbox API listening on {scheme}://{addr}/v1  (OpenAPI: {scheme}://{addr}/v1/openapi.json)");
         let worker = tokio::spawn(lockbox_api::worker::run(engine, changed));
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

@@ -477,6 +477,9 @@ fn tenants_users_prefix_ids_and_demo() {
     // A unique prefix of an id works.
     let short = &a[..13];
     assert_eq!(s.json(&["request", "show", short])["id"], a.as_str());
+    // So does the tail the admin center shows.
+    let tail = &a[a.len() - 8..];
+    assert_eq!(s.json(&["request", "show", tail])["id"], a.as_str());
     // The last admin cannot be removed.
     assert!(s
         .fails(1, &["user", "remove", "root"])

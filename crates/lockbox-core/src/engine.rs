@@ -22,6 +22,8 @@ pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
     signer: crate::receipts::Signer,
+    /// The scheduler's last reminder scan (see `scheduler::tick`).
+    pub(crate) reminder_scan: Option<crate::scheduler::ReminderScan>,
 }
 
 /// What one deadline sweep changed.
@@ -88,6 +90,7 @@ impl Engine {
             store,
             clock,
             signer,
+            reminder_scan: None,
         };
         e.bootstrap(creator)?;
         e.apply_due()?;
@@ -307,9 +310,14 @@ impl Engine {
                 "'{id_or_prefix}' is too short: give at least 4 characters of a request id"
             )));
         }
-        let ids = self
-            .store
-            .read(|tx| tx.request_ids_with_prefix(tenant, &p, 2))?;
+        let ids = self.store.read(|tx| {
+            let by_prefix = tx.request_ids_with_prefix(tenant, &p, 2)?;
+            // The admin center shows the tail of an id: accept that too.
+            if by_prefix.is_empty() && !p.contains('-') {
+                return tx.request_ids_with_suffix(tenant, &p, 2);
+            }
+            Ok(by_prefix)
+        })?;
         match ids.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err(Error::not_found(format!(
@@ -604,7 +612,7 @@ impl Engine {
 
     /// Recompute the whole chain; names the first bad entry.
     pub fn verify_audit(&mut self) -> Result<VerifyOutcome> {
-        self.store.read(|tx| tx.verify_audit())
+        self.store.verify_audit()
     }
 
     /// (entries, head hash) of the chain.

@@ -148,7 +148,7 @@ impl From<rusqlite::Error> for Error {
                 ),
                 C::SystemIoFailure => Error::new(
                     ErrorCode::StoreUnavailable,
-                    format!("store I/O failed: {e}"),
+                    format!("store I/O failed (is the disk full or failing?): {e}"),
                 ),
                 _ => Error::internal(format!("store error: {e}")),
             },

@@ -32,16 +32,49 @@ impl Tick {
     }
 }
 
+/// A reminder scan that found nothing due: when it ran, the store's change
+/// marks after it, and the next reminder time it found.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReminderScan {
+    at: Time,
+    marks: (u64, i64),
+    next: Option<Time>,
+}
+
 /// Apply everything due now (expiries, ends of access, reminders) and plan the next wake.
 pub fn tick(engine: &mut Engine) -> Result<Tick> {
     let now = engine.now();
+    let marks = engine.store().change_marks()?;
     let swept = engine.apply_due_at(now)?;
-    let reminders = engine.add_due_reminders(now)?;
+    // The reminder queries read every pending request within its reminder
+    // lead (all of them, with many requests about to expire), so they must
+    // not run on every tick. They are skipped while nothing could have made
+    // a reminder due since the last scan found none: no write by anyone
+    // (this tick's sweep aside: it only closes requests), the clock not
+    // moved back, and the next reminder time not reached.
+    let unchanged = engine
+        .reminder_scan
+        .take()
+        .filter(|s| s.marks == marks && s.at <= now && s.next.is_none_or(|n| now < n));
+    let (reminders, next_reminder) = match unchanged {
+        Some(s) => (0, s.next),
+        None => {
+            let n = engine.add_due_reminders(now)?;
+            (n, engine.next_reminder(now)?)
+        }
+    };
+    if reminders == 0 {
+        engine.reminder_scan = Some(ReminderScan {
+            at: now,
+            marks: engine.store().change_marks()?,
+            next: next_reminder,
+        });
+    }
     let mut wake_at = now + MAX_SLEEP;
     if let Some(d) = engine.next_deadline()? {
         wake_at = wake_at.min(d);
     }
-    if let Some(r) = engine.next_reminder(now)? {
+    if let Some(r) = next_reminder {
         wake_at = wake_at.min(r);
     }
     Ok(Tick {

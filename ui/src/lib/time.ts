@@ -45,6 +45,11 @@ export function endOfDayIso(day: string): string | null {
   return d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : null;
 }
 
+/**
+ * A short, distinguishable form of a request id. Ids are UUIDv7: the first
+ * characters are a timestamp shared by requests filed together, so show the
+ * random tail instead.
+ */
 export function shortId(id: string): string {
-  return id.slice(0, 8);
+  return id.replace(/-/g, "").slice(-8);
 }

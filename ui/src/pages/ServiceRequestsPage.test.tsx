@@ -1,3 +1,4 @@
+import { shortId } from "../lib/time";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
@@ -12,8 +13,8 @@ function lastQuery(calls: Array<Record<string, unknown>>) {
 
 async function openRequest(r: RequestDto) {
   const u = user();
-  await u.click(await screen.findByRole("button", { name: `Open request ${r.id.slice(0, 8)} (${r.case})` }));
-  const drawer = await screen.findByRole("dialog", { name: `Request ${r.id.slice(0, 8)} details` });
+  await u.click(await screen.findByRole("button", { name: `Open request ${shortId(r.id)} (${r.case})` }));
+  const drawer = await screen.findByRole("dialog", { name: `Request ${shortId(r.id)} details` });
   await within(drawer).findByText(r.reason);
   return { u, drawer };
 }
@@ -128,12 +129,12 @@ describe("Service requests grid", () => {
     const r = pendingRequest(m.backend);
     r.expires_at = new Date(Date.now() + 3000).toISOString();
     await renderApp("#/requests");
-    const row = (await screen.findByRole("button", { name: new RegExp(`Open request ${r.id.slice(0, 8)}`) })).closest("tr") as HTMLElement;
+    const row = (await screen.findByRole("button", { name: new RegExp(`Open request ${shortId(r.id)}`) })).closest("tr") as HTMLElement;
     expect(within(row).getByTestId("countdown")).toHaveTextContent(/^Expires in 0m 0[0-3]s$/);
     const before = m.calls("list_requests").length;
     // The engine expires it; the refetched Pending list no longer has it.
     await waitFor(() => expect(m.calls("list_requests").length).toBeGreaterThan(before), { timeout: 8000 });
-    await waitFor(() => expect(screen.queryByRole("button", { name: new RegExp(`Open request ${r.id.slice(0, 8)}`) })).not.toBeInTheDocument());
+    await waitFor(() => expect(screen.queryByRole("button", { name: new RegExp(`Open request ${shortId(r.id)}`) })).not.toBeInTheDocument());
   });
 });
 

@@ -1,3 +1,4 @@
+import { configure } from "@testing-library/react";
 import "@testing-library/jest-dom/vitest";
 import { cleanup } from "@testing-library/react";
 import { afterEach, beforeEach } from "vitest";
@@ -58,3 +59,7 @@ afterEach(() => {
   window.location.hash = "";
   window.localStorage.clear();
 });
+
+// Pages are lazy-loaded chunks and this machine is small and shared: give
+// findBy*/waitFor more than the default second before they give up.
+configure({ asyncUtilTimeout: 5000 });

@@ -28,5 +28,7 @@ export async function renderApp(hash: string) {
   window.location.hash = hash;
   const r = render(<App />);
   await waitFor(() => expect(screen.getByText("Lockbox admin center")).toBeInTheDocument());
+  // Pages are lazy-loaded: wait until the page itself is there.
+  await waitFor(() => expect(screen.queryByTestId("page-loading")).toBeNull(), { timeout: 15000 });
   return r;
 }

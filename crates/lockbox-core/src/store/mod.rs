@@ -12,6 +12,7 @@ mod directory;
 mod notices;
 mod provider;
 mod requests;
+mod verify;
 
 pub use audit_log::AuditQuery;
 pub use notices::{NoticeRow, Outcome};
@@ -174,6 +175,12 @@ impl Store {
         Ok(self
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Marks that move whenever the store changes: rows changed through this
+    /// connection, and `PRAGMA data_version` (commits by other connections).
+    pub fn change_marks(&self) -> Result<(u64, i64)> {
+        Ok((self.conn.total_changes(), self.data_version()?))
     }
 
     /// `PRAGMA integrity_check`: "ok" or the first problems.

@@ -122,10 +122,11 @@ impl Tx<'_> {
     }
 
     pub fn insert_receipt(&self, r: &ReceiptRow) -> Result<i64> {
-        self.tx.execute(
-            "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![r.request_id, r.tenant, r.decision, r.body, r.signature, to_millis(r.created_at)],
-        )?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![r.request_id, r.tenant, r.decision, r.body, r.signature, to_millis(r.created_at)])?;
         Ok(self.tx.last_insert_rowid())
     }
 

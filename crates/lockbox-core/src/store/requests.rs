@@ -124,6 +124,20 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Ids of `tenant`'s requests ending with `suffix` (the admin center shows ids by their tail).
+    pub fn request_ids_with_suffix(
+        &self,
+        tenant: &str,
+        suffix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id FROM requests WHERE tenant = ?1 AND substr(id, -length(?2)) = ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![tenant, suffix, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Insert or update a request row, and insert decisions it gained since `known_decisions`.
     pub fn save_request(&self, req: &Request, known_decisions: usize) -> Result<()> {
         let ms = |t: Option<Time>| t.map(to_millis);

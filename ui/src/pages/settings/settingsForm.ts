@@ -71,7 +71,6 @@ export function validateForm(f: SettingsForm): Validated {
     const r = parseDuration(f.reminder_lead);
     if (!r.ok) errors.reminder_lead = r.error;
     else if (r.seconds <= 0 || r.seconds > MAX_SECONDS) errors.reminder_lead = "Reminder lead time must be more than 0 and at most 30 days.";
-    else if (lifetime > 0 && r.seconds >= lifetime) errors.reminder_lead = "The reminder must come before the request expires (shorter than the request lifetime).";
     else reminder = r.seconds;
   }
 
