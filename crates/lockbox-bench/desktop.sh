@@ -20,6 +20,8 @@ fi
 APP="$ROOT/target/release/lockbox-app"; BARE="$ROOT/target/release/bare-tauri"; CLI="$ROOT/target/release/lockbox"
 WORK=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 export LOCKBOX_DB="$WORK/lockbox.db" USER=admin LOCKBOX_USER=admin LOCKBOX_API_BIND=127.0.0.1:0 NO_AT_BRIDGE=1
+# Open on Service requests: the page the benchmark times.
+export LOCKBOX_START_PAGE=requests
 dunst >/dev/null 2>&1 &
 
 # 10 000 pending requests (fixture rows written directly; the engine owns them from then on).

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { onLockboxEvent } from "../api/client";
 import type { LockboxEvent } from "../bindings/LockboxEvent";
 
@@ -56,4 +56,33 @@ export function usePrefersDark(): boolean {
     return () => mql.removeEventListener("change", on);
   }, []);
   return dark;
+}
+
+// One shared one-second ticker for live countdowns. Only the components that
+// show a ticking value subscribe, so a page does not re-render every second.
+const tickListeners = new Set<() => void>();
+let tickNow = Date.now();
+let tickTimer: ReturnType<typeof setInterval> | null = null;
+
+function subscribeTick(listener: () => void): () => void {
+  tickListeners.add(listener);
+  if (tickTimer === null) {
+    tickNow = Date.now();
+    tickTimer = setInterval(() => {
+      tickNow = Date.now();
+      for (const l of tickListeners) l();
+    }, 1000);
+  }
+  return () => {
+    tickListeners.delete(listener);
+    if (tickListeners.size === 0 && tickTimer !== null) {
+      clearInterval(tickTimer);
+      tickTimer = null;
+    }
+  };
+}
+
+/** The current time, updated once a second, for components that display it. */
+export function useTick(): number {
+  return useSyncExternalStore(subscribeTick, () => tickNow);
 }

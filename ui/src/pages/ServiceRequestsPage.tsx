@@ -30,7 +30,7 @@ import type { RequestState } from "../bindings/RequestState";
 import { ErrorBar } from "../components/ErrorBar";
 import { STATE_LABEL, StatusBadge } from "../components/StatusBadge";
 import { formatCountdown } from "../lib/duration";
-import { useDebounced, useLockboxEvents, useNow } from "../lib/hooks";
+import { useDebounced, useLockboxEvents, useTick } from "../lib/hooks";
 import { formatDateTime, relativeTime, shortId } from "../lib/time";
 import { RequestDetailsDrawer } from "./requests/RequestDetailsDrawer";
 
@@ -108,7 +108,6 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
-  const now = useNow(1000);
 
   const baseQuery = useMemo<RequestQuery>(
     () => ({
@@ -171,18 +170,26 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
 
   useLockboxEvents(tenant.id, ["requests_changed"], () => void refetch(true));
 
-  // When a countdown reaches zero the engine moves the request on: refetch once per deadline.
+  // When a countdown reaches zero the engine moves the request on: refetch once
+  // per deadline, from one timer set for the soonest deadline on the page (the
+  // page itself does not re-render every second; only the countdowns tick).
   const refetchedFor = useRef(new Set<string>());
   useEffect(() => {
-    const due = items.filter((r) => {
-      const d = deadlineOf(r);
-      return d !== null && d.at <= now && !refetchedFor.current.has(`${r.id}@${d.at}`);
-    });
-    if (due.length > 0) {
-      for (const r of due) refetchedFor.current.add(`${r.id}@${deadlineOf(r)?.at ?? 0}`);
-      void refetch(true);
-    }
-  }, [now, items, refetch]);
+    const pending = items
+      .map((r) => ({ r, d: deadlineOf(r) }))
+      .filter((x) => x.d !== null && !refetchedFor.current.has(`${x.r.id}@${x.d.at}`));
+    if (pending.length === 0) return;
+    const soonest = Math.min(...pending.map((x) => x.d?.at ?? Infinity));
+    const fire = () => {
+      const now = Date.now();
+      const due = pending.filter((x) => (x.d?.at ?? Infinity) <= now);
+      for (const x of due) refetchedFor.current.add(`${x.r.id}@${x.d?.at ?? 0}`);
+      if (due.length > 0) void refetch(true);
+    };
+    // Timers cap at ~24.8 days; a far deadline is re-planned when the page refetches.
+    const id = setTimeout(fire, Math.min(Math.max(0, soonest - Date.now()) + 50, 2 ** 31 - 1));
+    return () => clearTimeout(id);
+  }, [items, refetch]);
 
   const statusLabel = STATUS_FILTERS.find((f) => f.value === status)?.label ?? "";
   const sortLabel = SORTS.find((s) => s.value === sort)?.label ?? "";
@@ -304,10 +311,10 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
                     <StatusBadge state={r.state} />
                   </TableCell>
                   <TableCell>
-                    <span title={formatDateTime(r.created_at)}>{relativeTime(r.created_at, now)}</span>
+                    <RelativeTime iso={r.created_at} />
                   </TableCell>
                   <TableCell>
-                    <Countdown request={r} now={now} urgentClass={styles.countdownUrgent} />
+                    <Countdown request={r} urgentClass={styles.countdownUrgent} />
                   </TableCell>
                 </TableRow>
               ))}
@@ -334,7 +341,13 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
   );
 }
 
-function Countdown({ request, now, urgentClass }: { request: RequestDto; now: number; urgentClass: string }) {
+function RelativeTime({ iso }: { iso: string }) {
+  const now = useTick();
+  return <span title={formatDateTime(iso)}>{relativeTime(iso, now)}</span>;
+}
+
+function Countdown({ request, urgentClass }: { request: RequestDto; urgentClass: string }) {
+  const now = useTick();
   const d = deadlineOf(request);
   if (!d) {
     return <span title={formatDateTime(request.closed_at)}>{request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—"}</span>;
