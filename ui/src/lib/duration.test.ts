@@ -39,7 +39,8 @@ describe("formatting", () => {
   it("formats countdowns", () => {
     expect(formatCountdown(0)).toBe("0m 00s");
     expect(formatCountdown(65_000)).toBe("1m 05s");
-    expect(formatCountdown(2 * 3600_000 + 5 * 60_000 + 9000)).toBe("2h 05m 09s");
+    expect(formatCountdown(2 * 3600_000 + 5 * 60_000 + 9000)).toBe("2h 05m");
+    expect(formatCountdown(59 * 60_000 + 9000)).toBe("59m 09s");
     expect(formatCountdown(3 * 86400_000 + 4 * 3600_000)).toBe("3d 4h");
   });
 });

@@ -81,7 +81,9 @@ export function formatCountdown(remainingMs: number): string {
   const h = Math.floor((s % DAY) / HOUR);
   const m = Math.floor((s % HOUR) / MINUTE);
   const sec = s % MINUTE;
+  // Seconds only in the last hour: further out, the text (and so the screen)
+  // changes once a minute, which keeps an idle page with many rows cheap.
   if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${pad(m)}m ${pad(sec)}s`;
+  if (h > 0) return `${h}h ${pad(m)}m`;
   return `${m}m ${pad(sec)}s`;
 }
