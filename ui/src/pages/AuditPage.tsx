@@ -42,7 +42,7 @@ import {
   ShieldErrorRegular,
 } from "@fluentui/react-icons";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { errorMessage, exportAudit, queryAudit, saveDialog, verifyAudit, type ExportFormat } from "../api/client";
+import { errorMessage, exportAudit, queryAudit, reportFirstPaint, saveDialog, verifyAudit, type ExportFormat } from "../api/client";
 import { useApp } from "../AppContext";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditQuery } from "../bindings/AuditQuery";
@@ -165,6 +165,7 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
       const page = await queryAudit(tenant.id, query);
       if (gen !== generation.current) return;
       setItems(page.items);
+      reportFirstPaint("audit");
       setNextBefore(page.next_before_seq);
       setError(null);
       setSeenOps((ops) => {
