@@ -72,7 +72,8 @@ export function requestByCase(caseId) {
   return r;
 }
 
-export const shortId = (id) => id.slice(0, 8);
+// As the admin center shows ids: the random tail (ui/src/lib/time.ts shortId).
+export const shortId = (id) => id.replace(/-/g, "").slice(-8);
 
 // ---------------------------------------------------------------- the session
 
