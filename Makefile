@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NPM   ?= npm
 
-.PHONY: run test test-rust test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps deps package
+.PHONY: run test test-rust test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps deps package bench
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -29,6 +29,11 @@ test-api:
 
 test-e2e: ui
 	tests/e2e/run.sh
+
+## Benchmarks against raw baselines, measured in the same run (release build; not
+## part of `make test`; see BENCHMARKS.md). Pick some: make bench BENCH_ARGS="sweep --runs 5".
+bench:
+	$(CARGO) run --release --locked -p lockbox-bench --bin lockbox-bench -- $(BENCH_ARGS)
 
 ## Formatting and lints, as CI checks them.
 lint: ui

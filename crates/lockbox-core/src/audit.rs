@@ -51,49 +51,70 @@ pub fn entry_hash(e: &HashInput<'_>) -> String {
     hex::encode(entry_digest(e))
 }
 
-/// [`entry_hash`] as raw bytes. The encoding is built in one buffer and
-/// hashed in one call (two dozen small `update` calls cost as much as the
-/// hashing itself).
+/// [`entry_hash`] as raw bytes.
 fn entry_digest(e: &HashInput<'_>) -> [u8; 32] {
-    let text = [
-        e.tenant,
-        e.actor_kind,
-        e.actor,
-        e.operation,
-        e.details,
-        e.prev_hash,
-    ];
+    digest(&Encoded {
+        seq: e.seq,
+        at_ms: e.at_ms,
+        recorded_ms: e.recorded_ms,
+        text: [
+            e.tenant.as_bytes(),
+            e.actor_kind.as_bytes(),
+            e.actor.as_bytes(),
+            e.operation.as_bytes(),
+        ],
+        request_id: e.request_id.map(str::as_bytes),
+        details: e.details.as_bytes(),
+        prev_hash: e.prev_hash.as_bytes(),
+    })
+}
+
+/// The hashed fields as bytes: tenant, actor kind, actor, operation in `text`.
+struct Encoded<'a> {
+    seq: i64,
+    at_ms: i64,
+    recorded_ms: i64,
+    text: [&'a [u8]; 4],
+    request_id: Option<&'a [u8]>,
+    details: &'a [u8],
+    prev_hash: &'a [u8],
+}
+
+/// The encoding is built in one buffer and hashed in one call (two dozen
+/// small `update` calls cost as much as the hashing itself).
+fn digest(e: &Encoded<'_>) -> [u8; 32] {
     let len = 12 * 8
         + 16
         + 24
         + 1
-        + text.iter().map(|t| t.len()).sum::<usize>()
-        + e.request_id.map_or(0, str::len);
+        + e.text.iter().map(|t| t.len()).sum::<usize>()
+        + e.request_id.map_or(0, <[u8]>::len)
+        + e.details.len()
+        + e.prev_hash.len();
     let mut buf = Vec::with_capacity(len);
     field(&mut buf, b"lockbox-audit-v1");
     field(&mut buf, &e.seq.to_be_bytes());
     field(&mut buf, &e.at_ms.to_be_bytes());
     field(&mut buf, &e.recorded_ms.to_be_bytes());
-    field(&mut buf, e.tenant.as_bytes());
-    field(&mut buf, e.actor_kind.as_bytes());
-    field(&mut buf, e.actor.as_bytes());
-    field(&mut buf, e.operation.as_bytes());
+    for t in e.text {
+        field(&mut buf, t);
+    }
     match e.request_id {
         Some(r) => {
             buf.push(1);
-            field(&mut buf, r.as_bytes());
+            field(&mut buf, r);
         }
         None => buf.push(0),
     }
-    field(&mut buf, e.details.as_bytes());
-    field(&mut buf, e.prev_hash.as_bytes());
+    field(&mut buf, e.details);
+    field(&mut buf, e.prev_hash);
     Sha256::digest(&buf).into()
 }
 
 /// Does the stored hex `hash` spell `digest`? (No allocation: verification is hot.)
-fn hash_matches(digest: &[u8; 32], hash: &str) -> bool {
+fn hash_matches(digest: &[u8; 32], hash: &[u8]) -> bool {
     let mut hex = [0u8; 64];
-    hex::encode_to_slice(digest, &mut hex).is_ok() && hex.as_slice() == hash.as_bytes()
+    hex::encode_to_slice(digest, &mut hex).is_ok() && hex.as_slice() == hash
 }
 
 /// Result of verifying the whole chain.
@@ -115,7 +136,7 @@ impl VerifyOutcome {
 #[derive(Debug)]
 pub struct Verifier {
     expected_seq: i64,
-    prev_hash: String,
+    prev_hash: Vec<u8>,
     entries: u64,
     first_bad: Option<(i64, String)>,
 }
@@ -124,26 +145,27 @@ impl Default for Verifier {
     fn default() -> Self {
         Verifier {
             expected_seq: 1,
-            prev_hash: GENESIS.to_string(),
+            prev_hash: GENESIS.as_bytes().to_vec(),
             entries: 0,
             first_bad: None,
         }
     }
 }
 
-/// A raw row as read for verification (strings as stored, no parsing).
+/// A raw row as read for verification (text as stored bytes: no parsing,
+/// no UTF-8 check — the hash is over the bytes).
 pub struct RawEntry<'a> {
     pub seq: i64,
     pub at_ms: i64,
     pub recorded_ms: i64,
-    pub tenant: &'a str,
-    pub actor_kind: &'a str,
-    pub actor: &'a str,
-    pub operation: &'a str,
-    pub request_id: Option<&'a str>,
-    pub details: &'a str,
-    pub prev_hash: &'a str,
-    pub hash: &'a str,
+    pub tenant: &'a [u8],
+    pub actor_kind: &'a [u8],
+    pub actor: &'a [u8],
+    pub operation: &'a [u8],
+    pub request_id: Option<&'a [u8]>,
+    pub details: &'a [u8],
+    pub prev_hash: &'a [u8],
+    pub hash: &'a [u8],
 }
 
 impl Verifier {
@@ -158,17 +180,14 @@ impl Verifier {
                 "sequence number {} found where {} was expected (an entry was deleted or inserted)",
                 e.seq, self.expected_seq
             ))
-        } else if e.prev_hash != self.prev_hash {
+        } else if e.prev_hash != self.prev_hash.as_slice() {
             Some("its prev_hash does not match the previous entry's hash (entries were removed, reordered or forged)".to_string())
         } else {
-            let computed = entry_digest(&HashInput {
+            let computed = digest(&Encoded {
                 seq: e.seq,
                 at_ms: e.at_ms,
                 recorded_ms: e.recorded_ms,
-                tenant: e.tenant,
-                actor_kind: e.actor_kind,
-                actor: e.actor,
-                operation: e.operation,
+                text: [e.tenant, e.actor_kind, e.actor, e.operation],
                 request_id: e.request_id,
                 details: e.details,
                 prev_hash: e.prev_hash,
@@ -185,7 +204,7 @@ impl Verifier {
             None => {
                 self.expected_seq += 1;
                 self.prev_hash.clear();
-                self.prev_hash.push_str(e.hash);
+                self.prev_hash.extend_from_slice(e.hash);
                 true
             }
         }
@@ -196,7 +215,7 @@ impl Verifier {
     pub fn resume(expected_seq: i64, prev_hash: &str) -> Verifier {
         Verifier {
             expected_seq,
-            prev_hash: prev_hash.to_string(),
+            prev_hash: prev_hash.as_bytes().to_vec(),
             entries: 0,
             first_bad: None,
         }
@@ -208,7 +227,8 @@ impl Verifier {
     }
 
     pub fn finish(self) -> VerifyOutcome {
-        let head = (self.entries > 0 && self.first_bad.is_none()).then_some(self.prev_hash);
+        let head = (self.entries > 0 && self.first_bad.is_none())
+            .then(|| String::from_utf8_lossy(&self.prev_hash).into_owned());
         VerifyOutcome {
             entries: self.entries,
             head_hash: head,

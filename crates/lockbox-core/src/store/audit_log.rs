@@ -271,10 +271,10 @@ impl Tx<'_> {
 pub(super) fn feed_rows(rows: &mut rusqlite::Rows<'_>, v: &mut Verifier) -> Result<u64> {
     let mut n = 0;
     while let Some(r) = rows.next()? {
-        let s = |i: usize| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+        let s = |i: usize| r.get_ref(i).and_then(|v| v.as_bytes().map_err(Into::into));
         let request_id = match r.get_ref(7)? {
             rusqlite::types::ValueRef::Null => None,
-            other => Some(other.as_str().map_err(rusqlite::Error::from)?),
+            other => Some(other.as_bytes().map_err(rusqlite::Error::from)?),
         };
         n += 1;
         let ok = v.feed(&RawEntry {

@@ -1,0 +1,118 @@
+//! Test helper for the race test (`tests/races.rs`), not a user tool: one
+//! engine client among several processes racing on the same requests.
+//!
+//! ```text
+//! lockbox-race-client --db PATH --ids FILE --as NAME --now RFC3339 --actions approve,reject,revoke,cancel,pass
+//!                     [--grant-s N] [--seed N] [--passes N] [--shuffle]
+//! lockbox-race-client --db PATH --ids FILE --expire-from RFC3339 --step-ms N
+//! ```
+//! The first form tries a random action of the list on every id, in file
+//! order (or shuffled), `--passes` times (`pass` does nothing; approvals grant
+//! `--grant-s` seconds); the second walks its clock from `--expire-from` by
+//! `--step-ms` per id and applies what is due (expiry, end of access).
+//! Prints `<id> <action> ok <state>` or `<id> <action> err <code>` per attempt,
+//! and exits 3 if any attempt failed for a reason other than the rules
+//! (e.g. the store was busy).
+
+use chrono::Duration;
+use lockbox_bench::BoxResult;
+use lockbox_core::clock::parse_time;
+use lockbox_core::{Engine, ErrorClass, ManualClock};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn main() {
+    match run() {
+        Ok(0) => {}
+        Ok(bad) => {
+            eprintln!("lockbox-race-client: {bad} attempts failed for a non-rule reason");
+            std::process::exit(3);
+        }
+        Err(e) => {
+            eprintln!("lockbox-race-client: {e}");
+            std::process::exit(3);
+        }
+    }
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}
+
+fn run() -> BoxResult<usize> {
+    let db = PathBuf::from(arg("--db").ok_or("--db PATH")?);
+    let ids: Vec<String> = std::fs::read_to_string(arg("--ids").ok_or("--ids FILE")?)?
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let mut bad = 0;
+    if let Some(from) = arg("--expire-from") {
+        let step: i64 = arg("--step-ms").ok_or("--step-ms N")?.parse()?;
+        let clock = ManualClock::new(parse_time(&from)?);
+        let mut e = Engine::open(&db, Arc::new(clock.clone()), "root")?;
+        for (k, _) in ids.iter().enumerate() {
+            clock.set(parse_time(&from)? + Duration::milliseconds(step * k as i64));
+            match e.apply_due() {
+                Ok(swept) => {
+                    for s in swept {
+                        writeln!(out, "{} expire ok {}", s.request_id, s.state)?;
+                    }
+                }
+                Err(err) => {
+                    writeln!(out, "- expire err {}", err.code.as_str())?;
+                    bad += 1;
+                }
+            }
+        }
+        return Ok(bad);
+    }
+    let me = arg("--as").ok_or("--as NAME")?;
+    let clock = ManualClock::new(parse_time(&arg("--now").ok_or("--now TIME")?)?);
+    let actions: Vec<String> = arg("--actions")
+        .ok_or("--actions LIST")?
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let seed = arg("--seed").map(|s| s.parse()).transpose()?.unwrap_or(1);
+    let passes: usize = arg("--passes").map(|s| s.parse()).transpose()?.unwrap_or(1);
+    let grant: i64 = arg("--grant-s")
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(60);
+    let shuffle = std::env::args().any(|a| a == "--shuffle");
+    let mut rng = lockbox_bench::rng(seed);
+    let mut e = Engine::open(&db, Arc::new(clock), "root")?;
+    for _ in 0..passes {
+        let mut order = ids.clone();
+        if shuffle {
+            rng.shuffle(&mut order);
+        }
+        for id in &order {
+            let action = &actions[rng.usize(..actions.len())];
+            let r = match action.as_str() {
+                "pass" => continue,
+                "approve" => e.approve("default", id, &me, None, Some(grant)),
+                "reject" => e.reject("default", id, &me, None),
+                "revoke" => e.revoke("default", id, &me, None),
+                "cancel" => e.cancel("default", id, &me, None),
+                other => return Err(format!("unknown action {other}").into()),
+            };
+            match r {
+                Ok(req) => writeln!(out, "{id} {action} ok {}", req.state)?,
+                Err(err) => {
+                    writeln!(out, "{id} {action} err {}", err.code.as_str())?;
+                    if err.code.class() != ErrorClass::Rule {
+                        bad += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(bad)
+}

@@ -1,0 +1,256 @@
+//! Tamper: with the `sqlite3` CLI from outside (triggers dropped, as an
+//! attacker with the file would), edit, delete, reorder or append a forged
+//! audit entry; `lockbox audit verify` must exit 1 and name the first bad
+//! entry — for every kind of tampering, at random positions, every time.
+//!
+//! 4 positions per kind by default; LOCKBOX_STRESS=1 makes it 25.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use lockbox_core::audit::{entry_hash, HashInput, GENESIS};
+use lockbox_core::model::NewRequest;
+use lockbox_core::{Engine, ManualClock};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+const NOW: &str = "2026-11-29T09:00:00Z";
+
+/// A store with a few dozen entries of every kind; returns (path, entries).
+fn base(dir: &Path) -> (PathBuf, i64) {
+    let path = dir.join("base.db");
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap();
+    let clock = ManualClock::new(t0);
+    let mut e = Engine::open(&path, Arc::new(clock.clone()), "root").unwrap();
+    for i in 0..8 {
+        clock.advance(Duration::seconds(30));
+        let r = e
+            .file_request(
+                "default",
+                &NewRequest {
+                    engineer: format!("eng{i}"),
+                    case: format!("SR-{i}"),
+                    workload: "Exchange Online".into(),
+                    resource: "Mailbox: a@contoso.example".into(),
+                    reason: "tamper".into(),
+                    duration_s: None,
+                },
+            )
+            .unwrap();
+        e.provider_approve("default", &r.id, "mgr", Some("ok"))
+            .unwrap();
+        match i % 3 {
+            0 => {
+                e.approve("default", &r.id, "root", Some("fine"), Some(600))
+                    .unwrap();
+                e.log_access("default", &r.id, &format!("eng{i}"), "Read message trace")
+                    .unwrap();
+                e.revoke("default", &r.id, "root", None).unwrap();
+            }
+            1 => {
+                e.reject("default", &r.id, "root", Some("no")).unwrap();
+            }
+            _ => {}
+        }
+    }
+    let n = e.audit_head().unwrap().0;
+    drop(e);
+    (path, n)
+}
+
+fn sqlite3(db: &Path, sql: &str) {
+    let o = Command::new("sqlite3")
+        .arg(db)
+        .arg(format!(
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}"
+        ))
+        .output()
+        .expect("the sqlite3 CLI (apt-get install sqlite3)");
+    assert!(
+        o.status.success(),
+        "sqlite3: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn hash_of(db: &Path, seq: i64) -> String {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+/// The attacker re-hashes the edited entry `k` correctly (knowing the encoding).
+fn rehash_sql(db: &Path, k: i64) -> String {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(
+        "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash
+         FROM audit_log WHERE seq = ?1",
+        [k],
+        |r| {
+            let details: String = r.get(8)?;
+            let details = details.replace('}', r#","forged":true}"#);
+            let h = entry_hash(&HashInput {
+                seq: r.get(0)?,
+                at_ms: r.get(1)?,
+                recorded_ms: r.get(2)?,
+                tenant: &r.get::<_, String>(3)?,
+                actor_kind: &r.get::<_, String>(4)?,
+                actor: &r.get::<_, String>(5)?,
+                operation: &r.get::<_, String>(6)?,
+                request_id: r.get::<_, Option<String>>(7)?.as_deref(),
+                details: &details,
+                prev_hash: &r.get::<_, String>(9)?,
+            });
+            Ok(format!(
+                "UPDATE audit_log SET details = '{details}', hash = '{h}' WHERE seq = {k};"
+            ))
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, n) = base(dir.path());
+    assert!(n >= 30, "{n} entries");
+    let (code, v) = verify_at(&base, Some(NOW));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["entries"], n);
+
+    let per_kind = if stress() { 25 } else { 4 };
+    let mut rng = fastrand::Rng::with_seed(
+        std::env::var("LOCKBOX_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(7),
+    );
+    let forged = "f".repeat(64);
+    type Case = Box<dyn Fn(&Path, i64) -> (String, i64)>;
+    let kinds: Vec<(&str, Case)> = vec![
+        (
+            "edit details",
+            Box::new(|_, k| {
+                (format!("UPDATE audit_log SET details = '{{\"comment\":\"edited\"}}' WHERE seq = {k};"), k)
+            }),
+        ),
+        (
+            "edit actor",
+            Box::new(|_, k| {
+                (
+                    format!("UPDATE audit_log SET actor = actor || 'x' WHERE seq = {k};"),
+                    k,
+                )
+            }),
+        ),
+        (
+            "edit time",
+            Box::new(|_, k| {
+                (
+                    format!("UPDATE audit_log SET at = at - 3600000 WHERE seq = {k};"),
+                    k,
+                )
+            }),
+        ),
+        (
+            "edit operation",
+            Box::new(|_, k| {
+                (format!("UPDATE audit_log SET operation = CASE operation WHEN 'approved' THEN 'rejected' ELSE 'approved' END WHERE seq = {k};"), k)
+            }),
+        ),
+        (
+            "edit hash",
+            Box::new(move |_, k| {
+                (
+                    format!(
+                        "UPDATE audit_log SET hash = '{}' WHERE seq = {k};",
+                        "e".repeat(64)
+                    ),
+                    k,
+                )
+            }),
+        ),
+        (
+            "edit and re-hash",
+            Box::new(|db, k| (rehash_sql(db, k), k + 1)),
+        ),
+        (
+            "delete",
+            Box::new(|_, k| (format!("DELETE FROM audit_log WHERE seq = {k};"), k)),
+        ),
+        (
+            "reorder (swap with next)",
+            Box::new(|_, k| {
+                (format!(
+            "UPDATE audit_log SET seq = -1 WHERE seq = {k}; UPDATE audit_log SET seq = {k} WHERE seq = {k} + 1; UPDATE audit_log SET seq = {k} + 1 WHERE seq = -1;"), k)
+            }),
+        ),
+        (
+            "replace with a forged entry",
+            Box::new(move |db, k| {
+                let prev = if k == 1 {
+                    GENESIS.to_string()
+                } else {
+                    hash_of(db, k - 1)
+                };
+                (format!(
+                "DELETE FROM audit_log WHERE seq = {k};
+                 INSERT INTO audit_log VALUES ({k}, 1, 1, 'default', 'customer', 'root', 'approved', NULL, '{{}}', '{prev}', '{}');",
+                "a".repeat(64)), k)
+            }),
+        ),
+    ];
+    let mut checked = 0;
+    for (name, case) in &kinds {
+        // Random inner positions plus the first entry; "edit and re-hash" needs a successor.
+        let mut positions: Vec<i64> = (0..per_kind).map(|_| rng.i64(2..n)).collect();
+        positions.push(1);
+        for k in positions {
+            let db = dir.path().join("t.db");
+            std::fs::copy(&base, &db).unwrap();
+            let (sql, expect) = case(&db, k);
+            sqlite3(&db, &sql);
+            let (code, v) = verify_at(&db, Some(NOW));
+            assert_eq!(code, 1, "{name} at #{k}: {v}");
+            assert_eq!(v["ok"], false);
+            assert_eq!(v["first_bad_seq"], expect, "{name} at #{k}: {v}");
+            checked += 1;
+        }
+    }
+    // Appending a forged entry at the end (right prev_hash, made-up hash; and a wrong prev_hash).
+    for (prev, what) in [
+        (hash_of(&base, n), "forged hash"),
+        (GENESIS.to_string(), "wrong prev_hash"),
+    ] {
+        let db = dir.path().join("t.db");
+        std::fs::copy(&base, &db).unwrap();
+        sqlite3(
+            &db,
+            &format!(
+                "INSERT INTO audit_log VALUES ({}, 2, 2, 'default', 'customer', 'root', 'approved', NULL, '{{}}', '{prev}', '{forged}');",
+                n + 1
+            ),
+        );
+        let (code, v) = verify_at(&db, Some(NOW));
+        assert_eq!(code, 1, "append ({what}): {v}");
+        assert_eq!(v["first_bad_seq"], n + 1, "append ({what}): {v}");
+        // The human output names it too.
+        let mut c = lockbox(&db, Some(NOW));
+        c.args(["audit", "verify"]);
+        let o = run(c);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stdout(&o).contains(&format!("first bad entry is #{}", n + 1)),
+            "{}",
+            stdout(&o)
+        );
+        checked += 1;
+    }
+    println!("{checked} tampered stores, each detected at the right entry");
+}

@@ -1,0 +1,106 @@
+//! Audit pages with a time filter are read by whichever plan is fast for the
+//! window (the time index for a small window, newest-first by seq for a large
+//! one, bounded by the window's newest seq when it ends in the past). Every
+//! plan must return exactly the entries a plain filter returns — also when
+//! effective times are out of seq order (deadline entries recorded late).
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{TimeZone, Utc};
+use lockbox_core::clock::from_millis;
+use lockbox_core::store::AuditQuery;
+use lockbox_core::{Engine, ManualClock};
+use std::sync::Arc;
+
+const N: i64 = 4000;
+const T0: i64 = 1_800_000_000_000;
+
+#[test]
+fn every_plan_returns_what_a_plain_filter_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lockbox.db");
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2027, 1, 15, 0, 0, 0).unwrap(),
+    ));
+    drop(Engine::open(&path, clock.clone(), "root").unwrap());
+    {
+        let mut c = rusqlite::Connection::open(&path).unwrap();
+        let tx = c.transaction().unwrap();
+        let first: i64 = tx
+            .query_row("SELECT MAX(seq) FROM audit_log", [], |r| r.get(0))
+            .unwrap();
+        for seq in first + 1..=first + N {
+            // One in seven is a deadline entry whose effective time is older.
+            let at = T0 + seq * 1000 - if seq % 7 == 0 { 900_000 } else { 0 };
+            let op = ["access_used", "approved", "expired"][(seq % 3) as usize];
+            tx.execute(
+                "INSERT INTO audit_log VALUES (?1, ?2, ?3, 'default', 'system', 'lockbox', ?4, NULL, '{}', '', '')",
+                rusqlite::params![seq, at, T0 + seq * 1000, op],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let mut e = Engine::open(&path, clock, "root").unwrap();
+    let all = {
+        let mut v = Vec::new();
+        e.for_each_audit("default", &AuditQuery::default(), |x| {
+            v.push((x.seq, x.at, x.operation.clone()));
+            Ok(())
+        })
+        .unwrap();
+        v
+    };
+    let t = |s: i64| Some(from_millis(T0 + s * 1000));
+    let windows = [
+        (t(3990), None),    // small, recent
+        (t(3000), None),    // large, recent
+        (None, t(500)),     // large, old
+        (None, t(20)),      // small, old
+        (t(1000), t(2500)), // large, in the middle
+        (t(1500), t(1600)), // small, in the middle
+        (t(5000), None),    // empty, in the future
+        (t(100), t(3999)),  // nearly everything
+    ];
+    let mut checked = 0;
+    for (since, until) in windows {
+        for op in [None, Some("approved"), Some("expired")] {
+            for before_seq in [None, Some(2200), Some(40)] {
+                for limit in [50, 7] {
+                    let q = AuditQuery {
+                        since,
+                        until,
+                        operation: op.map(str::to_string),
+                        before_seq,
+                        limit: Some(limit),
+                        ..Default::default()
+                    };
+                    let got: Vec<i64> = e
+                        .audit_page("default", &q)
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.seq)
+                        .collect();
+                    let mut want: Vec<i64> = all
+                        .iter()
+                        .filter(|(seq, at, o)| {
+                            since.is_none_or(|s| *at >= s)
+                                && until.is_none_or(|u| *at < u)
+                                && op.is_none_or(|op| o == op)
+                                && before_seq.is_none_or(|b| *seq < b)
+                        })
+                        .map(|(seq, _, _)| *seq)
+                        .rev()
+                        .collect();
+                    want.truncate(limit as usize);
+                    assert_eq!(
+                        got, want,
+                        "{since:?}..{until:?} {op:?} before {before_seq:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 8 * 3 * 3 * 2);
+}
