@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NPM   ?= npm
 
-.PHONY: run test test-rust test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps deps package bench
+.PHONY: run test test-rust test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps deps package bench bench-desktop
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -34,6 +34,10 @@ test-e2e: ui
 ## part of `make test`; see BENCHMARKS.md). Pick some: make bench BENCH_ARGS="sweep --runs 5".
 bench:
 	$(CARGO) run --release --locked -p lockbox-bench --bin lockbox-bench -- $(BENCH_ARGS)
+
+## Desktop app vs a bare Tauri window: cold start, idle RSS and CPU (Xvfb; ~5 min).
+bench-desktop: deps ui
+	crates/lockbox-bench/desktop.sh
 
 ## Formatting and lints, as CI checks them.
 lint: ui
