@@ -102,11 +102,15 @@ async fn deliver_notices(state: &AppState, enabled: bool) {
         Ok(c) => c,
         Err(e) => return tracing::warn!("cannot claim notices: {e}"),
     };
+    if claimed.is_empty() {
+        return;
+    }
+    // One clock read for the batch (not an engine round-trip per notice).
+    let now = state
+        .run(|e, _| Ok(e.now()))
+        .await
+        .unwrap_or_else(|_| chrono::Utc::now());
     for n in claimed {
-        let now = state
-            .run(|e, _| Ok(e.now()))
-            .await
-            .unwrap_or_else(|_| chrono::Utc::now());
         let (summary, body) = notify::render(&n, now);
         let outcome = if enabled {
             tokio::task::spawn_blocking(move || {

@@ -468,10 +468,6 @@ impl Engine {
         })
     }
 
-    pub fn role_of(&mut self, tenant: &str, name: &str) -> Result<Option<Role>> {
-        self.store.read(|tx| tx.role(tenant, name))
-    }
-
     /// Tenants in which `name` is a customer user.
     pub fn memberships(&mut self, name: &str) -> Result<Vec<(String, Role)>> {
         self.store.read(|tx| tx.memberships(name))

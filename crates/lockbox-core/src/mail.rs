@@ -9,7 +9,7 @@
 //! the lock (`send`), and records the result (`record`). Failures are retried
 //! with backoff, then reported (`lockbox notifications status`, the UI).
 
-use crate::clock::{rfc3339, Time};
+use crate::clock::rfc3339;
 use crate::machine::AuditRecord;
 use crate::model::{limits, required, Actor, Operation};
 use crate::store::{DeliveryRow, NoticeRow, SmtpRow};
@@ -220,23 +220,6 @@ pub fn deliver_all(engine: &mut Engine) -> Result<(usize, usize)> {
         record(engine, &o, &r)?;
     }
     Ok((sent, failed))
-}
-
-/// Earliest pending retry time, if any (so a worker knows when to wake).
-pub fn next_retry(engine: &mut Engine) -> Result<Option<Time>> {
-    let tenants = engine.tenants()?;
-    let mut next: Option<Time> = None;
-    for t in tenants {
-        for d in engine
-            .store()
-            .read(|tx| tx.deliveries(&t.id, CHANNEL, 1000))?
-        {
-            if let Some(at) = d.next_attempt_at {
-                next = Some(next.map_or(at, |n: Time| n.min(at)));
-            }
-        }
-    }
-    Ok(next)
 }
 
 impl Engine {
