@@ -154,20 +154,19 @@ impl Engine {
             }
             let signer = &self.signer;
             let batch = self.store.write(|tx| {
-                let mut out = Vec::new();
-                for id in tx.due_request_ids(now, SWEEP_BATCH)? {
-                    // Re-read inside the lock: someone may have decided it meanwhile.
-                    let Some(req) = tx.request_any_tenant(&id)? else {
-                        continue;
-                    };
+                // Read inside the lock: someone may have decided them meanwhile.
+                let due = tx.due_requests(now, SWEEP_BATCH)?;
+                let mut tail = tx.audit_tail()?;
+                let mut out = Vec::with_capacity(due.len());
+                for req in due {
                     let Some(ev) = machine::due_event(&req, now) else {
                         continue;
                     };
                     let t = machine::step(&req, &ev, now)?;
-                    persist(tx, signer, &req, &t, now)?;
+                    Write::new(tx, signer, &mut tail, now).persist(&req, &t)?;
                     out.push(Swept {
-                        request_id: id,
-                        tenant: t.request.tenant.clone(),
+                        request_id: t.request.id,
+                        tenant: t.request.tenant,
                         state: t.request.state,
                     });
                 }
@@ -196,7 +195,7 @@ impl Engine {
         self.store.write(|tx| {
             let settings = tenant_settings(tx, tenant)?;
             let t = machine::create(id, tenant, new, &settings, now)?;
-            persist_new(tx, signer, &t, now)?;
+            Write::new(tx, signer, &mut tx.audit_tail()?, now).persist_new(&t)?;
             Ok(t.request)
         })
     }
@@ -214,7 +213,7 @@ impl Engine {
             let req = load(tx, tenant, id)?;
             let ev = make(tx, &req)?;
             let t = machine::step(&req, &ev, now)?;
-            persist(tx, signer, &req, &t, now)?;
+            Write::new(tx, signer, &mut tx.audit_tail()?, now).persist(&req, &t)?;
             Ok(t.request)
         })
     }
@@ -830,65 +829,93 @@ fn create_tenant(
     Ok(())
 }
 
-/// Save a transition: the request row, new decisions, audit entries, notices and a receipt.
-fn persist(
-    tx: &Tx<'_>,
-    signer: &crate::receipts::Signer,
-    before: &Request,
-    t: &Transition,
+/// Everything one transition writes, in the caller's transaction: the request
+/// row, new decisions, audit entries (after `tail`), notices and a receipt.
+struct Write<'a, 't> {
+    tx: &'a Tx<'t>,
+    signer: &'a crate::receipts::Signer,
+    tail: &'a mut crate::store::AuditTail,
     now: Time,
-) -> Result<()> {
-    tx.save_request(&t.request, before.decisions.len())?;
-    effects(tx, signer, Some(before.state), t, now)
 }
 
-fn persist_new(
-    tx: &Tx<'_>,
-    signer: &crate::receipts::Signer,
-    t: &Transition,
-    now: Time,
-) -> Result<()> {
-    tx.save_request(&t.request, 0)?;
-    effects(tx, signer, None, t, now)
-}
-
-fn effects(
-    tx: &Tx<'_>,
-    signer: &crate::receipts::Signer,
-    before: Option<State>,
-    t: &Transition,
-    now: Time,
-) -> Result<()> {
-    let audits: Vec<&AuditRecord> = t.audits().collect();
-    tx.append_audit(&t.request.tenant, &audits, now)?;
-    for e in &t.effects {
-        if let Effect::Notify(n) = e {
-            tx.add_machine_notice(&t.request, *n, now)?;
+impl<'a, 't> Write<'a, 't> {
+    fn new(
+        tx: &'a Tx<'t>,
+        signer: &'a crate::receipts::Signer,
+        tail: &'a mut crate::store::AuditTail,
+        now: Time,
+    ) -> Self {
+        Write {
+            tx,
+            signer,
+            tail,
+            now,
         }
     }
-    let decided = matches!(
-        t.request.state,
-        State::Approved | State::Rejected | State::Revoked | State::Expired
-    );
-    if decided && before != Some(t.request.state) {
-        let auto = audits
-            .iter()
-            .any(|a| a.operation == Operation::AutoApproved);
-        sign_receipt(tx, signer, &t.request, auto, now)?;
+
+    fn persist(self, before: &Request, t: &Transition) -> Result<()> {
+        self.tx.update_request(&t.request, before.decisions.len())?;
+        self.effects(Some(before.state), t)
     }
-    Ok(())
+
+    fn persist_new(self, t: &Transition) -> Result<()> {
+        self.tx.save_request(&t.request, 0)?;
+        self.effects(None, t)
+    }
+
+    fn effects(self, before: Option<State>, t: &Transition) -> Result<()> {
+        let tx = self.tx;
+        let audits: Vec<&AuditRecord> = t.audits().collect();
+        tx.append_audit_after(self.tail, &t.request.tenant, &audits, self.now)?;
+        for e in &t.effects {
+            if let Effect::Notify(n) = e {
+                tx.add_machine_notice(&t.request, *n, self.now)?;
+            }
+        }
+        // An expiry's receipt is not written: it is derived when asked for
+        // (see `Engine::receipts`), from the terminal request and its expiry
+        // entry, so a sweep of thousands writes no receipts.
+        let decided = matches!(
+            t.request.state,
+            State::Approved | State::Rejected | State::Revoked
+        );
+        if decided && before != Some(t.request.state) {
+            let auto = audits
+                .iter()
+                .any(|a| a.operation == Operation::AutoApproved);
+            let (head_seq, head_hash) = self.tail.head();
+            let (decision, body) = receipt_body(
+                self.signer,
+                &t.request,
+                auto,
+                (head_seq, head_hash),
+                self.now,
+            )?;
+            let (_, signature) = self.signer.sign(&body);
+            tx.insert_receipt(&crate::store::ReceiptRow {
+                seq: 0,
+                request_id: t.request.id.clone(),
+                tenant: t.request.tenant.clone(),
+                decision: decision.to_string(),
+                body,
+                signature,
+                created_at: self.now,
+            })?;
+        }
+        Ok(())
+    }
 }
 
-/// Sign a receipt of `req`'s decision, naming the audit chain's head after it.
-fn sign_receipt(
-    tx: &Tx<'_>,
+/// The receipt of `req`'s decision, naming the audit chain's head after it:
+/// `(decision, canonical JSON body)`.
+fn receipt_body(
     signer: &crate::receipts::Signer,
     req: &Request,
     auto: bool,
+    (head_seq, head_hash): (i64, Option<&str>),
     now: Time,
-) -> Result<()> {
+) -> Result<(&'static str, String)> {
     use crate::clock::rfc3339;
-    let (head_seq, head_hash) = tx.audit_head()?;
     let decision = if auto {
         "auto_approved"
     } else {
@@ -919,18 +946,7 @@ fn sign_receipt(
         "issued_at": rfc3339(now),
         "key_id": signer.key_id(),
     });
-    let body = serde_json::to_string(&body)?;
-    let (_, signature) = signer.sign(&body);
-    tx.insert_receipt(&crate::store::ReceiptRow {
-        seq: 0,
-        request_id: req.id.clone(),
-        tenant: req.tenant.clone(),
-        decision: decision.to_string(),
-        body,
-        signature,
-        created_at: now,
-    })?;
-    Ok(())
+    Ok((decision, serde_json::to_string(&body)?))
 }
 
 impl Engine {
@@ -948,15 +964,36 @@ impl Engine {
     }
 
     /// The receipts of a request, oldest first, as receipt file texts.
+    /// An expired request's receipt is derived here, from what its expiry
+    /// fixed for good (the terminal request and its `expired` audit entry, the
+    /// chain's head after it) and signed now: Ed25519 is deterministic, so it
+    /// is the same receipt, byte for byte, every time it is asked for.
     pub fn receipts(
         &mut self,
         tenant: &str,
         id: &str,
     ) -> Result<Vec<(crate::store::ReceiptRow, String)>> {
+        let signer = &self.signer;
         self.store.read(|tx| {
-            load(tx, tenant, id)?;
-            Ok(tx
-                .receipts(tenant, id)?
+            let req = load(tx, tenant, id)?;
+            let mut rows = tx.receipts(tenant, id)?;
+            if rows.is_empty() && req.state == State::Expired {
+                if let Some((seq, hash, at)) = tx.audit_entry_of(id, Operation::Expired.as_str())? {
+                    let (decision, body) =
+                        receipt_body(signer, &req, false, (seq, Some(&hash)), at)?;
+                    let (_, signature) = signer.sign(&body);
+                    rows.push(crate::store::ReceiptRow {
+                        seq: 0,
+                        request_id: req.id.clone(),
+                        tenant: req.tenant.clone(),
+                        decision: decision.to_string(),
+                        body,
+                        signature,
+                        created_at: at,
+                    });
+                }
+            }
+            Ok(rows
                 .into_iter()
                 .map(|r| {
                     let text = crate::receipts::receipt_text(&r.body, &r.signature);

@@ -1,8 +1,12 @@
 //! Signed decision receipts. When a request is decided (approved,
-//! auto-approved, rejected, revoked, expired) the engine signs a receipt —
-//! request, tenant, decision, deciders, granted window and the audit chain's
-//! head at that point — with the store's Ed25519 key, in the same transaction.
-//! A provider's access broker verifies it offline with the public key.
+//! auto-approved, rejected, revoked) the engine signs a receipt — request,
+//! tenant, decision, deciders, granted window and the audit chain's head at
+//! that point — with the store's Ed25519 key, in the same transaction. An
+//! expiry writes none: its receipt is derived when asked for from what the
+//! expiry fixed for good (the terminal request and its `expired` entry, which
+//! is the chain's head right after it) — Ed25519 is deterministic, so it is
+//! the same bytes every time, and a sweep of 100 000 expiries writes no
+//! receipts. A provider's access broker verifies them offline with the public key.
 //!
 //! Receipt file format (any changed, added or removed byte fails):
 //! ```text
@@ -23,6 +27,8 @@ pub const HEADER: &str = "LOCKBOX-RECEIPT-V1";
 /// The store's signing key.
 pub struct Signer {
     key: SigningKey,
+    /// [`key_id_of`] the public key, computed once (it is in every receipt).
+    key_id: String,
 }
 
 impl std::fmt::Debug for Signer {
@@ -43,11 +49,14 @@ pub fn key_path_for(db: &Path) -> PathBuf {
 }
 
 impl Signer {
+    fn new(key: SigningKey) -> Signer {
+        let key_id = key_id_of(&key.verifying_key());
+        Signer { key, key_id }
+    }
+
     /// A key for this process only (in-memory stores, tests).
     pub fn ephemeral() -> Result<Signer> {
-        Ok(Signer {
-            key: SigningKey::from_bytes(&random32()?),
-        })
+        Ok(Signer::new(SigningKey::from_bytes(&random32()?)))
     }
 
     /// Load the key at `path`, creating it (mode 0600) if it does not exist.
@@ -75,7 +84,7 @@ impl Signer {
                     .map_err(unavailable)?;
                 f.sync_all().map_err(unavailable)?;
                 tracing::info!(path = %path.display(), "created the receipt signing key");
-                Ok(Signer { key })
+                Ok(Signer::new(key))
             }
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -97,9 +106,7 @@ impl Signer {
                     format!("receipt key {} is damaged", path.display()),
                 )
             })?;
-        Ok(Signer {
-            key: SigningKey::from_bytes(&bytes),
-        })
+        Ok(Signer::new(SigningKey::from_bytes(&bytes)))
     }
 
     pub fn public_key(&self) -> String {
@@ -108,7 +115,7 @@ impl Signer {
 
     /// Short id of the public key: first 16 hex digits of its SHA-256.
     pub fn key_id(&self) -> String {
-        key_id_of(&self.key.verifying_key())
+        self.key_id.clone()
     }
 
     /// Sign `body` (canonical JSON on one line) and return the receipt file text.

@@ -49,6 +49,20 @@ fn map_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 /// newest-first by seq instead and filters on time.
 const TIME_WINDOW_SORT_MAX: i64 = 1000;
 
+/// Where the next audit entry goes: the chain's head in a write transaction.
+#[derive(Debug, Clone)]
+pub struct AuditTail {
+    seq: i64,
+    prev: String,
+}
+
+impl AuditTail {
+    /// The head entry's seq and hash (`None` for an empty chain).
+    pub fn head(&self) -> (i64, Option<&str>) {
+        (self.seq, (self.seq > 0).then_some(self.prev.as_str()))
+    }
+}
+
 impl AuditQuery {
     fn where_clause(&self, tenant: &str) -> (String, Vec<Value>) {
         self.where_with(tenant, "at")
@@ -107,6 +121,18 @@ impl AuditQuery {
 }
 
 impl Tx<'_> {
+    /// The chain's head, to append after (read once per transaction: a
+    /// write transaction holds the lock, so nobody else appends meanwhile).
+    pub fn audit_tail(&self) -> Result<AuditTail> {
+        let (seq, prev) = self
+            .tx
+            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, GENESIS.to_string()));
+        Ok(AuditTail { seq, prev })
+    }
+
     /// Append records to the chain. Returns the new entries' sequence numbers.
     pub fn append_audit(
         &self,
@@ -114,24 +140,32 @@ impl Tx<'_> {
         records: &[&AuditRecord],
         now: Time,
     ) -> Result<Vec<i64>> {
-        let (mut seq, mut prev): (i64, String) = self
-            .tx
-            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .unwrap_or((0, GENESIS.to_string()));
+        let mut tail = self.audit_tail()?;
+        self.append_audit_after(&mut tail, tenant, records, now)
+    }
+
+    /// Append records after `tail` (from [`Tx::audit_tail`] in this
+    /// transaction), moving it to the new head.
+    pub fn append_audit_after(
+        &self,
+        tail: &mut AuditTail,
+        tenant: &str,
+        records: &[&AuditRecord],
+        now: Time,
+    ) -> Result<Vec<i64>> {
+        let AuditTail { seq, prev } = tail;
         let mut ins = self.tx.prepare_cached(&format!(
             "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ))?;
         let mut out = Vec::with_capacity(records.len());
         for rec in records {
-            seq += 1;
+            *seq += 1;
             // serde_json's Map is a BTreeMap: keys come out sorted, so this is canonical.
             let details = serde_json::to_string(&rec.details)?;
             let at_ms = to_millis(rec.at);
             let recorded_ms = to_millis(now);
             let hash = entry_hash(&HashInput {
-                seq,
+                seq: *seq,
                 at_ms,
                 recorded_ms,
                 tenant,
@@ -140,10 +174,10 @@ impl Tx<'_> {
                 operation: rec.operation.as_str(),
                 request_id: rec.request_id.as_deref(),
                 details: &details,
-                prev_hash: &prev,
+                prev_hash: prev,
             });
             ins.execute(params![
-                seq,
+                *seq,
                 at_ms,
                 recorded_ms,
                 tenant,
@@ -152,11 +186,11 @@ impl Tx<'_> {
                 rec.operation.as_str(),
                 rec.request_id,
                 details,
-                prev,
+                prev.as_str(),
                 hash
             ])?;
-            prev = hash;
-            out.push(seq);
+            *prev = hash;
+            out.push(*seq);
         }
         Ok(out)
     }
@@ -253,6 +287,25 @@ impl Tx<'_> {
         let mut v = Verifier::default();
         feed_rows(&mut rows, &mut v)?;
         Ok(v.finish())
+    }
+
+    /// The entry recording `operation` on request `request_id` (the first, if
+    /// several): `(seq, hash, recorded_at)`.
+    pub fn audit_entry_of(
+        &self,
+        request_id: &str,
+        operation: &str,
+    ) -> Result<Option<(i64, String, Time)>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT seq, hash, recorded_at FROM audit_log
+                 WHERE request_id = ?1 AND operation = ?2 ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![request_id, operation], |r| {
+                Ok((r.get(0)?, r.get(1)?, from_millis(r.get(2)?)))
+            })
+            .optional()?)
     }
 
     /// The chain's head: (entries, last hash).

@@ -14,7 +14,7 @@ mod provider;
 mod requests;
 mod verify;
 
-pub use audit_log::AuditQuery;
+pub use audit_log::{AuditQuery, AuditTail};
 pub use notices::{NoticeRow, Outcome};
 pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow};
 pub use requests::{RequestQuery, RequestSort};

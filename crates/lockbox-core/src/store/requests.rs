@@ -170,6 +170,10 @@ impl Tx<'_> {
             req.lockbox_required,
             ms(req.deadline()),
         ])?;
+        self.insert_decisions(req, known_decisions)
+    }
+
+    fn insert_decisions(&self, req: &Request, known_decisions: usize) -> Result<()> {
         let mut ins = self.tx.prepare_cached(
             "INSERT INTO decisions (request_id, idx, level, actor, decision, comment, duration_s, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -187,6 +191,47 @@ impl Tx<'_> {
             ])?;
         }
         Ok(())
+    }
+
+    /// Update the row of a stored request after a transition (only what a
+    /// transition changes), and insert decisions it gained since `known_decisions`.
+    pub fn update_request(&self, req: &Request, known_decisions: usize) -> Result<()> {
+        let ms = |t: Option<Time>| t.map(to_millis);
+        let n = self
+            .tx
+            .prepare_cached(
+                "UPDATE requests SET state = ?2, granted_duration_s = ?3, approved_at = ?4,
+                    access_ends_at = ?5, closed_at = ?6, deadline_at = ?7
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                req.id,
+                req.state.as_str(),
+                req.granted_duration_s,
+                ms(req.approved_at),
+                ms(req.access_ends_at),
+                ms(req.closed_at),
+                ms(req.deadline()),
+            ])?;
+        if n != 1 {
+            return Err(Error::internal(format!("request {} vanished", req.id)));
+        }
+        self.insert_decisions(req, known_decisions)
+    }
+
+    /// Requests (any tenant) whose deadline is at or before `now`, oldest
+    /// deadline first, with their decisions (the deadline sweep).
+    pub fn due_requests(&self, now: Time, limit: u32) -> Result<Vec<Request>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
+             ORDER BY deadline_at LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![to_millis(now), limit], map_request)?;
+        let mut out: Vec<Request> = rows.collect::<Result<_, _>>()?;
+        for r in &mut out {
+            r.decisions = self.decisions(&r.id)?;
+        }
+        Ok(out)
     }
 
     /// Ids of requests (any tenant) whose deadline is at or before `now`, oldest first.
