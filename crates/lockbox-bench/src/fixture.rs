@@ -59,6 +59,8 @@ pub struct Chain<'c> {
     ins: Statement<'c>,
     pub seq: i64,
     pub prev: String,
+    /// Per tenant, the latest effective time written (for `late`, as the engine sets it).
+    max_at: std::collections::HashMap<String, i64>,
 }
 
 impl<'c> Chain<'c> {
@@ -73,9 +75,20 @@ impl<'c> Chain<'c> {
             .unwrap_or((0, GENESIS.to_string()));
         let ins = c.prepare(
             "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation,
-                request_id, details, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                request_id, details, prev_hash, hash, late) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
         )?;
-        Ok(Chain { ins, seq, prev })
+        let mut max_at = std::collections::HashMap::new();
+        let mut st = c.prepare("SELECT tenant, MAX(at) FROM audit_log GROUP BY tenant")?;
+        for r in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (t, m) = r?;
+            max_at.insert(t, m);
+        }
+        Ok(Chain {
+            ins,
+            seq,
+            prev,
+            max_at,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -103,9 +116,12 @@ impl<'c> Chain<'c> {
             details,
             prev_hash: &self.prev,
         });
+        let max_at = self.max_at.entry(tenant.to_string()).or_insert(i64::MIN);
+        let late = at < *max_at;
+        *max_at = (*max_at).max(at);
         self.ins.execute(params![
             self.seq, at, recorded, tenant, actor_kind, actor, operation, request_id, details,
-            self.prev, hash
+            self.prev, hash, late
         ])?;
         self.prev = hash;
         Ok(())

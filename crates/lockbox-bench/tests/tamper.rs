@@ -201,7 +201,7 @@ fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
                 };
                 (format!(
                 "DELETE FROM audit_log WHERE seq = {k};
-                 INSERT INTO audit_log VALUES ({k}, 1, 1, 'default', 'customer', 'root', 'approved', NULL, '{{}}', '{prev}', '{}');",
+                 INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) VALUES ({k}, 1, 1, 'default', 'customer', 'root', 'approved', NULL, '{{}}', '{prev}', '{}');",
                 "a".repeat(64)), k)
             }),
         ),
@@ -233,7 +233,7 @@ fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
         sqlite3(
             &db,
             &format!(
-                "INSERT INTO audit_log VALUES ({}, 2, 2, 'default', 'customer', 'root', 'approved', NULL, '{{}}', '{prev}', '{forged}');",
+                "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) VALUES ({}, 2, 2, 'default', 'customer', 'root', 'approved', NULL, '{{}}', '{prev}', '{forged}');",
                 n + 1
             ),
         );

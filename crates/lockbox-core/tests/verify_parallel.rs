@@ -46,7 +46,7 @@ fn build(dir: &Path) -> PathBuf {
             prev_hash: &prev,
         });
         tx.execute(
-            "INSERT INTO audit_log VALUES (?1, ?2, ?2, 'default', 'provider', 'eng', 'access_used', ?3, ?4, ?5, ?6)",
+            "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) VALUES (?1, ?2, ?2, 'default', 'provider', 'eng', 'access_used', ?3, ?4, ?5, ?6)",
             rusqlite::params![seq, seq * 1000, rid, details, prev, hash],
         )
         .unwrap();
@@ -99,8 +99,8 @@ fn parallel_verification_reports_what_a_sequential_pass_reports() {
         N / 5,
         N - 1
     ));
-    cases.push("INSERT INTO audit_log SELECT 0, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash FROM audit_log WHERE seq = 5;".into());
-    cases.push(format!("INSERT INTO audit_log SELECT {}, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, hash, hash FROM audit_log WHERE seq = {N};", N + 1));
+    cases.push("INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) SELECT 0, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash FROM audit_log WHERE seq = 5;".into());
+    cases.push(format!("INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) SELECT {}, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, hash, hash FROM audit_log WHERE seq = {N};", N + 1));
     let mut bad = 0;
     for sql in &cases {
         let db = dir.path().join("t.db");

@@ -1080,7 +1080,11 @@ fn bench_query(cfg: &Cfg) -> BoxResult<Vec<Row>> {
                 ..Default::default()
             },
             format!("SELECT {cols} FROM audit_log WHERE tenant = ?1 AND +at >= ?2 AND +at < ?3
-                       AND seq <= (SELECT MAX(seq) FROM audit_log INDEXED BY audit_by_time WHERE tenant = ?1 AND at >= ?2 AND at < ?3)
+                       AND seq <= MAX(COALESCE((SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
+                                                  WHERE tenant = ?1 AND late = 0 AND at >= ?2 AND at < ?3
+                                                  ORDER BY at DESC, seq DESC LIMIT 1), 0),
+                                      COALESCE((SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
+                                                  WHERE tenant = ?1 AND late = 1 AND at >= ?2 AND at < ?3), 0))
                      ORDER BY seq DESC LIMIT 50"),
             vec![V::Text("default".into()), V::Integer(t_ref_ms() - 90 * fixture::DAY), V::Integer(t_ref_ms() - 60 * fixture::DAY)],
         ),
@@ -1092,7 +1096,11 @@ fn bench_query(cfg: &Cfg) -> BoxResult<Vec<Row>> {
                 ..Default::default()
             },
             format!("SELECT {cols} FROM audit_log WHERE tenant = ?1 AND +at >= ?2 AND +at < ?3
-                       AND seq <= (SELECT MAX(seq) FROM audit_log INDEXED BY audit_by_time WHERE tenant = ?1 AND at >= ?2 AND at < ?3)
+                       AND seq <= MAX(COALESCE((SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
+                                                  WHERE tenant = ?1 AND late = 0 AND at >= ?2 AND at < ?3
+                                                  ORDER BY at DESC, seq DESC LIMIT 1), 0),
+                                      COALESCE((SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
+                                                  WHERE tenant = ?1 AND late = 1 AND at >= ?2 AND at < ?3), 0))
                      ORDER BY seq DESC LIMIT 50"),
             vec![V::Text("default".into()), V::Integer(t_ref_ms() - 45 * fixture::DAY), V::Integer(t_ref_ms() - 44 * fixture::DAY)],
         ),

@@ -54,6 +54,8 @@ const TIME_WINDOW_SORT_MAX: i64 = 1000;
 pub struct AuditTail {
     seq: i64,
     prev: String,
+    /// Per tenant: the latest effective time written so far (see `late`).
+    max_at: std::collections::HashMap<String, i64>,
 }
 
 impl AuditTail {
@@ -130,7 +132,11 @@ impl Tx<'_> {
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
             .unwrap_or((0, GENESIS.to_string()));
-        Ok(AuditTail { seq, prev })
+        Ok(AuditTail {
+            seq,
+            prev,
+            max_at: Default::default(),
+        })
     }
 
     /// Append records to the chain. Returns the new entries' sequence numbers.
@@ -153,9 +159,21 @@ impl Tx<'_> {
         records: &[&AuditRecord],
         now: Time,
     ) -> Result<Vec<i64>> {
-        let AuditTail { seq, prev } = tail;
+        let AuditTail { seq, prev, max_at } = tail;
+        let max_at = match max_at.get_mut(tenant) {
+            Some(m) => m,
+            None => {
+                let m: Option<i64> = self
+                    .tx
+                    .prepare_cached("SELECT MAX(at) FROM audit_log WHERE tenant = ?1")?
+                    .query_row(params![tenant], |r| r.get(0))?;
+                max_at
+                    .entry(tenant.to_string())
+                    .or_insert(m.unwrap_or(i64::MIN))
+            }
+        };
         let mut ins = self.tx.prepare_cached(&format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO audit_log ({COLUMNS}, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ))?;
         let mut out = Vec::with_capacity(records.len());
         for rec in records {
@@ -164,6 +182,9 @@ impl Tx<'_> {
             let details = serde_json::to_string(&rec.details)?;
             let at_ms = to_millis(rec.at);
             let recorded_ms = to_millis(now);
+            // Earlier than something already written for this tenant?
+            let late = at_ms < *max_at;
+            *max_at = (*max_at).max(at_ms);
             let hash = entry_hash(&HashInput {
                 seq: *seq,
                 at_ms,
@@ -187,7 +208,8 @@ impl Tx<'_> {
                 rec.request_id,
                 details,
                 prev.as_str(),
-                hash
+                hash,
+                late
             ])?;
             *prev = hash;
             out.push(*seq);
@@ -240,22 +262,30 @@ impl Tx<'_> {
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
     }
 
-    /// The newest seq in `q`'s time window (a scan of the time index only).
+    /// The newest seq in `q`'s time window, without reading the window:
+    /// entries not `late` are in effective-time order, so the newest of them
+    /// is the one with the greatest time (one probe); `late` ones are few
+    /// (deadline entries swept after something newer) and are scanned.
     fn audit_window_max_seq(&self, tenant: &str, q: &AuditQuery) -> Result<i64> {
-        let window = AuditQuery {
-            since: q.since,
-            until: q.until,
-            before_seq: q.before_seq,
-            ..Default::default()
-        };
-        let (wh, args) = window.where_clause(tenant);
-        let max: Option<i64> = self
+        let since = q.since.map_or(i64::MIN, to_millis);
+        let until = q.until.map_or(i64::MAX, to_millis);
+        let in_order: Option<i64> = self
             .tx
-            .prepare_cached(&format!(
-                "SELECT MAX(seq) FROM audit_log INDEXED BY audit_by_time WHERE {wh}"
-            ))?
-            .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-        Ok(max.unwrap_or(0))
+            .prepare_cached(
+                "SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
+                 WHERE tenant = ?1 AND late = 0 AND at >= ?2 AND at < ?3
+                 ORDER BY at DESC, seq DESC LIMIT 1",
+            )?
+            .query_row(params![tenant, since, until], |r| r.get(0))
+            .optional()?;
+        let late: Option<i64> = self
+            .tx
+            .prepare_cached(
+                "SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
+                 WHERE tenant = ?1 AND late = 1 AND at >= ?2 AND at < ?3",
+            )?
+            .query_row(params![tenant, since, until], |r| r.get(0))?;
+        Ok(in_order.max(late).unwrap_or(0))
     }
 
     /// Every entry of `tenant` matching `q` (ignoring its limit), oldest first.

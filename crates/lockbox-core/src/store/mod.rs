@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_notice_deliveries.sql"),
     include_str!("migrations/0003_api_receipts_email.sql"),
+    include_str!("migrations/0004_audit_late.sql"),
 ];
 
 /// The schema version this build writes.
