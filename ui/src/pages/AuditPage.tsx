@@ -436,7 +436,7 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
       )}
       {!loading && items.length > 0 ? (
         <div className={styles.footer}>
-          <Caption1 aria-live="polite">Showing {items.length} entries</Caption1>
+          <Caption1 aria-live="polite">Showing {items.length} {items.length === 1 ? "entry" : "entries"}</Caption1>
           {nextBefore !== null ? (
             <Button onClick={() => void loadMore()} disabled={loadingMore}>
               {loadingMore ? "Loading…" : "Load more"}
