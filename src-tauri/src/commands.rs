@@ -7,21 +7,49 @@ use lockbox_core::export::{export_audit as export, ExportFormat};
 use lockbox_core::Result;
 use tauri::State;
 
+fn session_of(e: &mut lockbox_core::Engine, me: &str) -> Result<SessionDto> {
+    let member: Vec<_> = e.memberships(me)?;
+    let tenants = e
+        .tenants()?
+        .iter()
+        .filter(|t| member.iter().any(|(id, _)| *id == t.id))
+        .map(TenantDto::from)
+        .collect();
+    Ok(SessionDto {
+        user: me.to_string(),
+        role: member.first().map(|m| m.1.into()),
+        tenants,
+    })
+}
+
 #[tauri::command]
 pub async fn session(state: State<'_, AppState>) -> Result<SessionDto> {
+    state.run(session_of).await
+}
+
+/// What the window's first page needs, in one round trip read under one engine
+/// lock: the session and, when the window opens on Service requests, the first
+/// page of requests (for `tenant` when the user belongs to it, else their first tenant).
+#[tauri::command]
+pub async fn boot(
+    state: State<'_, AppState>,
+    tenant: Option<String>,
+    requests: Option<RequestQuery>,
+) -> Result<BootDto> {
     state
-        .run(|e, me| {
-            let member: Vec<_> = e.memberships(me)?;
-            let tenants = e
-                .tenants()?
-                .iter()
-                .filter(|t| member.iter().any(|(id, _)| *id == t.id))
-                .map(TenantDto::from)
-                .collect();
-            Ok(SessionDto {
-                user: me.to_string(),
-                role: member.first().map(|m| m.1.into()),
-                tenants,
+        .run(move |e, me| {
+            let session = session_of(e, me)?;
+            let tenant = tenant
+                .filter(|t| session.tenants.iter().any(|x| x.id == *t))
+                .or_else(|| session.tenants.first().map(|t| t.id.clone()));
+            let requests = match (&tenant, requests) {
+                (Some(t), Some(q)) => Some(RequestPage::from(&e.list_requests(t, &q.to_store())?)),
+                _ => None,
+            };
+            Ok(BootDto {
+                session,
+                tenant,
+                requests,
             })
         })
         .await

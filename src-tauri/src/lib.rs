@@ -25,6 +25,7 @@ macro_rules! handlers {
     () => {
         tauri::generate_handler![
             $crate::commands::session,
+            $crate::commands::boot,
             $crate::commands::list_requests,
             $crate::commands::get_request,
             $crate::commands::request_audit,

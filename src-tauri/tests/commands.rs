@@ -110,6 +110,37 @@ fn session_lists_the_users_tenants() {
 }
 
 #[test]
+fn boot_returns_the_session_and_the_first_page_in_one_call() {
+    let f = fixture();
+    let query = json!({"states": ["pending"], "search": null, "sort": "newest", "cursor": null, "limit": 20});
+    let b = f.ok("boot", json!({"tenant": "default", "requests": query}));
+    assert_eq!(b["session"], f.ok("session", json!({})));
+    assert_eq!(b["tenant"], "default");
+    // The same page list_requests gives for that query.
+    assert_eq!(
+        b["requests"],
+        f.ok(
+            "list_requests",
+            json!({"tenant": "default", "query": query})
+        )
+    );
+    assert_eq!(b["requests"]["total"], 2);
+    // An unknown (or foreign) tenant hint falls back to the user's first tenant.
+    let b = f.ok("boot", json!({"tenant": "elsewhere", "requests": query}));
+    assert_eq!(b["tenant"], "default");
+    assert_eq!(b["requests"]["total"], 2);
+    // Pages other than Service requests only need the session.
+    let b = f.ok("boot", json!({"tenant": null, "requests": null}));
+    assert_eq!(b["tenant"], "default");
+    assert!(b["requests"].is_null());
+    f.err(
+        "boot",
+        json!({"tenant": null, "requests": {"cursor": "garbage"}}),
+        "invalid_input",
+    );
+}
+
+#[test]
 fn requests_list_get_and_audit() {
     let f = fixture();
     let page = f.ok(

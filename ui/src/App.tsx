@@ -27,22 +27,15 @@ import {
   LockClosedFilled,
   SettingsRegular,
 } from "@fluentui/react-icons";
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { errorMessage, getSession, onNavigate } from "./api/client";
-import { AppContext, parseHash, routeToHash, type AppContextValue, type Route } from "./AppContext";
+import type { BootDto } from "./bindings/BootDto";
+import { AppContext, parseHash, routeToHash, storedTenant, TENANT_KEY, type AppContextValue, type Route } from "./AppContext";
 import type { SessionDto } from "./bindings/SessionDto";
 import { ErrorBar } from "./components/ErrorBar";
 import { usePrefersDark } from "./lib/hooks";
+import { AuditPage, HomePage, OrgSettingsPage, ServiceRequestsPage } from "./pages";
 import { TOASTER_ID } from "./toaster";
-// Pages load on first visit, so a cold start parses only the page it opens on.
-const AuditPage = lazy(() => import("./pages/AuditPage").then((m) => ({ default: m.AuditPage })));
-const HomePage = lazy(() => import("./pages/HomePage").then((m) => ({ default: m.HomePage })));
-const OrgSettingsPage = lazy(() => import("./pages/OrgSettingsPage").then((m) => ({ default: m.OrgSettingsPage })));
-const ServiceRequestsPage = lazy(() =>
-  import("./pages/ServiceRequestsPage").then((m) => ({ default: m.ServiceRequestsPage })),
-);
-
-const TENANT_KEY = "lockbox.tenant";
 
 const useStyles = makeStyles({
   root: {
@@ -99,32 +92,28 @@ function useHashRoute(): [Route, (r: Route) => void] {
   return [route, navigate];
 }
 
-export function App() {
+/** `boot`: what main.tsx read for the first page (the session); without it the shell asks itself. */
+export function App({ boot }: { boot?: BootDto }) {
   const dark = usePrefersDark();
   return (
     // No className here: Fluent copies the provider's classes onto its portal
     // mount nodes, and a height would make that node cover the whole page.
     <FluentProvider theme={dark ? webDarkTheme : webLightTheme}>
       <Toaster toasterId={TOASTER_ID} position="bottom-end" />
-      <Shell />
+      <Shell boot={boot} />
     </FluentProvider>
   );
 }
 
-function Shell() {
+function Shell({ boot }: { boot?: BootDto }) {
   const styles = useStyles();
-  const [session, setSession] = useState<SessionDto | null>(null);
+  const [session, setSession] = useState<SessionDto | null>(boot?.session ?? null);
   const [error, setError] = useState<string | null>(null);
-  const [tenantId, setTenantId] = useState<string | null>(() => {
-    try {
-      return window.localStorage.getItem(TENANT_KEY);
-    } catch {
-      return null;
-    }
-  });
+  const [tenantId, setTenantId] = useState<string | null>(() => boot?.tenant ?? storedTenant());
   const [route, navigate] = useHashRoute();
 
   useEffect(() => {
+    if (session) return;
     let live = true;
     getSession()
       .then((s) => live && setSession(s))
@@ -132,6 +121,7 @@ function Shell() {
     return () => {
       live = false;
     };
+    // Runs once: with boot data there is nothing to ask for.
   }, []);
 
   const setTenant = useCallback((id: string) => {

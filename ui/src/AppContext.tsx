@@ -51,3 +51,14 @@ export function parseHash(hash: string): Route {
       return { page: "home" };
   }
 }
+
+/** Where the last chosen organization is remembered (per machine). */
+export const TENANT_KEY = "lockbox.tenant";
+
+export function storedTenant(): string | null {
+  try {
+    return window.localStorage.getItem(TENANT_KEY);
+  } catch {
+    return null;
+  }
+}

@@ -1,13 +1,25 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
+import { parseHash, storedTenant } from "./AppContext";
+import { startBoot } from "./boot";
+import { preloadPage } from "./pages";
+import { firstRequestsQuery } from "./pages/requests/query";
 import "./index.css";
 
 const root = document.getElementById("root");
 if (root) {
-  createRoot(root).render(
-    <StrictMode>
-      <App />
-    </StrictMode>,
-  );
+  // Ask for the first page's data and load its code at the same time, then render
+  // once with both: no spinner frame, no session → page chunk → data waterfall.
+  const route = parseHash(window.location.hash);
+  const data = startBoot(storedTenant(), route.page === "requests" ? firstRequestsQuery(route.status) : null);
+  const code = preloadPage(route).catch(() => undefined); // a failed load shows when the page renders
+  void Promise.allSettled([data, code]).then(([boot]) => {
+    // Without boot data (it failed) the shell asks for the session itself and shows the error.
+    createRoot(root).render(
+      <StrictMode>
+        <App boot={boot.status === "fulfilled" ? boot.value : undefined} />
+      </StrictMode>,
+    );
+  });
 }

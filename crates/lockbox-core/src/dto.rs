@@ -473,6 +473,7 @@ pub fn export_typescript(dir: &std::path::Path) -> std::result::Result<(), ts_rs
     crate::error::Error::export_all(&cfg)?;
     HomeStats::export_all(&cfg)?;
     SessionDto::export_all(&cfg)?;
+    BootDto::export_all(&cfg)?;
     AppPrefsDto::export_all(&cfg)?;
     LockboxEvent::export_all(&cfg)?;
     TrayStateDto::export_all(&cfg)?;
@@ -521,6 +522,17 @@ pub struct SessionDto {
     /// The user's role in the first tenant they belong to.
     pub role: Option<RoleDto>,
     pub tenants: Vec<TenantDto>,
+}
+
+/// What the admin center's first page needs, in one round trip: the session
+/// and, when the window opens on Service requests, the first page of requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BootDto {
+    pub session: SessionDto,
+    /// The tenant `requests` was read for (the one asked for when the user
+    /// belongs to it, else their first).
+    pub tenant: Option<String>,
+    pub requests: Option<RequestPage>,
 }
 
 /// Per-machine preferences of the desktop app.

@@ -5,6 +5,7 @@
 // in-memory mock from ./mock.ts. Tests swap it with setTransport().
 
 import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
+import type { BootDto } from "../bindings/BootDto";
 import type { AppPrefsDto } from "../bindings/AppPrefsDto";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditPage } from "../bindings/AuditPage";
@@ -60,6 +61,9 @@ let pending: Promise<Transport> | null = null;
 export function setTransport(transport: Transport | null): void {
   current = transport;
   pending = null;
+  hubs.clear();
+  counting = null;
+  changeCount = 0;
 }
 
 export function isTauri(): boolean {
@@ -67,11 +71,8 @@ export function isTauri(): boolean {
 }
 
 export async function createTauriTransport(): Promise<Transport> {
-  const [{ invoke }, { listen }, { save }] = await Promise.all([
-    import("@tauri-apps/api/core"),
-    import("@tauri-apps/api/event"),
-    import("@tauri-apps/plugin-dialog"),
-  ]);
+  // The dialog plugin is loaded only if its fallback is ever needed.
+  const [{ invoke }, { listen }] = await Promise.all([import("@tauri-apps/api/core"), import("@tauri-apps/api/event")]);
   return {
     invoke: (cmd, args) => invoke(cmd, args),
     listen: async (event, handler) => listen(event, (e) => handler(e.payload)),
@@ -85,6 +86,7 @@ export async function createTauriTransport(): Promise<Transport> {
         const msg = toErrorDto(e).message;
         if (!/choose_export_path/.test(msg) || !/not found|unknown/i.test(msg)) throw e;
       }
+      const { save } = await import("@tauri-apps/plugin-dialog");
       const path = await save(options);
       return path ?? null;
     },
@@ -139,6 +141,14 @@ async function call<T>(cmd: string, args: InvokeArgs = {}): Promise<T> {
 // ---- Commands -------------------------------------------------------------
 
 export const getSession = () => call<SessionDto>("session");
+
+/**
+ * What the window's first page needs, in one round trip: the session and, when
+ * `requests` is given, the first page of requests for `tenant` (when the user
+ * belongs to it, else their first tenant; `tenant` in the result says which).
+ */
+export const boot = (tenant: string | null, requests: RequestQuery | null) =>
+  call<BootDto>("boot", { tenant, requests });
 
 export const listRequests = (tenant: string, query: RequestQuery) =>
   call<RequestPage>("list_requests", { tenant, query });
@@ -232,26 +242,67 @@ function isLockboxEvent(p: unknown): p is LockboxEvent {
   return typeof p === "object" && p !== null && typeof (p as LockboxEvent).kind === "string";
 }
 
-function subscribe(event: string, handler: (payload: unknown) => void): Unlisten {
-  let unlisten: Unlisten | null = null;
-  let stopped = false;
-  void getTransport()
+// One transport listener per event name, shared by every subscriber: a page
+// subscribes synchronously (no round trip), and a listener registered early
+// (see countChanges) sees every event from then on.
+type Hub = { handlers: Set<(payload: unknown) => void>; stop: Unlisten | null; closed: boolean; ready: Promise<void> };
+const hubs = new Map<string, Hub>();
+
+function hubFor(event: string): Hub {
+  const existing = hubs.get(event);
+  if (existing) return existing;
+  const hub: Hub = { handlers: new Set(), stop: null, closed: false, ready: Promise.resolve() };
+  hub.ready = getTransport()
     .then((t) =>
       t.listen(event, (payload) => {
-        if (!stopped) handler(payload);
+        for (const h of [...hub.handlers]) h(payload);
       }),
     )
     .then((u) => {
-      if (stopped) u();
-      else unlisten = u;
+      if (hub.closed) u();
+      else hub.stop = u;
     })
     .catch(() => {
       /* no live updates; pages still work */
     });
+  hubs.set(event, hub);
+  return hub;
+}
+
+function subscribe(event: string, handler: (payload: unknown) => void): Unlisten {
+  const hub = hubFor(event);
+  const h = (p: unknown) => handler(p);
+  hub.handlers.add(h);
   return () => {
-    stopped = true;
-    if (unlisten) unlisten();
+    hub.handlers.delete(h);
+    if (hub.handlers.size === 0 && !hub.closed) {
+      hub.closed = true;
+      if (hubs.get(event) === hub) hubs.delete(event);
+      hub.stop?.();
+    }
   };
+}
+
+let changeCount = 0;
+let counting: Promise<void> | null = null;
+
+/**
+ * Starts counting engine change notifications (for the life of the window) and
+ * resolves once the shell delivers them. Data read after that resolved is current
+ * as long as `changeCountNow()` still returns what it returned before the read.
+ */
+export function countChanges(): Promise<void> {
+  if (!counting) {
+    subscribe(CHANGED_EVENT, () => {
+      changeCount += 1;
+    });
+    counting = hubFor(CHANGED_EVENT).ready;
+  }
+  return counting;
+}
+
+export function changeCountNow(): number {
+  return changeCount;
 }
 
 /** Subscribes to the shell asking the UI to show a page ("requests", "home", …). */

@@ -591,6 +591,13 @@ export class MockBackend {
     switch (cmd) {
       case "session":
         return this.session();
+      case "boot": {
+        const session = this.session();
+        const hint = typeof a.tenant === "string" ? a.tenant : null;
+        const tenant = session.tenants.find((t) => t.id === hint)?.id ?? session.tenants[0]?.id ?? null;
+        const q = (a.requests ?? null) as RequestQuery | null;
+        return { session, tenant, requests: tenant && q ? this.listRequests(this.tenant(tenant), q) : null };
+      }
       case "list_requests":
         return this.listRequests(this.tenant(a.tenant), a.query as RequestQuery);
       case "get_request":

@@ -82,7 +82,12 @@ function subscribeTick(listener: () => void): () => void {
   };
 }
 
-/** The current time, updated once a second, for components that display it. */
-export function useTick(): number {
-  return useSyncExternalStore(subscribeTick, () => tickNow);
+/**
+ * `view(now)` for a component that displays the time, re-evaluated once a second.
+ * `view` returns a primitive (the text shown, a flag), so the component re-renders
+ * only when that changes: a countdown showing minutes renders once a minute, and
+ * an idle page does no rendering work in between.
+ */
+export function useTickValue<T extends string | number | boolean>(view: (now: number) => T): T {
+  return useSyncExternalStore(subscribeTick, () => view(tickNow));
 }

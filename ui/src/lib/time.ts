@@ -9,14 +9,17 @@ export function formatDateTime(iso: string | null | undefined, seconds = false):
   return (seconds ? dateTimeSeconds : dateTime).format(t);
 }
 
-/** "5 minutes ago", "in 2 hours". */
+/**
+ * "5 minutes ago", "in 2 hours"; "now" within a minute. Minutes are the finest
+ * unit, so a page showing these times changes once a minute, not every second.
+ */
 export function relativeTime(iso: string | null | undefined, now: number): string {
   if (!iso) return "—";
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
   const diff = (t - now) / 1000;
   const abs = Math.abs(diff);
-  if (abs < 45) return relative.format(Math.round(diff), "second");
+  if (abs < 60) return relative.format(0, "second");
   if (abs < 45 * 60) return relative.format(Math.round(diff / 60), "minute");
   if (abs < 22 * 3600) return relative.format(Math.round(diff / 3600), "hour");
   if (abs < 26 * 86400) return relative.format(Math.round(diff / 86400), "day");

@@ -26,17 +26,16 @@ import { useApp } from "../AppContext";
 import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestQuery } from "../bindings/RequestQuery";
 import type { RequestSort } from "../bindings/RequestSort";
-import type { RequestState } from "../bindings/RequestState";
 import { ErrorBar } from "../components/ErrorBar";
 import { STATE_LABEL, StatusBadge } from "../components/StatusBadge";
 import { formatCountdown } from "../lib/duration";
-import { useDebounced, useLockboxEvents, useTick } from "../lib/hooks";
+import { useDebounced, useLockboxEvents, useTickValue } from "../lib/hooks";
 import { formatDateTime, relativeTime, shortId } from "../lib/time";
+import { takeBootRequests } from "../boot";
 import { RequestDetailsDrawer } from "./requests/RequestDetailsDrawer";
+import { initialStatus as statusFrom, isStatusFilter, PAGE_SIZE, requestsQuery, type StatusFilter } from "./requests/query";
 
-export const PAGE_SIZE = 20;
-
-type StatusFilter = RequestState | "all";
+export { PAGE_SIZE };
 
 export const STATUS_FILTERS: Array<{ value: StatusFilter; label: string }> = [
   { value: "pending", label: "Pending" },
@@ -89,36 +88,26 @@ export function deadlineOf(r: RequestDto): { at: number; label: string; after: s
   return null;
 }
 
-function isStatusFilter(s: string | undefined): s is StatusFilter {
-  return STATUS_FILTERS.some((f) => f.value === s);
-}
-
 export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string }) {
   const styles = useStyles();
   const { tenant } = useApp();
-  const [status, setStatus] = useState<StatusFilter>(isStatusFilter(initialStatus) ? initialStatus : "pending");
+  const [status, setStatus] = useState<StatusFilter>(() => statusFrom(initialStatus));
   const [sort, setSort] = useState<RequestSort>("newest");
   const [searchText, setSearchText] = useState("");
   const search = useDebounced(searchText.trim(), 300);
 
-  const [items, setItems] = useState<RequestDto[]>([]);
-  const [total, setTotal] = useState(0);
-  const [nextCursor, setNextCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
+  const baseQuery = useMemo<RequestQuery>(() => requestsQuery(status, search, sort), [status, search, sort]);
+
+  // On a cold start the first page was read with the session (boot.ts): show it at once.
+  const [booted] = useState(() => takeBootRequests(tenant.id, baseQuery));
+  const [items, setItems] = useState<RequestDto[]>(booted?.items ?? []);
+  const [total, setTotal] = useState(booted?.total ?? 0);
+  const [nextCursor, setNextCursor] = useState<string | null>(booted?.next_cursor ?? null);
+  const [loading, setLoading] = useState(booted === null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
 
-  const baseQuery = useMemo<RequestQuery>(
-    () => ({
-      states: status === "all" ? null : [status],
-      search: search === "" ? null : search,
-      sort,
-      cursor: null,
-      limit: PAGE_SIZE,
-    }),
-    [status, search, sort],
-  );
 
   // Only the latest fetch may write to the list.
   const generation = useRef(0);
@@ -146,7 +135,13 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
     [tenant.id, baseQuery],
   );
 
+  const skipFetch = useRef(booted !== null);
   useEffect(() => {
+    if (skipFetch.current) {
+      skipFetch.current = false;
+      reportFirstPaint("requests");
+      return;
+    }
     setLoading(true);
     void refetch(false);
   }, [refetch]);
@@ -342,25 +337,23 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
 }
 
 function RelativeTime({ iso }: { iso: string }) {
-  const now = useTick();
-  return <span title={formatDateTime(iso)}>{relativeTime(iso, now)}</span>;
+  const text = useTickValue((now) => relativeTime(iso, now));
+  return <span title={formatDateTime(iso)}>{text}</span>;
 }
 
 function Countdown({ request, urgentClass }: { request: RequestDto; urgentClass: string }) {
-  const now = useTick();
   const d = deadlineOf(request);
-  if (!d) {
-    return <span title={formatDateTime(request.closed_at)}>{request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—"}</span>;
-  }
-  const left = d.at - now;
-  if (left <= 0) return <span data-testid="countdown">{d.after}</span>;
+  const text = useTickValue((now) => {
+    if (!d) return request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—";
+    const left = d.at - now;
+    return left <= 0 ? d.after : `${d.label} ${formatCountdown(left)}`;
+  });
+  const urgent = useTickValue((now) => d !== null && d.at - now > 0 && d.at - now < 15 * 60 * 1000);
+  if (!d) return <span title={formatDateTime(request.closed_at)}>{text}</span>;
+  if (text === d.after) return <span data-testid="countdown">{text}</span>;
   return (
-    <span
-      data-testid="countdown"
-      className={left < 15 * 60 * 1000 ? urgentClass : undefined}
-      title={formatDateTime(new Date(d.at).toISOString())}
-    >
-      {d.label} {formatCountdown(left)}
+    <span data-testid="countdown" className={urgent ? urgentClass : undefined} title={formatDateTime(new Date(d.at).toISOString())}>
+      {text}
     </span>
   );
 }

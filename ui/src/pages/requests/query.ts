@@ -1,0 +1,45 @@
+// The Service requests page's list query, shared with the boot path (main.tsx),
+// which asks for the first page before the page's own code has loaded.
+import type { RequestQuery } from "../../bindings/RequestQuery";
+import type { RequestSort } from "../../bindings/RequestSort";
+import type { RequestState } from "../../bindings/RequestState";
+
+export const PAGE_SIZE = 20;
+
+export type StatusFilter = RequestState | "all";
+
+const STATUS_VALUES: ReadonlyArray<string> = [
+  "pending",
+  "awaiting_provider",
+  "approved",
+  "completed",
+  "rejected",
+  "expired",
+  "canceled",
+  "revoked",
+  "all",
+] satisfies ReadonlyArray<StatusFilter>;
+
+export function isStatusFilter(s: string | undefined): s is StatusFilter {
+  return s !== undefined && STATUS_VALUES.includes(s);
+}
+
+/** The status filter a page opens with (from the route), "pending" by default. */
+export function initialStatus(s: string | undefined): StatusFilter {
+  return isStatusFilter(s) ? s : "pending";
+}
+
+export function requestsQuery(status: StatusFilter, search: string, sort: RequestSort): RequestQuery {
+  return {
+    states: status === "all" ? null : [status],
+    search: search === "" ? null : search,
+    sort,
+    cursor: null,
+    limit: PAGE_SIZE,
+  };
+}
+
+/** What the page shows when it opens: no search, newest first. */
+export function firstRequestsQuery(status: string | undefined): RequestQuery {
+  return requestsQuery(initialStatus(status), "", "newest");
+}
