@@ -57,13 +57,14 @@ async fn scheduler_loop(state: AppState, wake: Arc<Notify>) {
 
 async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Notify>) {
     let mut last_version: Option<i64> = None;
+    let mut last_audit: Option<i64> = None;
     let mut forced = true; // refresh once at start: tray, pending notices
     loop {
         match state.run(|e, _| e.store().data_version()).await {
             Ok(v) => {
                 if forced || last_version != Some(v) {
                     last_version = Some(v);
-                    refresh(&app, &state).await;
+                    refresh(&app, &state, &mut last_audit).await;
                     wake.notify_one();
                 }
             }
@@ -76,14 +77,22 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
     }
 }
 
-async fn refresh<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
-    let _ = app.emit(
-        "lockbox://changed",
-        LockboxEvent {
-            kind: LockboxEventKind::RequestsChanged,
-            tenant: None,
-        },
-    );
+async fn refresh<R: Runtime>(app: &AppHandle<R>, state: &AppState, last_audit: &mut Option<i64>) {
+    let after = *last_audit;
+    let audit = match state.run(move |e, _| e.audit_changes_since(after)).await {
+        Ok(c) => {
+            *last_audit = Some(c.head);
+            // The first look only finds where the log is.
+            after.map(|_| c)
+        }
+        Err(e) => {
+            tracing::warn!("change feed: cannot read the audit log: {e}");
+            None
+        }
+    };
+    for ev in events_for(audit.as_ref()) {
+        let _ = app.emit("lockbox://changed", ev);
+    }
     let enabled = state.prefs().notifications_enabled;
     match state.run(|e, _| e.pending_count_all()).await {
         Ok(pending) => {
@@ -136,5 +145,77 @@ async fn deliver_notices(state: &AppState, enabled: bool) {
         {
             tracing::warn!("cannot record notification outcome: {e}");
         }
+    }
+}
+
+/// The UI events for one store change: requests always (any process may have
+/// changed one, or its notices); per tenant, the audit entries appended and the
+/// settings changed since the last look.
+pub fn events_for(audit: Option<&lockbox_core::engine::AuditChanges>) -> Vec<LockboxEvent> {
+    let ev = |kind, tenant: Option<&String>| LockboxEvent {
+        kind,
+        tenant: tenant.cloned(),
+    };
+    let mut out = vec![ev(LockboxEventKind::RequestsChanged, None)];
+    let Some(a) = audit else {
+        return out;
+    };
+    if a.truncated {
+        out.push(ev(LockboxEventKind::AuditAppended, None));
+        out.push(ev(LockboxEventKind::SettingsChanged, None));
+        return out;
+    }
+    out.extend(
+        a.tenants
+            .iter()
+            .map(|t| ev(LockboxEventKind::AuditAppended, Some(t))),
+    );
+    out.extend(
+        a.settings_tenants
+            .iter()
+            .map(|t| ev(LockboxEventKind::SettingsChanged, Some(t))),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockbox_core::engine::AuditChanges;
+
+    #[test]
+    fn a_change_tells_the_ui_which_tenants_got_audit_entries_and_settings_changes() {
+        let kinds = |v: Vec<LockboxEvent>| -> Vec<(LockboxEventKind, Option<String>)> {
+            v.into_iter().map(|e| (e.kind, e.tenant)).collect()
+        };
+        use LockboxEventKind::*;
+        assert_eq!(kinds(events_for(None)), [(RequestsChanged, None)]);
+        let c = AuditChanges {
+            head: 9,
+            tenants: ["a".to_string(), "b".to_string()].into(),
+            settings_tenants: ["b".to_string()].into(),
+            truncated: false,
+        };
+        assert_eq!(
+            kinds(events_for(Some(&c))),
+            [
+                (RequestsChanged, None),
+                (AuditAppended, Some("a".into())),
+                (AuditAppended, Some("b".into())),
+                (SettingsChanged, Some("b".into())),
+            ]
+        );
+        let all = AuditChanges {
+            truncated: true,
+            ..c
+        };
+        assert_eq!(
+            kinds(events_for(Some(&all))),
+            [
+                (RequestsChanged, None),
+                (AuditAppended, None),
+                (SettingsChanged, None)
+            ]
+        );
     }
 }

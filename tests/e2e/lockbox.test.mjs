@@ -291,6 +291,12 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     assert.ok(total > 5, `the unfiltered history has many entries (${total})`);
     await screenshot(driver, "05-audit");
 
+    // Live: what another process writes appears while the page is open.
+    const live = fileRequest({ case: `SR-LIVE-${Date.now().toString(36)}`, providerApprove: false });
+    await waitUntil(driver, "the CLI's new entry appears without leaving the page", async () =>
+      (await tableRows("Audit history")).some(
+        (r) => r.cells["Request ID"] === shortId(live.id) && r.cells.Operation === "Request created"));
+
     await typeInto(driver, await find(driver, { role: "searchbox", name: "Search audit details" }), token);
     const rows = await waitUntil(driver, "only the matching entry is listed", async () => {
       const r = await tableRows("Audit history");

@@ -34,6 +34,18 @@ pub struct Swept {
     pub state: State,
 }
 
+/// What the audit log gained since a given entry (all tenants), for change
+/// notifications: which tenants got entries, and which got settings changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditChanges {
+    /// The newest entry's seq (0 for an empty log).
+    pub head: i64,
+    pub tenants: std::collections::BTreeSet<String>,
+    pub settings_tenants: std::collections::BTreeSet<String>,
+    /// More entries than were looked at (a large sweep): treat every tenant as changed.
+    pub truncated: bool,
+}
+
 /// One page of requests.
 #[derive(Debug, Clone)]
 pub struct RequestPage {
@@ -960,6 +972,30 @@ impl Engine {
         self.store.write(|tx| {
             need_admin(tx, tenant, actor)?;
             f(tx)
+        })
+    }
+
+    /// What was appended to the audit log after entry `after_seq`; `None`
+    /// only reads the head (to start following it).
+    pub fn audit_changes_since(&mut self, after_seq: Option<i64>) -> Result<AuditChanges> {
+        const LOOK: u32 = 10_000;
+        self.store.read(|tx| {
+            let mut c = AuditChanges {
+                head: tx.audit_head()?.0,
+                ..Default::default()
+            };
+            let Some(after) = after_seq.filter(|a| *a < c.head) else {
+                return Ok(c);
+            };
+            let ops = tx.audit_ops_after(after, LOOK)?;
+            c.truncated = ops.len() == LOOK as usize && ops.last().is_some_and(|o| o.0 < c.head);
+            for (_, tenant, op) in ops {
+                if Operation::parse(&op).is_ok_and(Operation::changes_settings) {
+                    c.settings_tenants.insert(tenant.clone());
+                }
+                c.tenants.insert(tenant);
+            }
+            Ok(c)
         })
     }
 

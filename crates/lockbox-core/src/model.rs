@@ -98,6 +98,22 @@ string_enum!(
     }
 );
 
+impl Operation {
+    /// A change to a tenant's configuration (settings, users, tokens) rather
+    /// than to a request.
+    pub fn changes_settings(self) -> bool {
+        matches!(
+            self,
+            Operation::SettingsChanged
+                | Operation::UserAdded
+                | Operation::UserRemoved
+                | Operation::TenantAdded
+                | Operation::TokenIssued
+                | Operation::TokenRevoked
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub kind: ActorKind,

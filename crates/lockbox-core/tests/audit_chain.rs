@@ -139,3 +139,41 @@ fn a_forged_append_is_detected() {
     let bad = tamper(sql).unwrap();
     assert_eq!(bad.0, 11);
 }
+
+/// The change feed learns from the log which tenants changed and whether a
+/// settings change was among it (it tells the admin center's pages so).
+#[test]
+fn audit_changes_name_the_tenants_and_settings_changes() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap(),
+    ));
+    let mut e = Engine::open_in_memory(clock, "root").unwrap();
+    let start = e.audit_changes_since(None).unwrap();
+    assert!(start.tenants.is_empty() && !start.truncated);
+    let now = e.audit_changes_since(Some(start.head)).unwrap();
+    assert_eq!(now, start, "nothing new");
+    let new = NewRequest {
+        engineer: "eng".into(),
+        case: "SR-1".into(),
+        workload: "Teams".into(),
+        resource: "team".into(),
+        reason: "r".into(),
+        duration_s: None,
+    };
+    e.file_request("default", &new).unwrap();
+    let c = e.audit_changes_since(Some(start.head)).unwrap();
+    assert_eq!(c.head, start.head + 1);
+    assert_eq!(c.tenants, ["default".to_string()].into());
+    assert!(
+        c.settings_tenants.is_empty(),
+        "a request is not a settings change"
+    );
+    e.set_setting("default", "root", "lockbox", "off").unwrap();
+    let c2 = e.audit_changes_since(Some(c.head)).unwrap();
+    assert_eq!(c2.settings_tenants, ["default".to_string()].into());
+    assert!(e
+        .audit_changes_since(Some(c2.head))
+        .unwrap()
+        .tenants
+        .is_empty());
+}

@@ -338,6 +338,21 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// `(seq, tenant, operation)` of the entries after `after_seq`, oldest first.
+    pub fn audit_ops_after(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, String, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, tenant, operation FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The chain's head: (entries, last hash).
     pub fn audit_head(&self) -> Result<(i64, Option<String>)> {
         Ok(self
