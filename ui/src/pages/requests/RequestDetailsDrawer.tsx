@@ -112,11 +112,13 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
   );
 
   useEffect(() => {
+    setAction(null);
+    // Closing: keep showing the request while the drawer slides out.
+    if (!id) return;
     setRequest(null);
     setAudit(null);
     setError(null);
-    setAction(null);
-    if (id) void load(id);
+    void load(id);
   }, [id, load]);
 
   useLockboxEvents(tenant.id, ["requests_changed", "audit_appended"], () => {
