@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lockbox_core::{Error, ErrorCode};
+use utoipa::IntoResponses;
 
 pub struct ApiError {
     pub status: StatusCode,
@@ -63,3 +64,46 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+// The error responses the `#[utoipa::path]`s in `routes` share: each route lists its
+// success response, the sets below that apply to it, and only what is its own (a 409,
+// a more specific description). They exist for the OpenAPI document and are never
+// built; every body is `{code, message}`. Variant comments are plain `//` on purpose:
+// a doc comment would become the response's description.
+
+/// Every route: the bearer token and the rate limit.
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    // No, malformed, unknown or revoked token.
+    #[response(status = 401)]
+    Unauthorized(Error),
+    // Over the token's rate limit (with `Retry-After`).
+    #[response(status = 429)]
+    RateLimited(Error),
+}
+
+/// Routes on one request (`/v1/requests/{id}...`): it must exist and belong to the token's tenant.
+#[derive(IntoResponses)]
+pub enum RequestErrors {
+    // The request belongs to another tenant.
+    #[response(status = 403)]
+    Forbidden(Error),
+    #[response(status = 404)]
+    NotFound(Error),
+}
+
+/// Routes that take a JSON body (`ApiJson`).
+#[derive(IntoResponses)]
+pub enum BodyErrors {
+    #[response(status = 400, description = "Malformed JSON")]
+    Malformed(Error),
+    // Larger than `MAX_BODY`.
+    #[response(status = 413)]
+    TooLarge(Error),
+    // No `Content-Type: application/json`.
+    #[response(status = 415)]
+    UnsupportedMediaType(Error),
+    // Well-formed JSON that does not fit the body's schema or a field's limits.
+    #[response(status = 422)]
+    Invalid(Error),
+}

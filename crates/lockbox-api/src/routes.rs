@@ -2,7 +2,7 @@
 //! (approve, reject, revoke) and settings are deliberately not routed.
 
 use crate::auth::Provider;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, AuthErrors, BodyErrors, RequestErrors};
 use crate::ApiState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -170,10 +170,8 @@ async fn own_request(state: &ApiState, p: &Provider, id: &str) -> ApiResult<()> 
 
 #[utoipa::path(post, path = "/v1/requests", tag = "requests", request_body = FileRequestBody,
     security(("bearer" = [])),
-    responses((status = 201, body = RequestDto, description = "Filed"),
-        (status = 401, body = lockbox_core::Error), (status = 409, body = lockbox_core::Error, description = "Against the tenant's policy (duration too long)"), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
-        (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
-        (status = 429, body = lockbox_core::Error)))]
+    responses((status = 201, body = RequestDto, description = "Filed"), AuthErrors, BodyErrors,
+        (status = 409, body = Error, description = "Against the tenant's policy (duration too long)")))]
 pub async fn file_request(
     State(s): State<ApiState>,
     p: Provider,
@@ -201,9 +199,7 @@ pub async fn file_request(
 
 #[utoipa::path(get, path = "/v1/requests/{id}", tag = "requests", params(("id" = String, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = RequestDto), (status = 401, body = lockbox_core::Error),
-        (status = 403, body = lockbox_core::Error), (status = 404, body = lockbox_core::Error),
-        (status = 429, body = lockbox_core::Error)))]
+    responses((status = 200, body = RequestDto), AuthErrors, RequestErrors))]
 pub async fn get_request(
     State(s): State<ApiState>,
     p: Provider,
@@ -216,11 +212,8 @@ pub async fn get_request(
 
 #[utoipa::path(post, path = "/v1/requests/{id}/provider-approval", tag = "requests", params(("id" = String, Path)),
     request_body = ProviderApprovalBody, security(("bearer" = [])),
-    responses((status = 200, body = RequestDto), (status = 401, body = lockbox_core::Error),
-        (status = 403, body = lockbox_core::Error), (status = 404, body = lockbox_core::Error),
-        (status = 409, body = lockbox_core::Error), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
-        (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
-        (status = 429, body = lockbox_core::Error)))]
+    responses((status = 200, body = RequestDto), AuthErrors, RequestErrors, BodyErrors,
+        (status = 409, body = Error)))]
 pub async fn provider_approve(
     State(s): State<ApiState>,
     p: Provider,
@@ -236,11 +229,8 @@ pub async fn provider_approve(
 
 #[utoipa::path(post, path = "/v1/requests/{id}/cancel", tag = "requests", params(("id" = String, Path)),
     request_body = CancelBody, security(("bearer" = [])),
-    responses((status = 200, body = RequestDto), (status = 401, body = lockbox_core::Error),
-        (status = 403, body = lockbox_core::Error), (status = 404, body = lockbox_core::Error),
-        (status = 409, body = lockbox_core::Error), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
-        (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
-        (status = 429, body = lockbox_core::Error)))]
+    responses((status = 200, body = RequestDto), AuthErrors, RequestErrors, BodyErrors,
+        (status = 409, body = Error)))]
 pub async fn cancel(
     State(s): State<ApiState>,
     p: Provider,
@@ -257,8 +247,7 @@ pub async fn cancel(
 #[utoipa::path(get, path = "/v1/requests/{id}/access", tag = "access", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = AccessDto, description = "Whether access is allowed now, and why"),
-        (status = 401, body = lockbox_core::Error), (status = 403, body = lockbox_core::Error),
-        (status = 404, body = lockbox_core::Error), (status = 429, body = lockbox_core::Error)))]
+        AuthErrors, RequestErrors))]
 pub async fn check_access(
     State(s): State<ApiState>,
     p: Provider,
@@ -273,10 +262,9 @@ pub async fn check_access(
 #[utoipa::path(post, path = "/v1/requests/{id}/actions", tag = "access", params(("id" = String, Path)),
     request_body = ActionBody, security(("bearer" = [])),
     responses((status = 201, body = AccessDto, description = "Recorded in the audit log"),
-        (status = 401, body = lockbox_core::Error), (status = 403, body = lockbox_core::Error, description = "No valid grant (audited as access_denied)"),
-        (status = 404, body = lockbox_core::Error), (status = 400, body = lockbox_core::Error, description = "Malformed JSON"), (status = 413, body = lockbox_core::Error),
-        (status = 415, body = lockbox_core::Error), (status = 422, body = lockbox_core::Error),
-        (status = 429, body = lockbox_core::Error)))]
+        AuthErrors, RequestErrors, BodyErrors,
+        // Listed after `RequestErrors`, so it replaces that set's 403 with a fuller description.
+        (status = 403, body = Error, description = "No valid grant (audited as access_denied)")))]
 pub async fn log_action(
     State(s): State<ApiState>,
     p: Provider,
@@ -295,9 +283,7 @@ pub async fn log_action(
 #[utoipa::path(get, path = "/v1/requests/{id}/receipt", tag = "receipts", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, content_type = "text/plain", body = String, description = "The latest signed decision receipt"),
-        (status = 401, body = lockbox_core::Error), (status = 403, body = lockbox_core::Error),
-        (status = 404, body = lockbox_core::Error), (status = 409, body = lockbox_core::Error, description = "Not decided yet"),
-        (status = 429, body = lockbox_core::Error)))]
+        AuthErrors, RequestErrors, (status = 409, body = Error, description = "Not decided yet")))]
 pub async fn receipt(
     State(s): State<ApiState>,
     p: Provider,
@@ -306,10 +292,12 @@ pub async fn receipt(
     own_request(&s, &p, &id).await?;
     let id2 = id.clone();
     let all = s.run(move |e| e.receipts(&p.tenant, &id2)).await?;
-    let (_, text) = all
-        .into_iter()
-        .last()
-        .ok_or_else(|| Error::not_found(format!("request {id} has no decision receipt yet")))?;
+    let (_, text) = all.into_iter().last().ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidTransition,
+            format!("request {id} is not decided yet: it has no decision receipt"),
+        )
+    })?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -321,8 +309,7 @@ pub async fn receipt(
 }
 
 #[utoipa::path(get, path = "/v1/public-key", tag = "receipts", security(("bearer" = [])),
-    responses((status = 200, body = PublicKey), (status = 401, body = lockbox_core::Error),
-        (status = 429, body = lockbox_core::Error)))]
+    responses((status = 200, body = PublicKey), AuthErrors))]
 pub async fn public_key(State(s): State<ApiState>, _p: Provider) -> ApiResult<Json<PublicKey>> {
     let (public_key, key_id) = s.run(|e| Ok((e.public_key(), e.key_id()))).await?;
     Ok(Json(PublicKey {

@@ -371,7 +371,9 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
     if v.is_empty() {
         return Err(Error::input(format!("{field} must not be empty")));
     }
-    if v.chars().count() > max {
+    // The limit counts what was sent (as the API's schema documents it), not
+    // what is left after trimming.
+    if value.chars().count() > max {
         return Err(Error::input(format!(
             "{field} is longer than {max} characters"
         )));
