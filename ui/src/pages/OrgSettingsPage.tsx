@@ -3,13 +3,10 @@ import {
   Body1,
   Button,
   Caption1,
-  Card,
-  CardHeader,
   makeStyles,
   Spinner,
   Tab,
   TabList,
-  Text,
   Title2,
   Toast,
   ToastTitle,
@@ -23,6 +20,7 @@ import { useApp } from "../AppContext";
 import type { AppPrefsDto } from "../bindings/AppPrefsDto";
 import type { SettingsDto } from "../bindings/SettingsDto";
 import { ErrorBar } from "../components/ErrorBar";
+import { SettingsCard } from "../components/SettingsCard";
 import { humanDuration } from "../lib/duration";
 import { useLockboxEvents } from "../lib/hooks";
 import { TOASTER_ID } from "../toaster";
@@ -35,7 +33,6 @@ import { ProviderConnections } from "./settings/ProviderConnections";
 const useStyles = makeStyles({
   page: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL },
   panel: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL, paddingTop: tokens.spacingVerticalM },
-  card: { maxWidth: "900px" },
   summary: {
     display: "grid",
     gridTemplateColumns: "max-content 1fr",
@@ -45,7 +42,6 @@ const useStyles = makeStyles({
   },
   term: { color: tokens.colorNeutralForeground2 },
   def: { margin: 0 },
-  muted: { color: tokens.colorNeutralForeground2 },
 });
 
 export function OrgSettingsPage() {
@@ -84,29 +80,24 @@ export function OrgSettingsPage() {
       {tab === "security" ? (
         <div className={styles.panel} role="tabpanel" aria-label="Security & privacy">
           <ErrorBar error={error} title="Couldn't load settings" />
-          <Card className={styles.card} aria-labelledby="lockbox-card-h">
-            <CardHeader
-              image={<LockClosedRegular fontSize={24} aria-hidden />}
-              header={
-                <Text weight="semibold" as="h3" size={400} id="lockbox-card-h">
-                  Customer Lockbox
-                </Text>
-              }
-              description={
-                <Text className={styles.muted}>
-                  Require approval before the provider's support engineers can access your organization's content.
-                </Text>
-              }
-              action={
-                <Button
-                  icon={<EditRegular />}
-                  disabled={!settings || !prefs || !isAdmin}
-                  onClick={() => setEditing(true)}
-                >
-                  Edit
-                </Button>
-              }
-            />
+          <SettingsCard
+            icon={<LockClosedRegular fontSize={24} aria-hidden />}
+            title="Customer Lockbox"
+            headingId="lockbox-card-h"
+            labelledByHeading
+            description={
+              <>Require approval before the provider's support engineers can access your organization's content.</>
+            }
+            action={
+              <Button
+                icon={<EditRegular />}
+                disabled={!settings || !prefs || !isAdmin}
+                onClick={() => setEditing(true)}
+              >
+                Edit
+              </Button>
+            }
+          >
             {!settings && !error ? <Spinner size="small" label="Loading settings…" /> : null}
             {settings ? (
               <>
@@ -147,7 +138,7 @@ export function OrgSettingsPage() {
                 {!isAdmin ? <Caption1>Only admins can change these settings.</Caption1> : null}
               </>
             ) : null}
-          </Card>
+          </SettingsCard>
           <CustomerApprovers />
           <ProviderApi />
           <ProviderConnections />

@@ -15,10 +15,10 @@ import {
   tokens,
 } from "@fluentui/react-components";
 import { useEffect, useState, type ReactNode } from "react";
-import { errorMessage } from "../../api/client";
 import type { RequestDto } from "../../bindings/RequestDto";
 import { ErrorBar } from "../../components/ErrorBar";
 import { HOUR, humanDuration, MINUTE } from "../../lib/duration";
+import { useSubmit } from "../../lib/form";
 import { shortId } from "../../lib/time";
 
 const useStyles = makeStyles({
@@ -87,30 +87,6 @@ function DecisionShell(p: ShellProps) {
       </DialogSurface>
     </Dialog>
   );
-}
-
-/** Runs an action, keeping the dialog open with the engine's message on failure. */
-function useSubmit(open: boolean) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    if (open) {
-      setBusy(false);
-      setError(null);
-    }
-  }, [open]);
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, run };
 }
 
 type DialogProps = {

@@ -1,13 +1,5 @@
 import {
   Button,
-  Card,
-  CardHeader,
-  Dialog,
-  DialogActions,
-  DialogBody,
-  DialogContent,
-  DialogSurface,
-  DialogTitle,
   Field,
   Input,
   makeStyles,
@@ -28,15 +20,16 @@ import { addUser, errorMessage, listUsers, removeUser } from "../../api/client";
 import { useApp } from "../../AppContext";
 import type { Role } from "../../bindings/Role";
 import type { UserDto } from "../../bindings/UserDto";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorBar } from "../../components/ErrorBar";
+import { SettingsCard } from "../../components/SettingsCard";
+import { FormDialog } from "../../components/FormDialog";
+import { fieldValidation, useSubmit } from "../../lib/form";
 import { useLockboxEvents } from "../../lib/hooks";
 import { formatDateTime } from "../../lib/time";
 
 const useStyles = makeStyles({
-  card: { maxWidth: "900px" },
-  form: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
   toolbar: { display: "flex", gap: tokens.spacingHorizontalS },
-  muted: { color: tokens.colorNeutralForeground2 },
   table: { tableLayout: "auto" },
 });
 
@@ -68,25 +61,19 @@ export function CustomerApprovers() {
   useLockboxEvents(tenant.id, ["settings_changed"], () => void load());
 
   return (
-    <Card className={styles.card}>
-      <CardHeader
-        image={<PeopleRegular fontSize={24} aria-hidden />}
-        header={
-          <Text weight="semibold" as="h3" size={400} id="approvers-h">
-            Customer approvers
-          </Text>
-        }
-        description={
-          <Text className={styles.muted}>
-            People in your organization who can approve or reject requests. Admins can also change these settings.
-          </Text>
-        }
-        action={
-          <Button icon={<PersonAddRegular />} onClick={() => setAdding(true)} disabled={!isAdmin}>
-            Add approver
-          </Button>
-        }
-      />
+    <SettingsCard
+      icon={<PeopleRegular fontSize={24} aria-hidden />}
+      title="Customer approvers"
+      headingId="approvers-h"
+      description={
+        <>People in your organization who can approve or reject requests. Admins can also change these settings.</>
+      }
+      action={
+        <Button icon={<PersonAddRegular />} onClick={() => setAdding(true)} disabled={!isAdmin}>
+          Add approver
+        </Button>
+      }
+    >
       <ErrorBar error={error} />
       {users === null && !error ? <Spinner size="small" label="Loading approvers…" /> : null}
       {users !== null ? (
@@ -136,16 +123,25 @@ export function CustomerApprovers() {
           await load();
         }}
       />
-      <RemoveApproverDialog
-        user={removing}
+      <ConfirmDialog
+        item={removing}
+        title={(u) => `Remove ${u.name}?`}
+        message={(u) => (
+          <>
+            {u.name} will no longer be able to approve or reject requests. Decisions they already made stay in the audit
+            log.
+          </>
+        )}
+        confirmLabel="Remove"
+        errorTitle="The approver wasn't removed"
         onClose={() => setRemoving(null)}
-        onRemove={async (u) => {
+        onConfirm={async (u) => {
           await removeUser(tenant.id, u.name);
           setRemoving(null);
           await load();
         }}
       />
-    </Card>
+    </SettingsCard>
   );
 }
 
@@ -168,13 +164,11 @@ function AddApproverDialog({
   onClose: () => void;
   onAdd: (name: string, role: Role, email: string | null) => Promise<void>;
 }) {
-  const styles = useStyles();
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("approver");
   const [email, setEmail] = useState("");
   const [errors, setErrors] = useState<AddErrors>({});
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useSubmit(open);
 
   useEffect(() => {
     if (open) {
@@ -182,8 +176,6 @@ function AddApproverDialog({
       setRole("approver");
       setEmail("");
       setErrors({});
-      setError(null);
-      setBusy(false);
     }
   }, [open]);
 
@@ -191,115 +183,32 @@ function AddApproverDialog({
     const v = validateApprover(name, email);
     setErrors(v);
     if (v.name || v.email) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await onAdd(name.trim(), role, email.trim() === "" ? null : email.trim());
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => onAdd(name.trim(), role, email.trim() === "" ? null : email.trim()));
   };
 
   return (
-    <Dialog open={open} onOpenChange={(_, d) => !d.open && !busy && onClose()}>
-      <DialogSurface aria-describedby={undefined}>
-        <form
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void submit();
-          }}
-        >
-          <DialogBody>
-            <DialogTitle>Add approver</DialogTitle>
-            <DialogContent className={styles.form}>
-              <Field label="Name" required validationMessage={errors.name} validationState={errors.name ? "error" : "none"}>
-                <Input value={name} onChange={(_, d) => setName(d.value)} />
-              </Field>
-              <Field label="Role">
-                <Select value={role} onChange={(_, d) => setRole(d.value === "admin" ? "admin" : "approver")}>
-                  <option value="approver">Approver</option>
-                  <option value="admin">Admin</option>
-                </Select>
-              </Field>
-              <Field
-                label="Email (optional)"
-                validationMessage={errors.email}
-                validationState={errors.email ? "error" : "none"}
-              >
-                <Input type="email" value={email} onChange={(_, d) => setEmail(d.value)} />
-              </Field>
-              <ErrorBar error={error} title="The approver wasn't added" />
-            </DialogContent>
-            <DialogActions>
-              <Button type="button" onClick={onClose} disabled={busy}>
-                Cancel
-              </Button>
-              <Button type="submit" appearance="primary" disabled={busy}>
-                Add
-              </Button>
-            </DialogActions>
-          </DialogBody>
-        </form>
-      </DialogSurface>
-    </Dialog>
-  );
-}
-
-function RemoveApproverDialog({
-  user,
-  onClose,
-  onRemove,
-}: {
-  user: UserDto | null;
-  onClose: () => void;
-  onRemove: (u: UserDto) => Promise<void>;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [shown, setShown] = useState<UserDto | null>(user);
-  useEffect(() => {
-    if (user) {
-      setShown(user);
-      setError(null);
-      setBusy(false);
-    }
-  }, [user]);
-  return (
-    <Dialog open={user !== null} onOpenChange={(_, d) => !d.open && !busy && onClose()}>
-      <DialogSurface aria-describedby={undefined}>
-        <DialogBody>
-          <DialogTitle>Remove {shown?.name}?</DialogTitle>
-          <DialogContent>
-            <Text>
-              {shown?.name} will no longer be able to approve or reject requests. Decisions they already made stay in
-              the audit log.
-            </Text>
-            <ErrorBar error={error} title="The approver wasn't removed" />
-          </DialogContent>
-          <DialogActions>
-            <Button onClick={onClose} disabled={busy}>
-              Cancel
-            </Button>
-            <Button
-              appearance="primary"
-              disabled={busy}
-              onClick={() => {
-                if (!shown) return;
-                setBusy(true);
-                setError(null);
-                onRemove(shown)
-                  .catch((e) => setError(errorMessage(e)))
-                  .finally(() => setBusy(false));
-              }}
-            >
-              Remove
-            </Button>
-          </DialogActions>
-        </DialogBody>
-      </DialogSurface>
-    </Dialog>
+    <FormDialog
+      open={open}
+      title="Add approver"
+      submitLabel="Add"
+      busy={busy}
+      error={error}
+      errorTitle="The approver wasn't added"
+      onClose={onClose}
+      onSubmit={() => void submit()}
+    >
+      <Field label="Name" required {...fieldValidation(errors.name)}>
+        <Input value={name} onChange={(_, d) => setName(d.value)} />
+      </Field>
+      <Field label="Role">
+        <Select value={role} onChange={(_, d) => setRole(d.value === "admin" ? "admin" : "approver")}>
+          <option value="approver">Approver</option>
+          <option value="admin">Admin</option>
+        </Select>
+      </Field>
+      <Field label="Email (optional)" {...fieldValidation(errors.email)}>
+        <Input type="email" value={email} onChange={(_, d) => setEmail(d.value)} />
+      </Field>
+    </FormDialog>
   );
 }

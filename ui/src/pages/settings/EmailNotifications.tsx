@@ -3,18 +3,11 @@ import {
   Body1,
   Button,
   Caption1,
-  Card,
-  CardHeader,
-  DrawerBody,
-  DrawerFooter,
-  DrawerHeader,
-  DrawerHeaderTitle,
   Field,
   Input,
   makeStyles,
   MessageBar,
   MessageBarBody,
-  OverlayDrawer,
   Select,
   Spinner,
   Subtitle2,
@@ -33,7 +26,6 @@ import {
 import {
   ArrowSyncRegular,
   CheckmarkCircleRegular,
-  DismissRegular,
   EditRegular,
   ErrorCircleRegular,
   HourglassRegular,
@@ -46,7 +38,10 @@ import { emailStatus, errorMessage, getSmtp, setSmtp, testSmtp } from "../../api
 import { useApp } from "../../AppContext";
 import type { DeliveryDto } from "../../bindings/DeliveryDto";
 import type { SmtpDto } from "../../bindings/SmtpDto";
+import { EditDrawer } from "../../components/EditDrawer";
 import { ErrorBar } from "../../components/ErrorBar";
+import { SettingsCard } from "../../components/SettingsCard";
+import { fieldValidation, useSubmit } from "../../lib/form";
 import { useLockboxEvents } from "../../lib/hooks";
 import { formatDateTime, shortId } from "../../lib/time";
 import { TOASTER_ID } from "../../toaster";
@@ -62,7 +57,6 @@ import {
 } from "./providerForms";
 
 const useStyles = makeStyles({
-  card: { maxWidth: "900px" },
   summary: {
     display: "grid",
     gridTemplateColumns: "max-content 1fr",
@@ -72,9 +66,6 @@ const useStyles = makeStyles({
   },
   term: { color: tokens.colorNeutralForeground2 },
   def: { margin: 0, overflowWrap: "anywhere" },
-  muted: { color: tokens.colorNeutralForeground2 },
-  body: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL, paddingBottom: tokens.spacingVerticalL },
-  footer: { display: "flex", gap: tokens.spacingHorizontalS, flexWrap: "wrap" },
   footerEnd: { marginLeft: "auto" },
   port: { maxWidth: "120px" },
   testRow: { display: "flex", gap: tokens.spacingHorizontalS, alignItems: "flex-start", flexWrap: "wrap" },
@@ -154,31 +145,27 @@ export function EmailNotifications() {
   };
 
   return (
-    <Card className={styles.card}>
-      <CardHeader
-        image={<MailRegular fontSize={24} aria-hidden />}
-        header={
-          <Text weight="semibold" as="h3" size={400} id="email-h">
-            Email notifications
-          </Text>
-        }
-        description={
-          <Text className={styles.muted}>
-            Approvers with an email address get a message when a request needs their decision, and a reminder before
-            it expires. Messages contain no links.
-          </Text>
-        }
-        action={
-          <Button
-            icon={<EditRegular />}
-            aria-label="Edit email notifications"
-            disabled={smtp === undefined || !isAdmin}
-            onClick={() => setEditing(true)}
-          >
-            Edit
-          </Button>
-        }
-      />
+    <SettingsCard
+      icon={<MailRegular fontSize={24} aria-hidden />}
+      title="Email notifications"
+      headingId="email-h"
+      description={
+        <>
+          Approvers with an email address get a message when a request needs their decision, and a reminder before it
+          expires. Messages contain no links.
+        </>
+      }
+      action={
+        <Button
+          icon={<EditRegular />}
+          aria-label="Edit email notifications"
+          disabled={smtp === undefined || !isAdmin}
+          onClick={() => setEditing(true)}
+        >
+          Edit
+        </Button>
+      }
+    >
       <ErrorBar error={error} title="Couldn't load the email settings" />
       {smtp === undefined && !error ? <Spinner size="small" label="Loading email settings…" /> : null}
       {smtp === null ? <Body1>Off — approvers get no email</Body1> : null}
@@ -204,7 +191,7 @@ export function EmailNotifications() {
       {smtp !== undefined ? (
         <SmtpDrawer open={editing} tenant={tenant.id} smtp={smtp} onClose={() => setEditing(false)} onSaved={saved} />
       ) : null}
-    </Card>
+    </SettingsCard>
   );
 }
 
@@ -250,8 +237,7 @@ function TestEmail({ tenant, enabled }: { tenant: string; enabled: boolean }) {
           className={styles.testField}
           label="Send a test email to"
           hint={enabled ? "Checks the server settings now." : "Set up an SMTP server first."}
-          validationMessage={fieldError}
-          validationState={fieldError ? "error" : "none"}
+          {...fieldValidation(fieldError)}
         >
           <Input
             type="email"
@@ -376,16 +362,14 @@ function SmtpDrawer({
   const styles = useStyles();
   const [form, setForm] = useState<SmtpForm>(() => toSmtpForm(smtp));
   const [errors, setErrors] = useState<SmtpErrors>({});
-  const [saving, setSaving] = useState(false);
-  const [saveError, setSaveError] = useState<string | null>(null);
+  const submit = useSubmit(open);
+  const saving = submit.busy;
   const passwordSet = smtp?.password_set ?? false;
 
   useEffect(() => {
     if (open) {
       setForm(toSmtpForm(smtp));
       setErrors({});
-      setSaveError(null);
-      setSaving(false);
     }
     // Reset only when the panel opens, not when live updates arrive mid-edit.
   }, [open]);
@@ -405,17 +389,10 @@ function SmtpDrawer({
     setErrors((e) => ({ ...e, port: undefined }));
   };
 
-  const run = async (smtpInput: Parameters<typeof setSmtp>[1]) => {
-    setSaving(true);
-    setSaveError(null);
-    try {
+  const run = (smtpInput: Parameters<typeof setSmtp>[1]) =>
+    submit.run(async () => {
       onSaved(await setSmtp(tenant, smtpInput));
-    } catch (e) {
-      setSaveError(errorMessage(e));
-    } finally {
-      setSaving(false);
-    }
-  };
+    });
 
   const save = async () => {
     const v = validateSmtpForm(form, passwordSet);
@@ -427,129 +404,84 @@ function SmtpDrawer({
     await run(v.smtp);
   };
 
-  const state = (k: keyof SmtpErrors) => (errors[k] ? ("error" as const) : ("none" as const));
-
   return (
-    <OverlayDrawer
-      position="end"
-      size="medium"
+    <EditDrawer
       open={open}
-      onOpenChange={(_, d) => {
-        if (!d.open && !saving) onClose();
-      }}
-      aria-label="Email notification settings"
-    >
-      <DrawerHeader>
-        <DrawerHeaderTitle
-          action={<Button appearance="subtle" aria-label="Close" icon={<DismissRegular />} onClick={onClose} />}
-        >
-          Email notifications
-        </DrawerHeaderTitle>
-      </DrawerHeader>
-      <DrawerBody>
-        <form
-          id="smtp-form"
-          className={styles.body}
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save();
-          }}
-        >
-          <Text className={styles.muted}>
-            The SMTP server this app sends approver email through. Failed messages are retried for a while, then shown
-            as failed under Delivery status.
-          </Text>
-          <Field
-            label="SMTP server"
-            required
-            hint="Host name, like smtp.office365.com."
-            validationMessage={errors.host}
-            validationState={state("host")}
-          >
-            <Input value={form.host} onChange={(_, d) => set("host", d.value)} />
-          </Field>
-          <Field label="Security" hint="STARTTLS usually uses port 587, TLS port 465. None sends unencrypted.">
-            <Select value={form.security} onChange={(_, d) => setSecurity(d.value as SmtpSecurity)}>
-              {SECURITY_OPTIONS.map((o) => (
-                <option key={o.value} value={o.value}>
-                  {o.label}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field
-            label="Port"
-            required
-            hint="1 to 65535."
-            validationMessage={errors.port}
-            validationState={state("port")}
-          >
-            <Input
-              className={styles.port}
-              type="number"
-              min={1}
-              max={65535}
-              value={form.port}
-              onChange={(_, d) => set("port", d.value)}
-            />
-          </Field>
-          <Field
-            label="Username (optional)"
-            hint="Leave empty if the server doesn't need sign-in."
-            validationMessage={errors.username}
-            validationState={state("username")}
-          >
-            <Input autoComplete="off" value={form.username} onChange={(_, d) => set("username", d.value)} />
-          </Field>
-          <Field
-            label="Password"
-            hint={
-              passwordSet
-                ? "A password is saved. Leave empty to keep the current password."
-                : "Needed when the server requires sign-in. It is stored on this computer and never shown again."
-            }
-            validationMessage={errors.password}
-            validationState={state("password")}
-          >
-            <Input
-              type="password"
-              autoComplete="new-password"
-              value={form.password}
-              onChange={(_, d) => set("password", d.value)}
-            />
-          </Field>
-          <Field
-            label="From address"
-            required
-            hint="The sender approvers see, like lockbox@contoso.com."
-            validationMessage={errors.from_address}
-            validationState={state("from_address")}
-          >
-            <Input type="email" value={form.from_address} onChange={(_, d) => set("from_address", d.value)} />
-          </Field>
-          <ErrorBar error={saveError} title="Email settings weren't saved" />
-        </form>
-      </DrawerBody>
-      <DrawerFooter className={styles.footer}>
-        <Button
-          appearance="primary"
-          type="submit"
-          form="smtp-form"
-          disabled={saving}
-          icon={saving ? <Spinner size="tiny" /> : undefined}
-        >
-          Save
-        </Button>
-        <Button onClick={onClose} disabled={saving}>
-          Cancel
-        </Button>
-        {smtp ? (
+      title="Email notifications"
+      ariaLabel="Email notification settings"
+      formId="smtp-form"
+      description={
+        <>
+          The SMTP server this app sends approver email through. Failed messages are retried for a while, then shown as
+          failed under Delivery status.
+        </>
+      }
+      saving={saving}
+      error={submit.error}
+      errorTitle="Email settings weren't saved"
+      onClose={onClose}
+      onSave={() => void save()}
+      footerExtra={
+        smtp ? (
           <Button className={styles.footerEnd} onClick={() => void run(null)} disabled={saving}>
             Turn off email
           </Button>
-        ) : null}
-      </DrawerFooter>
-    </OverlayDrawer>
+        ) : null
+      }
+    >
+      <Field label="SMTP server" required hint="Host name, like smtp.office365.com." {...fieldValidation(errors.host)}>
+        <Input value={form.host} onChange={(_, d) => set("host", d.value)} />
+      </Field>
+      <Field label="Security" hint="STARTTLS usually uses port 587, TLS port 465. None sends unencrypted.">
+        <Select value={form.security} onChange={(_, d) => setSecurity(d.value as SmtpSecurity)}>
+          {SECURITY_OPTIONS.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <Field label="Port" required hint="1 to 65535." {...fieldValidation(errors.port)}>
+        <Input
+          className={styles.port}
+          type="number"
+          min={1}
+          max={65535}
+          value={form.port}
+          onChange={(_, d) => set("port", d.value)}
+        />
+      </Field>
+      <Field
+        label="Username (optional)"
+        hint="Leave empty if the server doesn't need sign-in."
+        {...fieldValidation(errors.username)}
+      >
+        <Input autoComplete="off" value={form.username} onChange={(_, d) => set("username", d.value)} />
+      </Field>
+      <Field
+        label="Password"
+        hint={
+          passwordSet
+            ? "A password is saved. Leave empty to keep the current password."
+            : "Needed when the server requires sign-in. It is stored on this computer and never shown again."
+        }
+        {...fieldValidation(errors.password)}
+      >
+        <Input
+          type="password"
+          autoComplete="new-password"
+          value={form.password}
+          onChange={(_, d) => set("password", d.value)}
+        />
+      </Field>
+      <Field
+        label="From address"
+        required
+        hint="The sender approvers see, like lockbox@contoso.com."
+        {...fieldValidation(errors.from_address)}
+      >
+        <Input type="email" value={form.from_address} onChange={(_, d) => set("from_address", d.value)} />
+      </Field>
+    </EditDrawer>
   );
 }

@@ -1,35 +1,16 @@
-import {
-  Button,
-  Divider,
-  DrawerBody,
-  DrawerFooter,
-  DrawerHeader,
-  DrawerHeaderTitle,
-  Field,
-  Input,
-  makeStyles,
-  OverlayDrawer,
-  Spinner,
-  Subtitle2,
-  Switch,
-  Text,
-  tokens,
-} from "@fluentui/react-components";
-import { DismissRegular } from "@fluentui/react-icons";
+import { Divider, Field, Input, makeStyles, Subtitle2, Switch } from "@fluentui/react-components";
 import { useEffect, useState } from "react";
-import { errorMessage, setPrefs, updateSettings } from "../../api/client";
+import { setPrefs, updateSettings } from "../../api/client";
 import type { AppPrefsDto } from "../../bindings/AppPrefsDto";
 import type { SettingsDto } from "../../bindings/SettingsDto";
-import { ErrorBar } from "../../components/ErrorBar";
+import { EditDrawer } from "../../components/EditDrawer";
 import { humanDuration, parseDuration } from "../../lib/duration";
+import { fieldValidation, useSubmit } from "../../lib/form";
 import { toForm, validateForm, type SettingsErrors, type SettingsForm } from "./settingsForm";
 
 const useStyles = makeStyles({
-  body: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL, paddingBottom: tokens.spacingVerticalL },
-  footer: { display: "flex", gap: tokens.spacingHorizontalS },
   number: { maxWidth: "120px" },
   duration: { maxWidth: "200px" },
-  muted: { color: tokens.colorNeutralForeground2 },
 });
 
 type Props = {
@@ -51,15 +32,12 @@ export function LockboxSettingsDrawer({ open, tenant, settings, prefs, onClose, 
   const styles = useStyles();
   const [form, setForm] = useState<SettingsForm>(() => toForm(settings, prefs));
   const [errors, setErrors] = useState<SettingsErrors>({});
-  const [saving, setSaving] = useState(false);
-  const [saveError, setSaveError] = useState<string | null>(null);
+  const { busy: saving, error: saveError, run } = useSubmit(open);
 
   useEffect(() => {
     if (open) {
       setForm(toForm(settings, prefs));
       setErrors({});
-      setSaveError(null);
-      setSaving(false);
     }
     // Reset only when the panel opens, not when live updates arrive mid-edit.
   }, [open]);
@@ -75,159 +53,117 @@ export function LockboxSettingsDrawer({ open, tenant, settings, prefs, onClose, 
       setErrors(v.errors);
       return;
     }
-    setSaving(true);
-    setSaveError(null);
-    try {
+    await run(async () => {
       const settingsChanged = JSON.stringify(v.settings) !== JSON.stringify(settings);
       const prefsChanged = JSON.stringify(v.prefs) !== JSON.stringify(prefs);
       const s = settingsChanged ? await updateSettings(tenant, v.settings) : settings;
       const p = prefsChanged ? await setPrefs(v.prefs) : prefs;
       onSaved(s, p);
-    } catch (e) {
-      setSaveError(errorMessage(e));
-    } finally {
-      setSaving(false);
-    }
+    });
   };
 
-  const state = (k: keyof SettingsForm) => (errors[k] ? ("error" as const) : ("none" as const));
-
   return (
-    <OverlayDrawer
-      position="end"
-      size="medium"
+    <EditDrawer
       open={open}
-      onOpenChange={(_, d) => {
-        if (!d.open && !saving) onClose();
-      }}
-      aria-label="Customer Lockbox settings"
+      title="Customer Lockbox"
+      ariaLabel="Customer Lockbox settings"
+      formId="lockbox-settings-form"
+      description={
+        <>
+          When this is on, the provider's support engineers can't access your organization's content until one of your
+          approvers approves their request.
+        </>
+      }
+      saving={saving}
+      error={saveError}
+      errorTitle="Settings weren't saved"
+      onClose={onClose}
+      onSave={() => void save()}
     >
-      <DrawerHeader>
-        <DrawerHeaderTitle
-          action={<Button appearance="subtle" aria-label="Close" icon={<DismissRegular />} onClick={onClose} />}
+      <Switch
+        label="Require approval for all data access requests"
+        checked={form.lockbox_enabled}
+        onChange={(_, d) => set("lockbox_enabled", d.checked)}
+      />
+      <Field
+        label="Request lifetime"
+        hint={durationHint(form.request_lifetime, "Unanswered requests expire after this long (1s to 30d), e.g. 12h.")}
+        {...fieldValidation(errors.request_lifetime)}
+      >
+        <Input
+          className={styles.duration}
+          value={form.request_lifetime}
+          onChange={(_, d) => set("request_lifetime", d.value)}
+        />
+      </Field>
+      <Field
+        label="Maximum access duration"
+        hint={durationHint(form.max_access_duration, "The longest access an approval can grant (up to 30d), e.g. 8h.")}
+        {...fieldValidation(errors.max_access_duration)}
+      >
+        <Input
+          className={styles.duration}
+          value={form.max_access_duration}
+          onChange={(_, d) => set("max_access_duration", d.value)}
+        />
+      </Field>
+      <Field
+        label="Approvals required"
+        hint="How many of your approvers must approve a request (1 or more)."
+        {...fieldValidation(errors.approvals_required)}
+      >
+        <Input
+          className={styles.number}
+          type="number"
+          min={1}
+          value={form.approvals_required}
+          onChange={(_, d) => set("approvals_required", d.value)}
+        />
+      </Field>
+      <Field
+        label="Provider approvals required"
+        hint="How many provider managers must approve before the request reaches you (0 or more)."
+        {...fieldValidation(errors.provider_approvals_required)}
+      >
+        <Input
+          className={styles.number}
+          type="number"
+          min={0}
+          value={form.provider_approvals_required}
+          onChange={(_, d) => set("provider_approvals_required", d.value)}
+        />
+      </Field>
+      <Switch
+        label="Remind approvers before a request expires"
+        checked={form.reminder_enabled}
+        onChange={(_, d) => set("reminder_enabled", d.checked)}
+      />
+      {form.reminder_enabled ? (
+        <Field
+          label="Reminder lead time"
+          hint={durationHint(form.reminder_lead, "How long before expiry to remind, e.g. 2h.")}
+          {...fieldValidation(errors.reminder_lead)}
         >
-          Customer Lockbox
-        </DrawerHeaderTitle>
-      </DrawerHeader>
-      <DrawerBody>
-        <form
-          id="lockbox-settings-form"
-          className={styles.body}
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save();
-          }}
-        >
-          <Text className={styles.muted}>
-            When this is on, the provider's support engineers can't access your organization's content until one of
-            your approvers approves their request.
-          </Text>
-          <Switch
-            label="Require approval for all data access requests"
-            checked={form.lockbox_enabled}
-            onChange={(_, d) => set("lockbox_enabled", d.checked)}
+          <Input
+            className={styles.duration}
+            value={form.reminder_lead}
+            onChange={(_, d) => set("reminder_lead", d.value)}
           />
-          <Field
-            label="Request lifetime"
-            hint={durationHint(form.request_lifetime, "Unanswered requests expire after this long (1s to 30d), e.g. 12h.")}
-            validationMessage={errors.request_lifetime}
-            validationState={state("request_lifetime")}
-          >
-            <Input
-              className={styles.duration}
-              value={form.request_lifetime}
-              onChange={(_, d) => set("request_lifetime", d.value)}
-            />
-          </Field>
-          <Field
-            label="Maximum access duration"
-            hint={durationHint(form.max_access_duration, "The longest access an approval can grant (up to 30d), e.g. 8h.")}
-            validationMessage={errors.max_access_duration}
-            validationState={state("max_access_duration")}
-          >
-            <Input
-              className={styles.duration}
-              value={form.max_access_duration}
-              onChange={(_, d) => set("max_access_duration", d.value)}
-            />
-          </Field>
-          <Field
-            label="Approvals required"
-            hint="How many of your approvers must approve a request (1 or more)."
-            validationMessage={errors.approvals_required}
-            validationState={state("approvals_required")}
-          >
-            <Input
-              className={styles.number}
-              type="number"
-              min={1}
-              value={form.approvals_required}
-              onChange={(_, d) => set("approvals_required", d.value)}
-            />
-          </Field>
-          <Field
-            label="Provider approvals required"
-            hint="How many provider managers must approve before the request reaches you (0 or more)."
-            validationMessage={errors.provider_approvals_required}
-            validationState={state("provider_approvals_required")}
-          >
-            <Input
-              className={styles.number}
-              type="number"
-              min={0}
-              value={form.provider_approvals_required}
-              onChange={(_, d) => set("provider_approvals_required", d.value)}
-            />
-          </Field>
-          <Switch
-            label="Remind approvers before a request expires"
-            checked={form.reminder_enabled}
-            onChange={(_, d) => set("reminder_enabled", d.checked)}
-          />
-          {form.reminder_enabled ? (
-            <Field
-              label="Reminder lead time"
-              hint={durationHint(form.reminder_lead, "How long before expiry to remind, e.g. 2h.")}
-              validationMessage={errors.reminder_lead}
-              validationState={state("reminder_lead")}
-            >
-              <Input
-                className={styles.duration}
-                value={form.reminder_lead}
-                onChange={(_, d) => set("reminder_lead", d.value)}
-              />
-            </Field>
-          ) : null}
+        </Field>
+      ) : null}
 
-          <Divider />
-          <Subtitle2 as="h3">This device</Subtitle2>
-          <Switch
-            label="OS notifications for new requests"
-            checked={form.notifications_enabled}
-            onChange={(_, d) => set("notifications_enabled", d.checked)}
-          />
-          <Switch
-            label="Start at login"
-            checked={form.start_at_login}
-            onChange={(_, d) => set("start_at_login", d.checked)}
-          />
-          <ErrorBar error={saveError} title="Settings weren't saved" />
-        </form>
-      </DrawerBody>
-      <DrawerFooter className={styles.footer}>
-        <Button
-          appearance="primary"
-          onClick={() => void save()}
-          disabled={saving}
-          icon={saving ? <Spinner size="tiny" /> : undefined}
-        >
-          Save
-        </Button>
-        <Button onClick={onClose} disabled={saving}>
-          Cancel
-        </Button>
-      </DrawerFooter>
-    </OverlayDrawer>
+      <Divider />
+      <Subtitle2 as="h3">This device</Subtitle2>
+      <Switch
+        label="OS notifications for new requests"
+        checked={form.notifications_enabled}
+        onChange={(_, d) => set("notifications_enabled", d.checked)}
+      />
+      <Switch
+        label="Start at login"
+        checked={form.start_at_login}
+        onChange={(_, d) => set("start_at_login", d.checked)}
+      />
+    </EditDrawer>
   );
 }

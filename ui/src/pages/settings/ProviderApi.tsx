@@ -3,19 +3,11 @@ import {
   Body1,
   Button,
   Caption1,
-  Card,
-  CardHeader,
-  DrawerBody,
-  DrawerFooter,
-  DrawerHeader,
-  DrawerHeaderTitle,
   Field,
   Input,
   makeStyles,
-  OverlayDrawer,
   Spinner,
   Switch,
-  Text,
   Toast,
   ToastTitle,
   tokens,
@@ -23,7 +15,6 @@ import {
 } from "@fluentui/react-components";
 import {
   CheckmarkCircleRegular,
-  DismissRegular,
   EditRegular,
   PlugConnectedRegular,
   SubtractCircleRegular,
@@ -32,13 +23,15 @@ import { useCallback, useEffect, useState } from "react";
 import { errorMessage, getApiSettings, setApiSettings } from "../../api/client";
 import { useApp } from "../../AppContext";
 import type { ApiSettingsDto } from "../../bindings/ApiSettingsDto";
+import { EditDrawer } from "../../components/EditDrawer";
 import { ErrorBar } from "../../components/ErrorBar";
+import { SettingsCard } from "../../components/SettingsCard";
+import { fieldValidation, useSubmit } from "../../lib/form";
 import { useLockboxEvents } from "../../lib/hooks";
 import { TOASTER_ID } from "../../toaster";
 import { toApiForm, validateApiForm, type ApiErrors, type ApiForm } from "./providerForms";
 
 const useStyles = makeStyles({
-  card: { maxWidth: "900px" },
   summary: {
     display: "grid",
     gridTemplateColumns: "max-content 1fr",
@@ -49,8 +42,6 @@ const useStyles = makeStyles({
   term: { color: tokens.colorNeutralForeground2 },
   def: { margin: 0, overflowWrap: "anywhere" },
   muted: { color: tokens.colorNeutralForeground2 },
-  body: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL, paddingBottom: tokens.spacingVerticalL },
-  footer: { display: "flex", gap: tokens.spacingHorizontalS },
   address: { maxWidth: "260px" },
 });
 
@@ -82,31 +73,27 @@ export function ProviderApi() {
   useLockboxEvents(null, ["settings_changed"], () => void load());
 
   return (
-    <Card className={styles.card}>
-      <CardHeader
-        image={<PlugConnectedRegular fontSize={24} aria-hidden />}
-        header={
-          <Text weight="semibold" as="h3" size={400} id="provider-api-h">
-            Provider API
-          </Text>
-        }
-        description={
-          <Text className={styles.muted}>
-            Lets your provider's ticketing system file Customer Lockbox requests with this app over a local HTTP API.
-            Applies to this app on this computer, for every organization.
-          </Text>
-        }
-        action={
-          <Button
-            icon={<EditRegular />}
-            aria-label="Edit provider API"
-            disabled={!api || !isAdmin}
-            onClick={() => setEditing(true)}
-          >
-            Edit
-          </Button>
-        }
-      />
+    <SettingsCard
+      icon={<PlugConnectedRegular fontSize={24} aria-hidden />}
+      title="Provider API"
+      headingId="provider-api-h"
+      description={
+        <>
+          Lets your provider's ticketing system file Customer Lockbox requests with this app over a local HTTP API.
+          Applies to this app on this computer, for every organization.
+        </>
+      }
+      action={
+        <Button
+          icon={<EditRegular />}
+          aria-label="Edit provider API"
+          disabled={!api || !isAdmin}
+          onClick={() => setEditing(true)}
+        >
+          Edit
+        </Button>
+      }
+    >
       <ErrorBar error={error} title="Couldn't load the provider API settings" />
       {!api && !error ? <Spinner size="small" label="Loading provider API settings…" /> : null}
       {api ? (
@@ -160,7 +147,7 @@ export function ProviderApi() {
           }}
         />
       ) : null}
-    </Card>
+    </SettingsCard>
   );
 }
 
@@ -180,15 +167,12 @@ function ApiSettingsDrawer({
   const styles = useStyles();
   const [form, setForm] = useState<ApiForm>(() => toApiForm(api));
   const [errors, setErrors] = useState<ApiErrors>({});
-  const [saving, setSaving] = useState(false);
-  const [saveError, setSaveError] = useState<string | null>(null);
+  const { busy: saving, error: saveError, run } = useSubmit(open);
 
   useEffect(() => {
     if (open) {
       setForm(toApiForm(api));
       setErrors({});
-      setSaveError(null);
-      setSaving(false);
     }
     // Reset only when the panel opens, not when live updates arrive mid-edit.
   }, [open]);
@@ -205,96 +189,51 @@ function ApiSettingsDrawer({
       return;
     }
     setErrors({});
-    setSaving(true);
-    setSaveError(null);
-    try {
+    await run(async () => {
       onSaved(await setApiSettings(tenant, { ...v.settings, listening_on: null, error: null }));
-    } catch (e) {
-      setSaveError(errorMessage(e));
-    } finally {
-      setSaving(false);
-    }
+    });
   };
 
-  const state = (k: keyof ApiErrors) => (errors[k] ? ("error" as const) : ("none" as const));
-
   return (
-    <OverlayDrawer
-      position="end"
-      size="medium"
+    <EditDrawer
       open={open}
-      onOpenChange={(_, d) => {
-        if (!d.open && !saving) onClose();
-      }}
-      aria-label="Provider API settings"
+      title="Provider API"
+      ariaLabel="Provider API settings"
+      formId="provider-api-form"
+      description={<>Providers authenticate with a token from Provider connections. {DECISIONS_NOTE}</>}
+      saving={saving}
+      error={saveError}
+      errorTitle="Provider API settings weren't saved"
+      onClose={onClose}
+      onSave={() => void save()}
     >
-      <DrawerHeader>
-        <DrawerHeaderTitle
-          action={<Button appearance="subtle" aria-label="Close" icon={<DismissRegular />} onClick={onClose} />}
-        >
-          Provider API
-        </DrawerHeaderTitle>
-      </DrawerHeader>
-      <DrawerBody>
-        <form
-          id="provider-api-form"
-          className={styles.body}
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save();
-          }}
-        >
-          <Text className={styles.muted}>
-            Providers authenticate with a token from Provider connections. {DECISIONS_NOTE}
-          </Text>
-          <Switch
-            label="Allow providers to file requests over the local API"
-            checked={form.enabled}
-            onChange={(_, d) => set("enabled", d.checked)}
-          />
-          <Field
-            label="Address"
-            required
-            hint="IP address and port, like 127.0.0.1:8787. Only this computer can reach 127.0.0.1, localhost or [::1]; any other address needs TLS."
-            validationMessage={errors.bind}
-            validationState={state("bind")}
-          >
-            <Input className={styles.address} value={form.bind} onChange={(_, d) => set("bind", d.value)} />
-          </Field>
-          <Field
-            label="TLS certificate path"
-            hint="PEM file. Give the certificate and the key together."
-            validationMessage={errors.tls_cert}
-            validationState={state("tls_cert")}
-          >
-            <Input value={form.tls_cert} onChange={(_, d) => set("tls_cert", d.value)} />
-          </Field>
-          <Field
-            label="TLS key path"
-            hint="PEM file with the certificate's private key."
-            validationMessage={errors.tls_key}
-            validationState={state("tls_key")}
-          >
-            <Input value={form.tls_key} onChange={(_, d) => set("tls_key", d.value)} />
-          </Field>
-          <ErrorBar error={saveError} title="Provider API settings weren't saved" />
-        </form>
-      </DrawerBody>
-      <DrawerFooter className={styles.footer}>
-        <Button
-          appearance="primary"
-          type="submit"
-          form="provider-api-form"
-          disabled={saving}
-          icon={saving ? <Spinner size="tiny" /> : undefined}
-        >
-          Save
-        </Button>
-        <Button onClick={onClose} disabled={saving}>
-          Cancel
-        </Button>
-      </DrawerFooter>
-    </OverlayDrawer>
+      <Switch
+        label="Allow providers to file requests over the local API"
+        checked={form.enabled}
+        onChange={(_, d) => set("enabled", d.checked)}
+      />
+      <Field
+        label="Address"
+        required
+        hint="IP address and port, like 127.0.0.1:8787. Only this computer can reach 127.0.0.1, localhost or [::1]; any other address needs TLS."
+        {...fieldValidation(errors.bind)}
+      >
+        <Input className={styles.address} value={form.bind} onChange={(_, d) => set("bind", d.value)} />
+      </Field>
+      <Field
+        label="TLS certificate path"
+        hint="PEM file. Give the certificate and the key together."
+        {...fieldValidation(errors.tls_cert)}
+      >
+        <Input value={form.tls_cert} onChange={(_, d) => set("tls_cert", d.value)} />
+      </Field>
+      <Field
+        label="TLS key path"
+        hint="PEM file with the certificate's private key."
+        {...fieldValidation(errors.tls_key)}
+      >
+        <Input value={form.tls_key} onChange={(_, d) => set("tls_key", d.value)} />
+      </Field>
+    </EditDrawer>
   );
 }

@@ -1,8 +1,6 @@
 import {
   Badge,
   Button,
-  Card,
-  CardHeader,
   Dialog,
   DialogActions,
   DialogBody,
@@ -42,16 +40,18 @@ import { errorMessage, issueToken, listTokens, revokeToken } from "../../api/cli
 import { useApp } from "../../AppContext";
 import type { IssuedTokenDto } from "../../bindings/IssuedTokenDto";
 import type { TokenDto } from "../../bindings/TokenDto";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorBar } from "../../components/ErrorBar";
+import { SettingsCard } from "../../components/SettingsCard";
+import { FormDialog } from "../../components/FormDialog";
+import { fieldValidation, useSubmit } from "../../lib/form";
 import { useLockboxEvents } from "../../lib/hooks";
 import { formatDateTime } from "../../lib/time";
 import { TOASTER_ID } from "../../toaster";
 import { EXPIRY_OPTIONS, validateConnectionName } from "./providerForms";
 
 const useStyles = makeStyles({
-  card: { maxWidth: "900px" },
   form: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
-  muted: { color: tokens.colorNeutralForeground2 },
   table: { tableLayout: "auto" },
   secretRow: { display: "flex", gap: tokens.spacingHorizontalS, alignItems: "flex-end" },
   secret: { flexGrow: 1, fontFamily: tokens.fontFamilyMonospace },
@@ -115,26 +115,22 @@ export function ProviderConnections() {
   useLockboxEvents(tenant.id, ["settings_changed", "requests_changed"], () => void load());
 
   return (
-    <Card className={styles.card}>
-      <CardHeader
-        image={<KeyMultipleRegular fontSize={24} aria-hidden />}
-        header={
-          <Text weight="semibold" as="h3" size={400} id="connections-h">
-            Provider connections
-          </Text>
-        }
-        description={
-          <Text className={styles.muted}>
-            Each connection has a token your provider's system uses to call the Provider API for this organization.
-            Revoke a connection to stop it at once.
-          </Text>
-        }
-        action={
-          <Button icon={<AddRegular />} onClick={() => setAdding(true)} disabled={!isAdmin}>
-            Add connection
-          </Button>
-        }
-      />
+    <SettingsCard
+      icon={<KeyMultipleRegular fontSize={24} aria-hidden />}
+      title="Provider connections"
+      headingId="connections-h"
+      description={
+        <>
+          Each connection has a token your provider's system uses to call the Provider API for this organization. Revoke
+          a connection to stop it at once.
+        </>
+      }
+      action={
+        <Button icon={<AddRegular />} onClick={() => setAdding(true)} disabled={!isAdmin}>
+          Add connection
+        </Button>
+      }
+    >
       <ErrorBar error={error} title="Couldn't load provider connections" />
       {items === null && !error ? <Spinner size="small" label="Loading provider connections…" /> : null}
       {items !== null ? (
@@ -198,10 +194,19 @@ export function ProviderConnections() {
         }}
       />
       <SecretDialog issued={issued} onClose={() => setIssued(null)} />
-      <RevokeConnectionDialog
-        token={revoking}
+      <ConfirmDialog
+        item={revoking}
+        title={(t) => `Revoke ${t.name}?`}
+        message={() => (
+          <>
+            The provider's system can no longer use this connection's token: its calls to the Provider API are refused
+            from now on. Requests it already filed stay as they are. This can't be undone.
+          </>
+        )}
+        confirmLabel="Revoke"
+        errorTitle="The connection wasn't revoked"
         onClose={() => setRevoking(null)}
-        onRevoke={async (t) => {
+        onConfirm={async (t) => {
           await revokeToken(tenant.id, t.name);
           setRevoking(null);
           dispatchToast(
@@ -213,7 +218,7 @@ export function ProviderConnections() {
           await load();
         }}
       />
-    </Card>
+    </SettingsCard>
   );
 }
 
@@ -226,20 +231,16 @@ function AddConnectionDialog({
   onClose: () => void;
   onAdd: (name: string, expiresS: number | null) => Promise<void>;
 }) {
-  const styles = useStyles();
   const [name, setName] = useState("");
   const [expiry, setExpiry] = useState("90");
   const [nameError, setNameError] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useSubmit(open);
 
   useEffect(() => {
     if (open) {
       setName("");
       setExpiry("90");
       setNameError(undefined);
-      setError(null);
-      setBusy(false);
     }
   }, [open]);
 
@@ -248,68 +249,44 @@ function AddConnectionDialog({
     setNameError(v);
     if (v) return;
     const seconds = EXPIRY_OPTIONS.find((o) => o.value === expiry)?.seconds ?? null;
-    setBusy(true);
-    setError(null);
-    try {
-      await onAdd(name.trim(), seconds);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => onAdd(name.trim(), seconds));
   };
 
   return (
-    <Dialog open={open} onOpenChange={(_, d) => !d.open && !busy && onClose()}>
-      <DialogSurface aria-describedby={undefined}>
-        <form
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void submit();
+    <FormDialog
+      open={open}
+      title="Add provider connection"
+      submitLabel="Add"
+      busy={busy}
+      error={error}
+      errorTitle="The connection wasn't added"
+      onClose={onClose}
+      onSubmit={() => void submit()}
+    >
+      <Field
+        label="Name"
+        required
+        hint="Who or what uses it, like “Provider ticketing (production)”."
+        {...fieldValidation(nameError)}
+      >
+        <Input
+          value={name}
+          onChange={(_, d) => {
+            setName(d.value);
+            setNameError(undefined);
           }}
-        >
-          <DialogBody>
-            <DialogTitle>Add provider connection</DialogTitle>
-            <DialogContent className={styles.form}>
-              <Field
-                label="Name"
-                required
-                hint="Who or what uses it, like “Provider ticketing (production)”."
-                validationMessage={nameError}
-                validationState={nameError ? "error" : "none"}
-              >
-                <Input
-                  value={name}
-                  onChange={(_, d) => {
-                    setName(d.value);
-                    setNameError(undefined);
-                  }}
-                />
-              </Field>
-              <Field label="Expires after" hint="The token stops working then; add a new connection to replace it.">
-                <Select value={expiry} onChange={(_, d) => setExpiry(d.value)}>
-                  {EXPIRY_OPTIONS.map((o) => (
-                    <option key={o.value} value={o.value}>
-                      {o.label}
-                    </option>
-                  ))}
-                </Select>
-              </Field>
-              <ErrorBar error={error} title="The connection wasn't added" />
-            </DialogContent>
-            <DialogActions>
-              <Button type="button" onClick={onClose} disabled={busy}>
-                Cancel
-              </Button>
-              <Button type="submit" appearance="primary" disabled={busy}>
-                Add
-              </Button>
-            </DialogActions>
-          </DialogBody>
-        </form>
-      </DialogSurface>
-    </Dialog>
+        />
+      </Field>
+      <Field label="Expires after" hint="The token stops working then; add a new connection to replace it.">
+        <Select value={expiry} onChange={(_, d) => setExpiry(d.value)}>
+          {EXPIRY_OPTIONS.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </Select>
+      </Field>
+    </FormDialog>
   );
 }
 
@@ -374,62 +351,6 @@ function SecretDialog({ issued, onClose }: { issued: IssuedTokenDto | null; onCl
           <DialogActions>
             <Button appearance="primary" onClick={onClose}>
               Done
-            </Button>
-          </DialogActions>
-        </DialogBody>
-      </DialogSurface>
-    </Dialog>
-  );
-}
-
-function RevokeConnectionDialog({
-  token,
-  onClose,
-  onRevoke,
-}: {
-  token: TokenDto | null;
-  onClose: () => void;
-  onRevoke: (t: TokenDto) => Promise<void>;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [shown, setShown] = useState<TokenDto | null>(token);
-  useEffect(() => {
-    if (token) {
-      setShown(token);
-      setError(null);
-      setBusy(false);
-    }
-  }, [token]);
-  return (
-    <Dialog open={token !== null} onOpenChange={(_, d) => !d.open && !busy && onClose()}>
-      <DialogSurface aria-describedby={undefined}>
-        <DialogBody>
-          <DialogTitle>Revoke {shown?.name}?</DialogTitle>
-          <DialogContent>
-            <Text>
-              The provider's system can no longer use this connection's token: its calls to the Provider API are
-              refused from now on. Requests it already filed stay as they are. This can't be undone.
-            </Text>
-            <ErrorBar error={error} title="The connection wasn't revoked" />
-          </DialogContent>
-          <DialogActions>
-            <Button onClick={onClose} disabled={busy}>
-              Cancel
-            </Button>
-            <Button
-              appearance="primary"
-              disabled={busy}
-              onClick={() => {
-                if (!shown) return;
-                setBusy(true);
-                setError(null);
-                onRevoke(shown)
-                  .catch((e) => setError(errorMessage(e)))
-                  .finally(() => setBusy(false));
-              }}
-            >
-              Revoke
             </Button>
           </DialogActions>
         </DialogBody>
