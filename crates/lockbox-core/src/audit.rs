@@ -83,6 +83,12 @@ struct Encoded<'a> {
 /// The encoding is built in one buffer and hashed in one call (two dozen
 /// small `update` calls cost as much as the hashing itself).
 fn digest(e: &Encoded<'_>) -> [u8; 32] {
+    digest_in(&mut Vec::new(), e)
+}
+
+/// [`digest`], building the encoding in `buf` (reused across entries by the verifier).
+fn digest_in(buf: &mut Vec<u8>, e: &Encoded<'_>) -> [u8; 32] {
+    buf.clear();
     let len = 12 * 8
         + 16
         + 24
@@ -91,24 +97,24 @@ fn digest(e: &Encoded<'_>) -> [u8; 32] {
         + e.request_id.map_or(0, <[u8]>::len)
         + e.details.len()
         + e.prev_hash.len();
-    let mut buf = Vec::with_capacity(len);
-    field(&mut buf, b"lockbox-audit-v1");
-    field(&mut buf, &e.seq.to_be_bytes());
-    field(&mut buf, &e.at_ms.to_be_bytes());
-    field(&mut buf, &e.recorded_ms.to_be_bytes());
+    buf.reserve(len);
+    field(buf, b"lockbox-audit-v1");
+    field(buf, &e.seq.to_be_bytes());
+    field(buf, &e.at_ms.to_be_bytes());
+    field(buf, &e.recorded_ms.to_be_bytes());
     for t in e.text {
-        field(&mut buf, t);
+        field(buf, t);
     }
     match e.request_id {
         Some(r) => {
             buf.push(1);
-            field(&mut buf, r);
+            field(buf, r);
         }
         None => buf.push(0),
     }
-    field(&mut buf, e.details);
-    field(&mut buf, e.prev_hash);
-    Sha256::digest(&buf).into()
+    field(buf, e.details);
+    field(buf, e.prev_hash);
+    Sha256::digest(&buf[..]).into()
 }
 
 /// Does the stored hex `hash` spell `digest`? (No allocation: verification is hot.)
@@ -139,6 +145,8 @@ pub struct Verifier {
     prev_hash: Vec<u8>,
     entries: u64,
     first_bad: Option<(i64, String)>,
+    /// Scratch space for each entry's encoding.
+    buf: Vec<u8>,
 }
 
 impl Default for Verifier {
@@ -148,6 +156,7 @@ impl Default for Verifier {
             prev_hash: GENESIS.as_bytes().to_vec(),
             entries: 0,
             first_bad: None,
+            buf: Vec::new(),
         }
     }
 }
@@ -183,7 +192,7 @@ impl Verifier {
         } else if e.prev_hash != self.prev_hash.as_slice() {
             Some("its prev_hash does not match the previous entry's hash (entries were removed, reordered or forged)".to_string())
         } else {
-            let computed = digest(&Encoded {
+            let computed = digest_in(&mut self.buf, &Encoded {
                 seq: e.seq,
                 at_ms: e.at_ms,
                 recorded_ms: e.recorded_ms,
@@ -218,6 +227,7 @@ impl Verifier {
             prev_hash: prev_hash.as_bytes().to_vec(),
             entries: 0,
             first_bad: None,
+            buf: Vec::new(),
         }
     }
 
