@@ -192,15 +192,18 @@ impl Verifier {
         } else if e.prev_hash != self.prev_hash.as_slice() {
             Some("its prev_hash does not match the previous entry's hash (entries were removed, reordered or forged)".to_string())
         } else {
-            let computed = digest_in(&mut self.buf, &Encoded {
-                seq: e.seq,
-                at_ms: e.at_ms,
-                recorded_ms: e.recorded_ms,
-                text: [e.tenant, e.actor_kind, e.actor, e.operation],
-                request_id: e.request_id,
-                details: e.details,
-                prev_hash: e.prev_hash,
-            });
+            let computed = digest_in(
+                &mut self.buf,
+                &Encoded {
+                    seq: e.seq,
+                    at_ms: e.at_ms,
+                    recorded_ms: e.recorded_ms,
+                    text: [e.tenant, e.actor_kind, e.actor, e.operation],
+                    request_id: e.request_id,
+                    details: e.details,
+                    prev_hash: e.prev_hash,
+                },
+            );
             (!hash_matches(&computed, e.hash))
                 .then(|| "its content does not match its hash (the entry was edited)".to_string())
         };
