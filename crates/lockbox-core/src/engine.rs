@@ -871,7 +871,7 @@ impl<'a, 't> Write<'a, 't> {
     }
 
     fn persist_new(self, t: &Transition) -> Result<()> {
-        self.tx.save_request(&t.request, 0)?;
+        self.tx.insert_request(&t.request)?;
         self.effects(None, t)
     }
 

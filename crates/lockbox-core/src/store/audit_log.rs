@@ -355,12 +355,9 @@ impl Tx<'_> {
 
     /// The chain's head: (entries, last hash).
     pub fn audit_head(&self) -> Result<(i64, Option<String>)> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, Some(r.get(1)?))))
-            .optional()?
-            .unwrap_or((0, None)))
+        let tail = self.audit_tail()?;
+        let (seq, hash) = tail.head();
+        Ok((seq, hash.map(str::to_string)))
     }
 }
 

@@ -138,16 +138,13 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Insert or update a request row, and insert decisions it gained since `known_decisions`.
-    pub fn save_request(&self, req: &Request, known_decisions: usize) -> Result<()> {
+    /// Insert a new request row and its decisions (a transition of a stored
+    /// one is saved by [`Tx::update_request`]).
+    pub fn insert_request(&self, req: &Request) -> Result<()> {
         let ms = |t: Option<Time>| t.map(to_millis);
         self.tx.prepare_cached(&format!(
             "INSERT INTO requests ({COLUMNS}, deadline_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-             ON CONFLICT (id) DO UPDATE SET
-                state = excluded.state, granted_duration_s = excluded.granted_duration_s,
-                approved_at = excluded.approved_at, access_ends_at = excluded.access_ends_at,
-                closed_at = excluded.closed_at, deadline_at = excluded.deadline_at"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         ))?
         .execute(params![
             req.id,
@@ -170,7 +167,7 @@ impl Tx<'_> {
             req.lockbox_required,
             ms(req.deadline()),
         ])?;
-        self.insert_decisions(req, known_decisions)
+        self.insert_decisions(req, 0)
     }
 
     fn insert_decisions(&self, req: &Request, known_decisions: usize) -> Result<()> {
