@@ -1022,6 +1022,30 @@ fn bench_query(cfg: &Cfg) -> BoxResult<Vec<Row>> {
     use rusqlite::types::Value as V;
     let since = t_ref_ms() - 7 * fixture::DAY;
     let text_pat = "%export mailbox rules%".to_string();
+    // A window from `from` to `to` days ago: bounded by its newest entry as the
+    // engine finds it (the in-order probe, then the late entries).
+    let past_window = |name: &'static str, from: i64, to: i64| {
+        let (a, b) = (
+            t_ref_ms() - from * fixture::DAY,
+            t_ref_ms() - to * fixture::DAY,
+        );
+        (
+            name,
+            AuditQuery {
+                since: Some(from_millis(a)),
+                until: Some(from_millis(b)),
+                ..Default::default()
+            },
+            format!("SELECT {cols} FROM audit_log WHERE tenant = ?1 AND +at >= ?2 AND +at < ?3
+                       AND seq <= MAX(COALESCE((SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
+                                                  WHERE tenant = ?1 AND late = 0 AND at >= ?2 AND at < ?3
+                                                  ORDER BY at DESC, seq DESC LIMIT 1), 0),
+                                      COALESCE((SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
+                                                  WHERE tenant = ?1 AND late = 1 AND at >= ?2 AND at < ?3), 0))
+                     ORDER BY seq DESC LIMIT 50"),
+            vec![V::Text("default".into()), V::Integer(a), V::Integer(b)],
+        )
+    };
     let cases: Vec<(&str, AuditQuery, String, Vec<V>)> = vec![
         (
             "operation = approved",
@@ -1072,38 +1096,8 @@ fn bench_query(cfg: &Cfg) -> BoxResult<Vec<Row>> {
             format!("SELECT {cols} FROM audit_log WHERE tenant = ? AND +at >= ? AND operation = ? ORDER BY seq DESC LIMIT 50"),
             vec![V::Text("default".into()), V::Integer(t_ref_ms() - 30 * fixture::DAY), V::Text("rejected".into())],
         ),
-        (
-            "from 90 to 60 days ago",
-            AuditQuery {
-                since: Some(from_millis(t_ref_ms() - 90 * fixture::DAY)),
-                until: Some(from_millis(t_ref_ms() - 60 * fixture::DAY)),
-                ..Default::default()
-            },
-            format!("SELECT {cols} FROM audit_log WHERE tenant = ?1 AND +at >= ?2 AND +at < ?3
-                       AND seq <= MAX(COALESCE((SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
-                                                  WHERE tenant = ?1 AND late = 0 AND at >= ?2 AND at < ?3
-                                                  ORDER BY at DESC, seq DESC LIMIT 1), 0),
-                                      COALESCE((SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
-                                                  WHERE tenant = ?1 AND late = 1 AND at >= ?2 AND at < ?3), 0))
-                     ORDER BY seq DESC LIMIT 50"),
-            vec![V::Text("default".into()), V::Integer(t_ref_ms() - 90 * fixture::DAY), V::Integer(t_ref_ms() - 60 * fixture::DAY)],
-        ),
-        (
-            "one day, 45 days ago",
-            AuditQuery {
-                since: Some(from_millis(t_ref_ms() - 45 * fixture::DAY)),
-                until: Some(from_millis(t_ref_ms() - 44 * fixture::DAY)),
-                ..Default::default()
-            },
-            format!("SELECT {cols} FROM audit_log WHERE tenant = ?1 AND +at >= ?2 AND +at < ?3
-                       AND seq <= MAX(COALESCE((SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
-                                                  WHERE tenant = ?1 AND late = 0 AND at >= ?2 AND at < ?3
-                                                  ORDER BY at DESC, seq DESC LIMIT 1), 0),
-                                      COALESCE((SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
-                                                  WHERE tenant = ?1 AND late = 1 AND at >= ?2 AND at < ?3), 0))
-                     ORDER BY seq DESC LIMIT 50"),
-            vec![V::Text("default".into()), V::Integer(t_ref_ms() - 45 * fixture::DAY), V::Integer(t_ref_ms() - 44 * fixture::DAY)],
-        ),
+        past_window("from 90 to 60 days ago", 90, 60),
+        past_window("one day, 45 days ago", 45, 44),
         (
             "text 'export mailbox rules'",
             AuditQuery {
