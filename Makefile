@@ -2,8 +2,11 @@
 # CI (.ci/run) runs `make lint` and `make test` on a fresh machine.
 CARGO ?= cargo
 NPM   ?= npm
+# Python tools for the tests live in a project-local virtualenv (make py-deps).
+VENV  := $(CURDIR)/.venv
+export LOCKBOX_PYTHON := $(VENV)/bin/python3
 
-.PHONY: run test test-rust test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps deps package bench bench-desktop
+.PHONY: run test test-rust test-rust-future test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -11,10 +14,16 @@ run: deps ui
 
 ## Run every test: engine, CLI, API, IPC commands, UI components, the headless app,
 ## API fuzzing (schemathesis), WebDriver E2E.
-test: deps ui test-rust test-ui test-headless test-api test-e2e
+test: deps ui py-deps test-rust test-rust-future test-ui test-headless test-api test-e2e
 
-test-rust: ui
+test-rust: ui py-deps
 	$(CARGO) test --workspace --locked
+
+## The Rust suite again with the wall clock a year ahead (libfaketime): a test
+## whose outcome depends on today's date fails the day it is written.
+test-rust-future: ui py-deps
+	$(CARGO) test --workspace --locked --no-run
+	DONT_FAKE_MONOTONIC=1 faketime -f '+365d' $(CARGO) test --workspace --locked
 
 test-ui: ui-deps
 	cd ui && $(NPM) run typecheck && $(NPM) test
@@ -23,7 +32,7 @@ test-headless: ui
 	$(CARGO) build -p lockbox-app -p lockbox-cli --locked
 	tests/headless/run.sh
 
-test-api:
+test-api: py-deps
 	$(CARGO) build -p lockbox-cli --locked
 	tests/api/fuzz.sh 100
 
@@ -52,6 +61,14 @@ deps:
 	.ci/install-deps
 
 ui-deps: ui/node_modules/.package-lock.json
+
+## Python test tools (aiosmtpd, schemathesis), pinned, in .venv.
+py-deps: $(VENV)/.installed
+
+$(VENV)/.installed: tests/python/requirements.txt
+	python3 -m venv $(VENV) || { echo "error: python3 -m venv failed: install python3-venv (make deps)" >&2; exit 1; }
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	touch $@
 
 ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
 	cd ui && $(NPM) ci --no-audit --no-fund

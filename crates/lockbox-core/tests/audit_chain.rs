@@ -6,16 +6,20 @@
 
 use chrono::{TimeZone, Utc};
 use lockbox_core::model::NewRequest;
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The instant every store here is written and verified at: fixed, so that
+/// nothing expires between writing and verifying, whatever the real date.
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap()
+}
+
 fn build_store(dir: &Path) -> PathBuf {
     let path = dir.join("lockbox.db");
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap(),
-    ));
-    let mut e = Engine::open(&path, clock, "root").unwrap();
+    let mut e = Engine::open(&path, Arc::new(ManualClock::new(t0())), "root").unwrap();
     for i in 0..4 {
         let r = e
             .file_request(
@@ -37,7 +41,7 @@ fn build_store(dir: &Path) -> PathBuf {
 }
 
 fn verify(path: &Path) -> lockbox_core::audit::VerifyOutcome {
-    let mut e = Engine::open(path, Arc::new(ManualClock::new(Utc::now())), "root").unwrap();
+    let mut e = Engine::open(path, Arc::new(ManualClock::new(t0())), "root").unwrap();
     e.verify_audit().unwrap()
 }
 
@@ -168,7 +172,8 @@ fn audit_changes_name_the_tenants_and_settings_changes() {
         c.settings_tenants.is_empty(),
         "a request is not a settings change"
     );
-    e.set_setting("default", "root", "lockbox", "off").unwrap();
+    e.set_setting("default", &Principal::os_user("root", 0), "lockbox", "off")
+        .unwrap();
     let c2 = e.audit_changes_since(Some(c.head)).unwrap();
     assert_eq!(c2.settings_tenants, ["default".to_string()].into());
     assert!(e
