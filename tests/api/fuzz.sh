@@ -7,9 +7,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CLI="$ROOT/target/debug/lockbox"
 N="${1:-100}"
-command -v schemathesis >/dev/null || { echo "schemathesis missing: pip install schemathesis" >&2; exit 2; }
+ST="$ROOT/.venv/bin/schemathesis"
+[ -x "$ST" ] || { echo "api-fuzz: schemathesis is not installed in $ROOT/.venv: run 'make py-deps'" >&2; echo "api-fuzz: 0 passed, 1 failed"; exit 2; }
 WORK=$(mktemp -d)
-export LOCKBOX_DB="$WORK/lockbox.db" USER=admin LOCKBOX_USER=admin
+export LOCKBOX_DB="$WORK/lockbox.db"
 cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
@@ -22,7 +23,7 @@ PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/v1/openapi.json" >/dev/null && break; sleep 0.1; done
 
 set +e
-timeout 900 schemathesis run "http://127.0.0.1:$PORT/v1/openapi.json" \
+timeout 900 "$ST" run "http://127.0.0.1:$PORT/v1/openapi.json" \
   -H "Authorization: Bearer $TOKEN" \
   --checks all \
   --max-examples "$N" \

@@ -11,6 +11,7 @@ mod common;
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use lockbox_core::model::{NewRequest, State};
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ErrorCode, ManualClock, Time};
 use std::path::Path;
 use std::process::Command;
@@ -46,7 +47,13 @@ fn engine_decides_from_stored_deadlines_with_no_sweep_and_a_clock_moved_back() {
     e.provider_approve("default", &granted.id, "mgr", None)
         .unwrap();
     let granted = e
-        .approve("default", &granted.id, "root", None, Some(1800))
+        .approve(
+            "default",
+            &granted.id,
+            &Principal::os_user("root", 0),
+            None,
+            Some(1800),
+        )
         .unwrap();
     let ends = granted.access_ends_at.unwrap();
     let pending = e.file_request("default", &new_request()).unwrap();
@@ -74,7 +81,13 @@ fn engine_decides_from_stored_deadlines_with_no_sweep_and_a_clock_moved_back() {
     assert_eq!(err.code, ErrorCode::AccessDenied);
     // approve() applies what is due first, so the request is seen expired.
     let err = e
-        .approve("default", &pending.id, "root", None, None)
+        .approve(
+            "default",
+            &pending.id,
+            &Principal::os_user("root", 0),
+            None,
+            None,
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -96,7 +109,13 @@ fn engine_decides_from_stored_deadlines_with_no_sweep_and_a_clock_moved_back() {
     clock.set(ends - Duration::minutes(20));
     assert!(!e.check_access("default", &granted.id).unwrap().allowed);
     assert!(e
-        .approve("default", &pending.id, "root", None, None)
+        .approve(
+            "default",
+            &pending.id,
+            &Principal::os_user("root", 0),
+            None,
+            None
+        )
         .is_err());
     assert!(e.log_access("default", &granted.id, "eng", "Read").is_err());
     assert_eq!(
@@ -220,10 +239,11 @@ fn faketime_works() -> bool {
 
 #[test]
 fn cli_under_libfaketime_with_the_wall_clock_moved_back() {
-    if !faketime_works() {
-        println!("SKIPPED: `faketime` (libfaketime) is not installed or does not work here");
-        return;
-    }
+    assert!(
+        faketime_works(),
+        "`faketime` (libfaketime) is not installed or does not work here: run `make deps` \
+         (.ci/install-deps installs the faketime package)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lockbox.db");
     // Built with a pinned clock at a known time, then used with the *wall* clock
