@@ -7,8 +7,8 @@ use lockbox_core::export::{export_audit as export, ExportFormat};
 use lockbox_core::Result;
 use tauri::State;
 
-fn session_of(e: &mut lockbox_core::Engine, me: &str) -> Result<SessionDto> {
-    let member: Vec<_> = e.memberships(me)?;
+fn session_of(e: &mut lockbox_core::Engine, me: &lockbox_core::Principal) -> Result<SessionDto> {
+    let member: Vec<_> = e.memberships(me.name())?;
     let tenants = e
         .tenants()?
         .iter()
@@ -16,7 +16,7 @@ fn session_of(e: &mut lockbox_core::Engine, me: &str) -> Result<SessionDto> {
         .map(TenantDto::from)
         .collect();
     Ok(SessionDto {
-        user: me.to_string(),
+        user: me.name().to_string(),
         role: member.first().map(|m| m.1.into()),
         tenants,
     })
@@ -264,12 +264,10 @@ pub async fn export_audit(
 ) -> Result<u64> {
     let fmt = ExportFormat::parse(&format)?;
     let q = query.to_store()?;
+    // The page may only write where the user chose in the save dialog.
+    let path = state.take_export_path(&path)?;
     state
-        .run(move |e, _| {
-            crate::files::write_atomically(std::path::Path::new(&path), |f| {
-                export(e, &tenant, &q, fmt, f)
-            })
-        })
+        .run(move |e, _| crate::files::write_atomically(&path, |f| export(e, &tenant, &q, fmt, f)))
         .await
 }
 
@@ -299,6 +297,7 @@ pub async fn tray_state(state: State<'_, AppState>) -> Result<TrayStateDto> {
 #[tauri::command]
 pub async fn choose_export_path<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
     format: String,
 ) -> Result<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
@@ -307,7 +306,7 @@ pub async fn choose_export_path<R: tauri::Runtime>(
         ExportFormat::Jsonl => "jsonl",
     };
     if let Some(p) = std::env::var_os("LOCKBOX_E2E_SAVE_PATH").filter(|p| !p.is_empty()) {
-        return Ok(Some(p.to_string_lossy().into_owned()));
+        return Ok(Some(state.allow_export_path(p.into())));
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
@@ -323,7 +322,7 @@ pub async fn choose_export_path<R: tauri::Runtime>(
         .map_err(|_| lockbox_core::Error::internal("the save dialog closed unexpectedly"))?;
     Ok(picked
         .and_then(|p| p.into_path().ok())
-        .map(|p| p.display().to_string()))
+        .map(|p| state.allow_export_path(p)))
 }
 
 // ---------- provider connections, email, API (issue: provider intake API) ----------

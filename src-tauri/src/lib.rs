@@ -12,7 +12,7 @@ pub mod runtime;
 pub mod state;
 pub mod tray;
 
-use lockbox_core::engine::{default_db_path, os_user};
+use lockbox_core::engine::default_db_path;
 use lockbox_core::{Engine, SystemClock};
 use state::AppState;
 use std::path::PathBuf;
@@ -79,8 +79,8 @@ pub fn db_path_from(args: impl IntoIterator<Item = String>) -> lockbox_core::Res
 
 /// Open the store as the OS user and build the shared state.
 pub fn open_state(db: &std::path::Path) -> lockbox_core::Result<AppState> {
-    let user = os_user();
-    let engine = Engine::open(db, Arc::new(SystemClock), &user)?;
+    let user = lockbox_core::Principal::current_os_user();
+    let engine = Engine::open(db, Arc::new(SystemClock), user.name())?;
     let prefs = db
         .parent()
         .map(|d| d.join("app-prefs.json"))

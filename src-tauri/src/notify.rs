@@ -5,14 +5,36 @@
 use lockbox_core::clock::Time;
 use lockbox_core::duration::format_duration;
 use lockbox_core::store::NoticeRow;
+use lockbox_core::text;
 use std::sync::mpsc;
 use std::time::Duration;
 
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Summary and body for a notice.
+/// Summary and body for a notice, safe to hand to a daemon that renders
+/// markup and links (dunst does): provider-sent fields are flattened to one
+/// line without bidi or other format characters, and the body is
+/// markup-escaped, so `<a href=…>` shows as text and nothing is clickable.
+/// The summary is plain text by the freedesktop spec (dunst escapes it
+/// itself; escaping it here would show `&lt;` to the user).
 pub fn render(n: &NoticeRow, now: Time) -> (String, String) {
-    let r = &n.request;
+    let (summary, body) = render_text(n, now);
+    (
+        text::one_line(&summary).into_owned(),
+        text::markup_escape(&body),
+    )
+}
+
+/// The plain text of a notice (before markup escaping).
+fn render_text(n: &NoticeRow, now: Time) -> (String, String) {
+    let f = |s: &str| text::one_line(s).into_owned();
+    let r = &lockbox_core::model::Request {
+        requester: f(&n.request.requester),
+        workload: f(&n.request.workload),
+        resource: f(&n.request.resource),
+        case: f(&n.request.case),
+        ..n.request.clone()
+    };
     let left = format_duration((r.expires_at - now).num_seconds().max(0));
     let expires = r
         .expires_at

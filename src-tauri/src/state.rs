@@ -2,7 +2,7 @@
 //! acting, per-machine preferences, and the "something changed" signal.
 
 use lockbox_core::dto::AppPrefsDto;
-use lockbox_core::{Engine, Error, Result};
+use lockbox_core::{Engine, Error, Principal, Result};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -10,16 +10,18 @@ use tokio::sync::Notify;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Mutex<Engine>>,
-    /// The OS user, who acts in the admin center.
-    pub user: String,
+    /// The OS user running the app (by uid), who acts in the admin center.
+    pub user: Principal,
     pub prefs: Arc<Mutex<AppPrefsDto>>,
     pub prefs_path: PathBuf,
     /// Woken whenever the store changed (by us or another process).
     pub changed: Arc<Notify>,
+    /// Paths the user picked in the save dialog, each writable by one export.
+    export_paths: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl AppState {
-    pub fn new(engine: Engine, user: String, prefs_path: PathBuf) -> Self {
+    pub fn new(engine: Engine, user: Principal, prefs_path: PathBuf) -> Self {
         let prefs = load_prefs(&prefs_path);
         AppState {
             engine: Arc::new(Mutex::new(engine)),
@@ -27,6 +29,31 @@ impl AppState {
             prefs: Arc::new(Mutex::new(prefs)),
             prefs_path,
             changed: Arc::new(Notify::new()),
+            export_paths: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Remember a path the user chose in the save dialog; returns it as text.
+    pub fn allow_export_path(&self, p: PathBuf) -> String {
+        let text = p.display().to_string();
+        let mut v = self.export_paths.lock().unwrap_or_else(|e| e.into_inner());
+        v.retain(|q| *q != p);
+        v.push(p);
+        let n = v.len();
+        v.drain(..n.saturating_sub(8));
+        text
+    }
+
+    /// The path an export may write: only one the user chose in the save
+    /// dialog (once). The page cannot name any other file.
+    pub fn take_export_path(&self, path: &str) -> Result<PathBuf> {
+        let p = PathBuf::from(path);
+        let mut v = self.export_paths.lock().unwrap_or_else(|e| e.into_inner());
+        match v.iter().position(|q| *q == p) {
+            Some(i) => Ok(v.remove(i)),
+            None => Err(Error::not_permitted(format!(
+                "{path} was not chosen in the save dialog: choose where to export first"
+            ))),
         }
     }
 
@@ -34,7 +61,7 @@ impl AppState {
     pub async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Engine, &str) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Engine, &Principal) -> Result<T> + Send + 'static,
     {
         let engine = self.engine.clone();
         let user = self.user.clone();
@@ -50,7 +77,7 @@ impl AppState {
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Engine, &str) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Engine, &Principal) -> Result<T> + Send + 'static,
     {
         let out = self.run(f).await;
         self.changed.notify_one();

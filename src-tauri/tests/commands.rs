@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+use chrono::{TimeZone, Utc};
 use lockbox_core::model::NewRequest;
-use lockbox_core::{Engine, SystemClock};
+use lockbox_core::Principal;
+use lockbox_core::{Engine, ManualClock};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -19,6 +21,7 @@ struct Fixture {
     dir: std::path::PathBuf,
     _app: tauri::App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
+    state: lockbox_app::state::AppState,
     pending: Vec<String>,
     approved: String,
 }
@@ -26,7 +29,9 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
-    let mut engine = Engine::open(&path.join("lockbox.db"), Arc::new(SystemClock), "root").unwrap();
+    // A fixed instant: nothing here depends on the real date.
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap());
+    let mut engine = Engine::open(&path.join("lockbox.db"), Arc::new(clock), "root").unwrap();
     let mut ids = Vec::new();
     for i in 0..3 {
         let r = engine
@@ -49,12 +54,21 @@ fn fixture() -> Fixture {
     }
     let approved = ids.pop().unwrap();
     engine
-        .approve("default", &approved, "root", None, None)
+        .approve(
+            "default",
+            &approved,
+            &Principal::os_user("root", 0),
+            None,
+            None,
+        )
         .unwrap();
-    let state =
-        lockbox_app::state::AppState::new(engine, "root".into(), path.join("app-prefs.json"));
+    let state = lockbox_app::state::AppState::new(
+        engine,
+        lockbox_core::Principal::os_user("root", 0),
+        path.join("app-prefs.json"),
+    );
     let app = mock_builder()
-        .manage(state)
+        .manage(state.clone())
         .manage(lockbox_app::api::ApiRuntime::default())
         .invoke_handler(lockbox_app::handlers!())
         .build(mock_context(noop_assets()))
@@ -67,6 +81,7 @@ fn fixture() -> Fixture {
         dir: path,
         _app: app,
         window,
+        state,
         pending: ids,
         approved,
     }
@@ -327,6 +342,17 @@ fn audit_query_export_verify_and_home() {
         "invalid_input",
     );
     let out = f.dir.join("export.csv");
+    // The page may only write where the user chose in the save dialog.
+    f.err(
+        "export_audit",
+        json!({"tenant": "default", "query": {}, "format": "csv", "path": out}),
+        "not_permitted",
+    );
+    assert!(
+        !out.exists(),
+        "nothing written to a path the dialog did not return"
+    );
+    f.state.allow_export_path(out.clone());
     let n = f.ok("export_audit", json!({"tenant": "default", "query": {"operation": "request_created"}, "format": "csv", "path": out}));
     assert_eq!(n, 3);
     assert_eq!(
@@ -338,6 +364,12 @@ fn audit_query_export_verify_and_home() {
         "export_audit",
         json!({"tenant": "default", "query": {}, "format": "xml", "path": out}),
         "invalid_input",
+    );
+    // A chosen path is good for one export only.
+    f.err(
+        "export_audit",
+        json!({"tenant": "default", "query": {}, "format": "csv", "path": out}),
+        "not_permitted",
     );
     let v = f.ok("verify_audit", json!({}));
     assert_eq!(v["ok"], true);

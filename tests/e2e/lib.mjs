@@ -25,6 +25,8 @@ export const env = {
   shots: need("LOCKBOX_E2E_SHOTS"),
   savePath: need("LOCKBOX_E2E_SAVE_PATH"),
   work: need("LOCKBOX_E2E_WORK"),
+  /** The OS user running the app: the store's first admin, who decides in the window. */
+  me: need("LOCKBOX_E2E_ME"),
 };
 
 /** Default bound for a UI wait. Generous: the build machines have 2 busy cores. */

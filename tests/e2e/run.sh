@@ -139,7 +139,10 @@ trap 'exit 143' INT TERM
 
 # A private store and private XDG dirs: the app never touches a real profile.
 mkdir -p "$WORK/data" "$WORK/xdg/config" "$WORK/xdg/data" "$WORK/xdg/cache" "$WORK/xdg/state"
+# USER/LOGNAME/LOCKBOX_USER name somebody else on purpose: the app and the CLI
+# act as the OS user (by uid) whatever the environment says.
 export LOCKBOX_DB="$WORK/data/lockbox.db" USER=admin LOCKBOX_USER=admin LOGNAME=admin
+export LOCKBOX_E2E_ME="$(id -un)"
 export LOCKBOX_API_BIND=127.0.0.1:0 LOCKBOX_E2E_SAVE_PATH="$WORK/export.csv"
 export XDG_CONFIG_HOME="$WORK/xdg/config" XDG_DATA_HOME="$WORK/xdg/data" XDG_CACHE_HOME="$WORK/xdg/cache" XDG_STATE_HOME="$WORK/xdg/state"
 export NO_AT_BRIDGE=1
@@ -151,7 +154,7 @@ rm -f "$SHOTS"/*.png
 # A notification daemon, so the app's OS notifications have somewhere to go.
 if command -v dunst >/dev/null; then dunst >"$WORK/dunst.log" 2>&1 & DUNST_PID=$!; fi
 
-# Seed: 3 pending requests + 1 awaiting the provider (the OS user "admin" becomes the first admin).
+# Seed: 3 pending requests + 1 awaiting the provider (the OS user becomes the first admin).
 "$CLI" demo >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log"; echo "e2e: seeding the store failed" >&2; exit 1; }
 
 # Free ports for tauri-driver and WebKitWebDriver (not the fixed 4444/4445, so

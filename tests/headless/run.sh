@@ -5,7 +5,9 @@
 #     call seen on the session bus) within 3 s, and the tray reports 1 pending;
 #  2. a request with a 5 s lifetime is marked expired by the app within 1 s of
 #     its deadline, with no CLI call in between;
-#  3. after a restart the first notification is not shown again.
+#  3. after a restart the first notification is not shown again;
+#  4. provider-sent markup reaches the daemon escaped: dunst renders body
+#     markup and links, so an engineer named <a href=…> must show as text.
 # Also saves a screenshot of the window: target/screenshots/app-start.png.
 # Usage: tests/headless/run.sh (after `cargo build -p lockbox-app -p lockbox-cli`).
 set -euo pipefail
@@ -18,7 +20,7 @@ fi
 APP="$ROOT/target/debug/lockbox-app"
 CLI="$ROOT/target/debug/lockbox"
 WORK=$(mktemp -d)
-export LOCKBOX_DB="$WORK/lockbox.db" USER=admin LOCKBOX_USER=admin NO_AT_BRIDGE=1 LOCKBOX_API_BIND=127.0.0.1:0
+export LOCKBOX_DB="$WORK/lockbox.db" NO_AT_BRIDGE=1 LOCKBOX_API_BIND=127.0.0.1:0
 SHOTS="$ROOT/target/screenshots"; mkdir -p "$SHOTS"
 pass=0; fail=0
 ok()   { echo "ok: $*"; pass=$((pass+1)); }
@@ -77,6 +79,31 @@ print(int((p(e["recorded_at"])-p(e["at"])).total_seconds()*1000))')
   if [ "$lag_ms" -le 1000 ]; then ok "app marked the request expired $lag_ms ms after its deadline"; else bad "expired $lag_ms ms after the deadline (> 1000)"; fi
 else
   bad "the app did not expire the request"; tail -20 "$WORK/app1.log"
+fi
+
+# 4. Hostile markup from the provider: escaped in the Notify call, shown as text by dunst.
+EVIL='<a href="https://evil.example/approve">Approve here</a>'
+ID3=$("$CLI" --json request new --engineer "$EVIL" --case "SR-<b>3</b>" --workload "Exchange Online" \
+      --resource "Mailbox: <i>ops</i>" --reason "Markup check" --duration 1h | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+"$CLI" request provider-approve "$ID3" --as mgr.headless >/dev/null
+if wait_for "$WORK/monitor.log" "SR-&lt;b&gt;3" 5; then
+  ok "the body reached the daemon markup-escaped (SR-&lt;b&gt;3…)"
+  # What dunst renders (its history keeps the pango markup it drew): the
+  # provider's tags must be text (&lt;a …), never a tag (<a …) — no link.
+  sleep 0.5; dunstctl close-all; sleep 0.3
+  shown=$(dunstctl history | python3 -c '
+import json,sys
+for n in json.load(sys.stdin)["data"][0]:
+    m=n["message"]["data"]
+    if "SR-" in m and "3" in m: print(m); break')
+  if [ -n "$shown" ] && ! printf '%s' "$shown" | grep -qE '<a |<i>|<b>3' &&
+     printf '%s' "$shown" | grep -q '&lt;a href=' && printf '%s' "$shown" | grep -q 'SR-&lt;b&gt;3'; then
+    ok "dunst shows the provider's markup as text, with no link"
+  else
+    bad "dunst rendered provider markup: $shown"
+  fi
+else
+  bad "no escaped Notify call for the markup request within 5 s"; grep -n "SR-" "$WORK/monitor.log" | tail -5
 fi
 
 # 3. Restart: no duplicate notification.

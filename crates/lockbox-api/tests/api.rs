@@ -6,6 +6,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::limits;
+use lockbox_core::Principal;
 use lockbox_core::{receipts, Engine, ManualClock};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -30,7 +31,12 @@ async fn start() -> Api {
     )
     .unwrap();
     let (_, token) = engine
-        .issue_token("default", "root", "acme-ticketing", None)
+        .issue_token(
+            "default",
+            &Principal::os_user("root", 0),
+            "acme-ticketing",
+            None,
+        )
         .unwrap();
     let engine = Arc::new(Mutex::new(engine));
     let state = lockbox_api::ApiState::new(engine.clone(), 1000, 1000);
@@ -140,8 +146,14 @@ async fn the_full_story_over_http() {
     // The customer approves (the decision is not available over the API).
     api.clock.advance(Duration::minutes(5));
     api.with(|e| {
-        e.approve("default", &id, "root", Some("go"), Some(3600))
-            .unwrap()
+        e.approve(
+            "default",
+            &id,
+            &Principal::os_user("root", 0),
+            Some("go"),
+            Some(3600),
+        )
+        .unwrap()
     });
     let (_, v) = api.get(&format!("/v1/requests/{id}/access")).await;
     assert_eq!(v["allowed"], true);
@@ -239,18 +251,27 @@ async fn the_auth_matrix() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     // A revoked token stops working at once.
-    let (_, second) = api.with(|e| e.issue_token("default", "root", "second", None).unwrap());
+    let (_, second) = api.with(|e| {
+        e.issue_token("default", &Principal::os_user("root", 0), "second", None)
+            .unwrap()
+    });
     assert_eq!(
         api.call("GET", &path, Some(&second), None).await.0,
         StatusCode::OK
     );
-    api.with(|e| e.revoke_token("default", "root", "second").unwrap());
+    api.with(|e| {
+        e.revoke_token("default", &Principal::os_user("root", 0), "second")
+            .unwrap()
+    });
     assert_eq!(
         api.call("GET", &path, Some(&second), None).await.0,
         StatusCode::UNAUTHORIZED
     );
     // An expired token too.
-    let (_, short) = api.with(|e| e.issue_token("default", "root", "short", Some(60)).unwrap());
+    let (_, short) = api.with(|e| {
+        e.issue_token("default", &Principal::os_user("root", 0), "short", Some(60))
+            .unwrap()
+    });
     assert_eq!(
         api.call("GET", &path, Some(&short), None).await.0,
         StatusCode::OK
@@ -262,9 +283,15 @@ async fn the_auth_matrix() {
     );
     // Another tenant's token cannot see or act on this tenant's request.
     let (_, other) = api.with(|e| {
-        e.add_tenant("default", "root", "fabrikam", "Fabrikam")
-            .unwrap();
-        e.issue_token("fabrikam", "root", "fab", None).unwrap()
+        e.add_tenant(
+            "default",
+            &Principal::os_user("root", 0),
+            "fabrikam",
+            "Fabrikam",
+        )
+        .unwrap();
+        e.issue_token("fabrikam", &Principal::os_user("root", 0), "fab", None)
+            .unwrap()
     });
     for (m, p, b) in [
         ("GET", path.clone(), None),
@@ -393,12 +420,18 @@ async fn rate_limit_per_token() {
     let dir = tempfile::tempdir().unwrap();
     let mut engine = Engine::open(
         &dir.path().join("l.db"),
-        Arc::new(lockbox_core::SystemClock),
+        Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap(),
+        )),
         "root",
     )
     .unwrap();
-    let (_, a) = engine.issue_token("default", "root", "a", None).unwrap();
-    let (_, b) = engine.issue_token("default", "root", "b", None).unwrap();
+    let (_, a) = engine
+        .issue_token("default", &Principal::os_user("root", 0), "a", None)
+        .unwrap();
+    let (_, b) = engine
+        .issue_token("default", &Principal::os_user("root", 0), "b", None)
+        .unwrap();
     let state = lockbox_api::ApiState::new(Arc::new(Mutex::new(engine)), 1, 5);
     let (addr, _h) = lockbox_api::bind(
         state,
@@ -538,4 +571,48 @@ async fn openapi_documents_each_operations_statuses() {
         "No valid grant (audited as access_denied)"
     );
     assert_eq!(actions["400"]["description"], "Malformed JSON");
+}
+
+/// The documented text patterns say exactly what the engine accepts: every
+/// character of the Basic Multilingual Plane is allowed by a field's pattern
+/// if and only if the engine's check lets it through (one-line fields refuse
+/// line breaks, tabs and bidi/format characters; `reason` and comments allow
+/// line breaks and tabs). A fuzzer trusting the document then never sends
+/// "valid" text that is refused, nor finds refused text documented as valid.
+#[test]
+fn documented_text_patterns_match_the_engine() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(lockbox_api::ApiDoc::openapi()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let ecma_escape = regex::Regex::new(r"\\u([0-9a-fA-F]{4})").unwrap();
+    let mut checked = 0;
+    for (name, schema) in schemas {
+        let Some(props) = schema["properties"].as_object() else {
+            continue;
+        };
+        for (field, p) in props {
+            let Some(pattern) = p["pattern"].as_str() else {
+                continue;
+            };
+            if field == "duration" {
+                continue;
+            }
+            // ECMA `\uXXXX` -> Rust regex `\x{XXXX}`.
+            let rust = ecma_escape.replace_all(pattern, r"\x{$1}").into_owned();
+            let re = regex::Regex::new(&rust).unwrap();
+            let multiline = matches!(field.as_str(), "reason" | "comment");
+            for cp in (0u32..0x1_0000).filter(|c| !(0xD800..0xE000).contains(c)) {
+                let c = char::from_u32(cp).unwrap();
+                let text = format!("a{c}b");
+                let documented = re.is_match(&text);
+                let engine = lockbox_core::text::refused_char(&text, multiline).is_none();
+                assert_eq!(
+                    documented, engine,
+                    "{name}.{field}: U+{cp:04X} documented {documented}, engine {engine}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} text fields have a pattern");
 }

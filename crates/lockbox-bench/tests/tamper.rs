@@ -13,6 +13,7 @@ use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use lockbox_core::audit::{entry_hash, HashInput, GENESIS};
 use lockbox_core::model::NewRequest;
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,14 +46,22 @@ fn base(dir: &Path) -> (PathBuf, i64) {
             .unwrap();
         match i % 3 {
             0 => {
-                e.approve("default", &r.id, "root", Some("fine"), Some(600))
-                    .unwrap();
+                e.approve(
+                    "default",
+                    &r.id,
+                    &Principal::os_user("root", 0),
+                    Some("fine"),
+                    Some(600),
+                )
+                .unwrap();
                 e.log_access("default", &r.id, &format!("eng{i}"), "Read message trace")
                     .unwrap();
-                e.revoke("default", &r.id, "root", None).unwrap();
+                e.revoke("default", &r.id, &Principal::os_user("root", 0), None)
+                    .unwrap();
             }
             1 => {
-                e.reject("default", &r.id, "root", Some("no")).unwrap();
+                e.reject("default", &r.id, &Principal::os_user("root", 0), Some("no"))
+                    .unwrap();
             }
             _ => {}
         }

@@ -16,7 +16,9 @@ pub struct Cli {
     /// Tenant to act on.
     #[arg(long, global = true, env = "LOCKBOX_TENANT", default_value = "default")]
     pub tenant: String,
-    /// Who is acting (default: the OS user).
+    /// The provider-side person acting: the manager who approves, the engineer
+    /// who cancels or acts under a grant (default: the OS user). Customer
+    /// decisions, settings, users and tokens always act as the OS user.
     #[arg(long = "as", id = "as_user", global = true, value_name = "NAME")]
     pub actor: Option<String>,
     /// Machine-readable JSON output.
@@ -24,6 +26,25 @@ pub struct Cli {
     pub json: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
+}
+
+impl Cmd {
+    /// Does this command act for the customer (a decision, a setting, a user,
+    /// a token, the SMTP server)? Those act as the authenticated OS user only.
+    pub fn acts_as_customer(&self) -> bool {
+        match self {
+            Cmd::Tenant { cmd } => matches!(cmd, TenantCmd::Add { .. }),
+            Cmd::Settings { cmd } => matches!(cmd, SettingsCmd::Set { .. }),
+            Cmd::User { cmd } => !matches!(cmd, UserCmd::List),
+            Cmd::Request { cmd } => matches!(
+                cmd,
+                RequestCmd::Approve { .. } | RequestCmd::Reject { .. } | RequestCmd::Revoke { .. }
+            ),
+            Cmd::Token { cmd } => !matches!(cmd, TokenCmd::List),
+            Cmd::Smtp { cmd } => matches!(cmd, SmtpCmd::Set { .. } | SmtpCmd::Clear),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -29,12 +29,13 @@ use lockbox_core::dto::{
     AccessDto, AuditEntryDto, RequestDto, SettingsDto, TenantDto, UserDto, VerifyReport,
 };
 use lockbox_core::duration::parse_duration;
-use lockbox_core::engine::{default_db_path, os_user};
+use lockbox_core::engine::default_db_path;
 use lockbox_core::export::{export_audit, ExportFormat};
 use lockbox_core::model::{NewRequest, Role, State};
 use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort};
 use lockbox_core::{
-    clock::parse_time, Clock, Engine, Error, ErrorClass, ManualClock, Result, SystemClock,
+    clock::parse_time, Clock, Engine, Error, ErrorClass, ManualClock, Principal, Result,
+    SystemClock,
 };
 use print::Out;
 use std::process::ExitCode;
@@ -73,7 +74,18 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Some(p) => p.clone(),
         None => default_db_path()?,
     };
-    let me = cli.actor.clone().unwrap_or_else(os_user);
+    // Customer-side commands act as the OS user running this process, never
+    // as a name given on the command line or in the environment.
+    let os = Principal::current_os_user();
+    if let (Some(name), true) = (&cli.actor, cli.cmd.acts_as_customer()) {
+        return Err(Error::input(format!(
+            "--as {name}: customer decisions, settings, users and tokens are made as the \
+             OS user running lockbox ({}); --as names provider-side people only",
+            os.name()
+        )));
+    }
+    // The provider-side person (asserted by the provider): manager, engineer.
+    let provider = cli.actor.clone().unwrap_or_else(|| os.name().to_string());
     let tenant = cli.tenant.as_str();
     // Offline verification needs no store.
     if let Cmd::Receipt {
@@ -82,7 +94,13 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     {
         return provider::verify_offline(file, public_key, out);
     }
-    let mut engine = Engine::open(&db, clock()?, &me)?;
+    if matches!(cli.cmd, Cmd::Serve { .. }) && std::env::var_os("LOCKBOX_NOW").is_some() {
+        return Err(Error::input(
+            "LOCKBOX_NOW pins the clock for one command (tests, demos); `lockbox serve` \
+             runs on the real clock, or grants would never end: unset LOCKBOX_NOW",
+        ));
+    }
+    let mut engine = Engine::open(&db, clock()?, os.name())?;
     if let Cmd::Serve {
         bind,
         tls_cert,
@@ -97,7 +115,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Tenant {
             cmd: TenantCmd::Add { id, name },
         } => {
-            let t = e.add_tenant(tenant, &me, &id, name.as_deref().unwrap_or(&id))?;
+            let t = e.add_tenant(tenant, &os, &id, name.as_deref().unwrap_or(&id))?;
             out.tenants(&[TenantDto::from(&t)]);
         }
         Cmd::Tenant {
@@ -114,13 +132,13 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Settings {
             cmd: SettingsCmd::Set { key, value },
         } => {
-            let s = e.set_setting(tenant, &me, &key, &value)?;
+            let s = e.set_setting(tenant, &os, &key, &value)?;
             out.settings(&s.entries(), &SettingsDto::from(&s));
         }
         Cmd::User {
             cmd: UserCmd::Add { name, role, email },
         } => {
-            let u = e.add_user(tenant, &me, &name, Role::parse(&role)?, email.as_deref())?;
+            let u = e.add_user(tenant, &os, &name, Role::parse(&role)?, email.as_deref())?;
             out.users(&[UserDto::from(&u)]);
         }
         Cmd::User { cmd: UserCmd::List } => {
@@ -134,10 +152,10 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::User {
             cmd: UserCmd::Remove { name },
         } => {
-            e.remove_user(tenant, &me, &name)?;
+            e.remove_user(tenant, &os, &name)?;
             out.done(&format!("removed user {name}"));
         }
-        Cmd::Request { cmd } => return request(e, tenant, &me, cmd, out),
+        Cmd::Request { cmd } => return request(e, tenant, &os, &provider, cmd, out),
         Cmd::Access {
             cmd: AccessCmd::Check { id },
         } => {
@@ -154,7 +172,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             cmd: AccessCmd::Log { id, action },
         } => {
             let id = e.resolve_id(tenant, &id)?;
-            let d = e.log_access(tenant, &id, &me, &action)?;
+            let d = e.log_access(tenant, &id, &provider, &action)?;
             out.access(&AccessDto::new(&id, &d));
         }
         Cmd::Audit {
@@ -208,9 +226,9 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
                 ExitCode::from(1)
             });
         }
-        Cmd::Token { cmd } => return provider::token(e, tenant, &me, cmd, out),
+        Cmd::Token { cmd } => return provider::token(e, tenant, &os, cmd, out),
         Cmd::Receipt { cmd } => return provider::receipt(e, tenant, cmd, out),
-        Cmd::Smtp { cmd } => return provider::smtp(e, tenant, &me, cmd, out),
+        Cmd::Smtp { cmd } => return provider::smtp(e, tenant, &os, cmd, out),
         Cmd::Notifications { cmd } => return provider::notifications(e, tenant, cmd, out),
         Cmd::Serve { .. } => {}
         Cmd::Demo => {
@@ -221,7 +239,14 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn request(e: &mut Engine, tenant: &str, me: &str, cmd: RequestCmd, out: &Out) -> Result<ExitCode> {
+fn request(
+    e: &mut Engine,
+    tenant: &str,
+    os: &Principal,
+    provider: &str,
+    cmd: RequestCmd,
+    out: &Out,
+) -> Result<ExitCode> {
     let dur = |d: &Option<String>| d.as_deref().map(parse_duration).transpose();
     let req = match cmd {
         RequestCmd::New {
@@ -279,7 +304,7 @@ fn request(e: &mut Engine, tenant: &str, me: &str, cmd: RequestCmd, out: &Out) -
         }
         RequestCmd::ProviderApprove { id, comment } => {
             let id = e.resolve_id(tenant, &id)?;
-            e.provider_approve(tenant, &id, me, comment.as_deref())?
+            e.provider_approve(tenant, &id, provider, comment.as_deref())?
         }
         RequestCmd::Approve {
             id,
@@ -287,19 +312,19 @@ fn request(e: &mut Engine, tenant: &str, me: &str, cmd: RequestCmd, out: &Out) -
             duration,
         } => {
             let id = e.resolve_id(tenant, &id)?;
-            e.approve(tenant, &id, me, comment.as_deref(), dur(&duration)?)?
+            e.approve(tenant, &id, os, comment.as_deref(), dur(&duration)?)?
         }
         RequestCmd::Reject { id, comment } => {
             let id = e.resolve_id(tenant, &id)?;
-            e.reject(tenant, &id, me, comment.as_deref())?
+            e.reject(tenant, &id, os, comment.as_deref())?
         }
         RequestCmd::Cancel { id, comment } => {
             let id = e.resolve_id(tenant, &id)?;
-            e.cancel(tenant, &id, me, comment.as_deref())?
+            e.cancel(tenant, &id, provider, comment.as_deref())?
         }
         RequestCmd::Revoke { id, comment } => {
             let id = e.resolve_id(tenant, &id)?;
-            e.revoke(tenant, &id, me, comment.as_deref())?
+            e.revoke(tenant, &id, os, comment.as_deref())?
         }
     };
     out.request(&RequestDto::from(&req));

@@ -4,8 +4,10 @@ use lockbox_core::dto::{
     AccessDto, AuditEntryDto, RequestDto, SettingsDto, TenantDto, UserDto, VerifyReport,
 };
 use lockbox_core::duration::format_duration;
+use lockbox_core::text::{multi_line, one_line};
 use lockbox_core::Error;
 use serde::Serialize;
+use std::borrow::Cow;
 
 pub struct Out {
     pub json: bool,
@@ -22,6 +24,18 @@ fn or_dash(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("-")
 }
 
+/// Stored text for a terminal line: what a provider sent may hold anything,
+/// and a line break or an escape sequence must not forge output.
+fn t(s: &str) -> Cow<'_, str> {
+    one_line(s)
+}
+
+/// Multi-line stored text (a reason): escapes removed, continuation lines
+/// indented under the value so none passes for a field of ours.
+fn block(s: &str) -> String {
+    multi_line(s).replace('\n', "\n            ")
+}
+
 impl Out {
     pub fn error(&self, e: &Error) {
         if self.json {
@@ -30,7 +44,7 @@ impl Out {
                 Err(_) => eprintln!("error: {}", e.message),
             }
         } else {
-            eprintln!("error ({}): {}", e.code.as_str(), e.message);
+            eprintln!("error ({}): {}", e.code.as_str(), multi_line(&e.message));
         }
     }
 
@@ -64,11 +78,11 @@ impl Out {
                 .unwrap_or_default()
         );
         outln!("Tenant      {}", r.tenant);
-        outln!("Case        {}", r.case);
-        outln!("Workload    {}", r.workload);
-        outln!("Resource    {}", r.resource);
-        outln!("Reason      {}", r.reason);
-        outln!("Requester   {}", r.requester);
+        outln!("Case        {}", t(&r.case));
+        outln!("Workload    {}", t(&r.workload));
+        outln!("Resource    {}", t(&r.resource));
+        outln!("Reason      {}", block(&r.reason));
+        outln!("Requester   {}", t(&r.requester));
         outln!("Requested   {}", format_duration(r.requested_duration_s));
         if let Some(g) = r.granted_duration_s {
             outln!("Granted     {}", format_duration(g));
@@ -92,13 +106,13 @@ impl Out {
                 d.at,
                 d.level,
                 d.decision,
-                d.actor,
+                t(&d.actor),
                 d.duration_s
                     .map(|s| format!(" for {}", format_duration(s)))
                     .unwrap_or_default(),
                 d.comment
                     .as_ref()
-                    .map(|c| format!(": {c}"))
+                    .map(|c| format!(": {}", t(c)))
                     .unwrap_or_default()
             );
         }
@@ -135,9 +149,9 @@ impl Out {
                 "{:<36}  {:<17}  {:<12}  {:<28}  {:<18}  {}",
                 r.id,
                 state,
-                r.case,
-                r.requester,
-                r.workload,
+                t(&r.case),
+                t(&r.requester),
+                t(&r.workload),
                 deadline
             );
         }
@@ -148,7 +162,12 @@ impl Out {
             return json(ts);
         }
         for t in ts {
-            outln!("{:<20} {:<30} created {}", t.id, t.name, t.created_at);
+            outln!(
+                "{:<20} {:<30} created {}",
+                t.id,
+                one_line(&t.name),
+                t.created_at
+            );
         }
     }
 
@@ -163,9 +182,9 @@ impl Out {
                 .unwrap_or_default();
             outln!(
                 "{:<30} {:<9} {}",
-                u.name,
+                t(&u.name),
                 role,
-                u.email.as_deref().unwrap_or("-")
+                t(u.email.as_deref().unwrap_or("-"))
             );
         }
     }
@@ -186,7 +205,7 @@ impl Out {
         outln!(
             "{}: {}",
             if a.allowed { "allowed" } else { "denied" },
-            a.reason
+            t(&a.reason)
         );
     }
 
@@ -200,9 +219,9 @@ impl Out {
                 e.seq,
                 e.at,
                 e.operation,
-                e.actor,
+                t(&e.actor),
                 e.request_id.as_deref().unwrap_or("-"),
-                e.details
+                t(&e.details.to_string())
             );
         }
     }

@@ -5,13 +5,19 @@ use crate::print::Out;
 use lockbox_core::clock::rfc3339;
 use lockbox_core::duration::parse_duration;
 use lockbox_core::store::SmtpRow;
-use lockbox_core::{mail, receipts, Engine, Error, Result};
+use lockbox_core::{mail, receipts, Engine, Error, Principal, Result};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-pub fn token(e: &mut Engine, tenant: &str, me: &str, cmd: TokenCmd, out: &Out) -> Result<ExitCode> {
+pub fn token(
+    e: &mut Engine,
+    tenant: &str,
+    me: &Principal,
+    cmd: TokenCmd,
+    out: &Out,
+) -> Result<ExitCode> {
     match cmd {
         TokenCmd::Issue { name, expires } => {
             let life = expires.as_deref().map(parse_duration).transpose()?;
@@ -116,7 +122,13 @@ pub fn verify_offline(file: &PathBuf, key: &str, out: &Out) -> Result<ExitCode> 
     }
 }
 
-pub fn smtp(e: &mut Engine, tenant: &str, me: &str, cmd: SmtpCmd, out: &Out) -> Result<ExitCode> {
+pub fn smtp(
+    e: &mut Engine,
+    tenant: &str,
+    me: &Principal,
+    cmd: SmtpCmd,
+    out: &Out,
+) -> Result<ExitCode> {
     match cmd {
         SmtpCmd::Show => match e.smtp(tenant)? {
             Some(s) => out.value(

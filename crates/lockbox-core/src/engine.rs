@@ -4,6 +4,7 @@
 
 use crate::audit::{AuditEntry, VerifyOutcome};
 use crate::clock::{Clock, Time};
+use crate::identity::Principal;
 use crate::machine::{self, AuditRecord, Effect, Event, Transition};
 use crate::model::*;
 use crate::store::{AuditQuery, NoticeRow, Outcome, RequestQuery, Store, Tx};
@@ -65,13 +66,9 @@ pub fn default_db_path() -> Result<PathBuf> {
     Ok(dirs.data_dir().join("lockbox.db"))
 }
 
-/// The OS user's name, for `--as` defaults and the first admin.
-pub fn os_user() -> String {
-    ["LOCKBOX_USER", "USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .or_else(|| whoami::username().ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "admin".to_string())
+/// Now from `clock`, truncated to the store's millisecond precision.
+fn now_of(clock: &dyn Clock) -> Time {
+    crate::clock::from_millis(crate::clock::to_millis(clock.now()))
 }
 
 impl Engine {
@@ -112,7 +109,7 @@ impl Engine {
     /// Now, truncated to the store's millisecond precision so that what an
     /// operation returns equals what a later read returns.
     pub fn now(&self) -> Time {
-        crate::clock::from_millis(crate::clock::to_millis(self.clock.now()))
+        now_of(self.clock.as_ref())
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {
@@ -201,10 +198,10 @@ impl Engine {
     /// File a new request (the provider engineer's side).
     pub fn file_request(&mut self, tenant: &str, new: &NewRequest) -> Result<Request> {
         self.apply_due()?;
-        let now = self.now();
         let id = uuid::Uuid::now_v7().to_string();
-        let signer = &self.signer;
+        let (clock, signer) = (&self.clock, &self.signer);
         self.store.write(|tx| {
+            let now = now_of(clock.as_ref());
             let settings = tenant_settings(tx, tenant)?;
             let t = machine::create(id, tenant, new, &settings, now)?;
             Write::new(tx, signer, &mut tx.audit_tail()?, now).persist_new(&t)?;
@@ -218,13 +215,46 @@ impl Engine {
         id: &str,
         make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
     ) -> Result<Request> {
+        self.transition_by(tenant, id, None, make)
+    }
+
+    /// A transition decided by an authenticated customer: its audit entries
+    /// record how `by` was authenticated.
+    fn customer_transition(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        by: &Principal,
+        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
+    ) -> Result<Request> {
+        self.transition_by(tenant, id, Some(by), make)
+    }
+
+    fn transition_by(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        by: Option<&Principal>,
+        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
+    ) -> Result<Request> {
         self.apply_due()?;
-        let now = self.now();
-        let signer = &self.signer;
+        let (clock, signer) = (&self.clock, &self.signer);
         self.store.write(|tx| {
+            // Read the clock under the write lock: a transition that waited
+            // for another writer is judged at the time it is written.
+            let now = now_of(clock.as_ref());
             let req = load(tx, tenant, id)?;
             let ev = make(tx, &req)?;
-            let t = machine::step(&req, &ev, now)?;
+            let mut t = machine::step(&req, &ev, now)?;
+            if let Some(by) = by {
+                for fx in &mut t.effects {
+                    if let Effect::Audit(a) = fx {
+                        if a.actor.kind == ActorKind::Customer {
+                            a.details = by.with_authn(std::mem::take(&mut a.details));
+                        }
+                    }
+                }
+            }
             Write::new(tx, signer, &mut tx.audit_tail()?, now).persist(&req, &t)?;
             Ok(t.request)
         })
@@ -248,14 +278,14 @@ impl Engine {
         &mut self,
         tenant: &str,
         id: &str,
-        approver: &str,
+        by: &Principal,
         comment: Option<&str>,
         duration_s: Option<i64>,
     ) -> Result<Request> {
-        self.transition(tenant, id, |tx, _| {
+        self.customer_transition(tenant, id, by, |tx, _| {
             Ok(Event::Approve {
-                approver: approver.to_string(),
-                role: tx.role(tenant, approver)?,
+                approver: by.name().to_string(),
+                role: tx.role(tenant, by.name())?,
                 comment: comment.map(str::to_string),
                 duration_s,
             })
@@ -266,13 +296,13 @@ impl Engine {
         &mut self,
         tenant: &str,
         id: &str,
-        approver: &str,
+        by: &Principal,
         comment: Option<&str>,
     ) -> Result<Request> {
-        self.transition(tenant, id, |tx, _| {
+        self.customer_transition(tenant, id, by, |tx, _| {
             Ok(Event::Reject {
-                approver: approver.to_string(),
-                role: tx.role(tenant, approver)?,
+                approver: by.name().to_string(),
+                role: tx.role(tenant, by.name())?,
                 comment: comment.map(str::to_string),
             })
         })
@@ -296,13 +326,13 @@ impl Engine {
         &mut self,
         tenant: &str,
         id: &str,
-        by: &str,
+        by: &Principal,
         comment: Option<&str>,
     ) -> Result<Request> {
-        self.transition(tenant, id, |tx, _| {
+        self.customer_transition(tenant, id, by, |tx, _| {
             Ok(Event::Revoke {
-                by: by.to_string(),
-                role: tx.role(tenant, by)?,
+                by: by.name().to_string(),
+                role: tx.role(tenant, by.name())?,
                 comment: comment.map(str::to_string),
             })
         })
@@ -379,11 +409,14 @@ impl Engine {
         let engineer = required("engineer", engineer, limits::NAME)?;
         let action = required("action", action, limits::ACTION)?;
         self.apply_due()?;
-        let now = self.now();
+        let clock = &self.clock;
         let decision = self.store.write(|tx| {
+            // Read the clock under the write lock: an action that waited for
+            // another writer must not be judged at the time it started waiting.
+            let now = now_of(clock.as_ref());
             let req = load(tx, tenant, id)?;
             let mut d = machine::access(&req, now);
-            if d.allowed && engineer != req.requester {
+            if d.allowed && !crate::text::same_person(&engineer, &req.requester) {
                 d = AccessDecision {
                     allowed: false,
                     ends_at: d.ends_at,
@@ -428,13 +461,13 @@ impl Engine {
     pub fn update_settings(
         &mut self,
         tenant: &str,
-        actor: &str,
+        by: &Principal,
         new: &Settings,
     ) -> Result<Settings> {
         new.validate()?;
         let now = self.now();
         self.store.write(|tx| {
-            need_admin(tx, tenant, actor)?;
+            need_admin(tx, tenant, by.name())?;
             let old = tenant_settings(tx, tenant)?;
             let changes: Vec<_> = old
                 .entries()
@@ -449,10 +482,10 @@ impl Engine {
             tx.put_settings(tenant, new)?;
             let rec = AuditRecord {
                 operation: Operation::SettingsChanged,
-                actor: Actor::customer(actor),
+                actor: by.actor(),
                 at: now,
                 request_id: None,
-                details: json!({ "changes": changes }),
+                details: by.with_authn(json!({ "changes": changes })),
             };
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(new.clone())
@@ -463,13 +496,13 @@ impl Engine {
     pub fn set_setting(
         &mut self,
         tenant: &str,
-        actor: &str,
+        by: &Principal,
         key: &str,
         value: &str,
     ) -> Result<Settings> {
         let current = self.settings(tenant)?;
         let new = current.with(key, value)?;
-        self.update_settings(tenant, actor, &new)
+        self.update_settings(tenant, by, &new)
     }
 
     pub fn users(&mut self, tenant: &str) -> Result<Vec<User>> {
@@ -487,7 +520,7 @@ impl Engine {
     pub fn add_user(
         &mut self,
         tenant: &str,
-        actor: &str,
+        by: &Principal,
         name: &str,
         role: Role,
         email: Option<&str>,
@@ -499,11 +532,25 @@ impl Engine {
         }
         let now = self.now();
         self.store.write(|tx| {
-            need_admin(tx, tenant, actor)?;
-            if tx.user(tenant, &name)?.is_some() {
+            need_admin(tx, tenant, by.name())?;
+            // Two users who are "the same person" (case, width, invisible
+            // characters) could each cast a vote of a quorum.
+            if let Some(same) = tx
+                .users(tenant)?
+                .into_iter()
+                .find(|u| crate::text::same_person(&u.name, &name))
+            {
                 return Err(Error::new(
                     ErrorCode::AlreadyExists,
-                    format!("user '{name}' already exists in tenant '{tenant}'"),
+                    format!(
+                        "user '{}' already exists in tenant '{tenant}'{}",
+                        same.name,
+                        if same.name == name {
+                            ""
+                        } else {
+                            " (the same name, written differently)"
+                        }
+                    ),
                 ));
             }
             let user = User {
@@ -515,20 +562,21 @@ impl Engine {
             tx.insert_user(tenant, &user)?;
             let rec = AuditRecord {
                 operation: Operation::UserAdded,
-                actor: Actor::customer(actor),
+                actor: by.actor(),
                 at: now,
                 request_id: None,
-                details: json!({ "user": name, "role": role.as_str(), "email": email }),
+                details: by
+                    .with_authn(json!({ "user": name, "role": role.as_str(), "email": email })),
             };
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(user)
         })
     }
 
-    pub fn remove_user(&mut self, tenant: &str, actor: &str, name: &str) -> Result<()> {
+    pub fn remove_user(&mut self, tenant: &str, by: &Principal, name: &str) -> Result<()> {
         let now = self.now();
         self.store.write(|tx| {
-            need_admin(tx, tenant, actor)?;
+            need_admin(tx, tenant, by.name())?;
             let user = tx.user(tenant, name)?.ok_or_else(|| {
                 Error::not_found(format!("no user '{name}' in tenant '{tenant}'"))
             })?;
@@ -543,10 +591,10 @@ impl Engine {
             tx.delete_user(tenant, name)?;
             let rec = AuditRecord {
                 operation: Operation::UserRemoved,
-                actor: Actor::customer(actor),
+                actor: by.actor(),
                 at: now,
                 request_id: None,
-                details: json!({ "user": name, "role": user.role.as_str() }),
+                details: by.with_authn(json!({ "user": name, "role": user.role.as_str() })),
             };
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(())
@@ -561,7 +609,7 @@ impl Engine {
     pub fn add_tenant(
         &mut self,
         from_tenant: &str,
-        actor: &str,
+        by: &Principal,
         id: &str,
         name: &str,
     ) -> Result<Tenant> {
@@ -577,14 +625,14 @@ impl Engine {
         let name = required("tenant name", name, limits::NAME)?;
         let now = self.now();
         self.store.write(|tx| {
-            need_admin(tx, from_tenant, actor)?;
+            need_admin(tx, from_tenant, by.name())?;
             if tx.tenant_exists(&id)? {
                 return Err(Error::new(
                     ErrorCode::AlreadyExists,
                     format!("tenant '{id}' already exists"),
                 ));
             }
-            create_tenant(tx, &id, &name, &Actor::customer(actor), actor, now)?;
+            create_tenant(tx, &id, &name, &by.actor(), by.name(), now)?;
             Ok(Tenant {
                 id: id.clone(),
                 name: name.clone(),
@@ -966,11 +1014,11 @@ impl Engine {
     pub(crate) fn with_admin_tx<T>(
         &mut self,
         tenant: &str,
-        actor: &str,
+        by: &Principal,
         f: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<T> {
         self.store.write(|tx| {
-            need_admin(tx, tenant, actor)?;
+            need_admin(tx, tenant, by.name())?;
             f(tx)
         })
     }
@@ -1085,7 +1133,7 @@ impl Engine {
     pub fn set_api_settings(
         &mut self,
         tenant: &str,
-        actor: &str,
+        by: &Principal,
         s: &ApiSettings,
     ) -> Result<ApiSettings> {
         let addr: std::net::SocketAddr = s.bind.trim().parse().map_err(|_| {
@@ -1106,18 +1154,18 @@ impl Engine {
         }
         let now = self.now();
         let old = self.api_settings()?;
-        self.with_admin_tx(tenant, actor, |tx| {
+        self.with_admin_tx(tenant, by, |tx| {
             tx.put_app_setting("api.enabled", Some(if s.enabled { "on" } else { "off" }))?;
             tx.put_app_setting("api.bind", Some(&addr.to_string()))?;
             tx.put_app_setting("api.tls_cert", s.tls_cert.as_deref())?;
             tx.put_app_setting("api.tls_key", s.tls_key.as_deref())?;
             let rec = AuditRecord {
                 operation: Operation::SettingsChanged,
-                actor: Actor::customer(actor),
+                actor: by.actor(),
                 at: now,
                 request_id: None,
-                details: json!({ "changes": [{ "key": "api", "old": format!("{} {}", if old.enabled { "on" } else { "off" }, old.bind),
-                                              "new": format!("{} {}", if s.enabled { "on" } else { "off" }, addr) }] }),
+                details: by.with_authn(json!({ "changes": [{ "key": "api", "old": format!("{} {}", if old.enabled { "on" } else { "off" }, old.bind),
+                                              "new": format!("{} {}", if s.enabled { "on" } else { "off" }, addr) }] })),
             };
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(())

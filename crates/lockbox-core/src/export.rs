@@ -1,7 +1,12 @@
 //! Audit export as CSV or JSON Lines (the same rows the admin center shows).
+//! CSV cells that a spreadsheet would take for a formula (`= + - @`, tab, CR)
+//! start with `'` (and a cell starting with `'` gets one more), so opening an
+//! export never evaluates what a provider wrote; `text::csv_cell_decode`
+//! gives the value back.
 
 use crate::dto::AuditEntryDto;
 use crate::store::AuditQuery;
+use crate::text::csv_cell;
 use crate::{Engine, Error, Result};
 use std::io::Write;
 
@@ -55,7 +60,9 @@ pub fn export_audit(
                 let seq = e.seq.to_string();
                 let at = crate::clock::rfc3339(e.at);
                 let rec = crate::clock::rfc3339(e.recorded_at);
-                w.write_record([
+                // Every cell goes through `csv_cell`: a value a provider sent
+                // (an engineer named `=HYPERLINK(…)`) is never a formula.
+                let cells = [
                     seq.as_str(),
                     &at,
                     &rec,
@@ -67,8 +74,9 @@ pub fn export_audit(
                     &e.details,
                     &e.prev_hash,
                     &e.hash,
-                ])
-                .map_err(|e| Error::input(format!("cannot write the export: {e}")))
+                ];
+                w.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
+                    .map_err(|e| Error::input(format!("cannot write the export: {e}")))
             })?;
             w.flush().map_err(io)?;
             n

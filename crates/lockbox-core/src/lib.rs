@@ -11,14 +11,17 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod identity;
 pub mod machine;
 pub mod mail;
 pub mod model;
 pub mod receipts;
 pub mod scheduler;
 pub mod store;
+pub mod text;
 pub mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock, Time};
 pub use engine::Engine;
 pub use error::{Error, ErrorClass, ErrorCode, Result};
+pub use identity::Principal;

@@ -5,6 +5,7 @@
 
 use crate::clock::{rfc3339, Time};
 use crate::model::*;
+use crate::text::same_person;
 use crate::{Error, ErrorCode, Result};
 use chrono::Duration;
 use serde_json::{json, Value};
@@ -133,7 +134,7 @@ pub fn create(
     let case = required("case", &new.case, limits::CASE)?;
     let workload = required("workload", &new.workload, limits::WORKLOAD)?;
     let resource = required("resource", &new.resource, limits::RESOURCE)?;
-    let reason = required("reason", &new.reason, limits::REASON)?;
+    let reason = required_text("reason", &new.reason, limits::REASON)?;
     let duration = new.duration_s.unwrap_or(settings.max_access_duration_s);
     if duration <= 0 {
         return Err(Error::input("the requested duration must be positive"));
@@ -282,7 +283,7 @@ pub fn step(req: &Request, ev: &Event, now: Time) -> Result<Transition> {
     match (req.state, ev) {
         (State::AwaitingProvider, Event::ProviderApprove { manager, comment }) => {
             let manager = required("manager", manager, limits::NAME)?;
-            if manager == req.requester {
+            if same_person(&manager, &req.requester) {
                 return Err(Error::new(
                     ErrorCode::SelfApproval,
                     format!("{manager} filed request {} and cannot approve it", req.id),
@@ -297,7 +298,7 @@ pub fn step(req: &Request, ev: &Event, now: Time) -> Result<Transition> {
                     ),
                 ));
             }
-            let comment = optional("comment", comment.as_deref(), limits::COMMENT)?;
+            let comment = optional_text("comment", comment.as_deref(), limits::COMMENT)?;
             r.decisions.push(Decision {
                 level: Level::Provider,
                 actor: manager.clone(),
@@ -329,7 +330,7 @@ pub fn step(req: &Request, ev: &Event, now: Time) -> Result<Transition> {
         ) => {
             let approver = required("approver", approver, limits::NAME)?;
             need_customer(*role, &approver, &req.tenant)?;
-            if approver == req.requester {
+            if same_person(&approver, &req.requester) {
                 return Err(Error::new(
                     ErrorCode::SelfApproval,
                     format!("{approver} filed request {} and cannot approve it", req.id),
@@ -349,7 +350,7 @@ pub fn step(req: &Request, ev: &Event, now: Time) -> Result<Transition> {
                     )));
                 }
             }
-            let comment = optional("comment", comment.as_deref(), limits::COMMENT)?;
+            let comment = optional_text("comment", comment.as_deref(), limits::COMMENT)?;
             r.decisions.push(Decision {
                 level: Level::Customer,
                 actor: approver.clone(),
@@ -400,7 +401,7 @@ pub fn step(req: &Request, ev: &Event, now: Time) -> Result<Transition> {
                     format!("{approver} has already decided request {}", req.id),
                 ));
             }
-            let comment = optional("comment", comment.as_deref(), limits::COMMENT)?;
+            let comment = optional_text("comment", comment.as_deref(), limits::COMMENT)?;
             r.decisions.push(Decision {
                 level: Level::Customer,
                 actor: approver.clone(),
@@ -421,13 +422,13 @@ pub fn step(req: &Request, ev: &Event, now: Time) -> Result<Transition> {
         }
         (State::AwaitingProvider | State::Pending, Event::Cancel { by, comment }) => {
             let by = required("engineer", by, limits::NAME)?;
-            if by != req.requester {
+            if !same_person(&by, &req.requester) {
                 return Err(Error::not_permitted(format!(
                     "only the requester ({}) may cancel request {}, not {by}",
                     req.requester, req.id
                 )));
             }
-            let comment = optional("comment", comment.as_deref(), limits::COMMENT)?;
+            let comment = optional_text("comment", comment.as_deref(), limits::COMMENT)?;
             r.decisions.push(Decision {
                 level: Level::Provider,
                 actor: by.clone(),
@@ -449,7 +450,7 @@ pub fn step(req: &Request, ev: &Event, now: Time) -> Result<Transition> {
         (State::Approved, Event::Revoke { by, role, comment }) => {
             let by = required("approver", by, limits::NAME)?;
             need_customer(*role, &by, &req.tenant)?;
-            let comment = optional("comment", comment.as_deref(), limits::COMMENT)?;
+            let comment = optional_text("comment", comment.as_deref(), limits::COMMENT)?;
             r.decisions.push(Decision {
                 level: Level::Customer,
                 actor: by.clone(),

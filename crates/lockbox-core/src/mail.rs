@@ -11,9 +11,9 @@
 
 use crate::clock::rfc3339;
 use crate::machine::AuditRecord;
-use crate::model::{limits, required, Actor, Operation};
+use crate::model::{limits, required, Operation};
 use crate::store::{DeliveryRow, NoticeRow, SmtpRow};
-use crate::{Engine, Error, Result};
+use crate::{Engine, Error, Principal, Result};
 use chrono::Duration;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
@@ -47,28 +47,50 @@ pub struct Outgoing {
     pub body: String,
 }
 
-/// Replace anything that a mail client would turn into a link.
+/// Replace anything that a mail client would turn into a link: schemes
+/// (`http`, `://`), `www.`, and every dot between two letters or digits, so
+/// that a bare host name (`contoso-lockbox.example/approve`) or an address is
+/// not linked either.
 fn defang(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len() + 8);
     let lower = s.to_ascii_lowercase();
+    let mut prev: Option<char> = None;
     let mut i = 0;
     while i < s.len() {
+        let c = s[i..].chars().next().unwrap_or(' ');
         if lower[i..].starts_with("http") {
             out.push_str("hxxp");
             i += 4;
+            prev = Some('p');
+            continue;
         } else if s[i..].starts_with("://") {
             out.push_str("[:]//");
             i += 3;
-        } else if lower[i..].starts_with("www.") {
-            out.push_str("www[.]");
-            i += 4;
+        } else if c == '.'
+            && prev.is_some_and(char::is_alphanumeric)
+            && s[i + 1..].chars().next().is_some_and(char::is_alphanumeric)
+        {
+            out.push_str("[.]");
+            i += 1;
         } else {
-            let c = s[i..].chars().next().unwrap_or(' ');
             out.push(c);
             i += c.len_utf8();
         }
+        prev = Some(c);
     }
     out
+}
+
+/// A provider-sent one-line field, as the email shows it: no line breaks (so
+/// it cannot forge a line such as `Request ID:`), no format characters, no links.
+fn field(s: &str) -> String {
+    defang(&crate::text::one_line(s))
+}
+
+/// A provider-sent multi-line field (the reason): continuation lines indented
+/// under the value, so none can pass for a line of ours.
+fn block(s: &str) -> String {
+    defang(&crate::text::multi_line(s)).replace('\n', "\n               ")
 }
 
 /// Subject and body of the email for a notice.
@@ -77,12 +99,12 @@ pub fn render(n: &NoticeRow) -> (String, String) {
     let subject = match n.kind.as_str() {
         "reminder" => format!(
             "Reminder: Customer Lockbox request for case {} expires at {}",
-            r.case,
+            field(&r.case),
             rfc3339(r.expires_at)
         ),
         _ => format!(
             "Customer Lockbox request for case {}: your approval is needed",
-            r.case
+            field(&r.case)
         ),
     };
     let body = format!(
@@ -92,16 +114,16 @@ pub fn render(n: &NoticeRow) -> (String, String) {
          To approve or reject it, open the Lockbox admin center yourself (Service requests)\n\
          or run `lockbox request list --state pending`. This message contains no links on purpose:\n\
          never follow a link in an email that claims to be a Lockbox request.\n",
-        r.case,
-        r.requester,
-        r.workload,
-        r.resource,
-        r.reason,
+        field(&r.case),
+        field(&r.requester),
+        field(&r.workload),
+        field(&r.resource),
+        block(&r.reason),
         crate::duration::format_duration(r.requested_duration_s),
         rfc3339(r.expires_at),
         r.id
     );
-    (defang(&subject), defang(&body))
+    (subject, body)
 }
 
 /// Claim the email notices due now (new ones, and failed ones whose retry time has come).
@@ -231,7 +253,7 @@ impl Engine {
     }
 
     /// Set (or clear with `None`) the tenant's SMTP server (admins); audited without the password.
-    pub fn set_smtp(&mut self, tenant: &str, actor: &str, smtp: Option<SmtpRow>) -> Result<()> {
+    pub fn set_smtp(&mut self, tenant: &str, by: &Principal, smtp: Option<SmtpRow>) -> Result<()> {
         if let Some(s) = &smtp {
             required("SMTP host", &s.host, limits::NAME)?;
             if s.port == 0 {
@@ -251,14 +273,14 @@ impl Engine {
             }
         }
         let now = self.now();
-        self.with_admin_tx(tenant, actor, |tx| {
+        self.with_admin_tx(tenant, by, |tx| {
             tx.put_smtp(tenant, smtp.as_ref())?;
             let details = match &smtp {
                 Some(s) => json!({ "changes": [{ "key": "smtp", "new": format!("{}:{} ({}) from {}{}", s.host, s.port, s.security, s.from_address,
                     if s.username.is_some() { ", with login" } else { "" }) }] }),
                 None => json!({ "changes": [{ "key": "smtp", "new": "off" }] }),
             };
-            let rec = AuditRecord { operation: Operation::SettingsChanged, actor: Actor::customer(actor), at: now, request_id: None, details };
+            let rec = AuditRecord { operation: Operation::SettingsChanged, actor: by.actor(), at: now, request_id: None, details: by.with_authn(details) };
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(())
         })
@@ -270,5 +292,36 @@ impl Engine {
             crate::engine::ensure_tenant(tx, tenant)?;
             tx.deliveries(tenant, CHANNEL, limit)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_a_provider_sends_becomes_a_link() {
+        assert_eq!(
+            field("contoso-lockbox.example/approve"),
+            "contoso-lockbox[.]example/approve"
+        );
+        assert_eq!(field("https://x.example"), "hxxps[:]//x[.]example");
+        assert_eq!(field("www.evil.example"), "www[.]evil[.]example");
+        assert_eq!(field("alex@provider.example"), "alex@provider[.]example");
+        // Plain sentences keep their full stops.
+        assert_eq!(field("Mail flow fails. Again."), "Mail flow fails. Again.");
+    }
+
+    #[test]
+    fn fields_cannot_forge_lines() {
+        assert_eq!(
+            field("SR-1\nRequest ID:    fake"),
+            "SR-1 Request ID:    fake"
+        );
+        assert_eq!(field("evil\u{202E}gpj.exe"), "evilgpj[.]exe");
+        assert_eq!(
+            block("first\nRequest ID: fake"),
+            "first\n               Request ID: fake"
+        );
     }
 }

@@ -195,7 +195,7 @@ impl Request {
     pub fn has_decided(&self, level: Level, actor: &str) -> bool {
         self.decisions
             .iter()
-            .any(|d| d.level == level && d.actor == actor)
+            .any(|d| d.level == level && crate::text::same_person(&d.actor, actor))
     }
 }
 
@@ -365,8 +365,20 @@ pub mod limits {
     pub const TENANT_ID: usize = 64;
 }
 
-/// Trim and check a required text field.
+/// Trim and check a required one-line field (a name, a case number, a
+/// resource): no control characters (line breaks included) and no invisible
+/// format characters such as bidi controls.
 pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
+    check_text(field, value, max, false)
+}
+
+/// Trim and check a required multi-line field (a reason, a comment): line
+/// breaks and tabs are allowed, other control and format characters are not.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
+    check_text(field, value, max, true)
+}
+
+fn check_text(field: &str, value: &str, max: usize, multiline: bool) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
         return Err(Error::input(format!("{field} must not be empty")));
@@ -378,10 +390,18 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
             "{field} is longer than {max} characters"
         )));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::input(format!("{field} contains control characters")));
+    if let Some(what) = crate::text::refused_char(v, multiline) {
+        return Err(Error::input(format!("{field} contains {what}")));
     }
     Ok(v.to_string())
+}
+
+/// Trim an optional multi-line field (a comment); empty becomes `None`.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => required_text(field, v, max).map(Some),
+    }
 }
 
 /// Trim an optional text field; empty becomes `None`.

@@ -3,13 +3,15 @@
 
 use crate::clock::Time;
 use crate::machine::AuditRecord;
-use crate::model::{limits, required, Actor, Operation};
+use crate::model::{limits, required, Operation};
 use crate::store::TokenRow;
-use crate::{Engine, Error, ErrorCode, Result};
+use crate::{Engine, Error, ErrorCode, Principal, Result};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 pub const TOKEN_PREFIX: &str = "lbx_";
+/// The longest lifetime a token may be issued with: ten years.
+pub const MAX_TOKEN_LIFETIME_S: i64 = 3650 * 86_400;
 
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -26,7 +28,7 @@ impl Engine {
     pub fn issue_token(
         &mut self,
         tenant: &str,
-        actor: &str,
+        by: &Principal,
         name: &str,
         lifetime_s: Option<i64>,
     ) -> Result<(TokenRow, String)> {
@@ -34,6 +36,12 @@ impl Engine {
         if let Some(l) = lifetime_s {
             if l <= 0 {
                 return Err(Error::input("a token's lifetime must be positive"));
+            }
+            if l > MAX_TOKEN_LIFETIME_S {
+                return Err(Error::input(format!(
+                    "a token's lifetime must be at most {}",
+                    crate::duration::format_duration(MAX_TOKEN_LIFETIME_S)
+                )));
             }
         }
         let mut raw = [0u8; 32];
@@ -49,17 +57,17 @@ impl Engine {
             expires_at: lifetime_s.map(|l| now + chrono::Duration::seconds(l)),
             revoked_at: None,
         };
-        self.with_admin_tx(tenant, actor, |tx| {
+        self.with_admin_tx(tenant, by, |tx| {
             if tx.token_by_name(tenant, &name)?.is_some() {
                 return Err(Error::new(ErrorCode::AlreadyExists, format!("a provider connection named '{name}' exists already")));
             }
             tx.insert_token(&row, &hash_token(&secret))?;
             let rec = AuditRecord {
                 operation: Operation::TokenIssued,
-                actor: Actor::customer(actor),
+                actor: by.actor(),
                 at: now,
                 request_id: None,
-                details: json!({ "connection": name, "token_id": row.id, "expires_at": row.expires_at.map(crate::clock::rfc3339) }),
+                details: by.with_authn(json!({ "connection": name, "token_id": row.id, "expires_at": row.expires_at.map(crate::clock::rfc3339) })),
             };
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(())
@@ -75,9 +83,9 @@ impl Engine {
     }
 
     /// Revoke a provider connection's token by name (admins).
-    pub fn revoke_token(&mut self, tenant: &str, actor: &str, name: &str) -> Result<TokenRow> {
+    pub fn revoke_token(&mut self, tenant: &str, by: &Principal, name: &str) -> Result<TokenRow> {
         let now = self.now();
-        self.with_admin_tx(tenant, actor, |tx| {
+        self.with_admin_tx(tenant, by, |tx| {
             let t = tx.token_by_name(tenant, name)?.ok_or_else(|| {
                 Error::not_found(format!(
                     "no provider connection '{name}' in tenant '{tenant}'"
@@ -91,10 +99,10 @@ impl Engine {
             }
             let rec = AuditRecord {
                 operation: Operation::TokenRevoked,
-                actor: Actor::customer(actor),
+                actor: by.actor(),
                 at: now,
                 request_id: None,
-                details: json!({ "connection": name, "token_id": t.id }),
+                details: by.with_authn(json!({ "connection": name, "token_id": t.id })),
             };
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(TokenRow {

@@ -6,6 +6,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::*;
 use lockbox_core::store::RequestQuery;
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ErrorCode, ManualClock};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -80,7 +81,8 @@ fn setup() -> (Engine, ManualClock) {
         ("bob", Role::Approver),
         ("eng0", Role::Approver),
     ] {
-        e.add_user("default", "admin", u, r, None).unwrap();
+        e.add_user("default", &Principal::os_user("admin", 0), u, r, None)
+            .unwrap();
     }
     (e, clock)
 }
@@ -182,7 +184,7 @@ proptest! {
                 Op::Approve { req, who, duration_min } => {
                     let Some(id) = pick(&ids, *req) else { continue };
                     let before = e.request("default", &id).unwrap();
-                    let res = e.approve("default", &id, DECIDERS[*who], None, duration_min.map(|m| m * 60));
+                    let res = e.approve("default", &id, &Principal::os_user(DECIDERS[*who], 0), None, duration_min.map(|m| m * 60));
                     if DECIDERS[*who] == before.requester && before.state == State::Pending {
                         prop_assert_eq!(res.unwrap_err().code, ErrorCode::SelfApproval);
                     } else if DECIDERS[*who] == "mallory" {
@@ -190,13 +192,13 @@ proptest! {
                     }
                 }
                 Op::Reject { req, who } => {
-                    if let Some(id) = pick(&ids, *req) { let _ = e.reject("default", &id, DECIDERS[*who], Some("no")); }
+                    if let Some(id) = pick(&ids, *req) { let _ = e.reject("default", &id, &Principal::os_user(DECIDERS[*who], 0), Some("no")); }
                 }
                 Op::Cancel { req, engineer } => {
                     if let Some(id) = pick(&ids, *req) { let _ = e.cancel("default", &id, ENGINEERS[*engineer], None); }
                 }
                 Op::Revoke { req, who } => {
-                    if let Some(id) = pick(&ids, *req) { let _ = e.revoke("default", &id, DECIDERS[*who], None); }
+                    if let Some(id) = pick(&ids, *req) { let _ = e.revoke("default", &id, &Principal::os_user(DECIDERS[*who], 0), None); }
                 }
                 Op::LogAccess { req, engineer } => {
                     let Some(id) = pick(&ids, *req) else { continue };
@@ -209,9 +211,9 @@ proptest! {
                     }
                 }
                 Op::Advance { minutes } => clock.advance(Duration::minutes(*minutes)),
-                Op::SetLockbox(on) => { e.set_setting("default", "admin", "lockbox", if *on { "on" } else { "off" }).unwrap(); }
-                Op::SetApprovals(n) => { e.set_setting("default", "admin", "approvals-required", &n.to_string()).unwrap(); }
-                Op::SetProviderApprovals(n) => { e.set_setting("default", "admin", "provider-approvals-required", &n.to_string()).unwrap(); }
+                Op::SetLockbox(on) => { e.set_setting("default", &Principal::os_user("admin", 0), "lockbox", if *on { "on" } else { "off" }).unwrap(); }
+                Op::SetApprovals(n) => { e.set_setting("default", &Principal::os_user("admin", 0), "approvals-required", &n.to_string()).unwrap(); }
+                Op::SetProviderApprovals(n) => { e.set_setting("default", &Principal::os_user("admin", 0), "provider-approvals-required", &n.to_string()).unwrap(); }
             }
             check_invariants(&mut e, &mut seen_terminal);
         }

@@ -5,6 +5,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::NewRequest;
+use lockbox_core::Principal;
 use lockbox_core::{receipts, Engine, ManualClock};
 use std::sync::Arc;
 
@@ -36,10 +37,17 @@ fn every_decision_gets_a_signed_receipt_with_the_audit_head() {
         e.receipts("default", &a.id).unwrap().is_empty(),
         "no decision yet"
     );
-    e.approve("default", &a.id, "root", Some("ok"), None)
-        .unwrap();
+    e.approve(
+        "default",
+        &a.id,
+        &Principal::os_user("root", 0),
+        Some("ok"),
+        None,
+    )
+    .unwrap();
     let head = e.audit_head().unwrap();
-    e.revoke("default", &a.id, "root", None).unwrap();
+    e.revoke("default", &a.id, &Principal::os_user("root", 0), None)
+        .unwrap();
     let rs = e.receipts("default", &a.id).unwrap();
     assert_eq!(
         rs.iter()
@@ -61,7 +69,8 @@ fn every_decision_gets_a_signed_receipt_with_the_audit_head() {
         e.receipts("default", &b.id).unwrap()[0].0.decision,
         "expired"
     );
-    e.set_setting("default", "root", "lockbox", "off").unwrap();
+    e.set_setting("default", &Principal::os_user("root", 0), "lockbox", "off")
+        .unwrap();
     let c = e.file_request("default", &new_request()).unwrap();
     e.provider_approve("default", &c.id, "mgr", None).unwrap();
     let (_, text) = e.receipts("default", &c.id).unwrap().pop().unwrap();

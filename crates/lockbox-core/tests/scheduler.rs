@@ -7,6 +7,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::{NewRequest, State};
 use lockbox_core::scheduler::{self, MAX_SLEEP};
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock, Time};
 use std::sync::Arc;
 
@@ -28,10 +29,16 @@ fn req(engineer: &str, minutes: i64) -> NewRequest {
 fn setup() -> (Engine, ManualClock) {
     let clock = ManualClock::new(t0());
     let mut e = Engine::open_in_memory(Arc::new(clock.clone()), "root").unwrap();
-    e.add_tenant("default", "root", "fabrikam", "Fabrikam")
-        .unwrap();
+    e.add_tenant(
+        "default",
+        &Principal::os_user("root", 0),
+        "fabrikam",
+        "Fabrikam",
+    )
+    .unwrap();
     for t in ["default", "fabrikam"] {
-        e.set_setting(t, "root", "reminder-lead", "off").unwrap();
+        e.set_setting(t, &Principal::os_user("root", 0), "reminder-lead", "off")
+            .unwrap();
     }
     (e, clock)
 }
@@ -45,10 +52,20 @@ fn sleeps_until_the_earliest_deadline_of_any_tenant_capped_at_a_minute() {
         t0() + MAX_SLEEP,
         "nothing armed: wake within a minute anyway"
     );
-    e.set_setting("default", "root", "request-lifetime", "50s")
-        .unwrap();
-    e.set_setting("fabrikam", "root", "request-lifetime", "20s")
-        .unwrap();
+    e.set_setting(
+        "default",
+        &Principal::os_user("root", 0),
+        "request-lifetime",
+        "50s",
+    )
+    .unwrap();
+    e.set_setting(
+        "fabrikam",
+        &Principal::os_user("root", 0),
+        "request-lifetime",
+        "20s",
+    )
+    .unwrap();
     let a = e.file_request("default", &req("eng", 60)).unwrap();
     let b = e.file_request("fabrikam", &req("eng", 60)).unwrap();
     let t = scheduler::tick(&mut e).unwrap();
@@ -83,7 +100,14 @@ fn a_change_that_moves_the_next_deadline_earlier_is_seen_on_the_next_tick() {
     // Approval arms an access end 30 s from now, earlier than any other wake.
     clock.advance(Duration::seconds(10));
     e.provider_approve("default", &a.id, "mgr", None).unwrap();
-    e.approve("default", &a.id, "root", None, Some(30)).unwrap();
+    e.approve(
+        "default",
+        &a.id,
+        &Principal::os_user("root", 0),
+        None,
+        Some(30),
+    )
+    .unwrap();
     let t = scheduler::tick(&mut e).unwrap();
     assert_eq!(t.wake_at, t0() + Duration::seconds(40));
     assert_eq!(t.sleep_for(t.now), std::time::Duration::from_secs(30));
@@ -96,8 +120,13 @@ fn a_change_that_moves_the_next_deadline_earlier_is_seen_on_the_next_tick() {
 #[test]
 fn a_clock_jump_forward_applies_everything_that_became_due() {
     let (mut e, clock) = setup();
-    e.set_setting("default", "root", "request-lifetime", "1h")
-        .unwrap();
+    e.set_setting(
+        "default",
+        &Principal::os_user("root", 0),
+        "request-lifetime",
+        "1h",
+    )
+    .unwrap();
     for i in 0..5 {
         e.file_request("default", &req(&format!("eng{i}"), 60))
             .unwrap();
@@ -123,8 +152,13 @@ fn a_clock_jump_forward_applies_everything_that_became_due() {
 #[test]
 fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
     let (mut e, clock) = setup();
-    e.set_setting("default", "root", "reminder-lead", "1h")
-        .unwrap();
+    e.set_setting(
+        "default",
+        &Principal::os_user("root", 0),
+        "reminder-lead",
+        "1h",
+    )
+    .unwrap();
     let a = e.file_request("default", &req("eng", 60)).unwrap();
     e.provider_approve("default", &a.id, "mgr", None).unwrap();
     let t = scheduler::tick(&mut e).unwrap();

@@ -7,6 +7,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::NewRequest;
 use lockbox_core::scheduler;
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock, Time};
 use std::path::Path;
 use std::sync::Arc;
@@ -45,7 +46,12 @@ fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
     let mut sched = open(&db, &clock);
     let mut other = open(&db, &clock); // another process's connection
     sched
-        .set_setting("default", "root", "reminder-lead", "1h")
+        .set_setting(
+            "default",
+            &Principal::os_user("root", 0),
+            "reminder-lead",
+            "1h",
+        )
         .unwrap();
     // Requests live 12 h: nothing is due for a reminder yet.
     pending(&mut sched, "a");
@@ -56,7 +62,12 @@ fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
 
     // 1. This engine makes the lifetime shorter than the lead: due at once.
     sched
-        .set_setting("default", "root", "request-lifetime", "30m")
+        .set_setting(
+            "default",
+            &Principal::os_user("root", 0),
+            "request-lifetime",
+            "30m",
+        )
         .unwrap();
     pending(&mut sched, "b");
     assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 1);
@@ -69,16 +80,31 @@ fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
 
     // 3. Another process lengthens the lead: the 12 h request "a" is now within it.
     other
-        .set_setting("default", "root", "reminder-lead", "13h")
+        .set_setting(
+            "default",
+            &Principal::os_user("root", 0),
+            "reminder-lead",
+            "13h",
+        )
         .unwrap();
     assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 1);
 
     // 4. Time: a request whose reminder time comes later.
     other
-        .set_setting("default", "root", "reminder-lead", "10m")
+        .set_setting(
+            "default",
+            &Principal::os_user("root", 0),
+            "reminder-lead",
+            "10m",
+        )
         .unwrap();
     other
-        .set_setting("default", "root", "request-lifetime", "1h")
+        .set_setting(
+            "default",
+            &Principal::os_user("root", 0),
+            "request-lifetime",
+            "1h",
+        )
         .unwrap();
     pending(&mut other, "d");
     assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 0);

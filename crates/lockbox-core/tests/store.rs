@@ -6,6 +6,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::*;
 use lockbox_core::store::{Store, SCHEMA_VERSION};
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ErrorCode, ManualClock, Time};
 use std::sync::{Arc, Barrier};
 
@@ -126,7 +127,13 @@ fn a_failed_write_changes_nothing() {
         .unwrap();
     let head = e.audit_head().unwrap();
     let err = e
-        .approve("default", &req.id, "root", Some("ok"), None)
+        .approve(
+            "default",
+            &req.id,
+            &Principal::os_user("root", 0),
+            Some("ok"),
+            None,
+        )
         .unwrap_err();
     assert!(err.message.contains("injected failure"), "{}", err.message);
     let after = e.request("default", &req.id).unwrap();
@@ -134,9 +141,14 @@ fn a_failed_write_changes_nothing() {
     assert_eq!(e.audit_head().unwrap(), head, "no audit entry appended");
     // A bad input is refused before anything is written.
     assert_eq!(
-        e.set_setting("default", "root", "request-lifetime", "31d")
-            .unwrap_err()
-            .code,
+        e.set_setting(
+            "default",
+            &Principal::os_user("root", 0),
+            "request-lifetime",
+            "31d"
+        )
+        .unwrap_err()
+        .code,
         ErrorCode::InvalidInput
     );
     assert_eq!(e.audit_head().unwrap(), head);
@@ -153,7 +165,12 @@ fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
     let mut setup = Engine::open(&path, before_expiry.clone(), "root").unwrap();
     let mut ids = Vec::new();
     setup
-        .set_setting("default", "root", "request-lifetime", "1h")
+        .set_setting(
+            "default",
+            &Principal::os_user("root", 0),
+            "request-lifetime",
+            "1h",
+        )
         .unwrap();
     for i in 0..40 {
         before_expiry.set(t0() + Duration::minutes(i));
@@ -184,8 +201,12 @@ fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
                     _ => &ids[i],
                 };
                 let res = match role {
-                    "approve" => e.approve("default", id, "root", None, None).map(|_| 1),
-                    "revoke" => e.revoke("default", id, "root", None).map(|_| 1),
+                    "approve" => e
+                        .approve("default", id, &Principal::os_user("root", 0), None, None)
+                        .map(|_| 1),
+                    "revoke" => e
+                        .revoke("default", id, &Principal::os_user("root", 0), None)
+                        .map(|_| 1),
                     // The sweeper's clock is past every request's expiry.
                     _ => e
                         .apply_due_at(t0() + Duration::minutes(61 + i as i64))
@@ -251,4 +272,44 @@ fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
     assert_eq!(wins[1], *count.get(&State::Revoked).unwrap_or(&0));
     assert_eq!(wins[2], *count.get(&State::Expired).unwrap_or(&0));
     assert!(e.verify_audit().unwrap().ok());
+}
+
+/// Security finding (low): the clock was read before `BEGIN IMMEDIATE`, so an
+/// access action that waited for another writer's lock while the window
+/// closed was judged at the time it started waiting (accepted 6 s late).
+/// Now the clock is read under the write lock.
+#[test]
+fn an_action_that_waits_for_the_write_lock_is_judged_when_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lockbox.db");
+    let clock = ManualClock::new(t0());
+    let root = Principal::os_user("root", 0);
+    let mut e = Engine::open(&path, Arc::new(clock.clone()), "root").unwrap();
+    let r = e.file_request("default", &new_request("eng")).unwrap();
+    e.provider_approve("default", &r.id, "mgr", None).unwrap();
+    let granted = e.approve("default", &r.id, &root, None, Some(600)).unwrap();
+    let end = granted.access_ends_at.unwrap();
+    clock.set(end - Duration::seconds(1));
+
+    // Another writer holds the store's write lock.
+    let blocker = raw(&path);
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let id = r.id.clone();
+    let acting = std::thread::spawn(move || e.log_access("default", &id, "eng", "Read mail"));
+    // Let the action start and wait on the lock (thread sequencing, not a deadline),
+    // then the window closes while it waits, then the lock is released.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    clock.set(end + Duration::seconds(5));
+    blocker.execute_batch("COMMIT").unwrap();
+    let err = acting.join().unwrap().unwrap_err();
+    assert_eq!(err.code, ErrorCode::AccessDenied, "{err:?}");
+    let c = raw(&path);
+    let used: i64 = c
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE operation = 'access_used'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(used, 0, "no action was accepted after the window ended");
 }

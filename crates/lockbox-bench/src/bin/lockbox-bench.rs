@@ -15,6 +15,7 @@ use lockbox_bench::{
 use lockbox_core::clock::from_millis;
 use lockbox_core::model::{NewRequest, State};
 use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort};
+use lockbox_core::Principal;
 use lockbox_core::{scheduler, Engine, ManualClock, SystemClock};
 use rusqlite::{params, params_from_iter, Connection, TransactionBehavior};
 use sha2::{Digest, Sha256};
@@ -351,7 +352,13 @@ fn bench_decision(cfg: &Cfg) -> BoxResult<Vec<Row>> {
             for i in k0..k0 + n {
                 let r = e.file_request("default", &new_request(i))?;
                 e.provider_approve("default", &r.id, &fixture::manager(i), None)?;
-                let r = e.approve("default", &r.id, "root", Some("OK"), None)?;
+                let r = e.approve(
+                    "default",
+                    &r.id,
+                    &Principal::os_user("root", 0),
+                    Some("OK"),
+                    None,
+                )?;
                 if r.state != State::Approved {
                     return Err("the request was not approved".into());
                 }

@@ -9,6 +9,7 @@
 use lockbox_bench::BoxResult;
 use lockbox_core::model::{NewRequest, State};
 use lockbox_core::store::RequestQuery;
+use lockbox_core::Principal;
 use lockbox_core::{Engine, SystemClock};
 use std::io::Write;
 use std::path::PathBuf;
@@ -90,12 +91,18 @@ fn run() -> BoxResult<()> {
             ack("provider_approved", &id)?;
         } else if roll < 55 && !pending.is_empty() {
             let id = take(&mut rng, &mut pending);
-            e.approve("default", &id, APPROVER, Some("ok"), None)?;
+            e.approve(
+                "default",
+                &id,
+                &Principal::os_user(APPROVER, 0),
+                Some("ok"),
+                None,
+            )?;
             approved.push(id.clone());
             ack("approved", &id)?;
         } else if roll < 62 && !pending.is_empty() {
             let id = take(&mut rng, &mut pending);
-            e.reject("default", &id, APPROVER, Some("no"))?;
+            e.reject("default", &id, &Principal::os_user(APPROVER, 0), Some("no"))?;
             ack("rejected", &id)?;
         } else if roll < 67 && !awaiting.is_empty() {
             let id = take(&mut rng, &mut awaiting);
@@ -103,7 +110,12 @@ fn run() -> BoxResult<()> {
             ack("canceled", &id)?;
         } else if roll < 75 && !approved.is_empty() {
             let id = take(&mut rng, &mut approved);
-            e.revoke("default", &id, APPROVER, Some("done"))?;
+            e.revoke(
+                "default",
+                &id,
+                &Principal::os_user(APPROVER, 0),
+                Some("done"),
+            )?;
             ack("revoked", &id)?;
         } else if !approved.is_empty() {
             let id = approved[rng.usize(..approved.len())].clone();

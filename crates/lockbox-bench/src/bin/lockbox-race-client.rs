@@ -17,6 +17,7 @@
 use chrono::Duration;
 use lockbox_bench::BoxResult;
 use lockbox_core::clock::parse_time;
+use lockbox_core::Principal;
 use lockbox_core::{Engine, ErrorClass, ManualClock};
 use std::io::Write;
 use std::path::PathBuf;
@@ -97,9 +98,15 @@ fn run() -> BoxResult<usize> {
             let action = &actions[rng.usize(..actions.len())];
             let r = match action.as_str() {
                 "pass" => continue,
-                "approve" => e.approve("default", id, &me, None, Some(grant)),
-                "reject" => e.reject("default", id, &me, None),
-                "revoke" => e.revoke("default", id, &me, None),
+                "approve" => e.approve(
+                    "default",
+                    id,
+                    &Principal::os_user(me.as_str(), 0),
+                    None,
+                    Some(grant),
+                ),
+                "reject" => e.reject("default", id, &Principal::os_user(me.as_str(), 0), None),
+                "revoke" => e.revoke("default", id, &Principal::os_user(me.as_str(), 0), None),
                 "cancel" => e.cancel("default", id, &me, None),
                 other => return Err(format!("unknown action {other}").into()),
             };
