@@ -41,6 +41,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
+    // Before anything may speak TLS (`serve --tls-cert`, email): one rustls provider.
+    lockbox_api::install_crypto_provider();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCKBOX_LOG"))
