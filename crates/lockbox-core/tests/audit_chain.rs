@@ -37,7 +37,9 @@ fn build_store(dir: &Path) -> PathBuf {
 }
 
 fn verify(path: &Path) -> lockbox_core::audit::VerifyOutcome {
-    let mut e = Engine::open(path, Arc::new(ManualClock::new(Utc::now())), "root").unwrap();
+    // The store's own clock, not the wall clock: nothing may fall due meanwhile.
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap();
+    let mut e = Engine::open(path, Arc::new(ManualClock::new(t0)), "root").unwrap();
     e.verify_audit().unwrap()
 }
 
