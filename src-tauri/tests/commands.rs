@@ -341,7 +341,7 @@ fn audit_query_export_verify_and_home() {
     );
     let v = f.ok("verify_audit", json!({}));
     assert_eq!(v["ok"], true);
-    assert_eq!(v["entries"], 9);
+    assert_eq!(v["entries"], 10, "9 + receipt_key_created");
     let h = f.ok("home_stats", json!({"tenant": "default"}));
     assert_eq!(
         (h["pending"].as_u64(), h["active_grants"].as_u64()),

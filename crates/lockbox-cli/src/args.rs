@@ -128,6 +128,10 @@ pub enum ReceiptCmd {
     },
     /// Print this store's public key (base64).
     PublicKey,
+    /// Make a new receipt signing key (admins): replaces a missing, damaged or
+    /// exposed key file; audited in every tenant. Earlier receipts verify
+    /// only with the old public key.
+    RotateKey,
 }
 
 #[derive(Subcommand, Debug)]

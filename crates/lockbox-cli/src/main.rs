@@ -84,6 +84,14 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     {
         return provider::verify_offline(file, public_key, out);
     }
+    // A new key is made instead of loading the (missing, exposed) old one.
+    if let Cmd::Receipt {
+        cmd: args::ReceiptCmd::RotateKey,
+    } = &cli.cmd
+    {
+        let (e, old) = Engine::open_rotating_receipt_key(&db, clock()?, tenant, &me)?;
+        return provider::rotated_key(&e, old, out);
+    }
     let mut engine = Engine::open(&db, clock()?, &me)?;
     if let Cmd::Serve {
         bind,

@@ -85,7 +85,23 @@ pub fn receipt(e: &mut Engine, tenant: &str, cmd: ReceiptCmd, out: &Out) -> Resu
         ),
         // Handled by verify_offline before any store is opened.
         ReceiptCmd::Verify { file, public_key } => return verify_offline(&file, &public_key, out),
+        // Handled by rotated_key: the engine is opened with the new key.
+        ReceiptCmd::RotateKey => return rotated_key(e, None, out),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockbox receipt rotate-key`: what was done.
+pub fn rotated_key(e: &Engine, old: Option<String>, out: &Out) -> Result<ExitCode> {
+    out.value(
+        &json!({ "algorithm": "Ed25519", "public_key": e.public_key(), "key_id": e.key_id(), "previous_key_id": old }),
+        &format!(
+            "new receipt signing key {} (was {}); give providers the new public key:\n{}",
+            e.key_id(),
+            old.as_deref().unwrap_or("none recorded"),
+            e.public_key()
+        ),
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,7 @@ mod verify;
 
 pub use audit_log::{AuditQuery, AuditTail};
 pub use notices::{NoticeRow, Outcome};
-pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow};
+pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow, RECEIPT_KEY_ID};
 pub use requests::{RequestQuery, RequestSort};
 
 use crate::{Error, ErrorCode, Result};

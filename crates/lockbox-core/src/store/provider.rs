@@ -6,6 +6,10 @@ use crate::clock::{from_millis, to_millis, Time};
 use crate::Result;
 use rusqlite::{params, OptionalExtension};
 
+/// App setting: the id of the receipt key the store signs with (recorded,
+/// with an audit entry, when the key is created, first seen or rotated).
+pub const RECEIPT_KEY_ID: &str = "receipts.key_id";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
     pub id: String,
@@ -270,6 +274,24 @@ impl Tx<'_> {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Why this store is known to have signed with a receipt key (a recorded
+    /// key, a stored receipt, an expired request whose receipt is derived), if it has.
+    pub fn receipt_key_history(&self) -> Result<Option<String>> {
+        if let Some(id) = self.app_setting(RECEIPT_KEY_ID)? {
+            return Ok(Some(format!("key id {id} is recorded in its audit log")));
+        }
+        let n: i64 = self.tx.query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))?;
+        if n > 0 {
+            return Ok(Some(format!("it holds {n} signed receipt(s)")));
+        }
+        let expired: bool = self.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM requests WHERE state = 'expired')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(expired.then(|| "it has expired requests, whose receipts it signs".to_string()))
     }
 
     pub fn app_setting(&self, key: &str) -> Result<Option<String>> {
