@@ -158,7 +158,11 @@ impl Engine {
     fn record_receipt_key(&mut self, key_path: &Path, created: bool) -> Result<()> {
         let (key_id, public_key) = (self.key_id(), self.public_key());
         let mismatch = |recorded: &str| key_mismatch(key_path, &key_id, recorded);
-        match self.store.read(|tx| tx.app_setting(RECEIPT_KEY_ID))?.as_deref() {
+        match self
+            .store
+            .read(|tx| tx.app_setting(RECEIPT_KEY_ID))?
+            .as_deref()
+        {
             Some(r) if r == key_id => return Ok(()),
             Some(r) => return Err(mismatch(r)),
             None => {}

@@ -85,7 +85,10 @@ impl Signer {
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let theirs = Self::load(path)?.ok_or_else(|| {
-                    key_error(path, std::io::Error::other("it vanished while being created"))
+                    key_error(
+                        path,
+                        std::io::Error::other("it vanished while being created"),
+                    )
                 })?;
                 Ok((theirs, false))
             }

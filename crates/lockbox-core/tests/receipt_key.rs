@@ -165,7 +165,8 @@ fn rotation_is_explicit_by_an_admin_and_audited_in_every_tenant() {
     let (_dir, db, key) = signed_store();
     let mut e = open(&db).unwrap();
     let old_id = e.key_id();
-    e.add_tenant("default", "root", "fabrikam", "Fabrikam").unwrap();
+    e.add_tenant("default", "root", "fabrikam", "Fabrikam")
+        .unwrap();
     e.add_user("default", "root", "alice", Role::Approver, None)
         .unwrap();
     drop(e);

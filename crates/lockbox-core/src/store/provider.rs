@@ -282,7 +282,9 @@ impl Tx<'_> {
         if let Some(id) = self.app_setting(RECEIPT_KEY_ID)? {
             return Ok(Some(format!("key id {id} is recorded in its audit log")));
         }
-        let n: i64 = self.tx.query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))?;
+        let n: i64 = self
+            .tx
+            .query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))?;
         if n > 0 {
             return Ok(Some(format!("it holds {n} signed receipt(s)")));
         }
