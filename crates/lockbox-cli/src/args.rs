@@ -147,7 +147,10 @@ pub enum SmtpCmd {
         security: String,
         #[arg(long)]
         user: Option<String>,
-        #[arg(long, env = "LOCKBOX_SMTP_PASSWORD")]
+        /// Saved in the OS keyring, never in the store. Where no keyring runs,
+        /// leave it out and set LOCKBOX_SMTP_PASSWORD for the process that
+        /// sends email. Left out with --user: the saved password is kept.
+        #[arg(long)]
         password: Option<String>,
         #[arg(long)]
         from: String,

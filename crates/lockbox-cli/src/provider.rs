@@ -136,7 +136,7 @@ pub fn smtp(e: &mut Engine, tenant: &str, me: &str, cmd: SmtpCmd, out: &Out) -> 
     match cmd {
         SmtpCmd::Show => match e.smtp(tenant)? {
             Some(s) => out.value(
-                &json!({ "host": s.host, "port": s.port, "security": s.security, "user": s.username, "from": s.from_address, "password_set": s.password.is_some() }),
+                &json!({ "host": s.host, "port": s.port, "security": s.security, "user": s.username, "from": s.from_address, "password_set": s.username.is_some() }),
                 &format!("{}:{} ({}) from {}{}", s.host, s.port, s.security, s.from_address, s.username.map(|u| format!(", login {u}")).unwrap_or_default()),
             ),
             None => out.value(&serde_json::Value::Null, "No SMTP server set: approvers get no email. Set one with `lockbox smtp set`."),
@@ -151,7 +151,8 @@ pub fn smtp(e: &mut Engine, tenant: &str, me: &str, cmd: SmtpCmd, out: &Out) -> 
         }
         SmtpCmd::Test { to } => {
             let s = e.smtp(tenant)?.ok_or_else(|| Error::input("no SMTP server is set for this tenant"))?;
-            mail::send_with(&s, std::slice::from_ref(&to), "Lockbox test message", "This is a test message from Lockbox. It contains no links.\n")
+            let account = e.smtp_account(tenant)?;
+            mail::send_with(&s, &account, std::slice::from_ref(&to), "Lockbox test message", "This is a test message from Lockbox. It contains no links.\n")
                 .map_err(|why| Error::new(lockbox_core::ErrorCode::StoreUnavailable, format!("test message not sent: {why}")))?;
             out.done(&format!("test message sent to {to}"));
         }

@@ -112,6 +112,7 @@ impl Engine {
         }
         let mut e = Self::with_store(store, signer, clock, creator)?;
         e.record_receipt_key(&key_path, created)?;
+        e.move_plaintext_smtp_passwords()?;
         Ok(e)
     }
 
@@ -886,7 +887,7 @@ fn load(tx: &Tx<'_>, tenant: &str, id: &str) -> Result<Request> {
         .ok_or_else(|| Error::not_found(format!("no request '{id}' in tenant '{tenant}'")))
 }
 
-fn need_admin(tx: &Tx<'_>, tenant: &str, actor: &str) -> Result<()> {
+pub(crate) fn need_admin(tx: &Tx<'_>, tenant: &str, actor: &str) -> Result<()> {
     ensure_tenant(tx, tenant)?;
     match tx.role(tenant, actor)? {
         Some(Role::Admin) => Ok(()),

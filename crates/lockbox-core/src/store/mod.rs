@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_notice_deliveries.sql"),
     include_str!("migrations/0003_api_receipts_email.sql"),
     include_str!("migrations/0004_audit_late.sql"),
+    include_str!("migrations/0005_smtp_password_out.sql"),
 ];
 
 /// The schema version this build writes.
@@ -193,6 +194,27 @@ impl Store {
     /// connection, and `PRAGMA data_version` (commits by other connections).
     pub fn change_marks(&self) -> Result<(u64, i64)> {
         Ok((self.conn.total_changes(), self.data_version()?))
+    }
+
+    /// Remove `tenant`'s plaintext SMTP password (written by builds before
+    /// schema 5) so that its bytes leave the file: overwritten in place
+    /// (`secure_delete`), and the WAL checkpointed and truncated.
+    pub fn scrub_smtp_password(&mut self, tenant: &str) -> Result<()> {
+        self.conn.execute_batch("PRAGMA secure_delete = ON")?;
+        let out = self.write(|tx| tx.clear_smtp_password(tenant));
+        self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
+        out?;
+        let (busy, _, _): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        if busy != 0 {
+            tracing::warn!(
+                "another process is reading the store: its WAL still holds the old page until the next checkpoint"
+            );
+        }
+        Ok(())
     }
 
     /// `PRAGMA integrity_check`: "ok" or the first problems.
