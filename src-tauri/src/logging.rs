@@ -74,6 +74,7 @@ fn private_log_dir(log_dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

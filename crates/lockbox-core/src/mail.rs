@@ -412,9 +412,10 @@ impl Engine {
                         "removed the plaintext SMTP password from the store; {e}: {} gives it from now on",
                         secrets::ENV_PASSWORD)
                 }
-                Err(e) => return Err(Error::new(
-                    ErrorCode::StoreUnavailable,
-                    format!(
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorCode::StoreUnavailable,
+                        format!(
                         "this store keeps tenant '{tenant}'s SMTP password in plaintext (written \
                              by an older Lockbox), and it must move out of the store, but there is \
                              {e}. Open the store once where a Secret Service keyring runs (the \
@@ -422,7 +423,8 @@ impl Engine {
                              process's environment so that Lockbox can drop the stored copy.",
                         env = secrets::ENV_PASSWORD
                     ),
-                )),
+                    ))
+                }
             }
             self.store().scrub_smtp_password(&tenant)?;
         }
