@@ -385,23 +385,27 @@ pub async fn set_smtp(
     tenant: String,
     smtp: Option<SmtpInput>,
 ) -> Result<Option<SmtpDto>> {
+    let row = smtp.map(|i| lockbox_core::store::SmtpRow {
+        host: i.host,
+        port: i.port,
+        security: i.security,
+        username: i.username.filter(|u| !u.trim().is_empty()),
+        // Empty or null: keep the saved one (in the keyring).
+        password: i.password.filter(|p| !p.is_empty()),
+        from_address: i.from_address,
+    });
+    // The engine checks it (rules, an admin); the keyring is written without
+    // the engine lock (D-Bus, maybe an unlock prompt); then the row is saved.
+    let (t, r) = (tenant.clone(), row.clone());
+    let change = state
+        .run(move |e, me| e.prepare_smtp(&t, me, r.as_ref()))
+        .await?;
+    tokio::task::spawn_blocking(move || change.apply_secret())
+        .await
+        .map_err(|e| lockbox_core::Error::internal(e.to_string()))??;
     state
         .write(move |e, me| {
-            let row = match smtp {
-                None => None,
-                Some(i) => {
-                    let keep = e.smtp(&tenant)?.and_then(|s| s.password);
-                    Some(lockbox_core::store::SmtpRow {
-                        host: i.host,
-                        port: i.port,
-                        security: i.security,
-                        username: i.username.filter(|u| !u.trim().is_empty()),
-                        password: i.password.filter(|p| !p.is_empty()).or(keep),
-                        from_address: i.from_address,
-                    })
-                }
-            };
-            e.set_smtp(&tenant, me, row)?;
+            e.save_smtp(&tenant, me, row)?;
             Ok(e.smtp(&tenant)?.as_ref().map(SmtpDto::from))
         })
         .await
@@ -410,15 +414,18 @@ pub async fn set_smtp(
 /// Send a test email now (no engine lock held while talking to the server).
 #[tauri::command]
 pub async fn test_smtp(state: State<'_, AppState>, tenant: String, to: String) -> Result<()> {
-    let smtp = state
+    let (smtp, account) = state
         .run(move |e, _| {
-            e.smtp(&tenant)?
-                .ok_or_else(|| lockbox_core::Error::input("no SMTP server is set for this tenant"))
+            let smtp = e.smtp(&tenant)?.ok_or_else(|| {
+                lockbox_core::Error::input("no SMTP server is set for this tenant")
+            })?;
+            Ok((smtp, e.smtp_account(&tenant)?))
         })
         .await?;
     tokio::task::spawn_blocking(move || {
         lockbox_core::mail::send_with(
             &smtp,
+            &account,
             std::slice::from_ref(&to),
             "Lockbox test message",
             "This is a test message from Lockbox. It contains no links.\n",

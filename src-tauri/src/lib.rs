@@ -153,6 +153,8 @@ pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
 
 pub fn run() {
     started();
+    // Before anything may speak TLS (the API over HTTPS, email): one rustls provider.
+    lockbox_api::install_crypto_provider();
     let db = match db_path_from(std::env::args().skip(1)) {
         Ok(p) => p,
         Err(e) => fail(&e),

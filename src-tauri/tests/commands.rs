@@ -373,7 +373,7 @@ fn audit_query_export_verify_and_home() {
     );
     let v = f.ok("verify_audit", json!({}));
     assert_eq!(v["ok"], true);
-    assert_eq!(v["entries"], 9);
+    assert_eq!(v["entries"], 10, "9 + receipt_key_created");
     let h = f.ok("home_stats", json!({"tenant": "default"}));
     assert_eq!(
         (h["pending"].as_u64(), h["active_grants"].as_u64()),
@@ -431,9 +431,28 @@ fn provider_connections_smtp_email_status_and_api_settings() {
 
     assert_eq!(f.ok("get_smtp", json!({"tenant": "default"})), Value::Null);
     f.err("get_smtp", json!({"tenant": "nope"}), "not_found");
+    // No OS keyring in this process (no session bus): a password cannot be
+    // saved, and is never put in the store instead; nothing changes.
+    std::env::set_var(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/lockbox-test-bus",
+    );
     let smtp = json!({"host": "smtp.contoso.example", "port": 587, "security": "starttls", "username": "lockbox",
                       "password": "s3cret", "from_address": "lockbox@contoso.example"});
-    let saved = f.ok("set_smtp", json!({"tenant": "default", "smtp": smtp}));
+    let err = f.err(
+        "set_smtp",
+        json!({"tenant": "default", "smtp": smtp}),
+        "store_unavailable",
+    );
+    assert!(
+        err.contains("keyring") && err.contains("LOCKBOX_SMTP_PASSWORD"),
+        "{err}"
+    );
+    assert_eq!(f.ok("get_smtp", json!({"tenant": "default"})), Value::Null);
+    // Without a password (it comes from the keyring or LOCKBOX_SMTP_PASSWORD when sending).
+    let mut again = smtp.clone();
+    again["password"] = Value::Null;
+    let saved = f.ok("set_smtp", json!({"tenant": "default", "smtp": again}));
     assert_eq!(
         (
             saved["password_set"].as_bool(),
@@ -441,15 +460,21 @@ fn provider_connections_smtp_email_status_and_api_settings() {
         ),
         (Some(true), true)
     );
-    // Saving without a password keeps the stored one.
-    let mut again = smtp.clone();
-    again["password"] = Value::Null;
     again["port"] = json!(2525);
     let saved = f.ok("set_smtp", json!({"tenant": "default", "smtp": again}));
     assert_eq!(
         (saved["port"].as_u64(), saved["password_set"].as_bool()),
         (Some(2525), Some(true))
     );
+    // A login over an unencrypted connection to another machine: refused.
+    let mut plain = again.clone();
+    plain["security"] = json!("none");
+    let err = f.err(
+        "set_smtp",
+        json!({"tenant": "default", "smtp": plain}),
+        "invalid_input",
+    );
+    assert!(err.contains("unencrypted"), "{err}");
     let mut bad = smtp.clone();
     bad["security"] = json!("ssl3");
     f.err(

@@ -129,6 +129,18 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
+/// Install rustls' process-wide crypto provider: `ring`, the one provider the
+/// workspace builds with (lettre uses it too; aws-lc-rs is not in the build).
+/// rustls panics when it has to pick a default itself and cannot, so every
+/// process that may serve or speak TLS calls this at start (`lockbox`, the
+/// desktop app, tests); [`bind`] calls it too. Idempotent.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only if another thread installed one meanwhile: fine either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// Where and how to listen.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -169,6 +181,7 @@ pub async fn bind(
             Ok((addr, h))
         }
         Some((cert, key)) => {
+            install_crypto_provider();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .map_err(|e| Error::input(format!("cannot load TLS certificate/key: {e}")))?;

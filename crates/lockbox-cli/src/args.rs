@@ -42,6 +42,7 @@ impl Cmd {
             ),
             Cmd::Token { cmd } => !matches!(cmd, TokenCmd::List),
             Cmd::Smtp { cmd } => matches!(cmd, SmtpCmd::Set { .. } | SmtpCmd::Clear),
+            Cmd::Receipt { cmd } => matches!(cmd, ReceiptCmd::RotateKey),
             _ => false,
         }
     }
@@ -149,6 +150,10 @@ pub enum ReceiptCmd {
     },
     /// Print this store's public key (base64).
     PublicKey,
+    /// Make a new receipt signing key (admins): replaces a missing, damaged or
+    /// exposed key file; audited in every tenant. Earlier receipts verify
+    /// only with the old public key.
+    RotateKey,
 }
 
 #[derive(Subcommand, Debug)]
@@ -164,7 +169,10 @@ pub enum SmtpCmd {
         security: String,
         #[arg(long)]
         user: Option<String>,
-        #[arg(long, env = "LOCKBOX_SMTP_PASSWORD")]
+        /// Saved in the OS keyring, never in the store. Where no keyring runs,
+        /// leave it out and set LOCKBOX_SMTP_PASSWORD for the process that
+        /// sends email. Left out with --user: the saved password is kept.
+        #[arg(long)]
         password: Option<String>,
         #[arg(long)]
         from: String,

@@ -42,6 +42,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
+    // Before anything may speak TLS (`serve --tls-cert`, email): one rustls provider.
+    lockbox_api::install_crypto_provider();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCKBOX_LOG"))
@@ -99,6 +101,14 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             "LOCKBOX_NOW pins the clock for one command (tests, demos); `lockbox serve` \
              runs on the real clock, or grants would never end: unset LOCKBOX_NOW",
         ));
+    }
+    // A new key is made instead of loading the (missing, exposed) old one.
+    if let Cmd::Receipt {
+        cmd: args::ReceiptCmd::RotateKey,
+    } = &cli.cmd
+    {
+        let (e, old) = Engine::open_rotating_receipt_key(&db, clock()?, tenant, &os)?;
+        return provider::rotated_key(&e, old, out);
     }
     let mut engine = Engine::open(&db, clock()?, os.name())?;
     if let Cmd::Serve {

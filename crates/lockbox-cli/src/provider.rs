@@ -91,7 +91,23 @@ pub fn receipt(e: &mut Engine, tenant: &str, cmd: ReceiptCmd, out: &Out) -> Resu
         ),
         // Handled by verify_offline before any store is opened.
         ReceiptCmd::Verify { file, public_key } => return verify_offline(&file, &public_key, out),
+        // Handled by rotated_key: the engine is opened with the new key.
+        ReceiptCmd::RotateKey => return rotated_key(e, None, out),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockbox receipt rotate-key`: what was done.
+pub fn rotated_key(e: &Engine, old: Option<String>, out: &Out) -> Result<ExitCode> {
+    out.value(
+        &json!({ "algorithm": "Ed25519", "public_key": e.public_key(), "key_id": e.key_id(), "previous_key_id": old }),
+        &format!(
+            "new receipt signing key {} (was {}); give providers the new public key:\n{}",
+            e.key_id(),
+            old.as_deref().unwrap_or("none recorded"),
+            e.public_key()
+        ),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -132,7 +148,7 @@ pub fn smtp(
     match cmd {
         SmtpCmd::Show => match e.smtp(tenant)? {
             Some(s) => out.value(
-                &json!({ "host": s.host, "port": s.port, "security": s.security, "user": s.username, "from": s.from_address, "password_set": s.password.is_some() }),
+                &json!({ "host": s.host, "port": s.port, "security": s.security, "user": s.username, "from": s.from_address, "password_set": s.username.is_some() }),
                 &format!("{}:{} ({}) from {}{}", s.host, s.port, s.security, s.from_address, s.username.map(|u| format!(", login {u}")).unwrap_or_default()),
             ),
             None => out.value(&serde_json::Value::Null, "No SMTP server set: approvers get no email. Set one with `lockbox smtp set`."),
@@ -147,7 +163,8 @@ pub fn smtp(
         }
         SmtpCmd::Test { to } => {
             let s = e.smtp(tenant)?.ok_or_else(|| Error::input("no SMTP server is set for this tenant"))?;
-            mail::send_with(&s, std::slice::from_ref(&to), "Lockbox test message", "This is a test message from Lockbox. It contains no links.\n")
+            let account = e.smtp_account(tenant)?;
+            mail::send_with(&s, &account, std::slice::from_ref(&to), "Lockbox test message", "This is a test message from Lockbox. It contains no links.\n")
                 .map_err(|why| Error::new(lockbox_core::ErrorCode::StoreUnavailable, format!("test message not sent: {why}")))?;
             out.done(&format!("test message sent to {to}"));
         }

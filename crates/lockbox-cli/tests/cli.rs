@@ -650,14 +650,15 @@ fn export_csv_and_jsonl_and_verify() {
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(
         rows.len(),
-        5,
-        "tenant_added, user_added, created, provider_approved, approved"
+        6,
+        "tenant_added, user_added, receipt_key_created, created, provider_approved, approved"
     );
-    assert_eq!(&rows[4][6], "approved");
+    assert_eq!(&rows[2][6], "receipt_key_created");
+    assert_eq!(&rows[5][6], "approved");
     assert!(
-        rows[4][8].contains("quoted"),
+        rows[5][8].contains("quoted"),
         "details survive CSV quoting: {}",
-        &rows[4][8]
+        &rows[5][8]
     );
     let jsonl = s.ok(&[
         "audit",
@@ -676,7 +677,7 @@ fn export_csv_and_jsonl_and_verify() {
     assert_eq!(lines[0]["details"]["comment"], "ok, \"quoted\", with comma");
     let v = s.json(&["audit", "verify"]);
     assert_eq!(v["ok"], true);
-    assert_eq!(v["entries"], 5);
+    assert_eq!(v["entries"], 6);
     assert!(s
         .fails(2, &["audit", "export", "--format", "xml"])
         .contains("export format"));
@@ -717,4 +718,41 @@ fn tenants_users_prefix_ids_and_demo() {
         .map(|e| e["operation"].as_str().unwrap().to_string())
         .collect();
     assert!(ops.contains(&"user_removed".to_string()));
+}
+
+#[test]
+fn a_missing_receipt_key_is_refused_until_rotate_key_which_is_audited() {
+    let s = Store::new();
+    let id = s.file("eng.alex", &[]);
+    s.ok(&["request", "provider-approve", &id]);
+    s.ok(&["request", "approve", &id]);
+    let old = s.json(&["receipt", "public-key"]);
+    let key = s.db.with_file_name("lockbox-receipts.key");
+    std::fs::remove_file(&key).unwrap();
+    let err = s.fails(3, &["request", "list"]);
+    assert!(
+        err.contains("lockbox-receipts.key")
+            && err.contains("missing")
+            && err.contains("lockbox receipt rotate-key"),
+        "{err}"
+    );
+    assert!(!key.exists(), "no key was made behind the admin's back");
+    let rotated = s.json(&["receipt", "rotate-key"]);
+    assert_eq!(rotated["previous_key_id"], old["key_id"]);
+    assert_ne!(rotated["key_id"], old["key_id"]);
+    let v = s.json(&[
+        "audit",
+        "list",
+        "--operation",
+        "receipt_key_rotated",
+        "--limit",
+        "10",
+    ]);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["actor"], "root");
+    assert_eq!(s.json(&["receipt", "public-key"]), {
+        let mut want = rotated.clone();
+        want.as_object_mut().unwrap().remove("previous_key_id");
+        want
+    });
 }

@@ -611,7 +611,9 @@ pub struct IssuedTokenDto {
     pub secret: String,
 }
 
-/// SMTP settings as shown (the password is never sent back).
+/// SMTP settings as shown (the password is never sent back). `password_set`:
+/// a login is configured; its password lives in the OS keyring (or
+/// `LOCKBOX_SMTP_PASSWORD` where the email is sent), never in the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SmtpDto {
     pub host: String,
@@ -630,13 +632,13 @@ impl From<&crate::store::SmtpRow> for SmtpDto {
             port: s.port,
             security: s.security.clone(),
             username: s.username.clone(),
-            password_set: s.password.is_some(),
+            password_set: s.username.is_some(),
             from_address: s.from_address.clone(),
         }
     }
 }
 
-/// SMTP settings to save. `password: null` keeps the stored password.
+/// SMTP settings to save. `password` goes to the OS keyring; `null` keeps the saved one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpInput {

@@ -7,7 +7,7 @@ use crate::clock::{Clock, Time};
 use crate::identity::Principal;
 use crate::machine::{self, AuditRecord, Effect, Event, Transition};
 use crate::model::*;
-use crate::store::{AuditQuery, NoticeRow, Outcome, RequestQuery, Store, Tx};
+use crate::store::{AuditQuery, NoticeRow, Outcome, RequestQuery, Store, Tx, RECEIPT_KEY_ID};
 use crate::{Error, ErrorCode, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -74,10 +74,121 @@ fn now_of(clock: &dyn Clock) -> Time {
 impl Engine {
     /// Open the store at `path` (created and migrated if needed). The first
     /// opener of a new store becomes the admin of its `default` tenant.
+    ///
+    /// The receipt signing key beside the store is loaded, or created (and
+    /// the creation audited) for a store that never signed. A missing key of a
+    /// store that has signed, or a key other than the one the store recorded,
+    /// is refused: see [`Engine::open_rotating_receipt_key`].
     pub fn open(path: &Path, clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
-        let store = Store::open(path)?;
-        let signer = crate::receipts::Signer::load_or_create(&crate::receipts::key_path_for(path))?;
-        Self::with_store(store, signer, clock, creator)
+        let mut store = Store::open(path)?;
+        let key_path = crate::receipts::key_path_for(path);
+        let (signer, created) = match crate::receipts::Signer::load(&key_path)? {
+            Some(s) => (s, false),
+            None => {
+                if let Some(why) = store.read(|tx| tx.receipt_key_history())? {
+                    return Err(Error::new(
+                        ErrorCode::StoreUnavailable,
+                        format!(
+                            "the receipt signing key {} is missing, but this store has signed with a \
+                             key before ({why}). Lockbox will not silently make a new one: restore \
+                             the file from a backup, or make a new key with `lockbox receipt \
+                             rotate-key` (audited; receipts signed earlier verify only with the \
+                             old public key).",
+                            key_path.display()
+                        ),
+                    ));
+                }
+                crate::receipts::Signer::create(&key_path)?
+            }
+        };
+        // A key other than the recorded one signs nothing, not even the sweep's receipts.
+        if let Some(r) = store.read(|tx| tx.app_setting(RECEIPT_KEY_ID))? {
+            if r != signer.key_id() {
+                return Err(key_mismatch(&key_path, &signer.key_id(), &r));
+            }
+        }
+        let mut e = Self::with_store(store, signer, clock, creator)?;
+        e.record_receipt_key(&key_path, created)?;
+        e.move_plaintext_smtp_passwords()?;
+        Ok(e)
+    }
+
+    /// Open the store at `path` with a new receipt signing key, replacing the
+    /// key file (missing, damaged or compromised) — by an admin of `tenant`;
+    /// the rotation is audited in every tenant with the old and new key ids.
+    /// Returns the engine and the previous key id, if one was recorded.
+    pub fn open_rotating_receipt_key(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        tenant: &str,
+        by: &Principal,
+    ) -> Result<(Engine, Option<String>)> {
+        let mut store = Store::open(path)?;
+        store.read(|tx| need_admin(tx, tenant, by.name()))?;
+        let key_path = crate::receipts::key_path_for(path);
+        let signer = crate::receipts::Signer::replace(&key_path)?;
+        let mut e = Self::with_store(store, signer, clock, by.name())?;
+        let now = e.now();
+        let (key_id, public_key) = (e.key_id(), e.public_key());
+        let old = e.store.write(|tx| {
+            need_admin(tx, tenant, by.name())?;
+            let old = tx.app_setting(RECEIPT_KEY_ID)?;
+            let rec = AuditRecord {
+                operation: Operation::ReceiptKeyRotated,
+                actor: by.actor(),
+                at: now,
+                request_id: None,
+                details: by.with_authn(
+                    json!({ "key_id": key_id, "public_key": public_key, "previous_key_id": old,
+                                 "file": key_path.display().to_string() }),
+                ),
+            };
+            for t in tx.tenants()? {
+                tx.append_audit(&t.id, &[&rec], now)?;
+            }
+            tx.put_app_setting(RECEIPT_KEY_ID, Some(&key_id))?;
+            Ok(old)
+        })?;
+        tracing::warn!(key_id = %key_id, previous = ?old, "receipt signing key rotated");
+        Ok((e, old))
+    }
+
+    /// Make sure the store has recorded (and audited) the key it signs with;
+    /// refuse a key that is not the recorded one.
+    fn record_receipt_key(&mut self, key_path: &Path, created: bool) -> Result<()> {
+        let (key_id, public_key) = (self.key_id(), self.public_key());
+        let mismatch = |recorded: &str| key_mismatch(key_path, &key_id, recorded);
+        match self
+            .store
+            .read(|tx| tx.app_setting(RECEIPT_KEY_ID))?
+            .as_deref()
+        {
+            Some(r) if r == key_id => return Ok(()),
+            Some(r) => return Err(mismatch(r)),
+            None => {}
+        }
+        let now = self.now();
+        self.store.write(|tx| {
+            // Re-read inside the lock: another process may have recorded it meanwhile.
+            match tx.app_setting(RECEIPT_KEY_ID)?.as_deref() {
+                Some(r) if r == key_id => return Ok(()),
+                Some(r) => return Err(mismatch(r)),
+                None => {}
+            }
+            let rec = AuditRecord {
+                operation: Operation::ReceiptKeyCreated,
+                actor: Actor::system(),
+                at: now,
+                request_id: None,
+                // `existing`: a key made before keys were recorded (first seen now).
+                details: json!({ "key_id": key_id, "public_key": public_key, "existing": !created,
+                                 "file": key_path.display().to_string() }),
+            };
+            for t in tx.tenants()? {
+                tx.append_audit(&t.id, &[&rec], now)?;
+            }
+            tx.put_app_setting(RECEIPT_KEY_ID, Some(&key_id))
+        })
     }
 
     pub fn open_in_memory(clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
@@ -791,6 +902,18 @@ impl Engine {
 
 // ---------- helpers shared by the use cases ----------
 
+fn key_mismatch(key_path: &Path, key_id: &str, recorded: &str) -> Error {
+    Error::new(
+        ErrorCode::StoreUnavailable,
+        format!(
+            "the receipt signing key {} (id {key_id}) is not the key this store signs with \
+             (id {recorded}, in the audit log). Put the right key file back, or make a new key \
+             with `lockbox receipt rotate-key` (audited).",
+            key_path.display()
+        ),
+    )
+}
+
 pub(crate) fn ensure_tenant(tx: &Tx<'_>, tenant: &str) -> Result<()> {
     if tx.tenant_exists(tenant)? {
         Ok(())
@@ -814,7 +937,7 @@ fn load(tx: &Tx<'_>, tenant: &str, id: &str) -> Result<Request> {
         .ok_or_else(|| Error::not_found(format!("no request '{id}' in tenant '{tenant}'")))
 }
 
-fn need_admin(tx: &Tx<'_>, tenant: &str, actor: &str) -> Result<()> {
+pub(crate) fn need_admin(tx: &Tx<'_>, tenant: &str, actor: &str) -> Result<()> {
     ensure_tenant(tx, tenant)?;
     match tx.role(tenant, actor)? {
         Some(Role::Admin) => Ok(()),

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod model;
 pub mod receipts;
 pub mod scheduler;
+pub mod secrets;
 pub mod store;
 pub mod text;
 pub mod tokens;

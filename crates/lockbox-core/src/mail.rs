@@ -13,7 +13,7 @@ use crate::clock::rfc3339;
 use crate::machine::AuditRecord;
 use crate::model::{limits, required, Operation};
 use crate::store::{DeliveryRow, NoticeRow, SmtpRow};
-use crate::{Engine, Error, Principal, Result};
+use crate::{secrets, Engine, Error, ErrorCode, Principal, Result};
 use chrono::Duration;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
@@ -42,6 +42,8 @@ pub struct Outgoing {
     pub notice_id: i64,
     pub tenant: String,
     pub smtp: Option<SmtpRow>,
+    /// The keyring account of the tenant's SMTP password.
+    pub account: String,
     pub to: Vec<String>,
     pub subject: String,
     pub body: String,
@@ -147,19 +149,20 @@ pub fn claim(engine: &mut Engine) -> Result<Vec<Outgoing>> {
             })?;
             continue;
         }
-        let (smtp, to) = engine.store().read(|tx| {
+        let (smtp, to, store_id) = engine.store().read(|tx| {
             let to: Vec<String> = tx
                 .users(&n.request.tenant)?
                 .into_iter()
                 .filter_map(|u| u.email)
                 .collect();
-            Ok((tx.smtp(&n.request.tenant)?, to))
+            Ok((tx.smtp(&n.request.tenant)?, to, tx.store_id()?))
         })?;
         let (subject, body) = render(&n);
         out.push(Outgoing {
             notice_id: n.id,
             tenant: n.request.tenant.clone(),
             smtp,
+            account: secrets::smtp_account(&store_id, &n.request.tenant),
             to,
             subject,
             body,
@@ -168,7 +171,22 @@ pub fn claim(engine: &mut Engine) -> Result<Vec<Outgoing>> {
     Ok(out)
 }
 
-fn transport(s: &SmtpRow) -> Result<SmtpTransport, String> {
+/// Refuse a login over an unencrypted connection to another machine: the
+/// password would cross the network in clear text.
+pub fn check_login_security(s: &SmtpRow) -> Result<(), String> {
+    let login = s.username.is_some() || s.password.is_some();
+    if login && s.security == "none" && !secrets::is_loopback_host(&s.host) {
+        return Err(format!(
+            "refusing to send the SMTP password unencrypted to {}: with a login, use security \
+             starttls or tls (security none is only for a server on this machine: localhost, \
+             127.0.0.1, ::1)",
+            s.host
+        ));
+    }
+    Ok(())
+}
+
+fn transport(s: &SmtpRow, password: Option<String>) -> Result<SmtpTransport, String> {
     let builder = match s.security.as_str() {
         "none" => SmtpTransport::builder_dangerous(&s.host),
         "starttls" => SmtpTransport::starttls_relay(&s.host).map_err(|e| e.to_string())?,
@@ -176,15 +194,29 @@ fn transport(s: &SmtpRow) -> Result<SmtpTransport, String> {
         other => return Err(format!("unknown SMTP security '{other}'")),
     };
     let mut builder = builder.port(s.port).timeout(Some(SEND_TIMEOUT));
-    if let (Some(u), Some(p)) = (&s.username, &s.password) {
-        builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+    if let (Some(u), Some(p)) = (&s.username, password) {
+        builder = builder.credentials(Credentials::new(u.clone(), p));
     }
     Ok(builder.build())
 }
 
-/// Send one message to every recipient. Blocking network I/O: no engine lock held.
-pub fn send_with(smtp: &SmtpRow, to: &[String], subject: &str, body: &str) -> Result<(), String> {
-    let t = transport(smtp)?;
+/// Send one message to every recipient. Blocking network I/O (and keyring
+/// D-Bus I/O for the password of `account`): no engine lock held.
+pub fn send_with(
+    smtp: &SmtpRow,
+    account: &str,
+    to: &[String],
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
+    // Before any password is looked up or any connection made.
+    check_login_security(smtp)?;
+    let password = match (&smtp.username, &smtp.password) {
+        (None, _) => None,
+        (Some(_), Some(p)) => Some(p.clone()),
+        (Some(_), None) => Some(secrets::smtp_password(account)?),
+    };
+    let t = transport(smtp, password)?;
     let mut b = Message::builder()
         .from(
             smtp.from_address
@@ -210,7 +242,7 @@ pub fn send(o: &Outgoing) -> Result<(), String> {
     if o.to.is_empty() {
         return Err("no admin or approver of this tenant has an email address".into());
     }
-    send_with(smtp, &o.to, &o.subject, &o.body)
+    send_with(smtp, &o.account, &o.to, &o.subject, &o.body)
 }
 
 /// Record how sending went; schedules a retry unless attempts are used up or retrying cannot help.
@@ -244,6 +276,78 @@ pub fn deliver_all(engine: &mut Engine) -> Result<(usize, usize)> {
     Ok((sent, failed))
 }
 
+/// The rules of an SMTP setting (the one place the CLI and the app go through).
+pub fn validate_smtp(s: &SmtpRow) -> Result<()> {
+    required("SMTP host", &s.host, limits::NAME)?;
+    if s.port == 0 {
+        return Err(Error::input("SMTP port must be between 1 and 65535"));
+    }
+    if !matches!(s.security.as_str(), "none" | "starttls" | "tls") {
+        return Err(Error::input(format!(
+            "SMTP security must be none, starttls or tls, not '{}'",
+            s.security
+        )));
+    }
+    if s.from_address.parse::<lettre::Address>().is_err() {
+        return Err(Error::input(format!(
+            "'{}' is not an email address",
+            s.from_address
+        )));
+    }
+    if s.password.is_some() && s.username.is_none() {
+        return Err(Error::input("an SMTP password needs a user name (--user)"));
+    }
+    if let Some(u) = &s.username {
+        required("SMTP user", u, limits::NAME)?;
+    }
+    check_login_security(s).map_err(Error::input)
+}
+
+/// What the keyring must do for a new SMTP setting.
+#[derive(Clone)]
+pub struct SmtpChange {
+    pub account: String,
+    /// A new password to save.
+    pub password: Option<String>,
+    /// No login any more: forget the saved password.
+    pub forget: bool,
+}
+
+impl std::fmt::Debug for SmtpChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpChange")
+            .field("account", &self.account)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("forget", &self.forget)
+            .finish()
+    }
+}
+
+impl SmtpChange {
+    /// Save or forget the password in the OS keyring. D-Bus I/O: do not hold the engine lock.
+    pub fn apply_secret(&self) -> Result<()> {
+        if let Some(p) = &self.password {
+            secrets::keyring_set(&self.account, p).map_err(|e| {
+                Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!(
+                        "the SMTP password was not saved: there is {e}, and Lockbox never keeps it \
+                         in the store. Save it where a Secret Service keyring runs (the desktop \
+                         session), or leave the password out here and set {} for the process \
+                         that sends email (`lockbox serve`, the app). Nothing was changed.",
+                        secrets::ENV_PASSWORD
+                    ),
+                )
+            })?;
+        } else if self.forget {
+            if let Err(e) = secrets::keyring_delete(&self.account) {
+                tracing::debug!("no saved SMTP password to forget: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Engine {
     pub fn smtp(&mut self, tenant: &str) -> Result<Option<SmtpRow>> {
         self.store().read(|tx| {
@@ -252,25 +356,51 @@ impl Engine {
         })
     }
 
-    /// Set (or clear with `None`) the tenant's SMTP server (admins); audited without the password.
+    /// The keyring account of `tenant`'s SMTP password.
+    pub fn smtp_account(&mut self, tenant: &str) -> Result<String> {
+        self.store().read(|tx| {
+            crate::engine::ensure_tenant(tx, tenant)?;
+            Ok(secrets::smtp_account(&tx.store_id()?, tenant))
+        })
+    }
+
+    /// Set (or clear with `None`) the tenant's SMTP server (admins); audited
+    /// without the password, which goes to the OS keyring, never the store.
+    /// `password: None` with a login keeps the saved one. Shells that share
+    /// the engine use [`Engine::prepare_smtp`], [`SmtpChange::apply_secret`]
+    /// (without the engine lock: D-Bus) and [`Engine::save_smtp`].
     pub fn set_smtp(&mut self, tenant: &str, by: &Principal, smtp: Option<SmtpRow>) -> Result<()> {
+        let change = self.prepare_smtp(tenant, by, smtp.as_ref())?;
+        change.apply_secret()?;
+        self.save_smtp(tenant, by, smtp)
+    }
+
+    /// Check a new SMTP setting (the rules, an admin) and say what the
+    /// keyring must do. Writes nothing.
+    pub fn prepare_smtp(
+        &mut self,
+        tenant: &str,
+        by: &Principal,
+        smtp: Option<&SmtpRow>,
+    ) -> Result<SmtpChange> {
+        if let Some(s) = smtp {
+            validate_smtp(s)?;
+        }
+        let account = self.store().read(|tx| {
+            crate::engine::need_admin(tx, tenant, by.name())?;
+            Ok(secrets::smtp_account(&tx.store_id()?, tenant))
+        })?;
+        Ok(SmtpChange {
+            account,
+            password: smtp.and_then(|s| s.password.clone()),
+            forget: smtp.is_none_or(|s| s.username.is_none()),
+        })
+    }
+
+    /// Write the SMTP setting (the password is never written) and audit it.
+    pub fn save_smtp(&mut self, tenant: &str, by: &Principal, smtp: Option<SmtpRow>) -> Result<()> {
         if let Some(s) = &smtp {
-            required("SMTP host", &s.host, limits::NAME)?;
-            if s.port == 0 {
-                return Err(Error::input("SMTP port must be between 1 and 65535"));
-            }
-            if !matches!(s.security.as_str(), "none" | "starttls" | "tls") {
-                return Err(Error::input(format!(
-                    "SMTP security must be none, starttls or tls, not '{}'",
-                    s.security
-                )));
-            }
-            if s.from_address.parse::<lettre::Address>().is_err() {
-                return Err(Error::input(format!(
-                    "'{}' is not an email address",
-                    s.from_address
-                )));
-            }
+            validate_smtp(s)?;
         }
         let now = self.now();
         self.with_admin_tx(tenant, by, |tx| {
@@ -284,6 +414,43 @@ impl Engine {
             tx.append_audit(tenant, &[&rec], now)?;
             Ok(())
         })
+    }
+
+    /// Move SMTP passwords that older builds stored in plaintext into the OS
+    /// keyring and scrub them from the store file. Without a keyring, a
+    /// `LOCKBOX_SMTP_PASSWORD` equal to the stored password lets it go (the
+    /// environment gives it from now on); otherwise the store is refused.
+    pub(crate) fn move_plaintext_smtp_passwords(&mut self) -> Result<()> {
+        let (rows, store_id) = self
+            .store()
+            .read(|tx| Ok((tx.plaintext_smtp_passwords()?, tx.store_id()?)))?;
+        for (tenant, password) in rows {
+            let account = secrets::smtp_account(&store_id, &tenant);
+            match secrets::keyring_set(&account, &password) {
+                Ok(()) => tracing::warn!(tenant = %tenant,
+                    "moved the SMTP password out of the store into the OS keyring"),
+                Err(e) if secrets::env_password().as_deref() == Some(password.as_str()) => {
+                    tracing::warn!(tenant = %tenant,
+                        "removed the plaintext SMTP password from the store; {e}: {} gives it from now on",
+                        secrets::ENV_PASSWORD)
+                }
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorCode::StoreUnavailable,
+                        format!(
+                        "this store keeps tenant '{tenant}'s SMTP password in plaintext (written \
+                             by an older Lockbox), and it must move out of the store, but there is \
+                             {e}. Open the store once where a Secret Service keyring runs (the \
+                             desktop session), or set {env} to that same password in this \
+                             process's environment so that Lockbox can drop the stored copy.",
+                        env = secrets::ENV_PASSWORD
+                    ),
+                    ))
+                }
+            }
+            self.store().scrub_smtp_password(&tenant)?;
+        }
+        Ok(())
     }
 
     /// Email deliveries of `tenant`, newest first.
@@ -323,5 +490,52 @@ mod tests {
             block("first\nRequest ID: fake"),
             "first\n               Request ID: fake"
         );
+    }
+
+    fn row(host: &str, security: &str) -> SmtpRow {
+        SmtpRow {
+            host: host.into(),
+            port: 2525,
+            security: security.into(),
+            username: Some("lockbox".into()),
+            password: Some("s3cret".into()),
+            from_address: "lockbox@contoso.example".into(),
+        }
+    }
+
+    #[test]
+    fn a_login_in_clear_to_another_machine_is_refused_before_connecting() {
+        // 0.0.0.0 would reach this machine if anything connected: nothing does.
+        for host in ["0.0.0.0", "smtp.contoso.example", "10.1.2.3"] {
+            let err = send_with(
+                &row(host, "none"),
+                "x/default",
+                &["a@contoso.example".into()],
+                "s",
+                "b",
+            )
+            .unwrap_err();
+            assert!(
+                err.contains("refusing to send the SMTP password unencrypted"),
+                "{host}: {err}"
+            );
+            let err = validate_smtp(&row(host, "none")).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput);
+            assert!(err.message.contains(host), "{}", err.message);
+        }
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            validate_smtp(&row(host, "none")).unwrap();
+        }
+        for security in ["starttls", "tls"] {
+            validate_smtp(&row("smtp.contoso.example", security)).unwrap();
+        }
+        // No login: nothing secret crosses the network.
+        let mut anon = row("smtp.contoso.example", "none");
+        anon.username = None;
+        anon.password = None;
+        validate_smtp(&anon).unwrap();
+        // A password needs a user.
+        anon.password = Some("x".into());
+        assert!(validate_smtp(&anon).unwrap_err().message.contains("--user"));
     }
 }

@@ -95,6 +95,8 @@ string_enum!(
         TenantAdded => "tenant_added",
         TokenIssued => "token_issued",
         TokenRevoked => "token_revoked",
+        ReceiptKeyCreated => "receipt_key_created",
+        ReceiptKeyRotated => "receipt_key_rotated",
     }
 );
 
@@ -110,6 +112,8 @@ impl Operation {
                 | Operation::TenantAdded
                 | Operation::TokenIssued
                 | Operation::TokenRevoked
+                | Operation::ReceiptKeyCreated
+                | Operation::ReceiptKeyRotated
         )
     }
 }

@@ -44,6 +44,8 @@ fn random32() -> Result<[u8; 32]> {
 }
 
 /// Where the private key of the store at `db` lives: beside it, mode 0600.
+/// The store records the id of the key it signs with (and the audit log every
+/// creation and rotation), so a missing or swapped file is never silently replaced.
 pub fn key_path_for(db: &Path) -> PathBuf {
     db.with_file_name("lockbox-receipts.key")
 }
@@ -59,40 +61,51 @@ impl Signer {
         Ok(Signer::new(SigningKey::from_bytes(&random32()?)))
     }
 
-    /// Load the key at `path`, creating it (mode 0600) if it does not exist.
-    pub fn load_or_create(path: &Path) -> Result<Signer> {
-        let unavailable = |e: std::io::Error| {
-            Error::new(
-                ErrorCode::StoreUnavailable,
-                format!("receipt key {}: {e}", path.display()),
-            )
+    /// Load the key at `path`; `None` if there is no such file. A key file
+    /// that group or others may read or write is refused: anyone who can read
+    /// it can sign receipts in this store's name.
+    pub fn load(path: &Path) -> Result<Option<Signer>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(key_error(path, e)),
         };
-        match std::fs::read_to_string(path) {
-            Ok(text) => return Self::from_text(&text, path),
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(unavailable(e)),
-            Err(_) => {}
-        }
+        check_private(path)?;
+        Self::from_text(&text, path).map(Some)
+    }
+
+    /// Create a new key at `path` (mode 0600). If another process created it
+    /// first, theirs is returned with `false`.
+    pub fn create(path: &Path) -> Result<(Signer, bool)> {
         let key = SigningKey::from_bytes(&random32()?);
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        match opts.open(path) {
-            Ok(mut f) => {
-                use std::io::Write;
-                f.write_all(format!("{}\n", B64.encode(key.to_bytes())).as_bytes())
-                    .map_err(unavailable)?;
-                f.sync_all().map_err(unavailable)?;
+        match write_key(path, &key, true) {
+            Ok(()) => {
                 tracing::info!(path = %path.display(), "created the receipt signing key");
-                Ok(Signer::new(key))
+                Ok((Signer::new(key), true))
             }
-            // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(path).map_err(unavailable)?;
-                Self::from_text(&text, path)
+                let theirs = Self::load(path)?.ok_or_else(|| {
+                    key_error(
+                        path,
+                        std::io::Error::other("it vanished while being created"),
+                    )
+                })?;
+                Ok((theirs, false))
             }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(key_error(path, e)),
         }
+    }
+
+    /// Replace the key at `path` (or create it) with a new one: written to a
+    /// temporary file (mode 0600) and renamed over, so the file is never half-written.
+    pub fn replace(path: &Path) -> Result<Signer> {
+        let key = SigningKey::from_bytes(&random32()?);
+        let tmp = path.with_extension("key.new");
+        let _ = std::fs::remove_file(&tmp);
+        write_key(&tmp, &key, true).map_err(|e| key_error(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| key_error(path, e))?;
+        tracing::info!(path = %path.display(), "replaced the receipt signing key");
+        Ok(Signer::new(key))
     }
 
     fn from_text(text: &str, path: &Path) -> Result<Signer> {
@@ -123,6 +136,54 @@ impl Signer {
         let sig = B64.encode(self.key.sign(signed_bytes(body).as_bytes()).to_bytes());
         (receipt_text(body, &sig), sig)
     }
+}
+
+fn key_error(path: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorCode::StoreUnavailable,
+        format!("receipt key {}: {e}", path.display()),
+    )
+}
+
+/// Write `key` to a new file at `path`, mode 0600, synced.
+fn write_key(path: &Path, key: &SigningKey, create_new: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(create_new);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(format!("{}\n", B64.encode(key.to_bytes())).as_bytes())?;
+    f.sync_all()
+}
+
+/// Refuse a key file that group or others may read or write.
+fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| key_error(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::new(
+                ErrorCode::StoreUnavailable,
+                format!(
+                    "receipt key {} has mode {:o}: group or others may read or write it, so \
+                     anyone who could may sign receipts in this store's name. Make it private \
+                     (chmod 600 {}), and if others may have read it, make a new key with \
+                     `lockbox receipt rotate-key`.",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn key_id_of(k: &VerifyingKey) -> String {
@@ -219,9 +280,16 @@ mod tests {
     fn key_file_is_created_once_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k");
-        let a = Signer::load_or_create(&p).unwrap();
-        let b = Signer::load_or_create(&p).unwrap();
+        assert!(Signer::load(&p).unwrap().is_none());
+        let (a, created) = Signer::create(&p).unwrap();
+        assert!(created);
+        let (b, created) = Signer::create(&p).unwrap();
+        assert!(!created, "a second create uses the first one's key");
         assert_eq!(a.public_key(), b.public_key());
+        assert_eq!(
+            Signer::load(&p).unwrap().unwrap().public_key(),
+            a.public_key()
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -230,5 +298,48 @@ mod tests {
                 0o600
             );
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod mode_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_key_file_open_to_group_or_others_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        Signer::create(&p).unwrap();
+        for mode in [0o640, 0o604, 0o620, 0o602, 0o644, 0o660] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = Signer::load(&p).unwrap_err();
+            assert_eq!(e.code, ErrorCode::StoreUnavailable);
+            assert!(
+                e.message.contains(&format!("mode {mode:o}"))
+                    && e.message.contains("chmod 600")
+                    && e.message.contains(&p.display().to_string()),
+                "{mode:o}: {}",
+                e.message
+            );
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(Signer::load(&p).unwrap().is_some(), "{mode:o}");
+        }
+    }
+
+    #[test]
+    fn replace_writes_a_new_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        let (a, _) = Signer::create(&p).unwrap();
+        let b = Signer::replace(&p).unwrap();
+        assert_ne!(a.key_id(), b.key_id());
+        assert_eq!(Signer::load(&p).unwrap().unwrap().key_id(), b.key_id());
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -36,7 +36,8 @@ fn build_store(dir: &Path) -> PathBuf {
             .unwrap();
         e.provider_approve("default", &r.id, "mgr", None).unwrap();
     }
-    assert_eq!(e.audit_head().unwrap().0, 10);
+    // tenant_added, user_added, receipt_key_created, then 2 per request.
+    assert_eq!(e.audit_head().unwrap().0, 11);
     path
 }
 
@@ -63,10 +64,10 @@ fn an_intact_chain_verifies_with_its_head() {
     let path = build_store(dir.path());
     let v = verify(&path);
     assert!(v.ok());
-    assert_eq!(v.entries, 10);
+    assert_eq!(v.entries, 11);
     let head: String = rusqlite::Connection::open(&path)
         .unwrap()
-        .query_row("SELECT hash FROM audit_log WHERE seq = 10", [], |r| {
+        .query_row("SELECT hash FROM audit_log WHERE seq = 11", [], |r| {
             r.get(0)
         })
         .unwrap();
@@ -138,10 +139,10 @@ fn swapping_two_entries_is_detected_at_the_first() {
 #[test]
 fn a_forged_append_is_detected() {
     let sql = "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash)
-               SELECT 11, at, recorded_at, tenant, actor_kind, 'mallory', 'approved', request_id, '{}', hash, 'f00d'
-               FROM audit_log WHERE seq = 10";
+               SELECT 12, at, recorded_at, tenant, actor_kind, 'mallory', 'approved', request_id, '{}', hash, 'f00d'
+               FROM audit_log WHERE seq = 11";
     let bad = tamper(sql).unwrap();
-    assert_eq!(bad.0, 11);
+    assert_eq!(bad.0, 12);
 }
 
 /// The change feed learns from the log which tenants changed and whether a

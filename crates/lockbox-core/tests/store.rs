@@ -72,8 +72,8 @@ fn fresh_store_is_migrated_and_reopening_is_idempotent() {
     );
     assert_eq!(
         e.audit_head().unwrap().0,
-        2,
-        "tenant_added + user_added, once"
+        3,
+        "tenant_added + user_added + receipt_key_created, once"
     );
 }
 

@@ -21,6 +21,8 @@ export const KNOWN_OPERATIONS: Record<string, string> = {
   tenant_added: "Organization added",
   token_issued: "Provider connection added",
   token_revoked: "Provider connection revoked",
+  receipt_key_created: "Receipt signing key created",
+  receipt_key_rotated: "Receipt signing key replaced",
 };
 
 export function operationLabel(op: string): string {
@@ -54,6 +56,7 @@ export function auditSummary(e: AuditEntryDto): string {
     }
   }
   if (typeof d.connection === "string") parts.push(d.connection);
+  if (typeof d.key_id === "string") parts.push(typeof d.previous_key_id === "string" ? `key ${d.previous_key_id} → ${d.key_id}` : `key ${d.key_id}`);
   if (typeof d.user === "string") parts.push(typeof d.role === "string" ? `${d.user} (${d.role})` : d.user);
   return parts.join(" · ");
 }

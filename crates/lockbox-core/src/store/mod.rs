@@ -16,7 +16,7 @@ mod verify;
 
 pub use audit_log::{AuditQuery, AuditTail};
 pub use notices::{NoticeRow, Outcome};
-pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow};
+pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow, RECEIPT_KEY_ID};
 pub use requests::{RequestQuery, RequestSort};
 
 use crate::{Error, ErrorCode, Result};
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_notice_deliveries.sql"),
     include_str!("migrations/0003_api_receipts_email.sql"),
     include_str!("migrations/0004_audit_late.sql"),
+    include_str!("migrations/0005_smtp_password_out.sql"),
 ];
 
 /// The schema version this build writes.
@@ -50,15 +51,26 @@ pub struct Tx<'c> {
 
 impl Store {
     /// Open (creating if needed) the store at `path` and bring its schema up to date.
+    ///
+    /// The store holds who approved what and its audit log: a folder Lockbox
+    /// creates for it is made 0700, and the store file (hence SQLite's `-wal`
+    /// and `-shm`, which take its mode) 0600; looser modes of an existing
+    /// store's files are tightened, with a warning in the log.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            private_dir(dir).map_err(|e| {
                 Error::new(
                     ErrorCode::StoreUnavailable,
                     format!("cannot create the store's folder {}: {e}", dir.display()),
                 )
             })?;
         }
+        private_files(path).map_err(|e| {
+            Error::new(
+                ErrorCode::StoreUnavailable,
+                format!("cannot make the store {} private: {e}", path.display()),
+            )
+        })?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -184,6 +196,27 @@ impl Store {
         Ok((self.conn.total_changes(), self.data_version()?))
     }
 
+    /// Remove `tenant`'s plaintext SMTP password (written by builds before
+    /// schema 5) so that its bytes leave the file: overwritten in place
+    /// (`secure_delete`), and the WAL checkpointed and truncated.
+    pub fn scrub_smtp_password(&mut self, tenant: &str) -> Result<()> {
+        self.conn.execute_batch("PRAGMA secure_delete = ON")?;
+        let out = self.write(|tx| tx.clear_smtp_password(tenant));
+        self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
+        out?;
+        let (busy, _, _): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        if busy != 0 {
+            tracing::warn!(
+                "another process is reading the store: its WAL still holds the old page until the next checkpoint"
+            );
+        }
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check`: "ok" or the first problems.
     pub fn integrity_check(&self) -> Result<String> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
@@ -192,6 +225,72 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(rows.join("; "))
     }
+}
+
+/// Create `dir` (and missing parents) with mode 0700; an existing folder is left as it is.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// The store's files: the database, its WAL and shared-memory index.
+pub fn store_files(path: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut s = path.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    [path.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// Create the store file 0600 if it is missing (SQLite gives `-wal` and
+/// `-shm` the database's mode), and tighten any of the store's files that
+/// group or others may use.
+fn private_files(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if std::fs::symlink_metadata(path).is_err() {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                // Another process created it meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for f in store_files(path) {
+            let mode = match std::fs::metadata(&f) {
+                Ok(m) => m.permissions().mode(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if mode & 0o077 != 0 {
+                let (was, now) = (mode & 0o777, mode & 0o700);
+                match std::fs::set_permissions(&f, std::fs::Permissions::from_mode(now)) {
+                    Ok(()) => tracing::warn!(
+                        file = %f.display(),
+                        "the store file had mode {was:o}: group or others could use it; tightened to {now:o}"
+                    ),
+                    // A read-only file system: nothing can change it, including its modes.
+                    Err(e) => tracing::warn!(
+                        file = %f.display(),
+                        "the store file has mode {was:o} (group or others can use it) and could not be tightened: {e}"
+                    ),
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn store_err(path: &Path, e: rusqlite::Error) -> Error {

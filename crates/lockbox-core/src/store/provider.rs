@@ -6,6 +6,10 @@ use crate::clock::{from_millis, to_millis, Time};
 use crate::Result;
 use rusqlite::{params, OptionalExtension};
 
+/// App setting: the id of the receipt key the store signs with (recorded,
+/// with an audit entry, when the key is created, first seen or rotated).
+pub const RECEIPT_KEY_ID: &str = "receipts.key_id";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
     pub id: String,
@@ -27,7 +31,10 @@ pub struct ReceiptRow {
     pub created_at: Time,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A tenant's SMTP server. `password` is never stored: reads give `None`;
+/// given to `Engine::set_smtp` it goes to the OS keyring; at send time it is
+/// filled in from there (or `LOCKBOX_SMTP_PASSWORD`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmtpRow {
     pub host: String,
     pub port: u16,
@@ -35,6 +42,19 @@ pub struct SmtpRow {
     pub username: Option<String>,
     pub password: Option<String>,
     pub from_address: String,
+}
+
+impl std::fmt::Debug for SmtpRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpRow")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("from_address", &self.from_address)
+            .finish()
+    }
 }
 
 /// One channel's handling of one notice.
@@ -142,7 +162,7 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT host, port, security, username, password, from_address FROM smtp_settings WHERE tenant = ?1",
+                "SELECT host, port, security, username, from_address FROM smtp_settings WHERE tenant = ?1",
             )?
             .query_row(params![tenant], |r| {
                 Ok(SmtpRow {
@@ -150,8 +170,8 @@ impl Tx<'_> {
                     port: r.get(1)?,
                     security: r.get(2)?,
                     username: r.get(3)?,
-                    password: r.get(4)?,
-                    from_address: r.get(5)?,
+                    password: None,
+                    from_address: r.get(4)?,
                 })
             })
             .optional()?)
@@ -167,16 +187,40 @@ impl Tx<'_> {
             }
             Some(s) => {
                 self.tx.execute(
-                    "INSERT INTO smtp_settings (tenant, host, port, security, username, password, from_address)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO smtp_settings (tenant, host, port, security, username, from_address)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (tenant) DO UPDATE SET host = excluded.host, port = excluded.port,
                         security = excluded.security, username = excluded.username,
-                        password = excluded.password, from_address = excluded.from_address",
-                    params![tenant, s.host, s.port, s.security, s.username, s.password, s.from_address],
+                        from_address = excluded.from_address",
+                    params![tenant, s.host, s.port, s.security, s.username, s.from_address],
                 )?;
             }
         }
         Ok(())
+    }
+
+    /// SMTP passwords that builds before schema 5 stored in plaintext: (tenant, password).
+    pub fn plaintext_smtp_passwords(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.tx.prepare(
+            "SELECT tenant, password FROM smtp_settings WHERE password IS NOT NULL ORDER BY tenant",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn clear_smtp_password(&self, tenant: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE smtp_settings SET password = NULL WHERE tenant = ?1",
+            params![tenant],
+        )?;
+        Ok(())
+    }
+
+    /// This store's id (names its keyring entries); written by migration 5.
+    pub fn store_id(&self) -> Result<String> {
+        self.app_setting("store.id")?.ok_or_else(|| {
+            crate::Error::internal("the store has no store.id (migration 5 did not run)")
+        })
     }
 
     /// Re-claim failed deliveries of `channel` whose retry time has come; returns their notice ids.
@@ -270,6 +314,26 @@ impl Tx<'_> {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Why this store is known to have signed with a receipt key (a recorded
+    /// key, a stored receipt, an expired request whose receipt is derived), if it has.
+    pub fn receipt_key_history(&self) -> Result<Option<String>> {
+        if let Some(id) = self.app_setting(RECEIPT_KEY_ID)? {
+            return Ok(Some(format!("key id {id} is recorded in its audit log")));
+        }
+        let n: i64 = self
+            .tx
+            .query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))?;
+        if n > 0 {
+            return Ok(Some(format!("it holds {n} signed receipt(s)")));
+        }
+        let expired: bool = self.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM requests WHERE state = 'expired')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(expired.then(|| "it has expired requests, whose receipts it signs".to_string()))
     }
 
     pub fn app_setting(&self, key: &str) -> Result<Option<String>> {

@@ -1,0 +1,81 @@
+//! Helpers shared by the CLI's email tests.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+/// aiosmtpd that accepts mail only after AUTH with `user`/`password` (plain
+/// connection on 127.0.0.1), delivering into a Maildir.
+pub struct AuthSmtp {
+    child: Child,
+    pub port: u16,
+    pub maildir: PathBuf,
+}
+
+impl Drop for AuthSmtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const AUTH_SERVER: &str = r#"
+import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+port, maildir, user, password = sys.argv[1:5]
+def check(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+    return AuthResult(success=ok)
+c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), authenticator=check,
+               auth_required=True, auth_require_tls=False)
+c.start()
+print("ready", flush=True)
+while True:
+    time.sleep(60)
+"#;
+
+pub fn start_auth_smtp(dir: &Path, user: &str, password: &str) -> AuthSmtp {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "python3 with aiosmtpd is needed (pip install aiosmtpd==1.4.6; .ci/run installs it)"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = dir.join("mail");
+    let child = std::process::Command::new("python3")
+        .args(["-c", AUTH_SERVER, &port.to_string()])
+        .arg(&maildir)
+        .args([user, password])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = AuthSmtp {
+        child,
+        port,
+        maildir,
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("aiosmtpd did not start on port {port}");
+}
+
+pub fn messages(maildir: &Path) -> usize {
+    std::fs::read_dir(maildir.join("new"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
