@@ -15,10 +15,13 @@
 //! {base64 Ed25519 signature over "LOCKBOX-RECEIPT-V1\n" + body}
 //! ```
 
+use crate::clock::{rfc3339, Time};
+use crate::model::Request;
 use crate::{Error, ErrorCode, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -135,6 +138,51 @@ fn signed_bytes(body: &str) -> String {
 
 pub fn receipt_text(body: &str, signature: &str) -> String {
     format!("{HEADER}\n{body}\n{signature}\n")
+}
+
+/// The body of the receipt of `req`'s decision, `req` as it stands right
+/// after it: `(decision, body)`. `head` is the audit chain's head after the
+/// decision's entries, `issued_at` when it was signed (the decision's time;
+/// for an expiry, when the sweep wrote the `expired` entry). The engine signs
+/// it; `audit verify` rebuilds it from the audit log to check stored receipts.
+pub fn body(
+    req: &Request,
+    auto: bool,
+    (head_seq, head_hash): (i64, Option<&str>),
+    issued_at: Time,
+    key_id: &str,
+) -> (&'static str, serde_json::Value) {
+    let decision = if auto {
+        "auto_approved"
+    } else {
+        req.state.as_str()
+    };
+    let deciders: Vec<_> = req
+        .decisions
+        .iter()
+        .map(|d| json!({ "level": d.level.as_str(), "actor": d.actor, "decision": d.kind.as_str(), "at": rfc3339(d.at) }))
+        .collect();
+    let window = match (req.approved_at, req.access_ends_at) {
+        (Some(from), Some(to)) => json!({ "from": rfc3339(from), "to": rfc3339(to) }),
+        _ => serde_json::Value::Null,
+    };
+    let body = json!({
+        "v": 1,
+        "request_id": req.id,
+        "tenant": req.tenant,
+        "case": req.case,
+        "requester": req.requester,
+        "workload": req.workload,
+        "resource": req.resource,
+        "decision": decision,
+        "deciders": deciders,
+        "granted_window": window,
+        "closed_at": req.closed_at.map(rfc3339),
+        "audit_head": { "seq": head_seq, "hash": head_hash },
+        "issued_at": rfc3339(issued_at),
+        "key_id": key_id,
+    });
+    (decision, body)
 }
 
 /// Parse a public key given as base64 text (or the content of a key file).
