@@ -617,7 +617,9 @@ impl Engine {
         })
     }
 
-    /// Recompute the whole chain; names the first bad entry.
+    /// Recompute the whole chain, and check every stored request (row,
+    /// decisions, receipts) against its audit entries; names the first bad
+    /// entry and the first request field that disagrees.
     pub fn verify_audit(&mut self) -> Result<VerifyOutcome> {
         self.store.verify_audit()
     }

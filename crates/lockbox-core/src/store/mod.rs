@@ -8,6 +8,7 @@
 //!   every write re-reads the state it changes.
 
 mod audit_log;
+mod consistency;
 mod directory;
 mod notices;
 mod provider;
@@ -15,6 +16,7 @@ mod requests;
 mod verify;
 
 pub use audit_log::{AuditQuery, AuditTail};
+pub use consistency::Consistency;
 pub use notices::{NoticeRow, Outcome};
 pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow};
 pub use requests::{RequestQuery, RequestSort};
@@ -30,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_notice_deliveries.sql"),
     include_str!("migrations/0003_api_receipts_email.sql"),
     include_str!("migrations/0004_audit_late.sql"),
+    include_str!("migrations/0005_audit_lifecycle.sql"),
 ];
 
 /// The schema version this build writes.
