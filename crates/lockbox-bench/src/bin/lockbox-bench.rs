@@ -788,7 +788,7 @@ fn bench_scheduler(cfg: &Cfg) -> BoxResult<Vec<Row>> {
 fn big_store(cfg: &Cfg) -> BoxResult<(PathBuf, usize, usize)> {
     let (nreq, naudit) = (cfg.size(10_000, 1_000), cfg.size(1_000_000, 100_000));
     let path = cfg.dir.join(format!(
-        "big-v2-schema{}-{nreq}-{naudit}.db",
+        "big-v3-schema{}-{nreq}-{naudit}.db",
         lockbox_core::store::SCHEMA_VERSION
     ));
     if !path.exists() {
