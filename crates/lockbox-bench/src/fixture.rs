@@ -323,7 +323,6 @@ impl<'c> Receipts<'c> {
             from_millis(at),
             &self.signer.key_id(),
         );
-        let body = body.to_string();
         let (_, signature) = self.signer.sign(&body);
         self.ins
             .execute(params![r.id, r.tenant, decision, body, signature, at])?;

@@ -929,8 +929,13 @@ fn receipt_body(
     head: (i64, Option<&str>),
     now: Time,
 ) -> Result<(&'static str, String)> {
-    let (decision, body) = crate::receipts::body(req, auto, head, now, &signer.key_id());
-    Ok((decision, serde_json::to_string(&body)?))
+    Ok(crate::receipts::body(
+        req,
+        auto,
+        head,
+        now,
+        &signer.key_id(),
+    ))
 }
 
 impl Engine {
