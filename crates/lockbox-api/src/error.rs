@@ -82,12 +82,11 @@ pub enum AuthErrors {
     RateLimited(Error),
 }
 
-/// Routes on one request (`/v1/requests/{id}...`): it must exist and belong to the token's tenant.
+/// Routes on one request (`/v1/requests/{id}...`): it must exist in the token's
+/// tenant. A request of another tenant is not found either (the same answer,
+/// so a token cannot learn which ids exist elsewhere).
 #[derive(IntoResponses)]
 pub enum RequestErrors {
-    // The request belongs to another tenant.
-    #[response(status = 403)]
-    Forbidden(Error),
     #[response(status = 404)]
     NotFound(Error),
 }

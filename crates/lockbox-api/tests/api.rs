@@ -260,29 +260,56 @@ async fn the_auth_matrix() {
         api.call("GET", &path, Some(&short), None).await.0,
         StatusCode::UNAUTHORIZED
     );
-    // Another tenant's token cannot see or act on this tenant's request.
+    // Another tenant's token cannot see or act on this tenant's request, nor
+    // tell it from an id that exists nowhere: the same status, code and
+    // message shape (a 403 here would say "it exists, elsewhere").
     let (_, other) = api.with(|e| {
         e.add_tenant("default", "root", "fabrikam", "Fabrikam")
             .unwrap();
         e.issue_token("fabrikam", "root", "fab", None).unwrap()
     });
-    for (m, p, b) in [
-        ("GET", path.clone(), None),
-        ("GET", format!("{path}/access"), None),
+    // An unknown id of the same shape.
+    let unknown = format!("{}0000", &id[..id.len() - 4]);
+    assert_ne!(unknown, id);
+    let head = api.with(|e| e.audit_head().unwrap());
+    for (m, tail, b) in [
+        ("GET", "", None),
+        ("GET", "/access", None),
+        ("GET", "/receipt", None),
+        ("POST", "/provider-approval", Some(json!({"manager": "m"}))),
+        ("POST", "/cancel", Some(json!({"engineer": "eng.alex"}))),
         (
             "POST",
-            format!("{path}/provider-approval"),
-            Some(json!({"manager": "m"})),
-        ),
-        (
-            "POST",
-            format!("{path}/cancel"),
-            Some(json!({"engineer": "eng.alex"})),
+            "/actions",
+            Some(json!({"engineer": "eng.alex", "action": "peek"})),
         ),
     ] {
-        let (s, v) = api.call(m, &p, Some(&other), b).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{m} {p}: {v}");
+        let (s, v) = api
+            .call(
+                m,
+                &format!("/v1/requests/{id}{tail}"),
+                Some(&other),
+                b.clone(),
+            )
+            .await;
+        let (s2, v2) = api
+            .call(m, &format!("/v1/requests/{unknown}{tail}"), Some(&other), b)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{m} {tail}: {v}");
+        assert_eq!(v["code"], "not_found", "{m} {tail}: {v}");
+        assert_eq!(s2, s, "{m} {tail}");
+        assert_eq!(v2["code"], v["code"], "{m} {tail}");
+        assert_eq!(
+            v["message"].as_str().unwrap().replace(&id, "ID"),
+            v2["message"].as_str().unwrap().replace(&unknown, "ID"),
+            "{m} {tail}: the same message, but for the id"
+        );
     }
+    assert_eq!(
+        api.with(|e| e.audit_head().unwrap()),
+        head,
+        "nothing was written for the other tenant's calls"
+    );
     // Customer decisions are not routes of this API.
     for p in ["approve", "reject", "revoke", "decision"] {
         let (s, v) = api.post(&format!("{path}/{p}"), json!({})).await;
@@ -488,7 +515,8 @@ async fn openapi_documents_each_operations_statuses() {
     let body = ["400", "413", "415", "422"];
     let cases: [(&str, &str, &str, &[&str]); 8] = [
         ("post", "/v1/requests", "201", &["409"]),
-        ("get", "/v1/requests/{id}", "200", &["403", "404"]),
+        // A request of another tenant is 404 like an unknown one: no 403 for it.
+        ("get", "/v1/requests/{id}", "200", &["404"]),
         (
             "post",
             "/v1/requests/{id}/provider-approval",
@@ -501,14 +529,9 @@ async fn openapi_documents_each_operations_statuses() {
             "200",
             &["403", "404", "409"],
         ),
-        ("get", "/v1/requests/{id}/access", "200", &["403", "404"]),
+        ("get", "/v1/requests/{id}/access", "200", &["404"]),
         ("post", "/v1/requests/{id}/actions", "201", &["403", "404"]),
-        (
-            "get",
-            "/v1/requests/{id}/receipt",
-            "200",
-            &["403", "404", "409"],
-        ),
+        ("get", "/v1/requests/{id}/receipt", "200", &["404", "409"]),
         ("get", "/v1/public-key", "200", &[]),
     ];
     for (method, path, ok, own) in cases {
@@ -538,4 +561,9 @@ async fn openapi_documents_each_operations_statuses() {
         "No valid grant (audited as access_denied)"
     );
     assert_eq!(actions["400"]["description"], "Malformed JSON");
+    let approval = &doc["paths"]["/v1/requests/{id}/provider-approval"]["post"]["responses"];
+    assert_eq!(
+        approval["403"]["description"],
+        "The manager filed the request (self_approval)"
+    );
 }
