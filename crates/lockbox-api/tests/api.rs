@@ -415,20 +415,30 @@ async fn bad_input_on_every_endpoint_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn rate_limit_per_token() {
+/// A server whose rate limiters run on a manual clock.
+async fn start_limited(
+    limits: lockbox_api::auth::Limits,
+) -> (
+    String,
+    lockbox_api::ApiState,
+    governor::clock::FakeRelativeClock,
+    Vec<String>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(
-        &dir.path().join("l.db"),
-        Arc::new(lockbox_core::SystemClock),
-        "root",
-    )
-    .unwrap();
-    let (_, a) = engine.issue_token("default", "root", "a", None).unwrap();
-    let (_, b) = engine.issue_token("default", "root", "b", None).unwrap();
-    let state = lockbox_api::ApiState::new(Arc::new(Mutex::new(engine)), 1, 5);
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap());
+    let mut engine = Engine::open(&dir.path().join("l.db"), Arc::new(clock), "root").unwrap();
+    let tokens = ["a", "b"]
+        .map(|n| engine.issue_token("default", "root", n, None).unwrap().1)
+        .to_vec();
+    let limiter_clock = governor::clock::FakeRelativeClock::default();
+    let state = lockbox_api::ApiState::with_limits(
+        Arc::new(Mutex::new(engine)),
+        limits,
+        lockbox_api::auth::LimiterClock::Manual(limiter_clock.clone()),
+    );
     let (addr, _h) = lockbox_api::bind(
-        state,
+        state.clone(),
         lockbox_api::ServeConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             tls: None,
@@ -436,31 +446,130 @@ async fn rate_limit_per_token() {
     )
     .await
     .unwrap();
+    (format!("http://{addr}"), state, limiter_clock, tokens, dir)
+}
+
+async fn status_of(http: &Client, url: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let mut req = http.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let retry = resp.headers().get("retry-after").cloned();
+    let mut v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null);
+    if let Some(r) = retry {
+        v["retry-after"] = json!(r.to_str().unwrap());
+    }
+    (status, v)
+}
+
+#[tokio::test]
+async fn rate_limit_per_token() {
+    let (base, _state, clock, tokens, _dir) =
+        start_limited(lockbox_api::auth::Limits::per_token(1, 5)).await;
     let http = Client::new();
+    let url = format!("{base}/v1/public-key");
     let mut codes = Vec::new();
     for _ in 0..8 {
-        codes.push(
-            http.get(format!("http://{addr}/v1/public-key"))
-                .bearer_auth(&a)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+        codes.push(status_of(&http, &url, Some(&tokens[0])).await.0);
+    }
+    // The limiter's clock does not move: exactly the burst gets through.
+    assert_eq!(
+        codes,
+        [
+            [StatusCode::OK; 5].as_slice(),
+            &[StatusCode::TOO_MANY_REQUESTS; 3]
+        ]
+        .concat()
+    );
+    let (s, v) = status_of(&http, &url, Some(&tokens[0])).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    assert_eq!(v["retry-after"], "1");
+    assert_eq!(
+        status_of(&http, &url, Some(&tokens[1])).await.0,
+        StatusCode::OK,
+        "buckets are per token"
+    );
+    // One second refills one call.
+    clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(
+        status_of(&http, &url, Some(&tokens[0])).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(&http, &url, Some(&tokens[0])).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+// The engine's mutex is held across a call on purpose: the throttled answer must not need it.
+#[allow(clippy::await_holding_lock)]
+async fn calls_without_a_valid_token_are_throttled_per_client_before_the_store() {
+    let limits = lockbox_api::auth::Limits {
+        failures_per_min: 6,
+        failures_burst: 4,
+        ..lockbox_api::auth::Limits::per_token(1000, 1000)
+    };
+    let (base, state, clock, tokens, _dir) = start_limited(limits).await;
+    let http = Client::new();
+    let url = format!("{base}/v1/public-key");
+    let lookups = || state.limiter.token_lookups();
+    // The burst: each bad token is looked up and refused.
+    for i in 0..4 {
+        let (s, v) = status_of(&http, &url, Some(&format!("lbx_guess{i}"))).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+            "#{i}"
         );
     }
+    assert_eq!(lookups(), 4);
+    // Then 429 without looking anything up: bad tokens, no header, even a good token.
+    for token in [Some("lbx_guess9"), None, Some(tokens[0].as_str())] {
+        let (s, v) = status_of(&http, &url, token).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+            "{token:?}: {v}"
+        );
+        assert!(v["message"].is_string(), "{v}");
+        assert_eq!(v["retry-after"], "10", "one failure refills in 60/6 s");
+    }
     assert_eq!(
-        codes.iter().filter(|s| **s == StatusCode::OK).count(),
-        5,
-        "{codes:?}"
+        lookups(),
+        4,
+        "the store was not read for the throttled calls"
     );
-    assert!(codes.contains(&StatusCode::TOO_MANY_REQUESTS));
-    let other = http
-        .get(format!("http://{addr}/v1/public-key"))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other.status(), StatusCode::OK, "buckets are per token");
+    // While the engine is locked (as if busy), a throttled call still answers at once.
+    {
+        let _busy = state.engine.lock().unwrap();
+        let (s, _) = status_of(&http, &url, Some("lbx_guess10")).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    }
+    // One failure refills after 10 s: one more lookup, refused, and throttled again.
+    clock.advance(std::time::Duration::from_secs(10));
+    assert_eq!(
+        status_of(&http, &url, Some("lbx_guess11")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(&http, &url, Some("lbx_guess12")).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(lookups(), 5);
+    // After the wait a good token works again, and its calls cost no failure budget.
+    clock.advance(std::time::Duration::from_secs(10));
+    for _ in 0..10 {
+        assert_eq!(
+            status_of(&http, &url, Some(&tokens[0])).await.0,
+            StatusCode::OK
+        );
+    }
 }
 
 #[test]
