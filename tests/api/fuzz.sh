@@ -17,8 +17,9 @@ trap cleanup EXIT
 TOKEN=$("$CLI" --json token issue --name fuzz | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
 "$CLI" demo >/dev/null
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-# A high rate limit: the fuzzer, not the limiter, is under test here.
-"$CLI" serve --bind "127.0.0.1:$PORT" --rate 100000 >"$WORK/serve.log" 2>&1 &
+# High rate limits: the fuzzer, not the limiters, is under test here (it also
+# calls without the token, to check that auth is enforced).
+"$CLI" serve --bind "127.0.0.1:$PORT" --rate 100000 --auth-failures 100000 >"$WORK/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/v1/openapi.json" >/dev/null && break; sleep 0.1; done
 

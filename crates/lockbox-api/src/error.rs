@@ -9,6 +9,8 @@ use utoipa::IntoResponses;
 pub struct ApiError {
     pub status: StatusCode,
     pub error: Error,
+    /// For a 429: when to try again (whole seconds, at least 1).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 pub fn status_for(code: ErrorCode) -> StatusCode {
@@ -36,6 +38,7 @@ impl From<Error> for ApiError {
         ApiError {
             status: status_for(error.code),
             error,
+            retry_after: None,
         }
     }
 }
@@ -45,7 +48,13 @@ impl ApiError {
         ApiError {
             status,
             error: Error::new(code, message),
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 }
 
@@ -56,8 +65,11 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (self.status, Json(self.error)).into_response();
         if self.status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = self
+                .retry_after
+                .map_or(1, |w| w.as_secs_f64().ceil().max(1.0) as u64);
             resp.headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+                .insert("retry-after", axum::http::HeaderValue::from(wait));
         }
         resp
     }
@@ -71,23 +83,23 @@ pub type ApiResult<T> = Result<T, ApiError>;
 // built; every body is `{code, message}`. Variant comments are plain `//` on purpose:
 // a doc comment would become the response's description.
 
-/// Every route: the bearer token and the rate limit.
+/// Every route: the bearer token and the rate limits.
 #[derive(IntoResponses)]
 pub enum AuthErrors {
     // No, malformed, unknown or revoked token.
     #[response(status = 401)]
     Unauthorized(Error),
-    // Over the token's rate limit (with `Retry-After`).
+    // Over the token's rate limit, or too many calls without a valid token
+    // from this client (with `Retry-After`).
     #[response(status = 429)]
     RateLimited(Error),
 }
 
-/// Routes on one request (`/v1/requests/{id}...`): it must exist and belong to the token's tenant.
+/// Routes on one request (`/v1/requests/{id}...`): it must exist in the token's
+/// tenant. A request of another tenant is not found either (the same answer,
+/// so a token cannot learn which ids exist elsewhere).
 #[derive(IntoResponses)]
 pub enum RequestErrors {
-    // The request belongs to another tenant.
-    #[response(status = 403)]
-    Forbidden(Error),
     #[response(status = 404)]
     NotFound(Error),
 }

@@ -48,20 +48,35 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Shared state of the API: the engine (shared with the rest of the process) and the rate limiter.
+/// Shared state of the API: the engine (shared with the rest of the process) and the rate limiters.
 #[derive(Clone)]
 pub struct ApiState {
     pub engine: Arc<Mutex<Engine>>,
-    pub limiter: Arc<auth::RateLimiter>,
+    pub limiter: Arc<auth::Limiter>,
     /// Signalled after every write, so a host process can refresh (tray, scheduler).
     pub changed: Arc<Notify>,
 }
 
 impl ApiState {
+    /// `rate_per_sec` calls per second per token with a burst of `burst`, and
+    /// the default budget of failed authentications per client.
     pub fn new(engine: Arc<Mutex<Engine>>, rate_per_sec: u32, burst: u32) -> Self {
+        Self::with_limits(
+            engine,
+            auth::Limits::per_token(rate_per_sec, burst),
+            auth::LimiterClock::monotonic(),
+        )
+    }
+
+    /// With every limit given, and the limiters' clock (tests move a manual one).
+    pub fn with_limits(
+        engine: Arc<Mutex<Engine>>,
+        limits: auth::Limits,
+        clock: auth::LimiterClock,
+    ) -> Self {
         ApiState {
             engine,
-            limiter: Arc::new(auth::RateLimiter::new(rate_per_sec, burst)),
+            limiter: Arc::new(auth::Limiter::new(limits, clock)),
             changed: Arc::new(Notify::new()),
         }
     }
@@ -167,7 +182,8 @@ pub async fn bind(
     cfg: ServeConfig,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     cfg.check()?;
-    let app = router(state).into_make_service();
+    // With the client's address: calls without a valid token are limited per client.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let io = |e: std::io::Error| Error::input(format!("cannot listen on {}: {e}", cfg.bind));
     match &cfg.tls {
         None => {

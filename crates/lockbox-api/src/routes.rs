@@ -153,18 +153,15 @@ fn too_long(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Find `id` in the token's tenant; a request of another tenant is forbidden, not found.
+/// Find `id` in the token's tenant. A request of another tenant gets the very
+/// answer an unknown id gets (404 `not_found`, the same message): a token must
+/// not learn which ids exist in other tenants.
 async fn own_request(state: &ApiState, p: &Provider, id: &str) -> ApiResult<()> {
     let (tenant, id2) = (p.tenant.clone(), id.to_string());
     let found = state.run(move |e| e.request_tenant(&id2)).await?;
     match found {
         Some(t) if t == tenant => Ok(()),
-        Some(_) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::NotPermitted,
-            "this token's tenant does not own that request",
-        )),
-        None => Err(Error::not_found(format!("no request '{id}'")).into()),
+        _ => Err(Error::not_found(format!("no request '{id}'")).into()),
     }
 }
 
@@ -213,6 +210,7 @@ pub async fn get_request(
 #[utoipa::path(post, path = "/v1/requests/{id}/provider-approval", tag = "requests", params(("id" = String, Path)),
     request_body = ProviderApprovalBody, security(("bearer" = [])),
     responses((status = 200, body = RequestDto), AuthErrors, RequestErrors, BodyErrors,
+        (status = 403, body = Error, description = "The manager filed the request (self_approval)"),
         (status = 409, body = Error)))]
 pub async fn provider_approve(
     State(s): State<ApiState>,
@@ -230,6 +228,7 @@ pub async fn provider_approve(
 #[utoipa::path(post, path = "/v1/requests/{id}/cancel", tag = "requests", params(("id" = String, Path)),
     request_body = CancelBody, security(("bearer" = [])),
     responses((status = 200, body = RequestDto), AuthErrors, RequestErrors, BodyErrors,
+        (status = 403, body = Error, description = "Only the requester may cancel"),
         (status = 409, body = Error)))]
 pub async fn cancel(
     State(s): State<ApiState>,
@@ -263,7 +262,6 @@ pub async fn check_access(
     request_body = ActionBody, security(("bearer" = [])),
     responses((status = 201, body = AccessDto, description = "Recorded in the audit log"),
         AuthErrors, RequestErrors, BodyErrors,
-        // Listed after `RequestErrors`, so it replaces that set's 403 with a fuller description.
         (status = 403, body = Error, description = "No valid grant (audited as access_denied)")))]
 pub async fn log_action(
     State(s): State<ApiState>,

@@ -281,7 +281,9 @@ async fn the_auth_matrix() {
         api.call("GET", &path, Some(&short), None).await.0,
         StatusCode::UNAUTHORIZED
     );
-    // Another tenant's token cannot see or act on this tenant's request.
+    // Another tenant's token cannot see or act on this tenant's request, nor
+    // tell it from an id that exists nowhere: the same status, code and
+    // message shape (a 403 here would say "it exists, elsewhere").
     let (_, other) = api.with(|e| {
         e.add_tenant(
             "default",
@@ -293,23 +295,48 @@ async fn the_auth_matrix() {
         e.issue_token("fabrikam", &Principal::os_user("root", 0), "fab", None)
             .unwrap()
     });
-    for (m, p, b) in [
-        ("GET", path.clone(), None),
-        ("GET", format!("{path}/access"), None),
+    // An unknown id of the same shape.
+    let unknown = format!("{}0000", &id[..id.len() - 4]);
+    assert_ne!(unknown, id);
+    let head = api.with(|e| e.audit_head().unwrap());
+    for (m, tail, b) in [
+        ("GET", "", None),
+        ("GET", "/access", None),
+        ("GET", "/receipt", None),
+        ("POST", "/provider-approval", Some(json!({"manager": "m"}))),
+        ("POST", "/cancel", Some(json!({"engineer": "eng.alex"}))),
         (
             "POST",
-            format!("{path}/provider-approval"),
-            Some(json!({"manager": "m"})),
-        ),
-        (
-            "POST",
-            format!("{path}/cancel"),
-            Some(json!({"engineer": "eng.alex"})),
+            "/actions",
+            Some(json!({"engineer": "eng.alex", "action": "peek"})),
         ),
     ] {
-        let (s, v) = api.call(m, &p, Some(&other), b).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{m} {p}: {v}");
+        let (s, v) = api
+            .call(
+                m,
+                &format!("/v1/requests/{id}{tail}"),
+                Some(&other),
+                b.clone(),
+            )
+            .await;
+        let (s2, v2) = api
+            .call(m, &format!("/v1/requests/{unknown}{tail}"), Some(&other), b)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{m} {tail}: {v}");
+        assert_eq!(v["code"], "not_found", "{m} {tail}: {v}");
+        assert_eq!(s2, s, "{m} {tail}");
+        assert_eq!(v2["code"], v["code"], "{m} {tail}");
+        assert_eq!(
+            v["message"].as_str().unwrap().replace(&id, "ID"),
+            v2["message"].as_str().unwrap().replace(&unknown, "ID"),
+            "{m} {tail}: the same message, but for the id"
+        );
     }
+    assert_eq!(
+        api.with(|e| e.audit_head().unwrap()),
+        head,
+        "nothing was written for the other tenant's calls"
+    );
     // Customer decisions are not routes of this API.
     for p in ["approve", "reject", "revoke", "decision"] {
         let (s, v) = api.post(&format!("{path}/{p}"), json!({})).await;
@@ -415,26 +442,35 @@ async fn bad_input_on_every_endpoint_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn rate_limit_per_token() {
+/// A server whose rate limiters run on a manual clock.
+async fn start_limited(
+    limits: lockbox_api::auth::Limits,
+) -> (
+    String,
+    lockbox_api::ApiState,
+    governor::clock::FakeRelativeClock,
+    Vec<String>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(
-        &dir.path().join("l.db"),
-        Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap(),
-        )),
-        "root",
-    )
-    .unwrap();
-    let (_, a) = engine
-        .issue_token("default", &Principal::os_user("root", 0), "a", None)
-        .unwrap();
-    let (_, b) = engine
-        .issue_token("default", &Principal::os_user("root", 0), "b", None)
-        .unwrap();
-    let state = lockbox_api::ApiState::new(Arc::new(Mutex::new(engine)), 1, 5);
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap());
+    let mut engine = Engine::open(&dir.path().join("l.db"), Arc::new(clock), "root").unwrap();
+    let tokens = ["a", "b"]
+        .map(|n| {
+            engine
+                .issue_token("default", &Principal::os_user("root", 0), n, None)
+                .unwrap()
+                .1
+        })
+        .to_vec();
+    let limiter_clock = governor::clock::FakeRelativeClock::default();
+    let state = lockbox_api::ApiState::with_limits(
+        Arc::new(Mutex::new(engine)),
+        limits,
+        lockbox_api::auth::LimiterClock::Manual(limiter_clock.clone()),
+    );
     let (addr, _h) = lockbox_api::bind(
-        state,
+        state.clone(),
         lockbox_api::ServeConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             tls: None,
@@ -442,31 +478,130 @@ async fn rate_limit_per_token() {
     )
     .await
     .unwrap();
+    (format!("http://{addr}"), state, limiter_clock, tokens, dir)
+}
+
+async fn status_of(http: &Client, url: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let mut req = http.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let retry = resp.headers().get("retry-after").cloned();
+    let mut v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null);
+    if let Some(r) = retry {
+        v["retry-after"] = json!(r.to_str().unwrap());
+    }
+    (status, v)
+}
+
+#[tokio::test]
+async fn rate_limit_per_token() {
+    let (base, _state, clock, tokens, _dir) =
+        start_limited(lockbox_api::auth::Limits::per_token(1, 5)).await;
     let http = Client::new();
+    let url = format!("{base}/v1/public-key");
     let mut codes = Vec::new();
     for _ in 0..8 {
-        codes.push(
-            http.get(format!("http://{addr}/v1/public-key"))
-                .bearer_auth(&a)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+        codes.push(status_of(&http, &url, Some(&tokens[0])).await.0);
+    }
+    // The limiter's clock does not move: exactly the burst gets through.
+    assert_eq!(
+        codes,
+        [
+            [StatusCode::OK; 5].as_slice(),
+            &[StatusCode::TOO_MANY_REQUESTS; 3]
+        ]
+        .concat()
+    );
+    let (s, v) = status_of(&http, &url, Some(&tokens[0])).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    assert_eq!(v["retry-after"], "1");
+    assert_eq!(
+        status_of(&http, &url, Some(&tokens[1])).await.0,
+        StatusCode::OK,
+        "buckets are per token"
+    );
+    // One second refills one call.
+    clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(
+        status_of(&http, &url, Some(&tokens[0])).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(&http, &url, Some(&tokens[0])).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+// The engine's mutex is held across a call on purpose: the throttled answer must not need it.
+#[allow(clippy::await_holding_lock)]
+async fn calls_without_a_valid_token_are_throttled_per_client_before_the_store() {
+    let limits = lockbox_api::auth::Limits {
+        failures_per_min: 6,
+        failures_burst: 4,
+        ..lockbox_api::auth::Limits::per_token(1000, 1000)
+    };
+    let (base, state, clock, tokens, _dir) = start_limited(limits).await;
+    let http = Client::new();
+    let url = format!("{base}/v1/public-key");
+    let lookups = || state.limiter.token_lookups();
+    // The burst: each bad token is looked up and refused.
+    for i in 0..4 {
+        let (s, v) = status_of(&http, &url, Some(&format!("lbx_guess{i}"))).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+            "#{i}"
         );
     }
+    assert_eq!(lookups(), 4);
+    // Then 429 without looking anything up: bad tokens, no header, even a good token.
+    for token in [Some("lbx_guess9"), None, Some(tokens[0].as_str())] {
+        let (s, v) = status_of(&http, &url, token).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+            "{token:?}: {v}"
+        );
+        assert!(v["message"].is_string(), "{v}");
+        assert_eq!(v["retry-after"], "10", "one failure refills in 60/6 s");
+    }
     assert_eq!(
-        codes.iter().filter(|s| **s == StatusCode::OK).count(),
-        5,
-        "{codes:?}"
+        lookups(),
+        4,
+        "the store was not read for the throttled calls"
     );
-    assert!(codes.contains(&StatusCode::TOO_MANY_REQUESTS));
-    let other = http
-        .get(format!("http://{addr}/v1/public-key"))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other.status(), StatusCode::OK, "buckets are per token");
+    // While the engine is locked (as if busy), a throttled call still answers at once.
+    {
+        let _busy = state.engine.lock().unwrap();
+        let (s, _) = status_of(&http, &url, Some("lbx_guess10")).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    }
+    // One failure refills after 10 s: one more lookup, refused, and throttled again.
+    clock.advance(std::time::Duration::from_secs(10));
+    assert_eq!(
+        status_of(&http, &url, Some("lbx_guess11")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(&http, &url, Some("lbx_guess12")).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(lookups(), 5);
+    // After the wait a good token works again, and its calls cost no failure budget.
+    clock.advance(std::time::Duration::from_secs(10));
+    for _ in 0..10 {
+        assert_eq!(
+            status_of(&http, &url, Some(&tokens[0])).await.0,
+            StatusCode::OK
+        );
+    }
 }
 
 #[test]
@@ -521,7 +656,8 @@ async fn openapi_documents_each_operations_statuses() {
     let body = ["400", "413", "415", "422"];
     let cases: [(&str, &str, &str, &[&str]); 8] = [
         ("post", "/v1/requests", "201", &["409"]),
-        ("get", "/v1/requests/{id}", "200", &["403", "404"]),
+        // A request of another tenant is 404 like an unknown one: no 403 for it.
+        ("get", "/v1/requests/{id}", "200", &["404"]),
         (
             "post",
             "/v1/requests/{id}/provider-approval",
@@ -534,14 +670,9 @@ async fn openapi_documents_each_operations_statuses() {
             "200",
             &["403", "404", "409"],
         ),
-        ("get", "/v1/requests/{id}/access", "200", &["403", "404"]),
+        ("get", "/v1/requests/{id}/access", "200", &["404"]),
         ("post", "/v1/requests/{id}/actions", "201", &["403", "404"]),
-        (
-            "get",
-            "/v1/requests/{id}/receipt",
-            "200",
-            &["403", "404", "409"],
-        ),
+        ("get", "/v1/requests/{id}/receipt", "200", &["404", "409"]),
         ("get", "/v1/public-key", "200", &[]),
     ];
     for (method, path, ok, own) in cases {
@@ -571,6 +702,11 @@ async fn openapi_documents_each_operations_statuses() {
         "No valid grant (audited as access_denied)"
     );
     assert_eq!(actions["400"]["description"], "Malformed JSON");
+    let approval = &doc["paths"]["/v1/requests/{id}/provider-approval"]["post"]["responses"];
+    assert_eq!(
+        approval["403"]["description"],
+        "The manager filed the request (self_approval)"
+    );
 }
 
 /// The documented text patterns say exactly what the engine accepts: every

@@ -8,6 +8,8 @@ use crate::BoxResult;
 use chrono::{TimeZone, Utc};
 use lockbox_core::audit::{entry_hash, HashInput, GENESIS};
 use lockbox_core::clock::{from_millis, rfc3339};
+use lockbox_core::model::{Decision, DecisionKind, Level, Request, State};
+use lockbox_core::receipts::{self, Signer};
 use lockbox_core::{Engine, ManualClock, Time};
 use rusqlite::{params, Connection, OptionalExtension, Statement};
 use serde_json::json;
@@ -230,6 +232,104 @@ impl<'c> Rows<'c> {
     }
 }
 
+/// Decision receipts as the engine writes them (its body, for the request as
+/// it stood right after the decision, naming the chain's head), signed with a
+/// key of the fixture's own (not the store's: `audit verify` checks bodies).
+pub struct Receipts<'c> {
+    signer: Signer,
+    decisions: Statement<'c>,
+    ins: Statement<'c>,
+}
+
+impl<'c> Receipts<'c> {
+    pub fn new(c: &'c Connection) -> BoxResult<Receipts<'c>> {
+        Ok(Receipts {
+            signer: Signer::ephemeral()?,
+            decisions: c.prepare(
+                "SELECT level, actor, decision, comment, duration_s, at FROM decisions
+                 WHERE request_id = ?1 AND at <= ?2 ORDER BY idx",
+            )?,
+            ins: c.prepare(
+                "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+        })
+    }
+
+    /// The receipt of `decision` (a state) on `r` (its final row) at `at`,
+    /// its entry being the chain's head.
+    pub fn write(
+        &mut self,
+        r: &ReqRow,
+        decision: &str,
+        at: i64,
+        chain: &Chain<'_>,
+    ) -> BoxResult<()> {
+        let decisions = self
+            .decisions
+            .query_map(params![r.id, at], |d| {
+                let (level, kind): (String, String) = (d.get(0)?, d.get(2)?);
+                Ok((
+                    level,
+                    d.get(1)?,
+                    kind,
+                    d.get(3)?,
+                    d.get(4)?,
+                    d.get::<_, i64>(5)?,
+                ))
+            })?
+            .map(|d| {
+                let (level, actor, kind, comment, duration_s, at) = d?;
+                Ok(Decision {
+                    level: Level::parse(&level)?,
+                    actor,
+                    kind: DecisionKind::parse(&kind)?,
+                    comment,
+                    duration_s,
+                    at: from_millis(at),
+                })
+            })
+            .collect::<BoxResult<Vec<_>>>()?;
+        let state = State::parse(decision)?;
+        let req = Request {
+            id: r.id.clone(),
+            tenant: r.tenant.clone(),
+            state,
+            case: r.case.clone(),
+            workload: r.workload.into(),
+            resource: r.resource.clone(),
+            reason: r.reason.into(),
+            requester: r.requester.clone(),
+            requested_duration_s: r.requested_s,
+            granted_duration_s: r.granted_s,
+            created_at: from_millis(r.created),
+            expires_at: from_millis(r.expires),
+            approved_at: r.approved.map(from_millis),
+            access_ends_at: r.ends.map(from_millis),
+            closed_at: if state == State::Approved {
+                None
+            } else {
+                r.closed.map(from_millis)
+            },
+            approvals_required: 1,
+            provider_approvals_required: 1,
+            lockbox_required: true,
+            decisions,
+        };
+        let (decision, body) = receipts::body(
+            &req,
+            false,
+            (chain.seq, Some(&chain.prev)),
+            from_millis(at),
+            &self.signer.key_id(),
+        );
+        let (_, signature) = self.signer.sign(&body);
+        self.ins
+            .execute(params![r.id, r.tenant, decision, body, signature, at])?;
+        Ok(())
+    }
+}
+
 /// A request id that sorts by creation time like the engine's UUIDv7 ids.
 pub fn request_id(created_ms: i64, n: u64) -> String {
     let ts = (created_ms as u64) & 0xFFFF_FFFF_FFFF;
@@ -369,7 +469,7 @@ pub fn build_pending(
 /// The large static store of the audit and query benchmarks: `n_requests`
 /// requests over ~98 days before [`t_ref`] in every state, and their whole
 /// history as `n_audit` audit entries (lifecycle entries plus `access_used`
-/// entries of approved grants), with decisions and notices.
+/// entries of approved grants), with decisions, receipts and notices.
 pub fn build_big(path: &Path, n_requests: usize, n_audit: usize) -> BoxResult<()> {
     let t_ref = t_ref_ms();
     let boot = t_ref - 100 * DAY;
@@ -400,6 +500,7 @@ pub fn build_big(path: &Path, n_requests: usize, n_audit: usize) -> BoxResult<()
         let mut evs: Vec<Ev> = Vec::with_capacity(n_audit);
         let mut grants: Vec<(u32, i64, i64)> = Vec::new(); // (request, from, to)
         let mut ids = Vec::with_capacity(n_requests);
+        let mut finals: Vec<ReqRow> = Vec::with_capacity(n_requests);
         let span = 99 * DAY - HOUR; // the newest are still undecided at t_ref
         for i in 0..n_requests {
             let created = boot + DAY + (i as i64 * span) / n_requests as i64;
@@ -622,6 +723,7 @@ pub fn build_big(path: &Path, n_requests: usize, n_audit: usize) -> BoxResult<()
                 }
             }
             rows.request(&r)?;
+            finals.push(r);
         }
         // Fill up with access_used entries spread over the grants.
         let boot_entries = 2; // tenant_added, user_added
@@ -649,6 +751,7 @@ pub fn build_big(path: &Path, n_requests: usize, n_audit: usize) -> BoxResult<()
         }
         evs.sort_by_key(|e| e.rec);
         let mut chain = Chain::open(&tx)?;
+        let mut receipts = Receipts::new(&tx)?;
         for e in &evs {
             chain.append(
                 e.at,
@@ -660,6 +763,9 @@ pub fn build_big(path: &Path, n_requests: usize, n_audit: usize) -> BoxResult<()
                 Some(&ids[e.req as usize]),
                 &e.details,
             )?;
+            if matches!(e.op, "approved" | "rejected" | "revoked") {
+                receipts.write(&finals[e.req as usize], e.op, e.rec, &chain)?;
+            }
         }
     }
     tx.commit()?;

@@ -2,6 +2,8 @@
 //! attacker with the file would), edit, delete, reorder or append a forged
 //! audit entry; `lockbox audit verify` must exit 1 and name the first bad
 //! entry — for every kind of tampering, at random positions, every time.
+//! Edit the request rows instead (state, deadlines, decisions, receipts, a
+//! deleted row): the chain stays intact, and verify names the request and field.
 //!
 //! 4 positions per kind by default; LOCKBOX_STRESS=1 makes it 25.
 
@@ -66,6 +68,24 @@ fn base(dir: &Path) -> (PathBuf, i64) {
             _ => {}
         }
     }
+    // One grant still running at NOW.
+    clock.advance(Duration::seconds(30));
+    let r = e
+        .file_request(
+            "default",
+            &NewRequest {
+                engineer: "eng-active".into(),
+                case: "SR-99".into(),
+                workload: "Teams".into(),
+                resource: "Team: Falcon".into(),
+                reason: "tamper".into(),
+                duration_s: None,
+            },
+        )
+        .unwrap();
+    e.provider_approve("default", &r.id, "mgr", None).unwrap();
+    e.approve("default", &r.id, &Principal::os_user("root", 0), None, None)
+        .unwrap();
     let n = e.audit_head().unwrap().0;
     drop(e);
     (path, n)
@@ -262,4 +282,114 @@ fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
         checked += 1;
     }
     println!("{checked} tampered stores, each detected at the right entry");
+}
+
+/// The id of a request of `base` by what its row says.
+fn request_where(db: &Path, cond: &str) -> String {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(
+        &format!("SELECT id FROM requests WHERE {cond} ORDER BY id LIMIT 1"),
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn edited_request_rows_are_named_though_the_chain_is_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _) = base(dir.path());
+    let (code, v) = verify_at(&base, Some(NOW));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["first_disagreement"], serde_json::Value::Null);
+    assert_eq!(v["requests"], 9);
+    let pending = request_where(&base, "state = 'pending'");
+    let active = request_where(&base, "state = 'approved'");
+    let rejected = request_where(&base, "state = 'rejected'");
+    let revoked = request_where(&base, "state = 'revoked'");
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "state flipped to approved",
+            format!("UPDATE requests SET state = 'approved' WHERE id = '{pending}';"),
+            &pending,
+            "state",
+        ),
+        (
+            "access window moved a day later",
+            format!(
+                "UPDATE requests SET access_ends_at = access_ends_at + 86400000, deadline_at = deadline_at + 86400000 WHERE id = '{active}';"
+            ),
+            &active,
+            "access_ends_at",
+        ),
+        (
+            "a customer approval added",
+            format!(
+                "INSERT INTO decisions (request_id, idx, level, actor, decision, comment, duration_s, at)
+                 VALUES ('{pending}', 1, 'customer', 'mallory', 'approve', NULL, NULL, 1796000000000);"
+            ),
+            &pending,
+            "decisions[1]",
+        ),
+        (
+            "the customer's approval removed",
+            format!("DELETE FROM decisions WHERE request_id = '{active}' AND idx = 1;"),
+            &active,
+            "decisions[1]",
+        ),
+        (
+            "a revocation removed and the grant restored",
+            format!(
+                "DELETE FROM decisions WHERE request_id = '{revoked}' AND decision = 'revoke';
+                 UPDATE requests SET state = 'approved', closed_at = NULL, deadline_at = NULL WHERE id = '{revoked}';"
+            ),
+            &revoked,
+            "state",
+        ),
+        (
+            "a request row deleted",
+            format!("DELETE FROM requests WHERE id = '{rejected}';"),
+            &rejected,
+            "request",
+        ),
+        (
+            "a receipt altered",
+            format!(
+                "UPDATE receipts SET body = replace(body, '\"decision\":\"rejected\"', '\"decision\":\"approved\"') WHERE request_id = '{rejected}';"
+            ),
+            &rejected,
+            "receipts[0].decision",
+        ),
+    ];
+    for (what, sql, id, field) in &cases {
+        let db = dir.path().join("rows.db");
+        std::fs::copy(&base, &db).unwrap();
+        sqlite3(&db, sql);
+        let (code, v) = verify_at(&db, Some(NOW));
+        assert_eq!(code, 1, "{what}: {v}");
+        assert_eq!(v["ok"], false, "{what}: {v}");
+        assert_eq!(
+            v["first_bad_seq"],
+            serde_json::Value::Null,
+            "{what}: the chain is intact: {v}"
+        );
+        let d = &v["first_disagreement"];
+        assert_eq!(d["request_id"], *id, "{what}: {v}");
+        assert_eq!(d["field"], *field, "{what}: {v}");
+        assert!(
+            d["stored"].is_string() && d["audited"].is_string(),
+            "{what}: {v}"
+        );
+        // The human output names it too.
+        let mut c = lockbox(&db, Some(NOW));
+        c.args(["audit", "verify"]);
+        let o = run(c);
+        assert_eq!(o.status.code(), Some(1), "{what}");
+        assert!(
+            stdout(&o).contains(&format!("stored state TAMPERED: request {id}: {field} is ")),
+            "{what}: {}",
+            stdout(&o)
+        );
+    }
+    println!("{} edited stores, each named", cases.len());
 }

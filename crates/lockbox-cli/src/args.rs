@@ -114,6 +114,10 @@ pub enum Cmd {
         /// Calls per second allowed per token (burst: 5 s worth).
         #[arg(long, env = "LOCKBOX_API_RATE", default_value_t = 50)]
         rate: u32,
+        /// Calls without a valid token allowed per minute per client address
+        /// (also the burst); past them the client gets 429 before any token lookup.
+        #[arg(long, env = "LOCKBOX_API_AUTH_FAILURES", default_value_t = 10)]
+        auth_failures: u32,
     },
 }
 

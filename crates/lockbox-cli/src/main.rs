@@ -116,9 +116,10 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         tls_cert,
         tls_key,
         rate,
+        auth_failures,
     } = cli.cmd
     {
-        return provider::serve(engine, &bind, tls_cert.zip(tls_key), rate);
+        return provider::serve(engine, &bind, tls_cert.zip(tls_key), rate, auth_failures);
     }
     let e = &mut engine;
     match cli.cmd {

@@ -232,16 +232,21 @@ impl Out {
         }
         if v.ok {
             outln!(
-                "audit log intact: {} entries, head {}",
+                "audit log intact: {} entries, head {}; {} requests agree with it",
                 v.entries,
-                v.head_hash.as_deref().unwrap_or("(empty)")
+                v.head_hash.as_deref().unwrap_or("(empty)"),
+                v.requests
             );
-        } else {
+            return;
+        }
+        if let Some(seq) = v.first_bad_seq {
             outln!(
-                "audit log TAMPERED: first bad entry is #{}: {}",
-                v.first_bad_seq.unwrap_or_default(),
+                "audit log TAMPERED: first bad entry is #{seq}: {}",
                 v.problem.as_deref().unwrap_or("")
             );
+        }
+        if let Some(d) = &v.first_disagreement {
+            outln!("stored state TAMPERED: {}", d.message);
         }
     }
 }

@@ -224,6 +224,7 @@ pub fn serve(
     bind: &str,
     tls: Option<(PathBuf, PathBuf)>,
     rate: u32,
+    auth_failures: u32,
 ) -> Result<ExitCode> {
     let bind = bind
         .parse()
@@ -236,7 +237,16 @@ pub fn serve(
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {
         let engine = Arc::new(Mutex::new(engine));
-        let state = lockbox_api::ApiState::new(engine.clone(), rate, rate.saturating_mul(5));
+        let limits = lockbox_api::auth::Limits {
+            failures_per_min: auth_failures,
+            failures_burst: auth_failures,
+            ..lockbox_api::auth::Limits::per_token(rate, rate.saturating_mul(5))
+        };
+        let state = lockbox_api::ApiState::with_limits(
+            engine.clone(),
+            limits,
+            lockbox_api::auth::LimiterClock::monotonic(),
+        );
         let changed = state.changed.clone();
         let scheme = if cfg.tls.is_some() { "https" } else { "http" };
         let (addr, server) = lockbox_api::bind(state, cfg).await?;

@@ -123,18 +123,23 @@ fn hash_matches(digest: &[u8; 32], hash: &[u8]) -> bool {
     hex::encode_to_slice(digest, &mut hex).is_ok() && hex.as_slice() == hash
 }
 
-/// Result of verifying the whole chain.
+/// Result of verifying the whole chain, and the stored requests against it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOutcome {
     pub entries: u64,
     pub head_hash: Option<String>,
     /// The first entry that does not verify, and why.
     pub first_bad: Option<(i64, String)>,
+    /// Requests checked against their audit entries (see [`crate::consistency`]).
+    pub requests: u64,
+    /// The first request whose stored state disagrees with its audit entries.
+    pub first_disagreement: Option<crate::consistency::Disagreement>,
 }
 
 impl VerifyOutcome {
+    /// The chain is intact and every stored request agrees with it.
     pub fn ok(&self) -> bool {
-        self.first_bad.is_none()
+        self.first_bad.is_none() && self.first_disagreement.is_none()
     }
 }
 
@@ -246,6 +251,8 @@ impl Verifier {
             entries: self.entries,
             head_hash: head,
             first_bad: self.first_bad,
+            requests: 0,
+            first_disagreement: None,
         }
     }
 }

@@ -305,16 +305,52 @@ impl AuditPage {
     }
 }
 
+/// `audit verify`: the hash chain, and every stored request against its entries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyReport {
+    /// The chain is intact and every stored request agrees with it.
     pub ok: bool,
     #[ts(type = "number")]
     pub entries: u64,
     pub head_hash: Option<String>,
+    /// The first entry where the hash chain breaks.
     #[ts(type = "number | null")]
     pub first_bad_seq: Option<i64>,
+    /// Why the chain breaks there.
     pub problem: Option<String>,
+    /// Requests checked against their audit entries.
+    #[ts(type = "number")]
+    pub requests: u64,
+    /// The first request whose stored state disagrees with its audit entries.
+    pub first_disagreement: Option<DisagreementDto>,
+}
+
+/// A stored field of a request that its audit entries contradict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisagreementDto {
+    pub request_id: String,
+    /// `state`, `access_ends_at`, `decisions[1]`, `receipts[0].decision`, ...;
+    /// `request` for a missing or unaudited row; `history` when the entries
+    /// record a transition the stored state at the time could not have allowed.
+    pub field: String,
+    pub stored: String,
+    pub audited: String,
+    /// One sentence naming all of the above.
+    pub message: String,
+}
+
+impl From<&crate::consistency::Disagreement> for DisagreementDto {
+    fn from(d: &crate::consistency::Disagreement) -> Self {
+        DisagreementDto {
+            request_id: d.request_id.clone(),
+            field: d.field.clone(),
+            stored: d.stored.clone(),
+            audited: d.audited.clone(),
+            message: d.to_string(),
+        }
+    }
 }
 
 impl From<&VerifyOutcome> for VerifyReport {
@@ -325,6 +361,8 @@ impl From<&VerifyOutcome> for VerifyReport {
             head_hash: v.head_hash.clone(),
             first_bad_seq: v.first_bad.as_ref().map(|b| b.0),
             problem: v.first_bad.as_ref().map(|b| b.1.clone()),
+            requests: v.requests,
+            first_disagreement: v.first_disagreement.as_ref().map(Into::into),
         }
     }
 }
@@ -466,6 +504,7 @@ pub fn export_typescript(dir: &std::path::Path) -> std::result::Result<(), ts_rs
     AuditQuery::export_all(&cfg)?;
     AuditPage::export_all(&cfg)?;
     VerifyReport::export_all(&cfg)?;
+    DisagreementDto::export_all(&cfg)?;
     SettingsDto::export_all(&cfg)?;
     UserDto::export_all(&cfg)?;
     TenantDto::export_all(&cfg)?;

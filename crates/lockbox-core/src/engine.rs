@@ -776,7 +776,9 @@ impl Engine {
         })
     }
 
-    /// Recompute the whole chain; names the first bad entry.
+    /// Recompute the whole chain, and check every stored request (row,
+    /// decisions, receipts) against its audit entries; names the first bad
+    /// entry and the first request field that disagrees.
     pub fn verify_audit(&mut self) -> Result<VerifyOutcome> {
         self.store.verify_audit()
     }
@@ -1095,41 +1097,16 @@ fn receipt_body(
     signer: &crate::receipts::Signer,
     req: &Request,
     auto: bool,
-    (head_seq, head_hash): (i64, Option<&str>),
+    head: (i64, Option<&str>),
     now: Time,
 ) -> Result<(&'static str, String)> {
-    use crate::clock::rfc3339;
-    let decision = if auto {
-        "auto_approved"
-    } else {
-        req.state.as_str()
-    };
-    let deciders: Vec<_> = req
-        .decisions
-        .iter()
-        .map(|d| json!({ "level": d.level.as_str(), "actor": d.actor, "decision": d.kind.as_str(), "at": rfc3339(d.at) }))
-        .collect();
-    let window = match (req.approved_at, req.access_ends_at) {
-        (Some(from), Some(to)) => json!({ "from": rfc3339(from), "to": rfc3339(to) }),
-        _ => serde_json::Value::Null,
-    };
-    let body = json!({
-        "v": 1,
-        "request_id": req.id,
-        "tenant": req.tenant,
-        "case": req.case,
-        "requester": req.requester,
-        "workload": req.workload,
-        "resource": req.resource,
-        "decision": decision,
-        "deciders": deciders,
-        "granted_window": window,
-        "closed_at": req.closed_at.map(rfc3339),
-        "audit_head": { "seq": head_seq, "hash": head_hash },
-        "issued_at": rfc3339(now),
-        "key_id": signer.key_id(),
-    });
-    Ok((decision, serde_json::to_string(&body)?))
+    Ok(crate::receipts::body(
+        req,
+        auto,
+        head,
+        now,
+        &signer.key_id(),
+    ))
 }
 
 impl Engine {

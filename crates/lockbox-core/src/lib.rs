@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod consistency;
 pub mod demo;
 pub mod dto;
 pub mod duration;

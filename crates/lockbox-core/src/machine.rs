@@ -175,10 +175,15 @@ pub fn create(
         Operation::RequestCreated,
         Actor::provider(engineer),
         now,
+        // The policy snapshot too: `audit verify` replays a request from its
+        // entries alone (see `consistency`).
         json!({
             "case": req.case, "workload": req.workload, "resource": req.resource,
             "reason": req.reason, "requested_duration_s": duration,
             "expires_at": rfc3339(req.expires_at),
+            "approvals_required": req.approvals_required,
+            "provider_approvals_required": req.provider_approvals_required,
+            "lockbox_required": req.lockbox_required,
         }),
     )];
     if req.provider_approvals_required == 0 {

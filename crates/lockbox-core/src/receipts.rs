@@ -15,10 +15,13 @@
 //! {base64 Ed25519 signature over "LOCKBOX-RECEIPT-V1\n" + body}
 //! ```
 
+use crate::clock::{rfc3339, Time};
+use crate::model::Request;
 use crate::{Error, ErrorCode, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -198,6 +201,97 @@ pub fn receipt_text(body: &str, signature: &str) -> String {
     format!("{HEADER}\n{body}\n{signature}\n")
 }
 
+/// The body of the receipt of `req`'s decision, `req` as it stands right
+/// after it: `(decision, canonical JSON)`. `head` is the audit chain's head
+/// after the decision's entries, `issued_at` when it was signed (the
+/// decision's time; for an expiry, when the sweep wrote the `expired` entry).
+/// The engine signs it; `audit verify` rebuilds it from the audit log to
+/// check stored receipts (for every receipt of a store: hence typed fields in
+/// sorted order, the bytes `serde_json` writes for the same object as a map).
+pub fn body(
+    req: &Request,
+    auto: bool,
+    (head_seq, head_hash): (i64, Option<&str>),
+    issued_at: Time,
+    key_id: &str,
+) -> (&'static str, String) {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        audit_head: Head<'a>,
+        case: &'a str,
+        closed_at: Option<String>,
+        deciders: Vec<Decider<'a>>,
+        decision: &'a str,
+        granted_window: Option<Window>,
+        issued_at: String,
+        key_id: &'a str,
+        request_id: &'a str,
+        requester: &'a str,
+        resource: &'a str,
+        tenant: &'a str,
+        v: u32,
+        workload: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Head<'a> {
+        hash: Option<&'a str>,
+        seq: i64,
+    }
+    #[derive(Serialize)]
+    struct Decider<'a> {
+        actor: &'a str,
+        at: String,
+        decision: &'a str,
+        level: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Window {
+        from: String,
+        to: String,
+    }
+    let decision = if auto {
+        "auto_approved"
+    } else {
+        req.state.as_str()
+    };
+    let body = Body {
+        audit_head: Head {
+            hash: head_hash,
+            seq: head_seq,
+        },
+        case: &req.case,
+        closed_at: req.closed_at.map(rfc3339),
+        deciders: req
+            .decisions
+            .iter()
+            .map(|d| Decider {
+                actor: &d.actor,
+                at: rfc3339(d.at),
+                decision: d.kind.as_str(),
+                level: d.level.as_str(),
+            })
+            .collect(),
+        decision,
+        granted_window: match (req.approved_at, req.access_ends_at) {
+            (Some(from), Some(to)) => Some(Window {
+                from: rfc3339(from),
+                to: rfc3339(to),
+            }),
+            _ => None,
+        },
+        issued_at: rfc3339(issued_at),
+        key_id,
+        request_id: &req.id,
+        requester: &req.requester,
+        resource: &req.resource,
+        tenant: &req.tenant,
+        v: 1,
+        workload: &req.workload,
+    };
+    // Serializing borrowed strings and numbers cannot fail.
+    (decision, serde_json::to_string(&body).unwrap_or_default())
+}
+
 /// Parse a public key given as base64 text (or the content of a key file).
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
     let bytes: [u8; 32] = B64
@@ -274,6 +368,71 @@ mod tests {
             verify(&text, &parse_public_key(&other.public_key()).unwrap()).is_err(),
             "another key"
         );
+    }
+
+    /// The typed body is byte for byte what serde_json writes for the same
+    /// object as a map (how receipts were built before): stored receipts of
+    /// either kind compare equal.
+    #[test]
+    fn the_body_is_the_canonical_json_of_the_map() {
+        use crate::clock::from_millis;
+        use crate::model::{Decision, DecisionKind, Level, State};
+        use serde_json::json;
+        let t = |ms: i64| from_millis(1_796_000_000_000 + ms);
+        let d = |level, actor: &str, kind, at| Decision {
+            level,
+            actor: actor.into(),
+            kind,
+            comment: Some("c \"quoted\" é".into()),
+            duration_s: Some(60),
+            at,
+        };
+        for (state, window, closed, hash) in [
+            (State::Approved, true, false, Some("ab")),
+            (State::Revoked, true, true, Some("cd")),
+            (State::Expired, false, true, None),
+        ] {
+            let req = Request {
+                id: "01a2-id".into(),
+                tenant: "ten\"ant".into(),
+                state,
+                case: "SR-1 <&>".into(),
+                workload: "Teams".into(),
+                resource: "Mailbox: a@b.example\n".into(),
+                reason: "r".into(),
+                requester: "eng".into(),
+                requested_duration_s: 3600,
+                granted_duration_s: window.then_some(60),
+                created_at: t(0),
+                expires_at: t(9_000),
+                approved_at: window.then(|| t(1_500)),
+                access_ends_at: window.then(|| t(61_500)),
+                closed_at: closed.then(|| t(2_000)),
+                approvals_required: 1,
+                provider_approvals_required: 1,
+                lockbox_required: true,
+                decisions: vec![
+                    d(Level::Provider, "mgr", DecisionKind::Approve, t(1_000)),
+                    d(Level::Customer, "root", DecisionKind::Approve, t(1_500)),
+                ],
+            };
+            let (decision, typed) = body(&req, false, (42, hash), t(2_000), "k1");
+            let map = json!({
+                "v": 1, "request_id": req.id, "tenant": req.tenant, "case": req.case,
+                "requester": req.requester, "workload": req.workload, "resource": req.resource,
+                "decision": decision,
+                "deciders": req.decisions.iter().map(|d| json!({ "level": d.level.as_str(), "actor": d.actor, "decision": d.kind.as_str(), "at": rfc3339(d.at) })).collect::<Vec<_>>(),
+                "granted_window": match (req.approved_at, req.access_ends_at) {
+                    (Some(f), Some(to)) => json!({ "from": rfc3339(f), "to": rfc3339(to) }),
+                    _ => serde_json::Value::Null,
+                },
+                "closed_at": req.closed_at.map(rfc3339),
+                "audit_head": { "seq": 42, "hash": hash },
+                "issued_at": rfc3339(t(2_000)),
+                "key_id": "k1",
+            });
+            assert_eq!(typed, serde_json::to_string(&map).unwrap(), "{state}");
+        }
     }
 
     #[test]

@@ -175,6 +175,7 @@ fn late_marks_written_by_the_engine_equal_those_the_migration_computes() {
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
         "DROP INDEX audit_in_order_by_time; DROP INDEX audit_late_by_time;
+         DROP INDEX audit_lifecycle;
          ALTER TABLE audit_log DROP COLUMN late; PRAGMA user_version = 3;",
     )
     .unwrap();

@@ -30,6 +30,7 @@ import type { TenantDto } from "../bindings/TenantDto";
 import type { TokenDto } from "../bindings/TokenDto";
 import type { UserDto } from "../bindings/UserDto";
 import type { VerifyReport } from "../bindings/VerifyReport";
+import type { DisagreementDto } from "../bindings/DisagreementDto";
 import type { JsonValue } from "../bindings/serde_json/JsonValue";
 import { parseSocketAddr } from "../lib/address";
 import { CHANGED_EVENT, NAVIGATE_EVENT, type InvokeArgs, type Transport } from "./client";
@@ -542,6 +543,13 @@ export class MockBackend {
     if (e) e.details = { tampered: true };
   }
 
+  /** A stored request edited behind the engine's back: verify names it (the mock does not replay). */
+  editedState: DisagreementDto | null = null;
+  editState(request_id: string, field: string, stored: string, audited: string) {
+    const message = `request ${request_id}: ${field} is ${stored} in the store, but the audit log says ${audited}`;
+    this.editedState = { request_id, field, stored, audited, message };
+  }
+
   private tenant(id: unknown): string {
     if (typeof id !== "string" || !this.requests.has(id)) fail("not_found", `no tenant '${String(id)}'`);
     return id;
@@ -998,14 +1006,16 @@ export class MockBackend {
     for (const e of this.audit) {
       const { hash, ...rest } = e;
       if (e.prev_hash !== prev) {
-        return { ok: false, entries: this.audit.length, head_hash: null, first_bad_seq: e.seq, problem: "prev_hash does not match the previous entry" };
+        return { ok: false, entries: this.audit.length, head_hash: null, first_bad_seq: e.seq, problem: "prev_hash does not match the previous entry", requests: 0, first_disagreement: null };
       }
       if (entryHash(rest) !== hash) {
-        return { ok: false, entries: this.audit.length, head_hash: null, first_bad_seq: e.seq, problem: "hash does not match the entry's content" };
+        return { ok: false, entries: this.audit.length, head_hash: null, first_bad_seq: e.seq, problem: "hash does not match the entry's content", requests: 0, first_disagreement: null };
       }
       prev = hash;
     }
-    return { ok: true, entries: this.audit.length, head_hash: this.audit.length ? prev : null, first_bad_seq: null, problem: null };
+    const requests = [...this.requests.values()].reduce((n, list) => n + list.length, 0);
+    const edited = this.editedState;
+    return { ok: edited === null, entries: this.audit.length, head_hash: this.audit.length ? prev : null, first_bad_seq: null, problem: null, requests, first_disagreement: edited };
   }
 
   private homeStats(tenant: string): HomeStats {

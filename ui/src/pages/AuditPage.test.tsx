@@ -193,4 +193,18 @@ describe("Verify integrity", () => {
     expect(alert).toHaveTextContent("Audit log integrity check failed");
     expect(alert).toHaveTextContent("First bad entry: #42.");
   });
+
+  it("names a stored request that disagrees with its audit entries", async () => {
+    const m = setupMock();
+    m.backend.editState("r-1", "state", "approved", "pending");
+    const u = user();
+    await openAudit();
+    await u.click(screen.getByRole("button", { name: "Verify integrity" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Audit log integrity check failed");
+    expect(alert).toHaveTextContent(
+      "Stored state edited: request r-1: state is approved in the store, but the audit log says pending.",
+    );
+    expect(alert).not.toHaveTextContent("First bad entry");
+  });
 });

@@ -292,8 +292,8 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
           <MessageBar intent="success" role="status" icon={<ShieldCheckmarkRegular />}>
             <MessageBarBody>
               <MessageBarTitle>Audit log intact</MessageBarTitle>
-              {verify.entries.toLocaleString()} entries verified. Head hash{" "}
-              <span className={styles.mono}>{verify.head_hash ?? "(empty log)"}</span>
+              {verify.entries.toLocaleString()} entries verified; {verify.requests.toLocaleString()} requests agree with
+              them. Head hash <span className={styles.mono}>{verify.head_hash ?? "(empty log)"}</span>
             </MessageBarBody>
             <MessageBarActions
               containerAction={
@@ -305,8 +305,11 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
           <MessageBar intent="error" role="alert" icon={<ShieldErrorRegular />}>
             <MessageBarBody>
               <MessageBarTitle>Audit log integrity check failed</MessageBarTitle>
-              {verify.first_bad_seq !== null ? `First bad entry: #${verify.first_bad_seq}. ` : ""}
-              {verify.problem ?? "The hash chain is broken."} ({verify.entries.toLocaleString()} entries checked)
+              {verify.first_bad_seq !== null
+                ? `First bad entry: #${verify.first_bad_seq}. ${verify.problem ?? "The hash chain is broken."} `
+                : ""}
+              {verify.first_disagreement ? `Stored state edited: ${verify.first_disagreement.message}. ` : ""}(
+              {verify.entries.toLocaleString()} entries checked)
             </MessageBarBody>
             <MessageBarActions
               containerAction={

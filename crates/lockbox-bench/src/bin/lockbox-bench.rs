@@ -795,7 +795,7 @@ fn bench_scheduler(cfg: &Cfg) -> BoxResult<Vec<Row>> {
 fn big_store(cfg: &Cfg) -> BoxResult<(PathBuf, usize, usize)> {
     let (nreq, naudit) = (cfg.size(10_000, 1_000), cfg.size(1_000_000, 100_000));
     let path = cfg.dir.join(format!(
-        "big-v2-schema{}-{nreq}-{naudit}.db",
+        "big-v3-schema{}-{nreq}-{naudit}.db",
         lockbox_core::store::SCHEMA_VERSION
     ));
     if !path.exists() {
@@ -910,6 +910,16 @@ fn bench_verify(cfg: &Cfg) -> BoxResult<Vec<Row>> {
     println!(
         "   (context: a raw SQLite scan of the same rows, no hashing: {:.0}k rows/s)",
         scan(&c)? / 1000.0
+    );
+    // For context: the state check (every request against its entries) alone,
+    // on one core; verify runs it beside the chain workers.
+    let (t, cpu) = (Instant::now(), cpu_seconds());
+    let c = e.store().read(|tx| tx.check_requests())?;
+    println!(
+        "   (context: the state check alone: {} requests in {:.0} ms, {:.2} s CPU)",
+        c.requests,
+        t.elapsed().as_secs_f64() * 1000.0,
+        cpu_seconds() - cpu
     );
     let (mut lb_r, mut raw_r) = (Vec::new(), Vec::new());
     for run in 0..cfg.runs {

@@ -8,6 +8,7 @@
 //!   every write re-reads the state it changes.
 
 mod audit_log;
+mod consistency;
 mod directory;
 mod notices;
 mod provider;
@@ -15,6 +16,7 @@ mod requests;
 mod verify;
 
 pub use audit_log::{AuditQuery, AuditTail};
+pub use consistency::Consistency;
 pub use notices::{NoticeRow, Outcome};
 pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow, RECEIPT_KEY_ID};
 pub use requests::{RequestQuery, RequestSort};
@@ -31,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_api_receipts_email.sql"),
     include_str!("migrations/0004_audit_late.sql"),
     include_str!("migrations/0005_smtp_password_out.sql"),
+    include_str!("migrations/0006_audit_lifecycle.sql"),
 ];
 
 /// The schema version this build writes.

@@ -82,7 +82,7 @@ fn map_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     })
 }
 
-fn map_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
+pub(super) fn map_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
     Ok(ReceiptRow {
         seq: r.get(0)?,
         request_id: r.get(1)?,
@@ -95,7 +95,8 @@ fn map_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
 }
 
 const TOKEN_COLS: &str = "id, tenant, name, created_at, expires_at, revoked_at";
-const RECEIPT_COLS: &str = "seq, request_id, tenant, decision, body, signature, created_at";
+pub(super) const RECEIPT_COLS: &str =
+    "seq, request_id, tenant, decision, body, signature, created_at";
 
 impl Tx<'_> {
     pub fn insert_token(&self, t: &TokenRow, hash: &str) -> Result<()> {

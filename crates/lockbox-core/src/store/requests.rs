@@ -30,11 +30,12 @@ pub struct RequestQuery {
     pub limit: u32,
 }
 
-const COLUMNS: &str = "id, tenant, state, case_number, workload, resource, reason, requester,
+pub(super) const COLUMNS: &str =
+    "id, tenant, state, case_number, workload, resource, reason, requester,
     requested_duration_s, granted_duration_s, created_at, expires_at, approved_at, access_ends_at,
     closed_at, approvals_required, provider_approvals_required, lockbox_required";
 
-fn map_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
+pub(super) fn map_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
     let state: String = r.get(2)?;
     let opt = |i: usize| -> rusqlite::Result<Option<Time>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
@@ -62,24 +63,27 @@ fn map_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
     })
 }
 
+/// A decision from `level, actor, decision, comment, duration_s, at`, starting at column `i`.
+pub(super) fn map_decision(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Decision> {
+    let level: String = r.get(i)?;
+    let kind: String = r.get(i + 2)?;
+    Ok(Decision {
+        level: Level::parse(&level).map_err(|e| bad_row("level", e))?,
+        actor: r.get(i + 1)?,
+        kind: DecisionKind::parse(&kind).map_err(|e| bad_row("decision", e))?,
+        comment: r.get(i + 3)?,
+        duration_s: r.get(i + 4)?,
+        at: from_millis(r.get(i + 5)?),
+    })
+}
+
 impl Tx<'_> {
     fn decisions(&self, request_id: &str) -> Result<Vec<Decision>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT level, actor, decision, comment, duration_s, at FROM decisions
              WHERE request_id = ?1 ORDER BY idx",
         )?;
-        let rows = stmt.query_map(params![request_id], |r| {
-            let level: String = r.get(0)?;
-            let kind: String = r.get(2)?;
-            Ok(Decision {
-                level: Level::parse(&level).map_err(|e| bad_row("level", e))?,
-                actor: r.get(1)?,
-                kind: DecisionKind::parse(&kind).map_err(|e| bad_row("decision", e))?,
-                comment: r.get(3)?,
-                duration_s: r.get(4)?,
-                at: from_millis(r.get(5)?),
-            })
-        })?;
+        let rows = stmt.query_map(params![request_id], |r| map_decision(r, 0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

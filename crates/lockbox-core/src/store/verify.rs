@@ -4,9 +4,14 @@
 //! after the stored hash of the entry before it. The first range with a bad
 //! entry names the chain's first bad entry, so the outcome is exactly that of
 //! one sequential pass (`tests/verify_parallel.rs` checks this).
+//!
+//! Beside the chain workers, one more thread checks every stored request
+//! against its audit entries (`consistency.rs`) on its own read-only
+//! connection: it reads a few lifecycle entries per request from a partial
+//! index, not the log, so it finishes within the chain's time.
 
 use super::audit_log::{feed_rows, COLUMNS};
-use super::{Store, BUSY_TIMEOUT};
+use super::{Consistency, Store, Tx, BUSY_TIMEOUT};
 use crate::audit::{Verifier, VerifyOutcome, GENESIS};
 use crate::{Error, Result};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -27,7 +32,8 @@ struct Part {
 }
 
 impl Store {
-    /// Recompute the whole chain (all tenants); names the first bad entry.
+    /// Recompute the whole chain (all tenants) and check every stored request
+    /// against it; names the first bad entry and the first disagreement.
     /// Large chains are verified by one worker per core.
     pub fn verify_audit(&mut self) -> Result<VerifyOutcome> {
         let max = self.read(|tx| tx.audit_head())?.0;
@@ -40,7 +46,33 @@ impl Store {
 
     /// [`Store::verify_audit`] with `workers` ranges (1, or an in-memory
     /// store: one sequential pass). The outcome does not depend on `workers`.
+    /// Beside the chain, every stored request is checked against its audit
+    /// entries (`Tx::check_requests`), on a connection of its own while the
+    /// chain workers run.
     pub fn verify_audit_in(&mut self, workers: usize) -> Result<VerifyOutcome> {
+        let Some(path) = self.path.clone() else {
+            let mut out = self.verify_chain_in(workers)?;
+            let c = self.read(|tx| tx.check_requests())?;
+            out.requests = c.requests;
+            out.first_disagreement = c.first_disagreement;
+            return Ok(out);
+        };
+        let (chain, c) = std::thread::scope(|s| {
+            let h = s.spawn(|| check_requests_at(&path));
+            let chain = self.verify_chain_in(workers);
+            let c = h.join().unwrap_or_else(|_| {
+                Err(Error::internal("the request consistency worker panicked"))
+            });
+            (chain, c)
+        });
+        let (mut out, c) = (chain?, c?);
+        out.requests = c.requests;
+        out.first_disagreement = c.first_disagreement;
+        Ok(out)
+    }
+
+    /// The hash chain alone, in `workers` ranges.
+    fn verify_chain_in(&mut self, workers: usize) -> Result<VerifyOutcome> {
         let max = self.read(|tx| tx.audit_head())?.0;
         let path = match &self.path {
             Some(p) if workers > 1 && max >= 2 * workers as i64 => p.clone(),
@@ -80,6 +112,8 @@ impl Store {
                     entries,
                     head_hash: None,
                     first_bad: part.first_bad,
+                    requests: 0,
+                    first_disagreement: None,
                 });
             }
             if part.entries > 0 {
@@ -102,6 +136,8 @@ impl Store {
                     entries: entries + fed,
                     head_hash: if out.first_bad.is_some() { None } else { head },
                     first_bad: out.first_bad,
+                    requests: 0,
+                    first_disagreement: None,
                 });
             }
         }
@@ -109,17 +145,36 @@ impl Store {
             entries,
             head_hash: head,
             first_bad: None,
+            requests: 0,
+            first_disagreement: None,
         })
     }
 }
 
-/// Verify the entries with `lo <= seq < hi` (and `seq < hi` for the first range).
-fn verify_range(path: &Path, first: bool, lo: i64, hi: i64) -> Result<Part> {
+/// A read-only connection of a verification worker.
+fn read_only(path: &Path) -> Result<Connection> {
     let c = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     c.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(c)
+}
+
+/// [`Tx::check_requests`] in a read transaction of its own.
+fn check_requests_at(path: &Path) -> Result<Consistency> {
+    let c = read_only(path)?;
+    let tx = Tx {
+        tx: c.unchecked_transaction()?,
+    };
+    let out = tx.check_requests()?;
+    tx.tx.commit()?;
+    Ok(out)
+}
+
+/// Verify the entries with `lo <= seq < hi` (and `seq < hi` for the first range).
+fn verify_range(path: &Path, first: bool, lo: i64, hi: i64) -> Result<Part> {
+    let c = read_only(path)?;
     let tx = c.unchecked_transaction()?;
     let prev = if first {
         GENESIS.to_string()
