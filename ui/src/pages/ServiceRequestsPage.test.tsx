@@ -207,6 +207,58 @@ describe("Request details and decisions", () => {
     expect(m.backend.requests.get("contoso")?.find((x) => x.id === r.id)?.state).toBe("pending");
   });
 
+  it("returns focus into the panel after approving, so Escape still closes it", async () => {
+    const m = setupMock();
+    const r = pendingRequest(m.backend);
+    await renderApp("#/requests");
+    const { u, drawer } = await openRequest(r);
+    await u.click(within(drawer).getByRole("button", { name: "Approve" }));
+    const dialog = await screen.findByRole("dialog", { name: "Approve request" });
+    await u.click(within(dialog).getByRole("button", { name: "Approve" }));
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: "Approve request" })).not.toBeInTheDocument());
+    // The Approve button is gone (the request is approved now): focus lands in the panel instead.
+    await within(drawer).findByRole("button", { name: "Revoke access" });
+    expect(within(drawer).getByRole("heading", { level: 2 })).toHaveFocus();
+    await u.keyboard("{Escape}");
+    await waitFor(() =>
+      expect(screen.queryByRole("dialog", { name: `Request ${shortId(r.id)} details` })).not.toBeInTheDocument(),
+    );
+  });
+
+  it("returns focus to the button that opened a canceled dialog", async () => {
+    const m = setupMock();
+    const r = pendingRequest(m.backend);
+    await renderApp("#/requests");
+    const { u, drawer } = await openRequest(r);
+    const reject = within(drawer).getByRole("button", { name: "Reject" });
+    await u.click(reject);
+    const dialog = await screen.findByRole("dialog", { name: "Reject request" });
+    await u.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: "Reject request" })).not.toBeInTheDocument());
+    expect(reject).toHaveFocus();
+    await u.keyboard("{Escape}");
+    await waitFor(() =>
+      expect(screen.queryByRole("dialog", { name: `Request ${shortId(r.id)} details` })).not.toBeInTheDocument(),
+    );
+  });
+
+  it("returns focus into the panel after revoking, so Escape still closes it", async () => {
+    const m = setupMock();
+    const r = (m.backend.requests.get("contoso") ?? []).find((x) => x.state === "approved") as RequestDto;
+    await renderApp("#/requests?status=approved");
+    const { u, drawer } = await openRequest(r);
+    await u.click(within(drawer).getByRole("button", { name: "Revoke access" }));
+    const dialog = await screen.findByRole("dialog", { name: "Revoke access" });
+    await u.click(within(dialog).getByRole("button", { name: "Revoke access" }));
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: "Revoke access" })).not.toBeInTheDocument());
+    await waitFor(() => expect(within(drawer).queryByRole("button", { name: "Revoke access" })).not.toBeInTheDocument());
+    expect(within(drawer).getByRole("heading", { level: 2 })).toHaveFocus();
+    await u.keyboard("{Escape}");
+    await waitFor(() =>
+      expect(screen.queryByRole("dialog", { name: `Request ${shortId(r.id)} details` })).not.toBeInTheDocument(),
+    );
+  });
+
   it("shows the engine's message when approval is refused, and keeps the dialog", async () => {
     const m = setupMock({}, {
       approve_request: { code: "invalid_transition", message: "Megan Bowen rejected this request a moment ago." },
