@@ -117,7 +117,8 @@ describe("Audit export", () => {
     await waitFor(() => expect(m.calls("export_audit")).toHaveLength(1));
     expect(m.saveDialog).toHaveBeenCalledTimes(1);
     const opts = m.saveDialog.mock.calls[0]?.[0];
-    expect(opts?.defaultPath).toMatch(/^lockbox-audit-contoso-\d{4}-\d{2}-\d{2}\.csv$/);
+    // Named after today on the test clock (TEST_NOW is 2025-03-10).
+    expect(opts?.defaultPath).toBe("lockbox-audit-contoso-2025-03-10.csv");
     expect(opts?.format).toBe("csv");
     expect(opts?.filters).toEqual([{ name: "CSV", extensions: ["csv"] }]);
     const exportIdx = m.invoke.mock.calls.findIndex((c) => c[0] === "export_audit");

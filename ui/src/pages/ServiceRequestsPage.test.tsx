@@ -1,8 +1,9 @@
 import { shortId } from "../lib/time";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { RequestDto } from "../bindings/RequestDto";
+import { TEST_NOW, testIso } from "../test/clock";
 import { renderApp, setupMock } from "../test/utils";
 
 const user = () => userEvent.setup({ delay: null });
@@ -127,12 +128,17 @@ describe("Service requests grid", () => {
   it("counts down and refetches when a request expires", async () => {
     const m = setupMock();
     const r = pendingRequest(m.backend);
-    r.expires_at = new Date(Date.now() + 3000).toISOString();
+    r.expires_at = testIso(1000);
     await renderApp("#/requests");
     const row = (await screen.findByRole("button", { name: new RegExp(`Open request ${shortId(r.id)}`) })).closest("tr") as HTMLElement;
-    expect(within(row).getByTestId("countdown")).toHaveTextContent(/^Expires in 0m 0[0-3]s$/);
+    // The clock stands still at TEST_NOW, however long rendering took.
+    expect(within(row).getByTestId("countdown")).toHaveTextContent(/^Expires in 0m 01s$/);
     const before = m.calls("list_requests").length;
-    // The engine expires it; the refetched Pending list no longer has it.
+    // Move the clock past the deadline. The page's timer for it fires (it waits
+    // again while the clock has not reached the deadline) and refetches; the
+    // engine, on the same clock, has expired the request, so the Pending list
+    // no longer has it.
+    vi.setSystemTime(TEST_NOW + 2000);
     await waitFor(() => expect(m.calls("list_requests").length).toBeGreaterThan(before), { timeout: 8000 });
     await waitFor(() => expect(screen.queryByRole("button", { name: new RegExp(`Open request ${shortId(r.id)}`) })).not.toBeInTheDocument());
   });
