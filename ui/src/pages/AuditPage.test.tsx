@@ -87,7 +87,27 @@ describe("Audit history", () => {
     expect(m.calls("query_audit").length).toBe(n + 1);
   });
 
-  it("shows an entry's JSON when its row is clicked", async () => {
+  it("shows every entry's details as text, never JSON", async () => {
+    const m = setupMock();
+    const u = user();
+    const table = await openAudit();
+    const details = () =>
+      within(screen.getByRole("table", { name: "Audit history" }))
+        .getAllByRole("row")
+        .slice(1)
+        .map((r) => within(r).getAllByRole("cell")[5]?.textContent ?? "");
+    expect(within(table).getAllByRole("row")).toHaveLength(51);
+    // (Quotes may be in the data itself, e.g. a resource named Team "Sales EMEA".)
+    for (const d of details()) expect(d).not.toMatch(/[{}]|":/);
+    // Expiry entries were shown as {"deadline":…,"unanswered_in":…}.
+    await u.click(screen.getByRole("combobox", { name: "Operation" }));
+    await u.click(await screen.findByRole("option", { name: "Expired" }));
+    const expired = m.backend.audit.filter((e) => e.tenant === "contoso" && e.operation === "expired");
+    await waitFor(() => expect(details()).toHaveLength(expired.length));
+    for (const d of details()) expect(d).toMatch(/^Expired unanswered at .+ · waiting for customer approval$/);
+  });
+
+  it("shows an entry's fields when its row is clicked, and the raw entry on request", async () => {
     const m = setupMock();
     const u = user();
     const table = await openAudit();
@@ -97,6 +117,14 @@ describe("Audit history", () => {
     const seq = Number(/#(\d+)/.exec(dialog.textContent ?? "")?.[1]);
     const entry = m.backend.audit.find((e) => e.seq === seq);
     expect(entry).toBeDefined();
+    const d = within(dialog);
+    expect(d.getByText(entry?.hash ?? "-")).toBeInTheDocument();
+    expect(d.getByText(entry?.actor ?? "-", { exact: false })).toBeInTheDocument();
+    const detailsText = d.getByText("Details", { selector: "dt" }).nextElementSibling?.textContent ?? "";
+    expect(detailsText).not.toBe("");
+    expect(detailsText).not.toMatch(/[{}]|":/);
+    expect(d.queryByLabelText("Entry JSON")).not.toBeInTheDocument();
+    await u.click(within(dialog).getByRole("button", { name: "Show raw entry" }));
     const json = JSON.parse(within(dialog).getByLabelText("Entry JSON").textContent ?? "");
     expect(json).toEqual(entry);
   });

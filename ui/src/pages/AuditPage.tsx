@@ -41,7 +41,7 @@ import {
   ShieldCheckmarkRegular,
   ShieldErrorRegular,
 } from "@fluentui/react-icons";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { errorMessage, exportAudit, queryAudit, reportFirstPaint, saveDialog, verifyAudit, type ExportFormat } from "../api/client";
 import { useApp } from "../AppContext";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
@@ -49,7 +49,7 @@ import type { AuditQuery } from "../bindings/AuditQuery";
 import type { VerifyReport } from "../bindings/VerifyReport";
 import { ErrorBar } from "../components/ErrorBar";
 import { useDebounced, useLockboxEvents } from "../lib/hooks";
-import { auditSummary, KNOWN_OPERATIONS, operationLabel } from "../lib/operations";
+import { auditDetails, auditDetailsText, KNOWN_OPERATIONS, operationLabel } from "../lib/operations";
 import { endOfDayIso, formatDateTime, shortId, startOfDayIso } from "../lib/time";
 
 export const AUDIT_PAGE_SIZE = 50;
@@ -79,7 +79,54 @@ const useStyles = makeStyles({
   },
   footer: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalM },
   details: { maxWidth: "40ch", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" },
+  entry: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
+  fields: {
+    display: "grid",
+    gridTemplateColumns: "minmax(120px, max-content) 1fr",
+    columnGap: tokens.spacingHorizontalL,
+    rowGap: tokens.spacingVerticalS,
+    margin: 0,
+  },
+  term: { color: tokens.colorNeutralForeground3 },
+  def: { margin: 0, overflowWrap: "anywhere" },
+  lines: { margin: 0, paddingLeft: 0, listStyleType: "none" },
 });
+
+/** One audit entry, every field as text (details through auditDetails). */
+function EntryFields({ entry: e, styles }: { entry: AuditEntryDto; styles: ReturnType<typeof useStyles> }) {
+  const lines = auditDetails(e);
+  const rows: Array<[string, ReactNode]> = [
+    ["Date", formatDateTime(e.at, true)],
+    ["Recorded", formatDateTime(e.recorded_at, true)],
+    ["Actor", `${e.actor} (${e.actor_kind})`],
+    ["Operation", operationLabel(e.operation)],
+    ["Request ID", e.request_id ?? "—"],
+    [
+      "Details",
+      lines.length === 0 ? (
+        "—"
+      ) : (
+        <ul className={styles.lines} aria-label="Details">
+          {lines.map((l, i) => (
+            <li key={i}>{l}</li>
+          ))}
+        </ul>
+      ),
+    ],
+    ["Hash", <span className={styles.mono}>{e.hash}</span>],
+    ["Previous hash", <span className={styles.mono}>{e.prev_hash}</span>],
+  ];
+  return (
+    <dl className={styles.fields} aria-label="Entry">
+      {rows.map(([term, def]) => (
+        <Fragment key={term}>
+          <dt className={styles.term}>{term}</dt>
+          <dd className={styles.def}>{def}</dd>
+        </Fragment>
+      ))}
+    </dl>
+  );
+}
 
 type Filters = { from: string; to: string; operation: string; actor: string; requestId: string; text: string };
 
@@ -97,13 +144,6 @@ function dateError(s: string): string | undefined {
 function nullIfBlank(s: string): string | null {
   const t = s.trim();
   return t === "" ? null : t;
-}
-
-/** A short reading of details for the table. */
-function detailsText(d: AuditEntryDto["details"]): string {
-  if (d === null || d === undefined) return "";
-  if (typeof d !== "object") return String(d);
-  return JSON.stringify(d);
 }
 
 export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
@@ -127,7 +167,13 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
   const [loading, setLoading] = useState(true);
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<AuditEntryDto | null>(null);
+  const [selected, setSelectedEntry] = useState<AuditEntryDto | null>(null);
+  // The raw (JSON) entry is shown only on request: the fields above it read it.
+  const [showJson, setShowJson] = useState(false);
+  const setSelected = (e: AuditEntryDto | null) => {
+    setSelectedEntry(e);
+    setShowJson(false);
+  };
   const [verify, setVerify] = useState<VerifyReport | null>(null);
   const [verifying, setVerifying] = useState(false);
   const [verifyError, setVerifyError] = useState<string | null>(null);
@@ -424,8 +470,8 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
                   <TableCell>{operationLabel(e.operation)}</TableCell>
                   <TableCell className={styles.mono}>{e.request_id ? shortId(e.request_id) : "—"}</TableCell>
                   <TableCell>
-                    <div className={styles.details} title={detailsText(e.details)}>
-                      {auditSummary(e) || detailsText(e.details)}
+                    <div className={styles.details} title={auditDetailsText(e)}>
+                      {auditDetailsText(e)}
                     </div>
                   </TableCell>
                 </TableRow>
@@ -451,10 +497,18 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
             <DialogTitle>
               Audit entry #{selected?.seq} · {selected ? operationLabel(selected.operation) : ""}
             </DialogTitle>
-            <DialogContent>
-              <pre className={styles.json} aria-label="Entry JSON" tabIndex={0}>
-                {selected ? JSON.stringify(selected, null, 2) : ""}
-              </pre>
+            <DialogContent className={styles.entry}>
+              {selected ? <EntryFields entry={selected} styles={styles} /> : null}
+              <div>
+                <Button appearance="subtle" aria-expanded={showJson} onClick={() => setShowJson((v) => !v)}>
+                  {showJson ? "Hide raw entry" : "Show raw entry"}
+                </Button>
+              </div>
+              {selected && showJson ? (
+                <pre className={styles.json} aria-label="Entry JSON" tabIndex={0}>
+                  {JSON.stringify(selected, null, 2)}
+                </pre>
+              ) : null}
             </DialogContent>
             <DialogActions>
               <Button appearance="primary" onClick={() => setSelected(null)}>

@@ -157,6 +157,8 @@ describe("Request details and decisions", () => {
     expect(m.calls("request_audit")).toContainEqual({ tenant: "contoso", id: r.id });
     const timeline = d.getByRole("list", { name: "Audit timeline" });
     expect(within(timeline).getByText("Request created")).toBeInTheDocument();
+    expect(within(timeline).getByText(/^Case CASE-\d+ · .* · requested \d+ hours? · expires .* · Reason: /)).toBeInTheDocument();
+    expect(timeline.textContent).not.toMatch(/[{}]|":/);
     expect(d.getByRole("button", { name: "Approve" })).toBeEnabled();
     expect(d.getByRole("button", { name: "Reject" })).toBeEnabled();
     expect(d.queryByRole("button", { name: "Revoke access" })).not.toBeInTheDocument();

@@ -45,7 +45,7 @@ import { ErrorBar } from "../../components/ErrorBar";
 import { StatusBadge } from "../../components/StatusBadge";
 import { humanDuration } from "../../lib/duration";
 import { useLockboxEvents } from "../../lib/hooks";
-import { auditSummary as summary, operationLabel } from "../../lib/operations";
+import { auditDetailsText, operationLabel } from "../../lib/operations";
 import { formatDateTime, shortId } from "../../lib/time";
 import { TOASTER_ID } from "../../toaster";
 import { ApproveDialog, RejectDialog, RevokeDialog } from "./DecisionDialogs";
@@ -370,7 +370,7 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
                         <Caption1>
                           {formatDateTime(e.at, true)} · {e.actor} ({e.actor_kind}) · #{e.seq}
                         </Caption1>
-                        {summary(e) ? <Caption1>{summary(e)}</Caption1> : null}
+                        {auditDetailsText(e) ? <Caption1>{auditDetailsText(e)}</Caption1> : null}
                       </li>
                     ))}
                   </ol>
