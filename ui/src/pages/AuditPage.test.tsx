@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import userEvent, { PointerEventsCheckLevel } from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { renderApp, setupMock } from "../test/utils";
 
@@ -27,8 +27,8 @@ describe("Audit history", () => {
     const m = setupMock();
     const u = user();
     await openAudit();
-    await u.type(screen.getByRole("textbox", { name: "From" }), "2025-03-01");
-    await u.type(screen.getByRole("textbox", { name: "To" }), "2025-03-05");
+    await u.type(screen.getByRole("combobox", { name: "From" }), "2025-03-01");
+    await u.type(screen.getByRole("combobox", { name: "To" }), "2025-03-05");
     await u.click(screen.getByRole("combobox", { name: "Operation" }));
     await u.click(await screen.findByRole("option", { name: "Approved" }));
     await u.type(screen.getByRole("textbox", { name: "Actor" }), "megan");
@@ -70,18 +70,94 @@ describe("Audit history", () => {
     expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ operation: "access_used", before_seq: lastSeq });
   });
 
+  it("filters by typed days (YYYY-MM-DD, local days) and keeps them when leaving the field", async () => {
+    const m = setupMock();
+    const u = user();
+    await openAudit();
+    const from = screen.getByRole("combobox", { name: "From" });
+    const to = screen.getByRole("combobox", { name: "To" });
+    await u.type(from, "2025-03-02");
+    await u.tab();
+    await u.type(to, "2025-03-04");
+    await u.tab();
+    expect(from).toHaveValue("2025-03-02");
+    expect(to).toHaveValue("2025-03-04");
+    await waitFor(() =>
+      expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-02T00:00:00Z", until: "2025-03-05T00:00:00Z" }),
+    );
+    const expected = m.backend.audit.filter(
+      (e) => e.tenant === "contoso" && e.at >= "2025-03-02T00:00:00Z" && e.at < "2025-03-05T00:00:00Z",
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    await waitFor(() =>
+      expect(within(screen.getByRole("table", { name: "Audit history" })).getAllByRole("row")).toHaveLength(
+        1 + Math.min(expected.length, 50),
+      ),
+    );
+
+    await u.click(screen.getByRole("button", { name: "Clear filters" }));
+    await waitFor(() => expect(screen.getByRole("combobox", { name: "From" })).toHaveValue(""));
+    expect(screen.getByRole("combobox", { name: "To" })).toHaveValue("");
+    await waitFor(() => expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: null, until: null }));
+  });
+
+  it("filters by days picked from the calendar", async () => {
+    const m = setupMock();
+    // The calendar is a large grid: skip user-event's per-event pointer-events walk (as the settings tests do).
+    const u = userEvent.setup({ delay: null, pointerEventsCheck: PointerEventsCheckLevel.Never });
+    await openAudit();
+    const pick = async (field: string, day: string) => {
+      await u.click(screen.getByRole("combobox", { name: field }));
+      await u.keyboard("{ArrowDown}");
+      const calendar = await screen.findByRole("dialog", { name: "Calendar" });
+      // The calendar opens on the test clock's month (TEST_NOW is 2025-03-10).
+      expect(within(calendar).getByRole("grid", { name: /^March 2025,/ })).toBeInTheDocument();
+      await u.click(within(calendar).getByRole("button", { name: day }));
+      await waitFor(() => expect(screen.queryByRole("dialog", { name: "Calendar" })).not.toBeInTheDocument());
+    };
+    await pick("From", "3, March, 2025");
+    expect(screen.getByRole("combobox", { name: "From" })).toHaveValue("2025-03-03");
+    await pick("To", "5, March, 2025");
+    expect(screen.getByRole("combobox", { name: "To" })).toHaveValue("2025-03-05");
+    // The same query as typing the days: local midnight to the midnight after the last day.
+    await waitFor(() =>
+      expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-03T00:00:00Z", until: "2025-03-06T00:00:00Z" }),
+    );
+  });
+
+  it("puts back the previous day when typed text isn't a date, and says so", async () => {
+    const m = setupMock();
+    const u = user();
+    await openAudit();
+    const from = screen.getByRole("combobox", { name: "From" });
+    await u.type(from, "2025-03-02");
+    await u.tab();
+    await waitFor(() => expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-02T00:00:00Z" }));
+    await u.clear(from);
+    await u.type(from, "2025-13-01");
+    await u.tab();
+    expect(await screen.findByText("“2025-13-01” isn't a date. Enter a date as YYYY-MM-DD.")).toBeInTheDocument();
+    expect(from).toHaveValue("2025-03-02");
+    await new Promise((r) => setTimeout(r, 400));
+    expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-02T00:00:00Z" });
+    await u.clear(from);
+    await u.type(from, "2025-03-03");
+    await waitFor(() => expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-03T00:00:00Z" }));
+    expect(screen.queryByText(/isn't a date/)).not.toBeInTheDocument();
+  });
+
   it("refuses bad dates and a reversed range without querying", async () => {
     const m = setupMock();
     const u = user();
     await openAudit();
     const n = m.calls("query_audit").length;
-    await u.type(screen.getByRole("textbox", { name: "From" }), "2025-03-09");
+    await u.type(screen.getByRole("combobox", { name: "From" }), "2025-03-09");
     await waitFor(() => expect(m.calls("query_audit").length).toBe(n + 1));
     expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-09T00:00:00Z", until: null });
-    await u.type(screen.getByRole("textbox", { name: "To" }), "2025-03-01");
+    await u.type(screen.getByRole("combobox", { name: "To" }), "2025-03-01");
     expect(await screen.findByText("The end date is before the start date.")).toBeInTheDocument();
-    await u.clear(screen.getByRole("textbox", { name: "To" }));
-    await u.type(screen.getByRole("textbox", { name: "To" }), "2025-02-30");
+    await u.clear(screen.getByRole("combobox", { name: "To" }));
+    await u.type(screen.getByRole("combobox", { name: "To" }), "2025-02-30");
     expect(await screen.findByText("Enter a date as YYYY-MM-DD.")).toBeInTheDocument();
     await new Promise((r) => setTimeout(r, 400));
     expect(m.calls("query_audit").length).toBe(n + 1);
