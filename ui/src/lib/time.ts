@@ -42,6 +42,17 @@ function parseDay(day: string, addDays: number): Date | null {
   return new Date(y, mo - 1, da + addDays);
 }
 
+/** Local midnight starting the given YYYY-MM-DD day, or null if it isn't a real day. */
+export function parseLocalDay(day: string): Date | null {
+  return parseDay(day.trim(), 0);
+}
+
+/** The local calendar day of `d` as YYYY-MM-DD. */
+export function formatLocalDay(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
 /** The UTC instant of local midnight ending the given YYYY-MM-DD day (exclusive bound). */
 export function endOfDayIso(day: string): string | null {
   const d = parseDay(day, 1);

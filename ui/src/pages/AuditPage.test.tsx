@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import userEvent, { PointerEventsCheckLevel } from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { renderApp, setupMock } from "../test/utils";
 
@@ -27,8 +27,8 @@ describe("Audit history", () => {
     const m = setupMock();
     const u = user();
     await openAudit();
-    await u.type(screen.getByRole("textbox", { name: "From" }), "2025-03-01");
-    await u.type(screen.getByRole("textbox", { name: "To" }), "2025-03-05");
+    await u.type(screen.getByRole("combobox", { name: "From" }), "2025-03-01");
+    await u.type(screen.getByRole("combobox", { name: "To" }), "2025-03-05");
     await u.click(screen.getByRole("combobox", { name: "Operation" }));
     await u.click(await screen.findByRole("option", { name: "Approved" }));
     await u.type(screen.getByRole("textbox", { name: "Actor" }), "megan");
@@ -70,24 +70,126 @@ describe("Audit history", () => {
     expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ operation: "access_used", before_seq: lastSeq });
   });
 
+  it("filters by typed days (YYYY-MM-DD, local days) and keeps them when leaving the field", async () => {
+    const m = setupMock();
+    const u = user();
+    await openAudit();
+    const from = screen.getByRole("combobox", { name: "From" });
+    const to = screen.getByRole("combobox", { name: "To" });
+    await u.type(from, "2025-03-02");
+    await u.tab();
+    await u.type(to, "2025-03-04");
+    await u.tab();
+    expect(from).toHaveValue("2025-03-02");
+    expect(to).toHaveValue("2025-03-04");
+    await waitFor(() =>
+      expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-02T00:00:00Z", until: "2025-03-05T00:00:00Z" }),
+    );
+    const expected = m.backend.audit.filter(
+      (e) => e.tenant === "contoso" && e.at >= "2025-03-02T00:00:00Z" && e.at < "2025-03-05T00:00:00Z",
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    await waitFor(() =>
+      expect(screen.getByRole("table", { name: "Audit history" }).querySelectorAll("tbody tr")).toHaveLength(
+        Math.min(expected.length, 50),
+      ),
+    );
+
+    await u.click(screen.getByRole("button", { name: "Clear filters" }));
+    await waitFor(() => expect(screen.getByRole("combobox", { name: "From" })).toHaveValue(""));
+    expect(screen.getByRole("combobox", { name: "To" })).toHaveValue("");
+    await waitFor(() => expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: null, until: null }));
+  });
+
+  it("filters by days picked from the calendar", async () => {
+    const m = setupMock();
+    // The calendar is a large grid: skip user-event's per-event pointer-events walk (as the settings tests do).
+    const u = userEvent.setup({ delay: null, pointerEventsCheck: PointerEventsCheckLevel.Never });
+    await openAudit();
+    const from = screen.getByRole("combobox", { name: "From" });
+    const to = screen.getByRole("combobox", { name: "To" });
+    // Label queries, not role queries: those walk the whole page (50 table rows
+    // and a 6-week calendar) on every poll, which is slow in jsdom on a busy machine.
+    const calendar = () => document.querySelector<HTMLElement>('[role="dialog"][aria-label="Calendar"]');
+    const pick = async (field: HTMLElement, day: string) => {
+      await u.click(field);
+      await u.keyboard("{ArrowDown}");
+      await waitFor(() => expect(calendar()).not.toBeNull());
+      const c = within(calendar() as HTMLElement);
+      // The calendar opens on the test clock's month (TEST_NOW is 2025-03-10).
+      expect(c.getByLabelText(/^March 2025, Selected date .*, Today's date March 10, 2025$/)).toHaveAttribute("role", "grid");
+      await u.click(c.getByLabelText(day));
+      await waitFor(() => expect(calendar()).toBeNull());
+    };
+    await pick(from, "3, March, 2025");
+    expect(from).toHaveValue("2025-03-03");
+    await pick(to, "5, March, 2025");
+    expect(to).toHaveValue("2025-03-05");
+    // The same query as typing the days: local midnight to the midnight after the last day.
+    await waitFor(() =>
+      expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-03T00:00:00Z", until: "2025-03-06T00:00:00Z" }),
+    );
+  });
+
+  it("puts back the previous day when typed text isn't a date, and says so", async () => {
+    const m = setupMock();
+    const u = user();
+    await openAudit();
+    const from = screen.getByRole("combobox", { name: "From" });
+    await u.type(from, "2025-03-02");
+    await u.tab();
+    await waitFor(() => expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-02T00:00:00Z" }));
+    await u.clear(from);
+    await u.type(from, "2025-13-01");
+    await u.tab();
+    expect(await screen.findByText("“2025-13-01” isn't a date. Enter a date as YYYY-MM-DD.")).toBeInTheDocument();
+    expect(from).toHaveValue("2025-03-02");
+    await new Promise((r) => setTimeout(r, 400));
+    expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-02T00:00:00Z" });
+    await u.clear(from);
+    await u.type(from, "2025-03-03");
+    await waitFor(() => expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-03T00:00:00Z" }));
+    expect(screen.queryByText(/isn't a date/)).not.toBeInTheDocument();
+  });
+
   it("refuses bad dates and a reversed range without querying", async () => {
     const m = setupMock();
     const u = user();
     await openAudit();
     const n = m.calls("query_audit").length;
-    await u.type(screen.getByRole("textbox", { name: "From" }), "2025-03-09");
+    await u.type(screen.getByRole("combobox", { name: "From" }), "2025-03-09");
     await waitFor(() => expect(m.calls("query_audit").length).toBe(n + 1));
     expect(m.calls("query_audit").at(-1)?.query).toMatchObject({ since: "2025-03-09T00:00:00Z", until: null });
-    await u.type(screen.getByRole("textbox", { name: "To" }), "2025-03-01");
+    await u.type(screen.getByRole("combobox", { name: "To" }), "2025-03-01");
     expect(await screen.findByText("The end date is before the start date.")).toBeInTheDocument();
-    await u.clear(screen.getByRole("textbox", { name: "To" }));
-    await u.type(screen.getByRole("textbox", { name: "To" }), "2025-02-30");
+    await u.clear(screen.getByRole("combobox", { name: "To" }));
+    await u.type(screen.getByRole("combobox", { name: "To" }), "2025-02-30");
     expect(await screen.findByText("Enter a date as YYYY-MM-DD.")).toBeInTheDocument();
     await new Promise((r) => setTimeout(r, 400));
     expect(m.calls("query_audit").length).toBe(n + 1);
   });
 
-  it("shows an entry's JSON when its row is clicked", async () => {
+  it("shows every entry's details as text, never JSON", async () => {
+    const m = setupMock();
+    const u = user();
+    const table = await openAudit();
+    // Plain DOM reads: role queries over 50 rows are slow in jsdom on a busy machine.
+    const details = () =>
+      [...screen.getByRole("table", { name: "Audit history" }).querySelectorAll("tbody tr")].map(
+        (r) => (r as HTMLTableRowElement).cells[5]?.textContent ?? "",
+      );
+    expect(table.querySelectorAll("tbody tr")).toHaveLength(50);
+    // (Quotes may be in the data itself, e.g. a resource named Team "Sales EMEA".)
+    for (const d of details()) expect(d).not.toMatch(/[{}]|":/);
+    // Expiry entries were shown as {"deadline":…,"unanswered_in":…}.
+    await u.click(screen.getByRole("combobox", { name: "Operation" }));
+    await u.click(await screen.findByRole("option", { name: "Expired" }));
+    const expired = m.backend.audit.filter((e) => e.tenant === "contoso" && e.operation === "expired");
+    await waitFor(() => expect(details()).toHaveLength(expired.length));
+    for (const d of details()) expect(d).toMatch(/^Expired unanswered at .+ · waiting for customer approval$/);
+  });
+
+  it("shows an entry's fields when its row is clicked, and the raw entry on request", async () => {
     const m = setupMock();
     const u = user();
     const table = await openAudit();
@@ -97,6 +199,14 @@ describe("Audit history", () => {
     const seq = Number(/#(\d+)/.exec(dialog.textContent ?? "")?.[1]);
     const entry = m.backend.audit.find((e) => e.seq === seq);
     expect(entry).toBeDefined();
+    const d = within(dialog);
+    expect(d.getByText(entry?.hash ?? "-")).toBeInTheDocument();
+    expect(d.getByText(entry?.actor ?? "-", { exact: false })).toBeInTheDocument();
+    const detailsText = d.getByText("Details", { selector: "dt" }).nextElementSibling?.textContent ?? "";
+    expect(detailsText).not.toBe("");
+    expect(detailsText).not.toMatch(/[{}]|":/);
+    expect(d.queryByLabelText("Entry JSON")).not.toBeInTheDocument();
+    await u.click(within(dialog).getByRole("button", { name: "Show raw entry" }));
     const json = JSON.parse(within(dialog).getByLabelText("Entry JSON").textContent ?? "");
     expect(json).toEqual(entry);
   });
@@ -117,7 +227,8 @@ describe("Audit export", () => {
     await waitFor(() => expect(m.calls("export_audit")).toHaveLength(1));
     expect(m.saveDialog).toHaveBeenCalledTimes(1);
     const opts = m.saveDialog.mock.calls[0]?.[0];
-    expect(opts?.defaultPath).toMatch(/^lockbox-audit-contoso-\d{4}-\d{2}-\d{2}\.csv$/);
+    // Named after today on the test clock (TEST_NOW is 2025-03-10).
+    expect(opts?.defaultPath).toBe("lockbox-audit-contoso-2025-03-10.csv");
     expect(opts?.format).toBe("csv");
     expect(opts?.filters).toEqual([{ name: "CSV", extensions: ["csv"] }]);
     const exportIdx = m.invoke.mock.calls.findIndex((c) => c[0] === "export_audit");

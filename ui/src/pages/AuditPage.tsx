@@ -35,13 +35,14 @@ import {
   Title2,
   tokens,
 } from "@fluentui/react-components";
+import { DatePicker } from "@fluentui/react-datepicker-compat";
 import {
   ArrowDownloadRegular,
   DismissRegular,
   ShieldCheckmarkRegular,
   ShieldErrorRegular,
 } from "@fluentui/react-icons";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { errorMessage, exportAudit, queryAudit, reportFirstPaint, saveDialog, verifyAudit, type ExportFormat } from "../api/client";
 import { useApp } from "../AppContext";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
@@ -49,8 +50,8 @@ import type { AuditQuery } from "../bindings/AuditQuery";
 import type { VerifyReport } from "../bindings/VerifyReport";
 import { ErrorBar } from "../components/ErrorBar";
 import { useDebounced, useLockboxEvents } from "../lib/hooks";
-import { auditSummary, KNOWN_OPERATIONS, operationLabel } from "../lib/operations";
-import { endOfDayIso, formatDateTime, shortId, startOfDayIso } from "../lib/time";
+import { auditDetails, auditDetailsText, KNOWN_OPERATIONS, operationLabel } from "../lib/operations";
+import { endOfDayIso, formatDateTime, formatLocalDay, parseLocalDay, shortId, startOfDayIso } from "../lib/time";
 
 export const AUDIT_PAGE_SIZE = 50;
 const ALL_OPS = "__all__";
@@ -60,7 +61,7 @@ const useStyles = makeStyles({
   intro: { color: tokens.colorNeutralForeground2, maxWidth: "80ch" },
   actions: { display: "flex", gap: tokens.spacingHorizontalS, flexWrap: "wrap" },
   filters: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalM, alignItems: "start" },
-  date: { width: "160px" },
+  date: { width: "170px" },
   clear: { alignSelf: "end" },
   scroll: { overflowX: "auto" },
   table: { minWidth: "900px", tableLayout: "auto" },
@@ -79,7 +80,54 @@ const useStyles = makeStyles({
   },
   footer: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalM },
   details: { maxWidth: "40ch", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" },
+  entry: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
+  fields: {
+    display: "grid",
+    gridTemplateColumns: "minmax(120px, max-content) 1fr",
+    columnGap: tokens.spacingHorizontalL,
+    rowGap: tokens.spacingVerticalS,
+    margin: 0,
+  },
+  term: { color: tokens.colorNeutralForeground3 },
+  def: { margin: 0, overflowWrap: "anywhere" },
+  lines: { margin: 0, paddingLeft: 0, listStyleType: "none" },
 });
+
+/** One audit entry, every field as text (details through auditDetails). */
+function EntryFields({ entry: e, styles }: { entry: AuditEntryDto; styles: ReturnType<typeof useStyles> }) {
+  const lines = auditDetails(e);
+  const rows: Array<[string, ReactNode]> = [
+    ["Date", formatDateTime(e.at, true)],
+    ["Recorded", formatDateTime(e.recorded_at, true)],
+    ["Actor", `${e.actor} (${e.actor_kind})`],
+    ["Operation", operationLabel(e.operation)],
+    ["Request ID", e.request_id ?? "—"],
+    [
+      "Details",
+      lines.length === 0 ? (
+        "—"
+      ) : (
+        <ul className={styles.lines} aria-label="Details">
+          {lines.map((l, i) => (
+            <li key={i}>{l}</li>
+          ))}
+        </ul>
+      ),
+    ],
+    ["Hash", <span className={styles.mono}>{e.hash}</span>],
+    ["Previous hash", <span className={styles.mono}>{e.prev_hash}</span>],
+  ];
+  return (
+    <dl className={styles.fields} aria-label="Entry">
+      {rows.map(([term, def]) => (
+        <Fragment key={term}>
+          <dt className={styles.term}>{term}</dt>
+          <dd className={styles.def}>{def}</dd>
+        </Fragment>
+      ))}
+    </dl>
+  );
+}
 
 type Filters = { from: string; to: string; operation: string; actor: string; requestId: string; text: string };
 
@@ -88,22 +136,95 @@ const EXPORTS: Record<ExportFormat, { label: string; ext: string; filter: string
   jsonl: { label: "JSON Lines", ext: "jsonl", filter: "JSON Lines" },
 };
 
-/** Dates are typed as YYYY-MM-DD (a native date input renders inconsistently across webviews). */
+/** Dates are typed as YYYY-MM-DD or picked from a calendar (a native date input renders inconsistently across webviews). */
 function dateError(s: string): string | undefined {
   if (s === "") return undefined;
   return startOfDayIso(s) === null ? "Enter a date as YYYY-MM-DD." : undefined;
 }
 
+// Module-level (stable): the picker rewrites its text whenever formatDate changes.
+const formatPickerDay = (d?: Date): string => (d ? formatLocalDay(d) : "");
+
+/**
+ * A day filter: Fluent's DatePicker with typing allowed. The filter is the
+ * text (YYYY-MM-DD, a local day, as typed or as a picked day is written), so
+ * the page reads typed and picked days the same way. The picker's own idea of
+ * the selected day is kept in step: a change from outside (Clear filters)
+ * remounts it, and typed text it refuses on leaving the field (not a date) is
+ * reported, because it then puts back the previous day.
+ */
+function DayPicker({
+  text,
+  onText,
+  onRefused,
+  className,
+  placeholder,
+}: {
+  text: string;
+  onText: (text: string) => void;
+  onRefused: (typed: string) => void;
+  className: string;
+  placeholder: string;
+}) {
+  const reported = useRef(text);
+  const typed = useRef(text);
+  const selected = useRef<Date | null>(parseLocalDay(text));
+  const [value, setValue] = useState<Date | null>(selected.current);
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    if (text === reported.current) return;
+    reported.current = text;
+    selected.current = parseLocalDay(text);
+    setValue(selected.current);
+    setGeneration((g) => g + 1);
+  }, [text]);
+  const report = (t: string) => {
+    reported.current = t;
+    onText(t);
+  };
+  return (
+    <DatePicker
+      key={generation}
+      className={className}
+      placeholder={placeholder}
+      allowTextInput
+      openOnClick={false}
+      disableAutoFocus
+      value={value}
+      formatDate={formatPickerDay}
+      parseDateFromString={parseLocalDay}
+      onChange={(_, d) => {
+        typed.current = d.value;
+        report(d.value);
+      }}
+      onSelectDate={(d) => {
+        if (!d) {
+          // The field was emptied. (null also comes while typing, when the
+          // picker checks the text it had before the keystroke: the typed
+          // text is what onChange reported.)
+          if (reported.current.trim() === "") {
+            selected.current = null;
+            setValue(null);
+          }
+          return;
+        }
+        selected.current = d;
+        setValue(d);
+        report(formatLocalDay(d));
+      }}
+      onValidationResult={({ error }) => {
+        if (error !== "invalid-input") return;
+        // The picker has put back the previous day (and told onSelectDate).
+        report(selected.current ? formatLocalDay(selected.current) : "");
+        onRefused(typed.current);
+      }}
+    />
+  );
+}
+
 function nullIfBlank(s: string): string | null {
   const t = s.trim();
   return t === "" ? null : t;
-}
-
-/** A short reading of details for the table. */
-function detailsText(d: AuditEntryDto["details"]): string {
-  if (d === null || d === undefined) return "";
-  if (typeof d !== "object") return String(d);
-  return JSON.stringify(d);
 }
 
 export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
@@ -127,7 +248,13 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
   const [loading, setLoading] = useState(true);
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<AuditEntryDto | null>(null);
+  const [selected, setSelectedEntry] = useState<AuditEntryDto | null>(null);
+  // The raw (JSON) entry is shown only on request: the fields above it read it.
+  const [showJson, setShowJson] = useState(false);
+  const setSelected = (e: AuditEntryDto | null) => {
+    setSelectedEntry(e);
+    setShowJson(false);
+  };
   const [verify, setVerify] = useState<VerifyReport | null>(null);
   const [verifying, setVerifying] = useState(false);
   const [verifyError, setVerifyError] = useState<string | null>(null);
@@ -142,6 +269,11 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
   const rangeError =
     !fromError && !toError && from && to && from > to ? "The end date is before the start date." : undefined;
   const filterError = fromError ?? toError ?? rangeError;
+  // Typed text the date picker refused when leaving the field (it then shows the previous day again).
+  const [refused, setRefused] = useState<{ from: string | null; to: string | null }>({ from: null, to: null });
+  const refusedMessage = (t: string | null) => (t === null ? undefined : `“${t}” isn't a date. Enter a date as YYYY-MM-DD.`);
+  const fromMessage = fromError ?? refusedMessage(refused.from) ?? rangeError;
+  const toMessage = toError ?? refusedMessage(refused.to);
 
   const query = useMemo<AuditQuery>(
     () => ({
@@ -240,7 +372,10 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
     }
   };
 
-  const set = (k: keyof Filters, v: string) => setFilters((f) => ({ ...f, [k]: v }));
+  const set = (k: keyof Filters, v: string) => {
+    setFilters((f) => ({ ...f, [k]: v }));
+    if (k === "from" || k === "to") setRefused((r) => (r[k] === null ? r : { ...r, [k]: null }));
+  };
   const operations = [...new Set([...Object.keys(KNOWN_OPERATIONS), ...seenOps])].sort((a, b) =>
     operationLabel(a).localeCompare(operationLabel(b)),
   );
@@ -326,24 +461,31 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
       <div className={styles.filters} role="search" aria-label="Filter audit history">
         <Field
           label="From"
-          hint={fromError || rangeError ? undefined : "YYYY-MM-DD"}
-          validationMessage={fromError ?? rangeError}
-          validationState={fromError || rangeError ? "error" : "none"}
+          hint={fromMessage ? undefined : "YYYY-MM-DD"}
+          validationMessage={fromMessage}
+          validationState={fromMessage ? "error" : "none"}
         >
-          <Input
+          <DayPicker
             className={styles.date}
             placeholder="YYYY-MM-DD"
-            value={filters.from}
-            onChange={(_, d) => set("from", d.value)}
+            text={filters.from}
+            onText={(t) => set("from", t)}
+            onRefused={(t) => setRefused((r) => ({ ...r, from: t }))}
           />
         </Field>
         <Field
           label="To"
-          hint={toError ? undefined : "YYYY-MM-DD, inclusive"}
-          validationMessage={toError}
-          validationState={toError ? "error" : "none"}
+          hint={toMessage ? undefined : "YYYY-MM-DD, inclusive"}
+          validationMessage={toMessage}
+          validationState={toMessage ? "error" : "none"}
         >
-          <Input className={styles.date} placeholder="YYYY-MM-DD" value={filters.to} onChange={(_, d) => set("to", d.value)} />
+          <DayPicker
+            className={styles.date}
+            placeholder="YYYY-MM-DD"
+            text={filters.to}
+            onText={(t) => set("to", t)}
+            onRefused={(t) => setRefused((r) => ({ ...r, to: t }))}
+          />
         </Field>
         <Field label="Operation">
           <Dropdown
@@ -377,7 +519,10 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
           <Button
             className={styles.clear}
             appearance="subtle"
-            onClick={() => setFilters({ from: "", to: "", operation: "", actor: "", requestId: "", text: "" })}
+            onClick={() => {
+              setFilters({ from: "", to: "", operation: "", actor: "", requestId: "", text: "" });
+              setRefused({ from: null, to: null });
+            }}
           >
             Clear filters
           </Button>
@@ -427,8 +572,8 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
                   <TableCell>{operationLabel(e.operation)}</TableCell>
                   <TableCell className={styles.mono}>{e.request_id ? shortId(e.request_id) : "—"}</TableCell>
                   <TableCell>
-                    <div className={styles.details} title={detailsText(e.details)}>
-                      {auditSummary(e) || detailsText(e.details)}
+                    <div className={styles.details} title={auditDetailsText(e)}>
+                      {auditDetailsText(e)}
                     </div>
                   </TableCell>
                 </TableRow>
@@ -454,10 +599,18 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
             <DialogTitle>
               Audit entry #{selected?.seq} · {selected ? operationLabel(selected.operation) : ""}
             </DialogTitle>
-            <DialogContent>
-              <pre className={styles.json} aria-label="Entry JSON" tabIndex={0}>
-                {selected ? JSON.stringify(selected, null, 2) : ""}
-              </pre>
+            <DialogContent className={styles.entry}>
+              {selected ? <EntryFields entry={selected} styles={styles} /> : null}
+              <div>
+                <Button appearance="subtle" aria-expanded={showJson} onClick={() => setShowJson((v) => !v)}>
+                  {showJson ? "Hide raw entry" : "Show raw entry"}
+                </Button>
+              </div>
+              {selected && showJson ? (
+                <pre className={styles.json} aria-label="Entry JSON" tabIndex={0}>
+                  {JSON.stringify(selected, null, 2)}
+                </pre>
+              ) : null}
             </DialogContent>
             <DialogActions>
               <Button appearance="primary" onClick={() => setSelected(null)}>

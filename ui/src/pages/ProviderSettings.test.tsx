@@ -3,6 +3,7 @@ import userEvent, { PointerEventsCheckLevel } from "@testing-library/user-event"
 import { describe, expect, it } from "vitest";
 import type { IssuedTokenDto } from "../bindings/IssuedTokenDto";
 import { formatDateTime } from "../lib/time";
+import { TEST_NOW, testIso } from "../test/clock";
 import { renderApp, setupMock } from "../test/utils";
 
 // Skipping the pointer-events check (a getComputedStyle walk per event) keeps these long forms fast in jsdom.
@@ -138,7 +139,7 @@ describe("Org settings › Provider connections", () => {
     await u.click(screen.getByRole("button", { name: `Revoke ${SEEDED}` }));
     const confirm = await screen.findByRole("dialog", { name: `Revoke ${SEEDED}?` });
     const t = m.backend.tokens.get("contoso")?.[0];
-    if (t) t.revoked_at = new Date().toISOString();
+    if (t) t.revoked_at = testIso();
     await u.click(within(confirm).getByRole("button", { name: "Revoke" }));
     expect(await within(confirm).findByRole("alert")).toHaveTextContent(`the token of '${SEEDED}' is already revoked`);
   });
@@ -297,7 +298,7 @@ describe("Org settings › Email notifications", () => {
     expect(within(first).getByText("3")).toBeInTheDocument();
     expect(within(first).getByText("SMTP: Connection refused (os error 111)")).toBeInTheDocument();
     const retry = m.backend.deliveries.get("contoso")?.[0]?.next_attempt_at ?? "";
-    expect(Date.parse(retry)).toBeGreaterThan(Date.now());
+    expect(Date.parse(retry)).toBeGreaterThan(TEST_NOW);
     expect(within(first).getAllByRole("cell")[5]).toHaveTextContent(formatDateTime(retry));
     expect(within(rows[1] as HTMLElement).getByText("Sent")).toBeInTheDocument();
 
@@ -307,8 +308,8 @@ describe("Org settings › Email notifications", () => {
       outcome: "failed",
       attempts: 1,
       detail: "SMTP: timed out",
-      next_attempt_at: new Date(Date.now() + 30_000).toISOString(),
-      at: new Date().toISOString(),
+      next_attempt_at: testIso(30_000),
+      at: testIso(),
     });
     expect(await within(table).findByText("SMTP: timed out")).toBeInTheDocument();
     expect(within(table).getAllByRole("row")).toHaveLength(1 + 4);

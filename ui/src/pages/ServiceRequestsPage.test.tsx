@@ -1,8 +1,9 @@
 import { shortId } from "../lib/time";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { RequestDto } from "../bindings/RequestDto";
+import { TEST_NOW, testIso } from "../test/clock";
 import { renderApp, setupMock } from "../test/utils";
 
 const user = () => userEvent.setup({ delay: null });
@@ -127,12 +128,17 @@ describe("Service requests grid", () => {
   it("counts down and refetches when a request expires", async () => {
     const m = setupMock();
     const r = pendingRequest(m.backend);
-    r.expires_at = new Date(Date.now() + 3000).toISOString();
+    r.expires_at = testIso(1000);
     await renderApp("#/requests");
     const row = (await screen.findByRole("button", { name: new RegExp(`Open request ${shortId(r.id)}`) })).closest("tr") as HTMLElement;
-    expect(within(row).getByTestId("countdown")).toHaveTextContent(/^Expires in 0m 0[0-3]s$/);
+    // The clock stands still at TEST_NOW, however long rendering took.
+    expect(within(row).getByTestId("countdown")).toHaveTextContent(/^Expires in 0m 01s$/);
     const before = m.calls("list_requests").length;
-    // The engine expires it; the refetched Pending list no longer has it.
+    // Move the clock past the deadline. The page's timer for it fires (it waits
+    // again while the clock has not reached the deadline) and refetches; the
+    // engine, on the same clock, has expired the request, so the Pending list
+    // no longer has it.
+    vi.setSystemTime(TEST_NOW + 2000);
     await waitFor(() => expect(m.calls("list_requests").length).toBeGreaterThan(before), { timeout: 8000 });
     await waitFor(() => expect(screen.queryByRole("button", { name: new RegExp(`Open request ${shortId(r.id)}`) })).not.toBeInTheDocument());
   });
@@ -151,6 +157,8 @@ describe("Request details and decisions", () => {
     expect(m.calls("request_audit")).toContainEqual({ tenant: "contoso", id: r.id });
     const timeline = d.getByRole("list", { name: "Audit timeline" });
     expect(within(timeline).getByText("Request created")).toBeInTheDocument();
+    expect(within(timeline).getByText(/^Case CASE-\d+ · .* · requested \d+ hours? · expires .* · Reason: /)).toBeInTheDocument();
+    expect(timeline.textContent).not.toMatch(/[{}]|":/);
     expect(d.getByRole("button", { name: "Approve" })).toBeEnabled();
     expect(d.getByRole("button", { name: "Reject" })).toBeEnabled();
     expect(d.queryByRole("button", { name: "Revoke access" })).not.toBeInTheDocument();
@@ -205,6 +213,58 @@ describe("Request details and decisions", () => {
     await waitFor(() => expect(screen.queryByRole("dialog", { name: "Approve request" })).not.toBeInTheDocument());
     expect(m.calls("approve_request")).toHaveLength(0);
     expect(m.backend.requests.get("contoso")?.find((x) => x.id === r.id)?.state).toBe("pending");
+  });
+
+  it("returns focus into the panel after approving, so Escape still closes it", async () => {
+    const m = setupMock();
+    const r = pendingRequest(m.backend);
+    await renderApp("#/requests");
+    const { u, drawer } = await openRequest(r);
+    await u.click(within(drawer).getByRole("button", { name: "Approve" }));
+    const dialog = await screen.findByRole("dialog", { name: "Approve request" });
+    await u.click(within(dialog).getByRole("button", { name: "Approve" }));
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: "Approve request" })).not.toBeInTheDocument());
+    // The Approve button is gone (the request is approved now): focus lands in the panel instead.
+    await within(drawer).findByRole("button", { name: "Revoke access" });
+    expect(within(drawer).getByRole("heading", { level: 2 })).toHaveFocus();
+    await u.keyboard("{Escape}");
+    await waitFor(() =>
+      expect(screen.queryByRole("dialog", { name: `Request ${shortId(r.id)} details` })).not.toBeInTheDocument(),
+    );
+  });
+
+  it("returns focus to the button that opened a canceled dialog", async () => {
+    const m = setupMock();
+    const r = pendingRequest(m.backend);
+    await renderApp("#/requests");
+    const { u, drawer } = await openRequest(r);
+    const reject = within(drawer).getByRole("button", { name: "Reject" });
+    await u.click(reject);
+    const dialog = await screen.findByRole("dialog", { name: "Reject request" });
+    await u.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: "Reject request" })).not.toBeInTheDocument());
+    expect(reject).toHaveFocus();
+    await u.keyboard("{Escape}");
+    await waitFor(() =>
+      expect(screen.queryByRole("dialog", { name: `Request ${shortId(r.id)} details` })).not.toBeInTheDocument(),
+    );
+  });
+
+  it("returns focus into the panel after revoking, so Escape still closes it", async () => {
+    const m = setupMock();
+    const r = (m.backend.requests.get("contoso") ?? []).find((x) => x.state === "approved") as RequestDto;
+    await renderApp("#/requests?status=approved");
+    const { u, drawer } = await openRequest(r);
+    await u.click(within(drawer).getByRole("button", { name: "Revoke access" }));
+    const dialog = await screen.findByRole("dialog", { name: "Revoke access" });
+    await u.click(within(dialog).getByRole("button", { name: "Revoke access" }));
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: "Revoke access" })).not.toBeInTheDocument());
+    await waitFor(() => expect(within(drawer).queryByRole("button", { name: "Revoke access" })).not.toBeInTheDocument());
+    expect(within(drawer).getByRole("heading", { level: 2 })).toHaveFocus();
+    await u.keyboard("{Escape}");
+    await waitFor(() =>
+      expect(screen.queryByRole("dialog", { name: `Request ${shortId(r.id)} details` })).not.toBeInTheDocument(),
+    );
   });
 
   it("shows the engine's message when approval is refused, and keeps the dialog", async () => {

@@ -175,14 +175,21 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
       .filter((x) => x.d !== null && !refetchedFor.current.has(`${x.r.id}@${x.d.at}`));
     if (pending.length === 0) return;
     const soonest = Math.min(...pending.map((x) => x.d?.at ?? Infinity));
+    let id: ReturnType<typeof setTimeout> | undefined;
+    // Timers cap at ~24.8 days.
+    const plan = () => {
+      id = setTimeout(fire, Math.min(Math.max(0, soonest - Date.now()) + 50, 2 ** 31 - 1));
+    };
     const fire = () => {
       const now = Date.now();
       const due = pending.filter((x) => (x.d?.at ?? Infinity) <= now);
       for (const x of due) refetchedFor.current.add(`${x.r.id}@${x.d?.at ?? 0}`);
       if (due.length > 0) void refetch(true);
+      // Nothing due yet: the deadline is past the timer cap, or the clock was
+      // set back while waiting. Wait again rather than never refetching.
+      else plan();
     };
-    // Timers cap at ~24.8 days; a far deadline is re-planned when the page refetches.
-    const id = setTimeout(fire, Math.min(Math.max(0, soonest - Date.now()) + 50, 2 ** 31 - 1));
+    plan();
     return () => clearTimeout(id);
   }, [items, refetch]);
 

@@ -1,10 +1,23 @@
 import { configure } from "@testing-library/react";
 import "@testing-library/jest-dom/vitest";
 import { cleanup } from "@testing-library/react";
-import { afterEach, beforeEach } from "vitest";
+import { afterEach, beforeEach, vi } from "vitest";
 import { setTransport } from "../api/client";
+import { TEST_NOW } from "./clock";
 
 process.env.TZ = "UTC";
+
+// Time comes from the test clock, not the machine's: only `Date` is faked
+// (timers stay real, so Testing Library's waiting and the app's own timers
+// work as usual) and it stands still at TEST_NOW until a test moves it. It is
+// installed before the test file imports the app, so module-level reads of
+// the time (the shared ticker in lib/hooks.ts) see it too, and re-installed
+// before every test, so no test inherits another's clock.
+function useTestClock() {
+  vi.useFakeTimers({ now: TEST_NOW, toFake: ["Date"] });
+}
+useTestClock();
+beforeEach(useTestClock);
 
 // jsdom lacks a few browser APIs that Fluent UI uses.
 class ResizeObserverStub {

@@ -8,9 +8,12 @@ import type { ErrorDto } from "../bindings/ErrorDto";
 /**
  * Installs a fresh in-memory engine as the transport, with spies on invoke
  * and the save dialog. `failures` makes the named commands reject.
+ * The engine's clock is the test clock (`Date`, faked in setup.ts), the same
+ * one the app reads: never the machine's.
  */
 export function setupMock(opts: MockOptions = {}, failures: Record<string, ErrorDto> = {}) {
-  const mock = createMockTransport(opts);
+  if (!vi.isFakeTimers()) throw new Error("setupMock: the test clock is not installed (see src/test/setup.ts)");
+  const mock = createMockTransport({ now: () => Date.now(), ...opts });
   const invoke = vi.fn(async (cmd: string, args?: InvokeArgs) => {
     const f = failures[cmd];
     if (f) throw f;

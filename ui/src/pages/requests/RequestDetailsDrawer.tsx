@@ -45,7 +45,7 @@ import { ErrorBar } from "../../components/ErrorBar";
 import { StatusBadge } from "../../components/StatusBadge";
 import { humanDuration } from "../../lib/duration";
 import { useLockboxEvents } from "../../lib/hooks";
-import { auditSummary as summary, operationLabel } from "../../lib/operations";
+import { auditDetailsText, operationLabel } from "../../lib/operations";
 import { formatDateTime, shortId } from "../../lib/time";
 import { TOASTER_ID } from "../../toaster";
 import { ApproveDialog, RejectDialog, RevokeDialog } from "./DecisionDialogs";
@@ -95,6 +95,32 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
   const [action, setAction] = useState<Action>(null);
   const openId = useRef(id);
   openId.current = id;
+  // Where focus goes back to when a decision dialog closes: the button that
+  // opened it, or the panel's heading if that button is gone (the decision
+  // changed the request's state) or disabled. Without this focus falls to the
+  // page body, outside the panel, and Escape no longer closes it.
+  const opener = useRef<HTMLElement | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [restoreFocus, setRestoreFocus] = useState(false);
+
+  const openDialog = (kind: Exclude<Action, null>, from: HTMLElement) => {
+    opener.current = from;
+    setAction(kind);
+  };
+  const closeDialog = () => {
+    setAction(null);
+    setRestoreFocus(true);
+  };
+
+  useEffect(() => {
+    if (!restoreFocus || action !== null) return;
+    setRestoreFocus(false);
+    if (openId.current === null) return;
+    const el = opener.current;
+    opener.current = null;
+    const usable = el && el.isConnected && !(el instanceof HTMLButtonElement && el.disabled);
+    (usable ? el : heading.current)?.focus();
+  }, [restoreFocus, action]);
 
   const load = useCallback(
     async (which: string) => {
@@ -113,6 +139,8 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
 
   useEffect(() => {
     setAction(null);
+    setRestoreFocus(false);
+    opener.current = null;
     // Closing: keep showing the request while the drawer slides out.
     if (!id) return;
     setRequest(null);
@@ -140,7 +168,7 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
     else if (kind === "reject") updated = await rejectRequest(tenant.id, request.id, comment);
     else updated = await revokeRequest(tenant.id, request.id, comment);
     setRequest(updated);
-    setAction(null);
+    closeDialog();
     if (kind === "approve") {
       if (updated.state === "approved") toast(`Approved. Access ends ${formatDateTime(updated.access_ends_at)}.`);
       else {
@@ -171,6 +199,7 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
     >
       <DrawerHeader>
         <DrawerHeaderTitle
+          heading={{ ref: heading, tabIndex: -1 }}
           action={<Button appearance="subtle" aria-label="Close" icon={<DismissRegular />} onClick={onClose} />}
         >
           {request ? `${request.case} · ${shortId(request.id)}` : "Request details"}
@@ -189,17 +218,17 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
                       appearance="primary"
                       icon={<CheckmarkRegular />}
                       disabled={!canDecide || iApproved}
-                      onClick={() => setAction("approve")}
+                      onClick={(e) => openDialog("approve", e.currentTarget)}
                     >
                       Approve
                     </Button>
-                    <Button icon={<DismissCircleRegular />} disabled={!canDecide} onClick={() => setAction("reject")}>
+                    <Button icon={<DismissCircleRegular />} disabled={!canDecide} onClick={(e) => openDialog("reject", e.currentTarget)}>
                       Reject
                     </Button>
                   </>
                 ) : null}
                 {request.state === "approved" ? (
-                  <Button icon={<ShieldDismissRegular />} disabled={!canDecide} onClick={() => setAction("revoke")}>
+                  <Button icon={<ShieldDismissRegular />} disabled={!canDecide} onClick={(e) => openDialog("revoke", e.currentTarget)}>
                     Revoke access
                   </Button>
                 ) : null}
@@ -341,7 +370,7 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
                         <Caption1>
                           {formatDateTime(e.at, true)} · {e.actor} ({e.actor_kind}) · #{e.seq}
                         </Caption1>
-                        {summary(e) ? <Caption1>{summary(e)}</Caption1> : null}
+                        {auditDetailsText(e) ? <Caption1>{auditDetailsText(e)}</Caption1> : null}
                       </li>
                     ))}
                   </ol>
@@ -357,19 +386,19 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
               <ApproveDialog
                 request={request}
                 open={action === "approve"}
-                onClose={() => setAction(null)}
+                onClose={closeDialog}
                 onConfirm={(c, d) => act("approve", c, d)}
               />
               <RejectDialog
                 request={request}
                 open={action === "reject"}
-                onClose={() => setAction(null)}
+                onClose={closeDialog}
                 onConfirm={(c) => act("reject", c, null)}
               />
               <RevokeDialog
                 request={request}
                 open={action === "revoke"}
-                onClose={() => setAction(null)}
+                onClose={closeDialog}
                 onConfirm={(c) => act("revoke", c, null)}
               />
             </>
