@@ -37,15 +37,25 @@ while True:
     time.sleep(60)
 "#;
 
+/// The project's Python (`make py-deps`): `LOCKBOX_PYTHON`, else the
+/// workspace's `.venv/bin/python3`.
+pub fn python() -> std::path::PathBuf {
+    std::env::var_os("LOCKBOX_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map(Into::into)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python3"))
+}
+
 pub fn start_auth_smtp(dir: &Path, user: &str, password: &str) -> AuthSmtp {
-    let ok = std::process::Command::new("python3")
+    let ok = std::process::Command::new(python())
         .args(["-c", "import aiosmtpd"])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     assert!(
         ok,
-        "python3 with aiosmtpd is needed (pip install aiosmtpd==1.4.6; .ci/run installs it)"
+        "{} cannot import aiosmtpd: run `make py-deps` (installs tests/python/requirements.txt into .venv)",
+        python().display()
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -53,7 +63,7 @@ pub fn start_auth_smtp(dir: &Path, user: &str, password: &str) -> AuthSmtp {
         .unwrap()
         .port();
     let maildir = dir.join("mail");
-    let child = std::process::Command::new("python3")
+    let child = std::process::Command::new(python())
         .args(["-c", AUTH_SERVER, &port.to_string()])
         .arg(&maildir)
         .args([user, password])
