@@ -26,6 +26,19 @@ impl Drop for Smtp {
     }
 }
 
+/// A command for the SMTP server, on the real clock even when the tests run
+/// under libfaketime (`make test-rust-future`): its time decides nothing here.
+fn real_clock(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new(program);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("FAKETIME") || k == "LD_PRELOAD" || k == "DONT_FAKE_MONOTONIC" {
+            c.env_remove(&*k);
+        }
+    }
+    c
+}
+
 /// The project's Python (`make py-deps`): `LOCKBOX_PYTHON`, else the
 /// workspace's `.venv/bin/python3`.
 fn python() -> std::path::PathBuf {
@@ -46,7 +59,7 @@ fn free_port() -> u16 {
 // The child is owned by `Smtp` at once, whose Drop kills and waits for it.
 #[allow(clippy::zombie_processes)]
 fn start_smtp(port: u16, maildir: &Path) -> Smtp {
-    let child = Command::new(python())
+    let child = real_clock(python())
         .args([
             "-m",
             "aiosmtpd",
@@ -93,7 +106,7 @@ fn approver_email_is_sent_once_retried_when_down_and_never_blocks() {
     // A real SMTP server is part of this test: without it the test fails.
     let py = python();
     assert!(
-        Command::new(&py)
+        real_clock(&py)
             .args(["-c", "import aiosmtpd"])
             .status()
             .is_ok_and(|s| s.success()),

@@ -229,8 +229,22 @@ fn cli_with_a_pinned_clock_denies_after_the_end_and_refuses_late_approval() {
     assert_eq!(verify(&db).0, 0);
 }
 
+/// `faketime` for a child, without any libfaketime this test itself runs
+/// under (`make test-rust-future` runs the suite with the clock a year
+/// ahead): nested libfaketime stacks the offsets (2031 came out as 2030).
+fn faketime() -> Command {
+    let mut c = Command::new("faketime");
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("FAKETIME") || k == "LD_PRELOAD" || k == "DONT_FAKE_MONOTONIC" {
+            c.env_remove(&*k);
+        }
+    }
+    c
+}
+
 fn faketime_works() -> bool {
-    Command::new("faketime")
+    faketime()
         .args(["2031-01-02 03:04:05", "date", "-u", "+%Y"])
         .env("TZ", "UTC")
         .output()
@@ -250,7 +264,7 @@ fn cli_under_libfaketime_with_the_wall_clock_moved_back() {
     // faked by libfaketime (no LOCKBOX_NOW).
     let (a, b) = cli_setup(&db, "2026-11-29T08:00:00Z");
     let wall = |when: &str, args: &[&str]| {
-        let mut c = Command::new("faketime");
+        let mut c = faketime();
         c.arg(when)
             .arg(lockbox_bin())
             .env("TZ", "UTC")

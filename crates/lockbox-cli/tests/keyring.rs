@@ -70,7 +70,7 @@ fn start_secret_service(dir: &Path) -> SecretService {
         children: Vec::new(),
     };
     ss.children.push(
-        std::process::Command::new("dbus-daemon")
+        common::real_clock("dbus-daemon")
             .args(["--session", "--nofork", "--nopidfile"])
             .arg(format!("--address={bus}"))
             .stdout(Stdio::null())
@@ -79,7 +79,7 @@ fn start_secret_service(dir: &Path) -> SecretService {
             .unwrap(),
     );
     wait_for("the session bus", || socket.exists());
-    let mut keyring = std::process::Command::new("gnome-keyring-daemon")
+    let mut keyring = common::real_clock("gnome-keyring-daemon")
         .args(["--foreground", "--unlock", "--components=secrets"])
         .env("DBUS_SESSION_BUS_ADDRESS", &bus)
         .env("HOME", &home)
@@ -99,7 +99,7 @@ fn start_secret_service(dir: &Path) -> SecretService {
         .unwrap();
     ss.children.push(keyring);
     wait_for("org.freedesktop.secrets on the bus", || {
-        std::process::Command::new("dbus-send")
+        common::real_clock("dbus-send")
             .args([
                 &format!("--bus={bus}"),
                 "--print-reply",

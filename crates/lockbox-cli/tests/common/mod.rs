@@ -37,6 +37,21 @@ while True:
     time.sleep(60)
 "#;
 
+/// A command for a helper server (SMTP, D-Bus, keyring daemon) that runs on the
+/// real clock even when the tests run under libfaketime (`make
+/// test-rust-future`): its time decides nothing here, and some servers do
+/// not start under a faked clock.
+pub fn real_clock(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut c = std::process::Command::new(program);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("FAKETIME") || k == "LD_PRELOAD" || k == "DONT_FAKE_MONOTONIC" {
+            c.env_remove(&*k);
+        }
+    }
+    c
+}
+
 /// The project's Python (`make py-deps`): `LOCKBOX_PYTHON`, else the
 /// workspace's `.venv/bin/python3`.
 pub fn python() -> std::path::PathBuf {
@@ -47,7 +62,7 @@ pub fn python() -> std::path::PathBuf {
 }
 
 pub fn start_auth_smtp(dir: &Path, user: &str, password: &str) -> AuthSmtp {
-    let ok = std::process::Command::new(python())
+    let ok = real_clock(python())
         .args(["-c", "import aiosmtpd"])
         .status()
         .map(|s| s.success())
@@ -63,7 +78,7 @@ pub fn start_auth_smtp(dir: &Path, user: &str, password: &str) -> AuthSmtp {
         .unwrap()
         .port();
     let maildir = dir.join("mail");
-    let child = std::process::Command::new(python())
+    let child = real_clock(python())
         .args(["-c", AUTH_SERVER, &port.to_string()])
         .arg(&maildir)
         .args([user, password])
