@@ -129,7 +129,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     const pending = cli(["request", "list", "--state", "pending"]).length;
     const active = cli(["request", "list", "--state", "approved"]).length;
     await openPage(driver, "Home");
-    await find(driver, { name: "Signed in as admin" });
+    await find(driver, { name: `Signed in as ${env.me}` });
     await find(driver, { role: "group", name: `Pending requests: ${pending}` });
     await find(driver, { role: "group", name: `Active access grants: ${active}` });
     await screenshot(driver, "01-home");
@@ -166,7 +166,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     assert.equal(after.granted_duration_s, req.requested_duration_s, "granted the requested duration");
     const d = after.decisions.find((x) => x.level === "customer" && x.decision === "approve");
     assert.ok(d, `a customer approval is recorded: ${JSON.stringify(after.decisions)}`);
-    assert.equal(d.actor, "admin");
+    assert.equal(d.actor, env.me);
     assert.equal(d.comment, comment);
   });
 
@@ -284,7 +284,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     const added = entries.filter((e) => !before.some((b) => b.seq === e.seq));
     assert.equal(added.length, 1, `exactly one settings_changed entry was added: ${JSON.stringify(added)}`);
     const [e] = added;
-    assert.equal(e.actor, "admin");
+    assert.equal(e.actor, env.me);
     assert.deepEqual(e.details.changes, [{ key: "lockbox", old: "on", new: "off" }], "the entry records lockbox on → off");
   });
 
@@ -317,7 +317,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     assert.equal(cells.Operation, "Rejected");
     assert.equal(cells["Request ID"], shortId(req.id));
     assert.match(cells.Details, new RegExp(token));
-    assert.match(cells.Actor, /^admin\b/);
+    assert.ok(cells.Actor.startsWith(env.me), `actor ${cells.Actor}`);
     await find(driver, { text: /^Showing 1 entr(y|ies)$/ });
     await screenshot(driver, "05b-audit-search");
   });
