@@ -40,7 +40,9 @@ pub struct LifecycleEntry {
     pub actor: String,
     pub operation: String,
     pub details: String,
-    pub hash: String,
+    /// The chain head a receipt signed right after this entry names:
+    /// `(position, hash)` (see `store/consistency.rs`).
+    pub head: (i64, String),
 }
 
 /// The first place where the stored state and the audit log disagree.
@@ -568,8 +570,8 @@ impl Replay {
     fn point(&mut self, e: &LifecycleEntry, auto: bool, want: bool) {
         if want {
             self.points.push(ReceiptPoint {
-                seq: e.seq,
-                hash: e.hash.clone(),
+                seq: e.head.0,
+                hash: e.head.1.clone(),
                 recorded_ms: e.recorded_ms,
                 auto,
                 request: self.req.clone(),

@@ -215,8 +215,12 @@ impl From<ActorKind> for ActorKindDto {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntryDto {
+    /// Position in the store (all tenants).
     #[ts(type = "number")]
     pub seq: i64,
+    /// Position in its tenant's hash chain.
+    #[ts(type = "number")]
+    pub tenant_seq: i64,
     pub at: String,
     pub recorded_at: String,
     pub tenant: String,
@@ -233,6 +237,7 @@ impl From<&AuditEntry> for AuditEntryDto {
     fn from(e: &AuditEntry) -> Self {
         AuditEntryDto {
             seq: e.seq,
+            tenant_seq: e.tenant_seq,
             at: rfc3339(e.at),
             recorded_at: rfc3339(e.recorded_at),
             tenant: e.tenant.clone(),
@@ -313,7 +318,8 @@ pub struct VerifyReport {
     pub ok: bool,
     #[ts(type = "number")]
     pub entries: u64,
-    pub head_hash: Option<String>,
+    /// Each tenant's chain as verified: its length and head hash.
+    pub chains: Vec<ChainDto>,
     /// The first entry where the hash chain breaks.
     #[ts(type = "number | null")]
     pub first_bad_seq: Option<i64>,
@@ -324,6 +330,16 @@ pub struct VerifyReport {
     pub requests: u64,
     /// The first request whose stored state disagrees with its audit entries.
     pub first_disagreement: Option<DisagreementDto>,
+}
+
+/// One tenant's audit chain: how many entries, and the newest one's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainDto {
+    pub tenant: String,
+    #[ts(type = "number")]
+    pub entries: i64,
+    pub head_hash: String,
 }
 
 /// A stored field of a request that its audit entries contradict.
@@ -358,7 +374,18 @@ impl From<&VerifyOutcome> for VerifyReport {
         VerifyReport {
             ok: v.ok(),
             entries: v.entries,
-            head_hash: v.head_hash.clone(),
+            chains: if v.first_bad.is_some() {
+                Vec::new()
+            } else {
+                v.heads
+                    .iter()
+                    .map(|(tenant, h)| ChainDto {
+                        tenant: tenant.clone(),
+                        entries: h.entries,
+                        head_hash: h.hash.clone(),
+                    })
+                    .collect()
+            },
             first_bad_seq: v.first_bad.as_ref().map(|b| b.0),
             problem: v.first_bad.as_ref().map(|b| b.1.clone()),
             requests: v.requests,

@@ -783,9 +783,14 @@ impl Engine {
         self.store.verify_audit()
     }
 
-    /// (entries, head hash) of the chain.
-    pub fn audit_head(&mut self) -> Result<(i64, Option<String>)> {
-        self.store.read(|tx| tx.audit_head())
+    /// `(entries, head hash)` of `tenant`'s chain.
+    pub fn audit_head(&mut self, tenant: &str) -> Result<(i64, Option<String>)> {
+        self.store.read(|tx| tx.audit_head(tenant))
+    }
+
+    /// How many entries the store holds (all tenants): its newest position.
+    pub fn audit_len(&mut self) -> Result<i64> {
+        self.store.read(|tx| tx.audit_max_seq())
     }
 }
 
@@ -1068,12 +1073,16 @@ impl<'a, 't> Write<'a, 't> {
             let auto = audits
                 .iter()
                 .any(|a| a.operation == Operation::AutoApproved);
-            let (head_seq, head_hash) = self.tail.head();
+            // The head of the request's tenant's chain, which this write just moved.
+            let (head_seq, head_hash) = self
+                .tail
+                .head_of(&t.request.tenant)
+                .ok_or_else(|| Error::internal("a decision without its audit entry"))?;
             let (decision, body) = receipt_body(
                 self.signer,
                 &t.request,
                 auto,
-                (head_seq, head_hash),
+                (head_seq, Some(head_hash)),
                 self.now,
             )?;
             let (_, signature) = self.signer.sign(&body);
@@ -1129,7 +1138,7 @@ impl Engine {
         const LOOK: u32 = 10_000;
         self.store.read(|tx| {
             let mut c = AuditChanges {
-                head: tx.audit_head()?.0,
+                head: tx.audit_max_seq()?,
                 ..Default::default()
             };
             let Some(after) = after_seq.filter(|a| *a < c.head) else {

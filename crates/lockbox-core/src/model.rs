@@ -97,6 +97,7 @@ string_enum!(
         TokenRevoked => "token_revoked",
         ReceiptKeyCreated => "receipt_key_created",
         ReceiptKeyRotated => "receipt_key_rotated",
+        AuditRechained => "audit_rechained",
     }
 );
 

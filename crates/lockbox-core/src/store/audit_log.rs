@@ -25,7 +25,7 @@ pub struct AuditQuery {
 }
 
 pub(super) const COLUMNS: &str =
-    "seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash";
+    "seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq";
 
 fn map_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     let kind: String = r.get(4)?;
@@ -41,6 +41,7 @@ fn map_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         details: r.get(8)?,
         prev_hash: r.get(9)?,
         hash: r.get(10)?,
+        tenant_seq: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
     })
 }
 
@@ -49,19 +50,31 @@ fn map_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 /// newest-first by seq instead and filters on time.
 const TIME_WINDOW_SORT_MAX: i64 = 1000;
 
-/// Where the next audit entry goes: the chain's head in a write transaction.
+/// Where the next audit entries go: the chains' heads in a write
+/// transaction (each tenant's read once, when first appended to).
 #[derive(Debug, Clone)]
 pub struct AuditTail {
+    /// The newest store position.
     seq: i64,
+    tenants: std::collections::HashMap<String, TenantTail>,
+}
+
+/// One tenant's chain head, as an [`AuditTail`] holds it.
+#[derive(Debug, Clone)]
+struct TenantTail {
+    tenant_seq: i64,
     prev: String,
-    /// Per tenant: the latest effective time written so far (see `late`).
-    max_at: std::collections::HashMap<String, i64>,
+    /// The latest effective time written so far (see `late`).
+    max_at: i64,
 }
 
 impl AuditTail {
-    /// The head entry's seq and hash (`None` for an empty chain).
-    pub fn head(&self) -> (i64, Option<&str>) {
-        (self.seq, (self.seq > 0).then_some(self.prev.as_str()))
+    /// The head of `tenant`'s chain as far as this tail has written it:
+    /// `(tenant_seq, hash)` (`None` when this tail has not appended for it).
+    pub fn head_of(&self, tenant: &str) -> Option<(i64, &str)> {
+        self.tenants
+            .get(tenant)
+            .map(|t| (t.tenant_seq, t.prev.as_str()))
     }
 }
 
@@ -123,20 +136,61 @@ impl AuditQuery {
 }
 
 impl Tx<'_> {
-    /// The chain's head, to append after (read once per transaction: a
-    /// write transaction holds the lock, so nobody else appends meanwhile).
+    /// The chains' tail, to append after (a write transaction holds the
+    /// lock, so nobody else appends meanwhile).
     pub fn audit_tail(&self) -> Result<AuditTail> {
-        let (seq, prev) = self
-            .tx
-            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .unwrap_or((0, GENESIS.to_string()));
         Ok(AuditTail {
-            seq,
-            prev,
-            max_at: Default::default(),
+            seq: self.audit_max_seq()?,
+            tenants: Default::default(),
         })
+    }
+
+    /// The newest store position (0: no entries).
+    pub fn audit_max_seq(&self) -> Result<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM audit_log")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// The first store position in `lo..=hi`, if any.
+    pub(super) fn audit_seq_from(&self, lo: i64, hi: i64) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT MIN(seq) FROM audit_log WHERE seq >= ?1 AND seq <= ?2")?
+            .query_row(params![lo, hi], |r| r.get(0))?)
+    }
+
+    /// The head of `tenant`'s chain: `(entries, hash of the newest)`.
+    pub fn audit_head(&self, tenant: &str) -> Result<(i64, Option<String>)> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT tenant_seq, hash FROM audit_log WHERE tenant = ?1
+                 ORDER BY tenant_seq DESC LIMIT 1",
+            )?
+            .query_row(params![tenant], |r| {
+                Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), Some(r.get(1)?)))
+            })
+            .optional()?
+            .unwrap_or((0, None)))
+    }
+
+    /// Every tenant's chain head `(tenant, entries, hash)`, by tenant
+    /// (tenants without entries are left out).
+    pub fn audit_heads(&self) -> Result<Vec<(String, i64, String)>> {
+        let tenants: Vec<String> = self
+            .tx
+            .prepare_cached("SELECT id FROM tenants ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for t in tenants {
+            if let (n, Some(h)) = self.audit_head(&t)? {
+                out.push((t, n, h));
+            }
+        }
+        Ok(out)
     }
 
     /// Append records to the chain. Returns the new entries' sequence numbers.
@@ -159,34 +213,39 @@ impl Tx<'_> {
         records: &[&AuditRecord],
         now: Time,
     ) -> Result<Vec<i64>> {
-        let AuditTail { seq, prev, max_at } = tail;
-        let max_at = match max_at.get_mut(tenant) {
-            Some(m) => m,
-            None => {
-                let m: Option<i64> = self
-                    .tx
-                    .prepare_cached("SELECT MAX(at) FROM audit_log WHERE tenant = ?1")?
-                    .query_row(params![tenant], |r| r.get(0))?;
-                max_at
-                    .entry(tenant.to_string())
-                    .or_insert(m.unwrap_or(i64::MIN))
-            }
-        };
+        if !tail.tenants.contains_key(tenant) {
+            let (tenant_seq, prev) = self.audit_head(tenant)?;
+            let m: Option<i64> = self
+                .tx
+                .prepare_cached("SELECT MAX(at) FROM audit_log WHERE tenant = ?1")?
+                .query_row(params![tenant], |r| r.get(0))?;
+            tail.tenants.insert(
+                tenant.to_string(),
+                TenantTail {
+                    tenant_seq,
+                    prev: prev.unwrap_or_else(|| GENESIS.to_string()),
+                    max_at: m.unwrap_or(i64::MIN),
+                },
+            );
+        }
+        let seq = &mut tail.seq;
+        let t = tail.tenants.get_mut(tenant).expect("inserted above");
         let mut ins = self.tx.prepare_cached(&format!(
-            "INSERT INTO audit_log ({COLUMNS}, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            "INSERT INTO audit_log ({COLUMNS}, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))?;
         let mut out = Vec::with_capacity(records.len());
         for rec in records {
             *seq += 1;
+            t.tenant_seq += 1;
             // serde_json's Map is a BTreeMap: keys come out sorted, so this is canonical.
             let details = serde_json::to_string(&rec.details)?;
             let at_ms = to_millis(rec.at);
             let recorded_ms = to_millis(now);
             // Earlier than something already written for this tenant?
-            let late = at_ms < *max_at;
-            *max_at = (*max_at).max(at_ms);
+            let late = at_ms < t.max_at;
+            t.max_at = t.max_at.max(at_ms);
             let hash = entry_hash(&HashInput {
-                seq: *seq,
+                tenant_seq: t.tenant_seq,
                 at_ms,
                 recorded_ms,
                 tenant,
@@ -195,7 +254,7 @@ impl Tx<'_> {
                 operation: rec.operation.as_str(),
                 request_id: rec.request_id.as_deref(),
                 details: &details,
-                prev_hash: prev,
+                prev_hash: &t.prev,
             });
             ins.execute(params![
                 *seq,
@@ -207,11 +266,12 @@ impl Tx<'_> {
                 rec.operation.as_str(),
                 rec.request_id,
                 details,
-                prev.as_str(),
+                t.prev.as_str(),
                 hash,
+                t.tenant_seq,
                 late
             ])?;
-            *prev = hash;
+            t.prev = hash;
             out.push(*seq);
         }
         Ok(out)
@@ -320,7 +380,7 @@ impl Tx<'_> {
     }
 
     /// The entry recording `operation` on request `request_id` (the first, if
-    /// several): `(seq, hash, recorded_at)`.
+    /// several): `(tenant_seq, hash, recorded_at)`.
     pub fn audit_entry_of(
         &self,
         request_id: &str,
@@ -329,7 +389,7 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT seq, hash, recorded_at FROM audit_log
+                "SELECT tenant_seq, hash, recorded_at FROM audit_log
                  WHERE request_id = ?1 AND operation = ?2 ORDER BY seq LIMIT 1",
             )?
             .query_row(params![request_id, operation], |r| {
@@ -352,13 +412,6 @@ impl Tx<'_> {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-
-    /// The chain's head: (entries, last hash).
-    pub fn audit_head(&self) -> Result<(i64, Option<String>)> {
-        let tail = self.audit_tail()?;
-        let (seq, hash) = tail.head();
-        Ok((seq, hash.map(str::to_string)))
-    }
 }
 
 /// Feed rows of [`COLUMNS`] to `v` (as stored, unparsed) until one is bad.
@@ -374,6 +427,8 @@ pub(super) fn feed_rows(rows: &mut rusqlite::Rows<'_>, v: &mut Verifier) -> Resu
         n += 1;
         let ok = v.feed(&RawEntry {
             seq: r.get(0)?,
+            // A row without one (not written by the engine) breaks the chain there.
+            tenant_seq: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
             at_ms: r.get(1)?,
             recorded_ms: r.get(2)?,
             tenant: s(3)?,

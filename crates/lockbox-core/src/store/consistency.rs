@@ -16,7 +16,8 @@ use crate::Result;
 
 /// The lifecycle entries, ordered by request; the WHERE clause is the index's own.
 pub(super) const LIFECYCLE_SQL: &str =
-    "SELECT request_id, seq, at, recorded_at, tenant, actor_kind, actor, operation, details, hash
+    "SELECT request_id, seq, at, recorded_at, tenant, actor_kind, actor, operation, details, hash,
+            tenant_seq, v1_hash
      FROM audit_log INDEXED BY audit_lifecycle
      WHERE request_id IS NOT NULL AND operation NOT IN ('access_used', 'access_denied')
      ORDER BY request_id, seq";
@@ -95,7 +96,14 @@ fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, LifecycleEntry)
             actor: r.get(6)?,
             operation: r.get(7)?,
             details: r.get(8)?,
-            hash: r.get(9)?,
+            // What a receipt signed at this entry names as the chain's head:
+            // its tenant chain position and hash — or, for an entry from
+            // before migration 7 (which kept its v1 hash), the store position
+            // and hash it had in the old global chain when it was signed.
+            head: match r.get::<_, Option<String>>(11)? {
+                Some(v1) => (r.get(1)?, v1),
+                None => (r.get::<_, Option<i64>>(10)?.unwrap_or(0), r.get(9)?),
+            },
         },
     ))
 }

@@ -12,6 +12,7 @@ mod consistency;
 mod directory;
 mod notices;
 mod provider;
+mod rechain;
 mod requests;
 mod verify;
 
@@ -34,7 +35,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_audit_late.sql"),
     include_str!("migrations/0005_smtp_password_out.sql"),
     include_str!("migrations/0006_audit_lifecycle.sql"),
+    include_str!("migrations/0007_audit_per_tenant.sql"),
 ];
+
+/// Migrations with a Rust part (run right after their SQL): `(number, step)`.
+const RUST_MIGRATIONS: &[(usize, fn(&rusqlite::Transaction<'_>) -> Result<()>)] =
+    &[(7, rechain::migrate)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -155,6 +161,9 @@ impl Store {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql)
                 .map_err(|e| Error::internal(format!("migration {} failed: {e}", i + 1)))?;
+            for (_, step) in RUST_MIGRATIONS.iter().filter(|(n, _)| *n == i + 1) {
+                step(&tx)?;
+            }
         }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         tx.commit()?;

@@ -1,9 +1,11 @@
-//! Verifying the audit chain on every core. The chain is split into seq
+//! Verifying the audit chains on every core. The store is split into seq
 //! ranges; one worker per range reads it on its own read-only connection and
-//! runs the same [`Verifier`], resumed at the range's first sequence number
-//! after the stored hash of the entry before it. The first range with a bad
-//! entry names the chain's first bad entry, so the outcome is exactly that of
-//! one sequential pass (`tests/verify_parallel.rs` checks this).
+//! runs the same [`Verifier`], which takes each tenant's chain up where the
+//! range first meets it; joining the ranges in order checks that each such
+//! first entry links to where the ranges before left that tenant's chain.
+//! The first range with a bad entry names the first bad entry, so the outcome
+//! is exactly that of one sequential pass (`tests/verify_parallel.rs` checks
+//! this).
 //!
 //! Beside the chain workers, one more thread checks every stored request
 //! against its audit entries (`consistency.rs`) on its own read-only
@@ -12,9 +14,10 @@
 
 use super::audit_log::{feed_rows, COLUMNS};
 use super::{Consistency, Store, Tx, BUSY_TIMEOUT};
-use crate::audit::{Verifier, VerifyOutcome, GENESIS};
+use crate::audit::{ChainHead, FirstSight, Verifier, VerifyOutcome, GENESIS};
 use crate::{Error, Result};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Below this many entries per worker one pass on the store's own connection wins.
@@ -23,12 +26,11 @@ const MAX_WORKERS: usize = 8;
 
 /// What one range found.
 struct Part {
-    entries: u64,
-    first_bad: Option<(i64, String)>,
-    /// The sequence number the range expected next when it ended.
+    out: VerifyOutcome,
+    /// Each tenant's first entry in the range, to link to the ranges before.
+    first_sights: Vec<(String, FirstSight)>,
+    /// The store position the range expected next when it ended.
     next_seq: i64,
-    /// The hash of its last entry (of the entry before it, if it is empty).
-    last_hash: String,
 }
 
 impl Store {
@@ -36,7 +38,7 @@ impl Store {
     /// against it; names the first bad entry and the first disagreement.
     /// Large chains are verified by one worker per core.
     pub fn verify_audit(&mut self) -> Result<VerifyOutcome> {
-        let max = self.read(|tx| tx.audit_head())?.0;
+        let max = self.read(|tx| tx.audit_max_seq())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = cores
             .min(MAX_WORKERS)
@@ -71,9 +73,18 @@ impl Store {
         Ok(out)
     }
 
-    /// The hash chain alone, in `workers` ranges.
+    /// The hash chains alone, in `workers` ranges; then, for a store
+    /// re-chained by migration 7, the chain before it.
     fn verify_chain_in(&mut self, workers: usize) -> Result<VerifyOutcome> {
-        let max = self.read(|tx| tx.audit_head())?.0;
+        let mut out = self.verify_chains_in(workers)?;
+        if out.first_bad.is_none() {
+            out.first_bad = self.read(|tx| super::rechain::verify_v1(&tx.tx))?;
+        }
+        Ok(out)
+    }
+
+    fn verify_chains_in(&mut self, workers: usize) -> Result<VerifyOutcome> {
+        let max = self.read(|tx| tx.audit_max_seq())?;
         let path = match &self.path {
             Some(p) if workers > 1 && max >= 2 * workers as i64 => p.clone(),
             _ => return self.read(|tx| tx.verify_audit()),
@@ -103,51 +114,75 @@ impl Store {
                 .collect()
         });
         let mut entries = 0;
-        let mut head = None;
+        let mut heads: BTreeMap<String, ChainHead> = BTreeMap::new();
+        let done = |entries, heads, first_bad| VerifyOutcome {
+            entries,
+            heads,
+            first_bad,
+            requests: 0,
+            first_disagreement: None,
+        };
         for (i, part) in parts.into_iter().enumerate() {
             let part = part?;
-            entries += part.entries;
-            if part.first_bad.is_some() {
-                return Ok(VerifyOutcome {
-                    entries,
-                    head_hash: None,
-                    first_bad: part.first_bad,
-                    requests: 0,
-                    first_disagreement: None,
-                });
+            let lo = bounds[i];
+            // Does each chain the range took up mid-way link to the ranges before?
+            let mut bad = part.out.first_bad.clone();
+            for (tenant, sight) in &part.first_sights {
+                if bad.as_ref().is_some_and(|b| b.0 < sight.seq) {
+                    continue;
+                }
+                let (next, prev) = heads
+                    .get(tenant)
+                    .map_or((1, GENESIS), |h| (h.entries + 1, h.hash.as_str()));
+                if let Some(why) = link_problem(tenant, sight, next, prev) {
+                    bad = Some((sight.seq, why));
+                }
             }
-            if part.entries > 0 {
-                head = Some(part.last_hash.clone());
+            if let Some(b) = bad {
+                entries += part.out.entries.min((b.0 - lo + 1).max(0) as u64);
+                return Ok(done(entries, heads, Some(b)));
             }
+            entries += part.out.entries;
+            heads.extend(part.out.heads);
             let end = bounds[i + 1];
             if part.next_seq < end {
                 // Entries are missing at the end of this range: the chain breaks
                 // at the next entry there is — or just ends, if there is none.
-                let mut v = Verifier::resume(part.next_seq, &part.last_hash);
-                let fed = self.read(|tx| {
-                    let mut stmt = tx.tx.prepare(&format!(
-                        "SELECT {COLUMNS} FROM audit_log WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq LIMIT 1"
-                    ))?;
-                    let mut rows = stmt.query(params![end, max])?;
-                    feed_rows(&mut rows, &mut v)
-                })?;
-                let out = v.finish();
-                return Ok(VerifyOutcome {
-                    entries: entries + fed,
-                    head_hash: if out.first_bad.is_some() { None } else { head },
-                    first_bad: out.first_bad,
-                    requests: 0,
-                    first_disagreement: None,
+                let next: Option<i64> = self.read(|tx| tx.audit_seq_from(end, max))?;
+                return Ok(match next {
+                    Some(seq) => done(
+                        entries + 1,
+                        heads,
+                        Some((
+                            part.next_seq,
+                            format!(
+                                "store position {seq} found where {} was expected (an entry was deleted or inserted)",
+                                part.next_seq
+                            ),
+                        )),
+                    ),
+                    None => done(entries, heads, None),
                 });
             }
         }
-        Ok(VerifyOutcome {
-            entries,
-            head_hash: head,
-            first_bad: None,
-            requests: 0,
-            first_disagreement: None,
-        })
+        Ok(done(entries, heads, None))
+    }
+}
+
+/// Why the entry first seen in a range does not continue its tenant's chain
+/// (whose next position is `next`, after an entry hashed `prev`), if it does not.
+fn link_problem(tenant: &str, sight: &FirstSight, next: i64, prev: &str) -> Option<String> {
+    if sight.tenant_seq != next {
+        Some(format!(
+            "tenant '{tenant}' chain position {} found where {next} was expected (an entry of that tenant was deleted or inserted)",
+            sight.tenant_seq
+        ))
+    } else if sight.prev_hash != prev {
+        Some(format!(
+            "its prev_hash does not match the hash of tenant '{tenant}''s previous entry (entries were removed, reordered or forged)"
+        ))
+    } else {
+        None
     }
 }
 
@@ -176,19 +211,11 @@ fn check_requests_at(path: &Path) -> Result<Consistency> {
 fn verify_range(path: &Path, first: bool, lo: i64, hi: i64) -> Result<Part> {
     let c = read_only(path)?;
     let tx = c.unchecked_transaction()?;
-    let prev = if first {
-        GENESIS.to_string()
+    let mut v = if first {
+        Verifier::default()
     } else {
-        // If it is missing, the range before reports the gap first.
-        tx.query_row(
-            "SELECT hash FROM audit_log WHERE seq = ?1",
-            params![lo - 1],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or_default()
+        Verifier::resume(lo)
     };
-    let mut v = Verifier::resume(lo, &prev);
     {
         let range = if first {
             "seq < ?1"
@@ -206,12 +233,13 @@ fn verify_range(path: &Path, first: bool, lo: i64, hi: i64) -> Result<Part> {
         feed_rows(&mut rows, &mut v)?;
     }
     tx.commit()?;
-    let next_seq = v.next_seq();
-    let out = v.finish();
+    let next_seq = v.next_seq().unwrap_or(hi);
+    let mut first_sights: Vec<(String, FirstSight)> =
+        v.first_sights().map(|(t, s)| (t, s.clone())).collect();
+    first_sights.sort_by_key(|(_, s)| s.seq);
     Ok(Part {
-        entries: out.entries,
-        first_bad: out.first_bad,
+        out: v.finish(),
+        first_sights,
         next_seq,
-        last_hash: out.head_hash.unwrap_or(prev),
     })
 }
