@@ -298,7 +298,7 @@ async fn the_auth_matrix() {
     // An unknown id of the same shape.
     let unknown = format!("{}0000", &id[..id.len() - 4]);
     assert_ne!(unknown, id);
-    let head = api.with(|e| e.audit_head().unwrap());
+    let head = api.with(|e| e.audit_head("default").unwrap());
     for (m, tail, b) in [
         ("GET", "", None),
         ("GET", "/access", None),
@@ -333,7 +333,7 @@ async fn the_auth_matrix() {
         );
     }
     assert_eq!(
-        api.with(|e| e.audit_head().unwrap()),
+        api.with(|e| e.audit_head("default").unwrap()),
         head,
         "nothing was written for the other tenant's calls"
     );
@@ -366,7 +366,7 @@ async fn the_auth_matrix() {
 async fn bad_input_on_every_endpoint_changes_nothing() {
     let api = start().await;
     let id = api.file().await;
-    let head = api.with(|e| e.audit_head().unwrap());
+    let head = api.with(|e| e.audit_head("default").unwrap());
     let big = "x".repeat(70 * 1024);
     let cases: Vec<(String, String, &str)> = vec![
         // (path, raw body, why)
@@ -421,7 +421,7 @@ async fn bad_input_on_every_endpoint_changes_nothing() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(
-        api.with(|e| e.audit_head().unwrap()),
+        api.with(|e| e.audit_head("default").unwrap()),
         head,
         "nothing audited"
     );

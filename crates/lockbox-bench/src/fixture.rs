@@ -56,41 +56,51 @@ pub fn bulk_conn(path: &Path) -> BoxResult<Connection> {
     Ok(c)
 }
 
-/// The audit chain's tail, for appending valid entries.
+/// The audit chains' tail (one chain per tenant), for appending valid entries.
 pub struct Chain<'c> {
     ins: Statement<'c>,
+    /// The newest store position.
     pub seq: i64,
-    pub prev: String,
-    /// Per tenant, the latest effective time written (for `late`, as the engine sets it).
-    max_at: std::collections::HashMap<String, i64>,
+    /// Per tenant: (entries, head hash, latest effective time written — for
+    /// `late`, as the engine sets it).
+    tails: std::collections::HashMap<String, (i64, String, i64)>,
 }
 
 impl<'c> Chain<'c> {
     pub fn open(c: &'c Connection) -> BoxResult<Chain<'c>> {
-        let (seq, prev) = c
-            .query_row(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()?
-            .unwrap_or((0, GENESIS.to_string()));
+        let seq = c.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_log", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
         let ins = c.prepare(
             "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation,
-                request_id, details, prev_hash, hash, late) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                request_id, details, prev_hash, hash, late, tenant_seq)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
         )?;
-        let mut max_at = std::collections::HashMap::new();
-        let mut st = c.prepare("SELECT tenant, MAX(at) FROM audit_log GROUP BY tenant")?;
-        for r in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-            let (t, m) = r?;
-            max_at.insert(t, m);
+        let mut tails = std::collections::HashMap::new();
+        let mut st = c.prepare(
+            "SELECT tenant, MAX(tenant_seq), (SELECT hash FROM audit_log AS b
+                 WHERE b.tenant = a.tenant ORDER BY tenant_seq DESC LIMIT 1), MAX(at)
+             FROM audit_log AS a GROUP BY tenant",
+        )?;
+        for r in st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })? {
+            let (t, n, h, m) = r?;
+            tails.insert(t, (n, h, m));
         }
-        Ok(Chain {
-            ins,
-            seq,
-            prev,
-            max_at,
-        })
+        Ok(Chain { ins, seq, tails })
+    }
+
+    /// `(tenant_seq, hash)` of `tenant`'s chain head.
+    pub fn head(&self, tenant: &str) -> (i64, Option<&str>) {
+        self.tails
+            .get(tenant)
+            .map_or((0, None), |(n, h, _)| (*n, Some(h.as_str())))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -106,8 +116,13 @@ impl<'c> Chain<'c> {
         details: &str,
     ) -> BoxResult<()> {
         self.seq += 1;
+        let (n, prev, max_at) = self
+            .tails
+            .entry(tenant.to_string())
+            .or_insert_with(|| (0, GENESIS.to_string(), i64::MIN));
+        *n += 1;
         let hash = entry_hash(&HashInput {
-            seq: self.seq,
+            tenant_seq: *n,
             at_ms: at,
             recorded_ms: recorded,
             tenant,
@@ -116,16 +131,26 @@ impl<'c> Chain<'c> {
             operation,
             request_id,
             details,
-            prev_hash: &self.prev,
+            prev_hash: prev,
         });
-        let max_at = self.max_at.entry(tenant.to_string()).or_insert(i64::MIN);
         let late = at < *max_at;
         *max_at = (*max_at).max(at);
         self.ins.execute(params![
-            self.seq, at, recorded, tenant, actor_kind, actor, operation, request_id, details,
-            self.prev, hash, late
+            self.seq,
+            at,
+            recorded,
+            tenant,
+            actor_kind,
+            actor,
+            operation,
+            request_id,
+            details,
+            prev.as_str(),
+            hash,
+            late,
+            *n
         ])?;
-        self.prev = hash;
+        *prev = hash;
         Ok(())
     }
 }
@@ -319,7 +344,7 @@ impl<'c> Receipts<'c> {
         let (decision, body) = receipts::body(
             &req,
             false,
-            (chain.seq, Some(&chain.prev)),
+            chain.head(&r.tenant),
             from_millis(at),
             &self.signer.key_id(),
         );

@@ -86,7 +86,7 @@ fn base(dir: &Path) -> (PathBuf, i64) {
     e.provider_approve("default", &r.id, "mgr", None).unwrap();
     e.approve("default", &r.id, &Principal::os_user("root", 0), None, None)
         .unwrap();
-    let n = e.audit_head().unwrap().0;
+    let n = e.audit_head("default").unwrap().0;
     drop(e);
     (path, n)
 }
@@ -118,14 +118,15 @@ fn hash_of(db: &Path, seq: i64) -> String {
 fn rehash_sql(db: &Path, k: i64) -> String {
     let c = rusqlite::Connection::open(db).unwrap();
     c.query_row(
-        "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash
+        "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash,
+                tenant_seq
          FROM audit_log WHERE seq = ?1",
         [k],
         |r| {
             let details: String = r.get(8)?;
             let details = details.replace('}', r#","forged":true}"#);
             let h = entry_hash(&HashInput {
-                seq: r.get(0)?,
+                tenant_seq: r.get(10)?,
                 at_ms: r.get(1)?,
                 recorded_ms: r.get(2)?,
                 tenant: &r.get::<_, String>(3)?,

@@ -164,7 +164,7 @@ pub struct ChainHead {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOutcome {
     pub entries: u64,
-    /// Each tenant's chain as verified (up to the first bad entry).
+    /// Each tenant's chain as verified (empty when an entry is bad).
     pub heads: BTreeMap<String, ChainHead>,
     /// The first entry that does not verify (its store position `seq`), and why.
     pub first_bad: Option<(i64, String)>,
@@ -305,10 +305,12 @@ impl Verifier {
     fn check(&mut self, e: &RawEntry<'_>) -> Option<String> {
         let tenant = String::from_utf8_lossy(e.tenant);
         match self.expected_seq {
-            Some(x) if e.seq != x => return Some(format!(
+            Some(x) if e.seq != x => {
+                return Some(format!(
                 "store position {} found where {x} was expected (an entry was deleted or inserted)",
                 e.seq
-            )),
+            ))
+            }
             None if e.seq <= self.last_seq => {
                 return Some(format!(
                     "store position {} does not come after {} (entries were reordered)",
@@ -380,11 +382,15 @@ impl Verifier {
             .map(|(t, s)| (String::from_utf8_lossy(t).into_owned(), s))
     }
 
+    /// The outcome; heads only of chains that verified whole (none once an
+    /// entry is bad).
     pub fn finish(self) -> VerifyOutcome {
+        let bad = self.first_bad.is_some();
         let heads = self
             .tails
             .into_iter()
             // Only chains with a verified entry have a head.
+            .filter(|_| !bad)
             .filter(|(t, tail)| tail.next > self.first_sights.get(t).map_or(1, |s| s.tenant_seq))
             .map(|(t, tail)| {
                 (

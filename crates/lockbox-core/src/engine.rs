@@ -214,6 +214,7 @@ impl Engine {
         };
         e.bootstrap(creator)?;
         e.apply_due()?;
+        e.sign_due_checkpoints()?;
         Ok(e)
     }
 
@@ -1086,6 +1087,15 @@ impl<'a, 't> Write<'a, 't> {
                 self.now,
             )?;
             let (_, signature) = self.signer.sign(&body);
+            // A checkpoint of the same head, kept in the store (the receipt
+            // goes to the provider).
+            crate::checkpoint::sign_in(
+                tx,
+                self.signer,
+                &t.request.tenant,
+                (head_seq, head_hash),
+                self.now,
+            )?;
             tx.insert_receipt(&crate::store::ReceiptRow {
                 seq: 0,
                 request_id: t.request.id.clone(),
@@ -1194,6 +1204,11 @@ impl Engine {
                 })
                 .collect())
         })
+    }
+
+    /// The store and the receipt signer, borrowed together (checkpoints).
+    pub(crate) fn store_and_signer(&mut self) -> (&mut Store, &crate::receipts::Signer) {
+        (&mut self.store, &self.signer)
     }
 
     /// The public key that verifies this store's receipts (base64).

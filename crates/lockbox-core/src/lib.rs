@@ -4,6 +4,7 @@
 //! [`Engine`].
 
 pub mod audit;
+pub mod checkpoint;
 pub mod clock;
 pub mod consistency;
 pub mod demo;

@@ -136,8 +136,18 @@ impl Signer {
 
     /// Sign `body` (canonical JSON on one line) and return the receipt file text.
     pub fn sign(&self, body: &str) -> (String, String) {
-        let sig = B64.encode(self.key.sign(signed_bytes(body).as_bytes()).to_bytes());
+        let sig = self.sign_under(HEADER, body);
         (receipt_text(body, &sig), sig)
+    }
+
+    /// The base64 signature over `header` + "\n" + `body` (each kind of
+    /// signed document has its own header, so one can never pass for another).
+    pub fn sign_under(&self, header: &str, body: &str) -> String {
+        B64.encode(
+            self.key
+                .sign(format!("{header}\n{body}").as_bytes())
+                .to_bytes(),
+        )
     }
 }
 
@@ -290,6 +300,27 @@ pub fn body(
     };
     // Serializing borrowed strings and numbers cannot fail.
     (decision, serde_json::to_string(&body).unwrap_or_default())
+}
+
+/// Does `signature` (base64) sign `header` + "\n" + `body` with `key`?
+pub fn signature_ok(header: &str, body: &str, signature: &str, key: &VerifyingKey) -> bool {
+    let Some(sig) = B64
+        .decode(signature)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+    else {
+        return false;
+    };
+    key.verify(
+        format!("{header}\n{body}").as_bytes(),
+        &Signature::from_bytes(&sig),
+    )
+    .is_ok()
+}
+
+/// Short id of a public key: first 16 hex digits of its SHA-256.
+pub fn key_id_of_public(k: &VerifyingKey) -> String {
+    key_id_of(k)
 }
 
 /// Parse a public key given as base64 text (or the content of a key file).

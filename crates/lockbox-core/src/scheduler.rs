@@ -46,6 +46,8 @@ pub fn tick(engine: &mut Engine) -> Result<Tick> {
     let now = engine.now();
     let marks = engine.store().change_marks()?;
     let swept = engine.apply_due_at(now)?;
+    // At least hourly while entries arrive (a read when none is due).
+    engine.sign_due_checkpoints()?;
     // The reminder queries read every pending request within its reminder
     // lead (all of them, with many requests about to expire), so they must
     // not run on every tick. They are skipped while nothing could have made

@@ -37,7 +37,7 @@ fn build_store(dir: &Path) -> PathBuf {
         e.provider_approve("default", &r.id, "mgr", None).unwrap();
     }
     // tenant_added, user_added, receipt_key_created, then 2 per request.
-    assert_eq!(e.audit_head().unwrap().0, 11);
+    assert_eq!(e.audit_head("default").unwrap().0, 11);
     path
 }
 
@@ -71,7 +71,7 @@ fn an_intact_chain_verifies_with_its_head() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(v.head_hash, Some(head));
+    assert_eq!(v.head_of("default").map(|h| &h.hash), Some(&head));
 }
 
 #[test]

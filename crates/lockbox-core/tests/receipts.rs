@@ -45,7 +45,7 @@ fn every_decision_gets_a_signed_receipt_with_the_audit_head() {
         None,
     )
     .unwrap();
-    let head = e.audit_head().unwrap();
+    let head = e.audit_head("default").unwrap();
     e.revoke("default", &a.id, &Principal::os_user("root", 0), None)
         .unwrap();
     let rs = e.receipts("default", &a.id).unwrap();

@@ -71,7 +71,7 @@ fn fresh_store_is_migrated_and_reopening_is_idempotent() {
         ("root", Role::Admin)
     );
     assert_eq!(
-        e.audit_head().unwrap().0,
+        e.audit_head("default").unwrap().0,
         3,
         "tenant_added + user_added + receipt_key_created, once"
     );
@@ -125,7 +125,7 @@ fn a_failed_write_changes_nothing() {
              BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
         )
         .unwrap();
-    let head = e.audit_head().unwrap();
+    let head = e.audit_head("default").unwrap();
     let err = e
         .approve(
             "default",
@@ -138,7 +138,11 @@ fn a_failed_write_changes_nothing() {
     assert!(err.message.contains("injected failure"), "{}", err.message);
     let after = e.request("default", &req.id).unwrap();
     assert_eq!(after, req, "request row and decisions unchanged");
-    assert_eq!(e.audit_head().unwrap(), head, "no audit entry appended");
+    assert_eq!(
+        e.audit_head("default").unwrap(),
+        head,
+        "no audit entry appended"
+    );
     // A bad input is refused before anything is written.
     assert_eq!(
         e.set_setting(
@@ -151,7 +155,7 @@ fn a_failed_write_changes_nothing() {
         .code,
         ErrorCode::InvalidInput
     );
-    assert_eq!(e.audit_head().unwrap(), head);
+    assert_eq!(e.audit_head("default").unwrap(), head);
     assert!(e.verify_audit().unwrap().ok());
 }
 

@@ -1,7 +1,8 @@
-//! The audit chain verified in parallel ranges reports exactly what one
+//! The audit chains verified in parallel ranges report exactly what one
 //! sequential pass reports — intact, or tampered anywhere, especially at and
 //! across the range boundaries (deleted runs, a deleted tail, swaps, forged
-//! entries before the first and after the last).
+//! entries before the first and after the last). Three tenants write in
+//! turns, so every range takes up chains mid-way and the join must link them.
 
 #![allow(clippy::unwrap_used)]
 
@@ -22,35 +23,41 @@ fn build(dir: &Path) -> PathBuf {
     drop(Engine::open(&path, clock, "root").unwrap());
     let mut c = rusqlite::Connection::open(&path).unwrap();
     let tx = c.transaction().unwrap();
-    let (mut seq, mut prev): (i64, String) = tx
+    let (mut seq, n0, prev0): (i64, i64, String) = tx
         .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, tenant_seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
+    let mut chains = std::collections::HashMap::from([("default", (n0, prev0))]);
     while seq < N {
         seq += 1;
+        let tenant = ["default", "fab", "ops"][(seq % 3) as usize];
+        let (n, prev) = chains
+            .entry(tenant)
+            .or_insert((0, lockbox_core::audit::GENESIS.to_string()));
+        *n += 1;
         let details = format!(r#"{{"action":"step {seq}"}}"#);
         let rid = format!("req-{}", seq % 7);
         let hash = entry_hash(&HashInput {
-            seq,
+            tenant_seq: *n,
             at_ms: seq * 1000,
             recorded_ms: seq * 1000,
-            tenant: "default",
+            tenant,
             actor_kind: "provider",
             actor: "eng",
             operation: "access_used",
             request_id: Some(&rid),
             details: &details,
-            prev_hash: &prev,
+            prev_hash: prev,
         });
         tx.execute(
-            "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) VALUES (?1, ?2, ?2, 'default', 'provider', 'eng', 'access_used', ?3, ?4, ?5, ?6)",
-            rusqlite::params![seq, seq * 1000, rid, details, prev, hash],
+            "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq) VALUES (?1, ?2, ?2, ?7, 'provider', 'eng', 'access_used', ?3, ?4, ?5, ?6, ?8)",
+            rusqlite::params![seq, seq * 1000, rid, details, prev.as_str(), hash, tenant, *n],
         )
         .unwrap();
-        prev = hash;
+        *prev = hash;
     }
     tx.commit().unwrap();
     path
@@ -99,15 +106,24 @@ fn parallel_verification_reports_what_a_sequential_pass_reports() {
         N / 5,
         N - 1
     ));
-    cases.push("INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) SELECT 0, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash FROM audit_log WHERE seq = 5;".into());
-    cases.push(format!("INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) SELECT {}, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, hash, hash FROM audit_log WHERE seq = {N};", N + 1));
+    cases.push("INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq) SELECT 0, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq + 1000 FROM audit_log WHERE seq = 5;".into());
+    cases.push(format!("INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq) SELECT {}, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, hash, hash, tenant_seq + 1 FROM audit_log WHERE seq = {N};", N + 1));
+    for k in [2, N / 2, N - 3] {
+        // A tenant position edited, and a row moved to another tenant.
+        cases.push(format!(
+            "UPDATE audit_log SET tenant_seq = tenant_seq + 1 WHERE seq = {k};"
+        ));
+        cases.push(format!(
+            "UPDATE audit_log SET tenant = 'fab' WHERE seq = {k} AND tenant <> 'fab';"
+        ));
+    }
     let mut bad = 0;
     for sql in &cases {
         let db = dir.path().join("t.db");
         std::fs::copy(&base, &db).unwrap();
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(&format!(
-            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {sql}"
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; DROP INDEX audit_chain; {sql}"
         ))
         .unwrap();
         drop(c);

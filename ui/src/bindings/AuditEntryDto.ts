@@ -2,4 +2,12 @@
 import type { ActorKind } from "./ActorKind";
 import type { JsonValue } from "./serde_json/JsonValue";
 
-export type AuditEntryDto = { seq: number, at: string, recorded_at: string, tenant: string, actor_kind: ActorKind, actor: string, operation: string, request_id: string | null, details: JsonValue, prev_hash: string, hash: string, };
+export type AuditEntryDto = { 
+/**
+ * Position in the store (all tenants).
+ */
+seq: number, 
+/**
+ * Position in its tenant's hash chain.
+ */
+tenant_seq: number, at: string, recorded_at: string, tenant: string, actor_kind: ActorKind, actor: string, operation: string, request_id: string | null, details: JsonValue, prev_hash: string, hash: string, };

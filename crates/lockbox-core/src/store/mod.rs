@@ -8,6 +8,7 @@
 //!   every write re-reads the state it changes.
 
 mod audit_log;
+mod checkpoints;
 mod consistency;
 mod directory;
 mod notices;
@@ -17,6 +18,7 @@ mod requests;
 mod verify;
 
 pub use audit_log::{AuditQuery, AuditTail};
+pub use checkpoints::CheckpointRow;
 pub use consistency::Consistency;
 pub use notices::{NoticeRow, Outcome};
 pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow, RECEIPT_KEY_ID};

@@ -126,21 +126,22 @@ impl Store {
             let part = part?;
             let lo = bounds[i];
             // Does each chain the range took up mid-way link to the ranges before?
-            let mut bad = part.out.first_bad.clone();
+            // (first bad entry, entries fed up to it)
+            let mut bad = part.out.first_bad.clone().map(|b| (b, part.out.entries));
             for (tenant, sight) in &part.first_sights {
-                if bad.as_ref().is_some_and(|b| b.0 < sight.seq) {
+                if bad.as_ref().is_some_and(|(b, _)| b.0 < sight.seq) {
                     continue;
                 }
                 let (next, prev) = heads
                     .get(tenant)
                     .map_or((1, GENESIS), |h| (h.entries + 1, h.hash.as_str()));
                 if let Some(why) = link_problem(tenant, sight, next, prev) {
-                    bad = Some((sight.seq, why));
+                    // Positions are contiguous up to here (else the range broke earlier).
+                    bad = Some(((sight.seq, why), (sight.seq - lo + 1) as u64));
                 }
             }
-            if let Some(b) = bad {
-                entries += part.out.entries.min((b.0 - lo + 1).max(0) as u64);
-                return Ok(done(entries, heads, Some(b)));
+            if let Some((b, fed)) = bad {
+                return Ok(done(entries + fed, BTreeMap::new(), Some(b)));
             }
             entries += part.out.entries;
             heads.extend(part.out.heads);
@@ -152,7 +153,7 @@ impl Store {
                 return Ok(match next {
                     Some(seq) => done(
                         entries + 1,
-                        heads,
+                        BTreeMap::new(),
                         Some((
                             part.next_seq,
                             format!(
