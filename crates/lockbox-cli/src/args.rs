@@ -358,6 +358,28 @@ pub enum AuditCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Recompute the hash chain: exit 0 intact, 1 with the first bad entry.
-    Verify,
+    /// Recompute every tenant's hash chain and check the stored requests
+    /// against it: exit 0 intact, 1 with the first bad entry.
+    Verify {
+        /// Also check signed checkpoints (or decision receipts) kept
+        /// elsewhere: fails if the log is shorter than one says (entries
+        /// were cut off) or has another hash at its position.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The public key (file or base64) the checkpoints must verify with
+        /// (default: every receipt key this store's log recorded).
+        #[arg(long, requires = "checkpoint")]
+        public_key: Option<String>,
+    },
+    /// Sign a checkpoint of the tenant's chain head now (if it grew since
+    /// the newest one) and print it: keep it elsewhere, and a later
+    /// `audit verify --checkpoint` shows truncation or rewrites.
+    Checkpoint {
+        /// Every tenant's chain.
+        #[arg(long)]
+        all: bool,
+        /// File to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }

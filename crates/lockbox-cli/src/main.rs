@@ -227,15 +227,52 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             }
         }
         Cmd::Audit {
-            cmd: AuditCmd::Verify,
+            cmd:
+                AuditCmd::Verify {
+                    checkpoint,
+                    public_key,
+                },
         } => {
             let v = e.verify_audit()?;
-            out.verify(&VerifyReport::from(&v));
-            return Ok(if v.ok() {
+            let mut report = VerifyReport::from(&v);
+            if let Some(path) = &checkpoint {
+                let text = std::fs::read_to_string(path).map_err(|err| {
+                    Error::input(format!("cannot read {}: {err}", path.display()))
+                })?;
+                let key = match &public_key {
+                    Some(k) => {
+                        let k = std::fs::read_to_string(k).unwrap_or_else(|_| k.clone());
+                        Some(lockbox_core::receipts::parse_public_key(&k)?)
+                    }
+                    None => None,
+                };
+                report.checkpoints = e
+                    .check_claims(&text, key.as_ref())?
+                    .iter()
+                    .map(Into::into)
+                    .collect();
+                report.ok = report.ok && report.checkpoints.iter().all(|c| c.problem.is_none());
+            }
+            out.verify(&report);
+            return Ok(if report.ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             });
+        }
+        Cmd::Audit {
+            cmd: AuditCmd::Checkpoint { all, out: file },
+        } => {
+            let text = e.checkpoint_now((!all).then_some(tenant))?;
+            match &file {
+                Some(path) => {
+                    std::fs::write(path, &text).map_err(|err| {
+                        Error::input(format!("cannot write {}: {err}", path.display()))
+                    })?;
+                    out.done(&format!("checkpoint written to {}", path.display()));
+                }
+                None => print!("{text}"),
+            }
         }
         Cmd::Token { cmd } => return provider::token(e, tenant, &os, cmd, out),
         Cmd::Receipt { cmd } => return provider::receipt(e, tenant, cmd, out),

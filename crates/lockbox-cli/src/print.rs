@@ -230,6 +230,20 @@ impl Out {
         if self.json {
             return json(v);
         }
+        for c in &v.checkpoints {
+            let what = format!(
+                "{} (line {}) of tenant {}, {} entries, signed {}",
+                c.kind,
+                c.line,
+                t(&c.tenant),
+                c.entries,
+                t(&c.signed_at)
+            );
+            match &c.problem {
+                None => outln!("{what}: the log holds it"),
+                Some(p) => outln!("{what}: FAILS: {}", t(p)),
+            }
+        }
         if v.ok {
             outln!(
                 "audit log intact: {} entries in {} tenant chain{}; {} requests agree with it",
@@ -247,6 +261,12 @@ impl Out {
                 );
             }
             return;
+        }
+        if v.first_bad_seq.is_none() && v.first_disagreement.is_none() {
+            outln!(
+                "audit log chains intact ({} entries), but the log does not hold what a checkpoint vouches for",
+                v.entries
+            );
         }
         if let Some(seq) = v.first_bad_seq {
             outln!(

@@ -330,6 +330,40 @@ pub struct VerifyReport {
     pub requests: u64,
     /// The first request whose stored state disagrees with its audit entries.
     pub first_disagreement: Option<DisagreementDto>,
+    /// Signed checkpoints (or receipts) compared with the log, when given.
+    pub checkpoints: Vec<CheckpointCheckDto>,
+}
+
+/// What one signed checkpoint or decision receipt vouches for, and whether the log holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckpointCheckDto {
+    /// Line of the document in its file.
+    #[ts(type = "number")]
+    pub line: u64,
+    /// `checkpoint` or `receipt`.
+    pub kind: String,
+    pub tenant: String,
+    #[ts(type = "number")]
+    pub entries: i64,
+    pub head_hash: String,
+    pub signed_at: String,
+    /// `None`: the log holds it.
+    pub problem: Option<String>,
+}
+
+impl From<&crate::checkpoint::ClaimCheck> for CheckpointCheckDto {
+    fn from(c: &crate::checkpoint::ClaimCheck) -> Self {
+        CheckpointCheckDto {
+            line: c.claim.line as u64,
+            kind: c.claim.kind.to_string(),
+            tenant: c.claim.tenant.clone(),
+            entries: c.claim.entries,
+            head_hash: c.claim.head_hash.clone(),
+            signed_at: c.claim.at.clone(),
+            problem: c.problem.clone(),
+        }
+    }
 }
 
 /// One tenant's audit chain: how many entries, and the newest one's hash.
@@ -390,6 +424,7 @@ impl From<&VerifyOutcome> for VerifyReport {
             problem: v.first_bad.as_ref().map(|b| b.1.clone()),
             requests: v.requests,
             first_disagreement: v.first_disagreement.as_ref().map(Into::into),
+            checkpoints: Vec::new(),
         }
     }
 }
