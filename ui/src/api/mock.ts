@@ -160,7 +160,7 @@ function uuid(r: () => number): string {
   return `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(r, ["8", "9", "a", "b"])}${hex(3)}-${hex(12)}`;
 }
 
-type PendingAudit = Omit<AuditEntryDto, "seq" | "prev_hash" | "hash" | "recorded_at">;
+type PendingAudit = Omit<AuditEntryDto, "seq" | "tenant_seq" | "prev_hash" | "hash" | "recorded_at">;
 
 /** A provider connection as stored: the secret itself is never kept. */
 export type MockToken = {
@@ -517,9 +517,12 @@ export class MockBackend {
   }
 
   private append(e: PendingAudit, recordedMs = this.now()) {
-    const prev = this.audit[this.audit.length - 1];
+    // One hash chain per tenant, as the engine keeps them.
+    const last = this.audit[this.audit.length - 1];
+    const prev = this.audit.filter((x) => x.tenant === e.tenant).pop();
     const partial: Omit<AuditEntryDto, "hash"> = {
-      seq: (prev?.seq ?? 0) + 1,
+      seq: (last?.seq ?? 0) + 1,
+      tenant_seq: (prev?.tenant_seq ?? 0) + 1,
       at: e.at,
       recorded_at: iso(recordedMs),
       tenant: e.tenant,
@@ -1002,20 +1005,25 @@ export class MockBackend {
   }
 
   private verify(): VerifyReport {
-    let prev = ZERO_HASH;
+    const heads = new Map<string, AuditEntryDto>();
+    const broken = (e: AuditEntryDto, problem: string): VerifyReport => ({
+      ok: false, entries: this.audit.length, chains: [], first_bad_seq: e.seq, problem, requests: 0, first_disagreement: null, checkpoints: [],
+    });
     for (const e of this.audit) {
       const { hash, ...rest } = e;
-      if (e.prev_hash !== prev) {
-        return { ok: false, entries: this.audit.length, head_hash: null, first_bad_seq: e.seq, problem: "prev_hash does not match the previous entry", requests: 0, first_disagreement: null };
+      const prev = heads.get(e.tenant);
+      if (e.tenant_seq !== (prev?.tenant_seq ?? 0) + 1 || e.prev_hash !== (prev?.hash ?? ZERO_HASH)) {
+        return broken(e, "its prev_hash does not match the hash of its tenant's previous entry");
       }
-      if (entryHash(rest) !== hash) {
-        return { ok: false, entries: this.audit.length, head_hash: null, first_bad_seq: e.seq, problem: "hash does not match the entry's content", requests: 0, first_disagreement: null };
-      }
-      prev = hash;
+      if (entryHash(rest) !== hash) return broken(e, "its content does not match its hash (the entry was edited)");
+      heads.set(e.tenant, e);
     }
     const requests = [...this.requests.values()].reduce((n, list) => n + list.length, 0);
     const edited = this.editedState;
-    return { ok: edited === null, entries: this.audit.length, head_hash: this.audit.length ? prev : null, first_bad_seq: null, problem: null, requests, first_disagreement: edited };
+    const chains = [...heads.values()]
+      .sort((a, b) => a.tenant.localeCompare(b.tenant))
+      .map((h) => ({ tenant: h.tenant, entries: h.tenant_seq, head_hash: h.hash }));
+    return { ok: edited === null, entries: this.audit.length, chains, first_bad_seq: null, problem: null, requests, first_disagreement: edited, checkpoints: [] };
   }
 
   private homeStats(tenant: string): HomeStats {

@@ -171,6 +171,15 @@ const CASES: Array<{ operation: string; name: string; details: JsonValue; reads:
     reads: ["key k1a2b3", "file /home/a/.local/share/lockbox/lockbox-receipts.key"],
   },
   {
+    operation: "audit_rechained",
+    name: "the link to the old global chain",
+    details: {
+      previous_chain: { entries: 120, format: "lockbox-audit-v1", head_hash: "ab12" },
+      tenant_entries: 40,
+    },
+    reads: ["40 entries of this tenant", "old chain: 120 entries", "old head ab12"],
+  },
+  {
     operation: "receipt_key_rotated",
     name: "a replaced key, by an OS user",
     details: {

@@ -25,6 +25,7 @@ export const KNOWN_OPERATIONS: Record<string, string> = {
   token_revoked: "Provider connection revoked",
   receipt_key_created: "Receipt signing key created",
   receipt_key_rotated: "Receipt signing key replaced",
+  audit_rechained: "Audit log re-chained per tenant",
 };
 
 export function operationLabel(op: string): string {
@@ -191,6 +192,17 @@ const READERS: Record<string, { keys: readonly string[]; read: (d: Details) => A
   receipt_key_created: {
     keys: ["key_id", "public_key", "file"],
     read: (d) => [str(d.key_id) && `key ${str(d.key_id)}`, str(d.file) && `file ${str(d.file)}`],
+  },
+  audit_rechained: {
+    keys: ["previous_chain", "tenant_entries"],
+    read: (d) => {
+      const p = (d.previous_chain ?? {}) as Details;
+      return [
+        num(d.tenant_entries) === null ? null : `${num(d.tenant_entries)} entries of this tenant moved to its own chain`,
+        num(p.entries) === null ? null : `old chain: ${num(p.entries)} entries`,
+        str(p.head_hash) ? `old head ${str(p.head_hash)}` : null,
+      ];
+    },
   },
   receipt_key_rotated: {
     keys: ["key_id", "previous_key_id", "public_key", "file"],

@@ -428,7 +428,17 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
             <MessageBarBody>
               <MessageBarTitle>Audit log intact</MessageBarTitle>
               {verify.entries.toLocaleString()} entries verified; {verify.requests.toLocaleString()} requests agree with
-              them. Head hash <span className={styles.mono}>{verify.head_hash ?? "(empty log)"}</span>
+              them. This tenant's chain:{" "}
+              {(() => {
+                const chain = verify.chains.find((c) => c.tenant === tenant.id);
+                return chain ? (
+                  <>
+                    {chain.entries.toLocaleString()} entries, head <span className={styles.mono}>{chain.head_hash}</span>
+                  </>
+                ) : (
+                  "no entries"
+                );
+              })()}
             </MessageBarBody>
             <MessageBarActions
               containerAction={
