@@ -11,7 +11,7 @@ use lockbox_core::clock::{from_millis, rfc3339};
 use lockbox_core::model::{Decision, DecisionKind, Level, Request, State};
 use lockbox_core::receipts::{self, Signer};
 use lockbox_core::{Engine, ManualClock, Time};
-use rusqlite::{params, Connection, OptionalExtension, Statement};
+use rusqlite::{params, Connection, Statement};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;

@@ -110,6 +110,9 @@ impl Engine {
         let mut e = Self::with_store(store, signer, clock, creator)?;
         e.record_receipt_key(&key_path, created)?;
         e.move_plaintext_smtp_passwords()?;
+        // After everything opening may append (a store's first entries, a
+        // re-chaining by migration 7): their chains get a signed checkpoint.
+        e.sign_due_checkpoints()?;
         Ok(e)
     }
 
@@ -214,7 +217,6 @@ impl Engine {
         };
         e.bootstrap(creator)?;
         e.apply_due()?;
-        e.sign_due_checkpoints()?;
         Ok(e)
     }
 

@@ -40,9 +40,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_audit_per_tenant.sql"),
 ];
 
-/// Migrations with a Rust part (run right after their SQL): `(number, step)`.
-const RUST_MIGRATIONS: &[(usize, fn(&rusqlite::Transaction<'_>) -> Result<()>)] =
-    &[(7, rechain::migrate)];
+/// The Rust part of a migration, run in its transaction right after its SQL.
+type RustStep = fn(&rusqlite::Transaction<'_>) -> Result<()>;
+
+/// Migrations with a Rust part: `(number, step)`.
+const RUST_MIGRATIONS: &[(usize, RustStep)] = &[(7, rechain::migrate)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
