@@ -323,7 +323,7 @@ impl<'c> Receipts<'c> {
             from_millis(at),
             &self.signer.key_id(),
         );
-        let (_, signature) = self.signer.sign(&body);
+        let (_, signature) = self.signer.sign(&body)?;
         self.ins
             .execute(params![r.id, r.tenant, decision, body, signature, at])?;
         Ok(())

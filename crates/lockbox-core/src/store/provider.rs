@@ -3,6 +3,7 @@
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis, Time};
+use crate::model::Operation;
 use crate::Result;
 use rusqlite::{params, OptionalExtension};
 
@@ -335,6 +336,34 @@ impl Tx<'_> {
             |r| r.get(0),
         )?;
         Ok(expired.then(|| "it has expired requests, whose receipts it signs".to_string()))
+    }
+
+    /// The public key (base64) of receipt key `key_id`, as the audit log
+    /// recorded its creation or rotation (entries are written in every
+    /// tenant that existed then; read through `audit_by_operation`).
+    pub fn recorded_public_key(&self, key_id: &str) -> Result<Option<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT json_extract(details, '$.public_key') FROM audit_log
+             WHERE tenant = ?1 AND operation IN (?2, ?3) AND json_extract(details, '$.key_id') = ?4
+             ORDER BY seq DESC LIMIT 1",
+        )?;
+        for t in self.tenants()? {
+            let pk: Option<Option<String>> = stmt
+                .query_row(
+                    params![
+                        t.id,
+                        Operation::ReceiptKeyCreated.as_str(),
+                        Operation::ReceiptKeyRotated.as_str(),
+                        key_id
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(Some(pk)) = pk {
+                return Ok(Some(pk));
+            }
+        }
+        Ok(None)
     }
 
     pub fn app_setting(&self, key: &str) -> Result<Option<String>> {
