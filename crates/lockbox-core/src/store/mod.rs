@@ -460,6 +460,38 @@ pub fn store_files(path: &Path) -> [PathBuf; 3] {
     [path.to_path_buf(), with("-wal"), with("-shm")]
 }
 
+/// May the calling process write the store at `path`: the file, and its
+/// folder (where SQLite creates the `-wal` and `-shm` files)? Asked with
+/// access(2) for the real user, not read from mode bits (root may write a
+/// 0444 file; a read-only mount refuses everyone). `None` if there is no
+/// store file there: opening it creates it (or says why it cannot).
+pub fn store_writable(path: &Path) -> Option<bool> {
+    #[cfg(unix)]
+    {
+        use nix::errno::Errno;
+        use nix::unistd::{access, AccessFlags};
+        if !path.is_file() {
+            return None;
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let denied = |p: &Path| {
+            matches!(
+                access(p, AccessFlags::W_OK),
+                Err(Errno::EACCES | Errno::EROFS | Errno::EPERM)
+            )
+        };
+        Some(!denied(path) && !denied(dir))
+    }
+    #[cfg(not(unix))]
+    {
+        let m = std::fs::metadata(path).ok()?;
+        Some(!m.permissions().readonly())
+    }
+}
+
 /// Create the store file 0600 if it is missing (SQLite gives `-wal` and
 /// `-shm` the database's mode), and tighten any of the store's files that
 /// group or others may use.
