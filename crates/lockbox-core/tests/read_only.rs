@@ -442,6 +442,25 @@ fn a_request_past_its_deadline_reads_as_it_effectively_is() {
     .map(|(c, s)| (c.to_string(), s))
     .collect();
     assert_eq!(states, expect);
+    // A state filter: F and G are stored pending/approved but no longer are.
+    let q = |states: Vec<State>| RequestQuery {
+        states,
+        limit: 100,
+        ..Default::default()
+    };
+    let cases = |e: &mut Engine, states| -> Vec<String> {
+        let mut v: Vec<String> = e
+            .list_requests("default", &q(states))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.case)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(cases(&mut e, vec![State::Pending]), ["A", "I"]);
+    assert_eq!(cases(&mut e, vec![State::Approved]), ["B"]);
     // A decision on F is judged by its stored deadline, before any write.
     let err = refused(e.approve("default", &ids["F"], &root(), None, None));
     assert_eq!(err.code, ErrorCode::ReadOnly);
