@@ -660,3 +660,17 @@ fn a_path_with_uri_characters_opens() {
     let mut e = open_ro(&copy, read_time());
     assert_eq!(e.tenants().unwrap().len(), 1);
 }
+
+#[test]
+fn after_a_key_rotation_the_copy_names_the_new_key() {
+    let (src, copies) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (db, _) = built_store(src.path());
+    let clock = Arc::new(ManualClock::new(t0() + Duration::hours(13)));
+    let (w, old) = Engine::open_rotating_receipt_key(&db, clock, "default", &root()).unwrap();
+    let (public_key, key_id) = (w.public_key(), w.key_id());
+    assert_ne!(old.as_deref(), Some(key_id.as_str()));
+    drop(w);
+    let copy = copy_of(&db, copies.path());
+    let e = open_ro(&copy, read_time());
+    assert_eq!((e.public_key(), e.key_id()), (public_key, key_id));
+}

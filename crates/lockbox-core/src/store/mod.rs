@@ -146,7 +146,7 @@ fn file_uri(path: &Path, query: &str) -> Result<PathBuf> {
     #[cfg(unix)]
     let bytes = std::os::unix::ffi::OsStrExt::as_bytes(abs.as_os_str()).to_vec();
     #[cfg(not(unix))]
-    let bytes = abs.to_string_lossy().replace('\\', "/").into_bytes();
+    let bytes = format!("/{}", abs.to_string_lossy().replace('\\', "/")).into_bytes();
     for b in bytes {
         match b {
             b'%' | b'?' | b'#' => uri.extend_from_slice(format!("%{b:02X}").as_bytes()),
