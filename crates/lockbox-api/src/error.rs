@@ -28,7 +28,9 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         }
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::StoreUnavailable | ErrorCode::SchemaTooNew => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::StoreUnavailable | ErrorCode::SchemaTooNew | ErrorCode::ReadOnly => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

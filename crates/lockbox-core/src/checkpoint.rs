@@ -181,7 +181,7 @@ pub(crate) fn sign_in(
     let store_id = tx.store_id()?;
     let key_id = signer.key_id();
     let body = body(&store_id, tenant, entries, head_hash, now, &key_id);
-    let signature = signer.sign_under(HEADER, &body);
+    let signature = signer.sign_under(HEADER, &body)?;
     let row = crate::store::CheckpointRow {
         tenant: tenant.to_string(),
         entries,
@@ -201,6 +201,9 @@ impl crate::Engine {
     /// at every open of a writable store and every scheduler tick, so at
     /// least hourly while entries arrive. Returns how many were signed.
     pub fn sign_due_checkpoints(&mut self) -> Result<usize> {
+        if self.is_read_only() {
+            return Ok(0);
+        }
         let now = self.now();
         let due = |tx: &crate::store::Tx<'_>| -> Result<Vec<(String, i64, String)>> {
             let mut out = Vec::new();
@@ -232,7 +235,20 @@ impl crate::Engine {
     /// A checkpoint of each chain's head now (`tenant`, or all), as file
     /// text: a new one where the chain grew since its newest checkpoint,
     /// else the newest.
+    ///
+    /// On a store open read-only: the newest checkpoints it holds.
     pub fn checkpoint_now(&mut self, tenant: Option<&str>) -> Result<String> {
+        if self.is_read_only() {
+            let rows = self.store().read(|tx| tx.checkpoints(tenant, 1))?;
+            if rows.is_empty() {
+                return Err(Error::new(
+                    crate::ErrorCode::ReadOnly,
+                    "this store is open read-only and holds no checkpoint to show; a new one \
+                     cannot be signed here",
+                ));
+            }
+            return Ok(rows.iter().map(|r| text(&r.body, &r.signature)).collect());
+        }
         let now = self.now();
         let (store, signer) = self.store_and_signer();
         store.write(|tx| {

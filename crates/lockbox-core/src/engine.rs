@@ -116,6 +116,81 @@ impl Engine {
         Ok(e)
     }
 
+    /// Open the store at `path` for reading only (an auditor's copy, a backup,
+    /// a read-only share): nothing is written and no file is created (see
+    /// [`Store::open_read_only`]). No deadline is swept ([`Engine::apply_due`]
+    /// does nothing); reads show a request whose deadline has passed as it
+    /// effectively is (expired, completed), computed in memory. Every use case
+    /// that writes is refused with [`ErrorCode::ReadOnly`], by
+    /// [`Store::write`].
+    ///
+    /// The receipt key file is never created: it is loaded if it is beside the
+    /// store (then an expiry's receipt can be derived and signed), else the
+    /// public key the audit log recorded is used, and signing is refused.
+    pub fn open_read_only(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
+        let mut store = Store::open_read_only(path)?;
+        let recorded = store.read(|tx| tx.app_setting(RECEIPT_KEY_ID))?;
+        let key_path = crate::receipts::key_path_for(path);
+        let signer = match crate::receipts::Signer::load(&key_path) {
+            Ok(Some(s)) if recorded.as_deref().is_none_or(|r| r == s.key_id()) => Some(s),
+            Ok(Some(s)) => {
+                tracing::warn!(file = %key_path.display(), key_id = %s.key_id(), recorded = ?recorded,
+                    "the receipt key file is not the key this store signs with: not used");
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!("the receipt key is not used: {}", e.message);
+                None
+            }
+        };
+        let signer = match (signer, recorded) {
+            (Some(s), _) => s,
+            (None, Some(id)) => match store.read(|tx| tx.recorded_public_key(&id))? {
+                Some(pk) => {
+                    let s = crate::receipts::Signer::public_only(&pk)?;
+                    if s.key_id() != id {
+                        return Err(Error::new(
+                            ErrorCode::StoreUnavailable,
+                            format!(
+                                "the public key the audit log records for receipt key {id} has id {}",
+                                s.key_id()
+                            ),
+                        ));
+                    }
+                    s
+                }
+                None => crate::receipts::Signer::none(),
+            },
+            (None, None) => crate::receipts::Signer::none(),
+        };
+        Ok(Engine {
+            store,
+            clock,
+            signer,
+            reminder_scan: None,
+        })
+    }
+
+    /// Was this engine opened with [`Engine::open_read_only`]? Then every
+    /// use case that writes is refused ([`ErrorCode::ReadOnly`]).
+    pub fn is_read_only(&self) -> bool {
+        self.store.is_read_only()
+    }
+
+    /// `req` as it effectively is at `now`. On a read-only store nothing
+    /// sweeps, so a request whose deadline passed is still stored as it was;
+    /// the machine computes the due transition in memory (nothing is written).
+    fn effective(&self, req: Request, now: Time) -> Request {
+        if !self.is_read_only() {
+            return req;
+        }
+        match machine::due_event(&req, now) {
+            Some(ev) => machine::step(&req, &ev, now).map_or(req, |t| t.request),
+            None => req,
+        }
+    }
+
     /// Open the store at `path` with a new receipt signing key, replacing the
     /// key file (missing, damaged or compromised) — by an admin of `tenant`;
     /// the rotation is audited in every tenant with the old and new key ids.
@@ -264,9 +339,14 @@ impl Engine {
         self.apply_due_at(now)
     }
 
-    /// Apply every transition (expiry, end of access) due at `now`, in all tenants.
+    /// Apply every transition (expiry, end of access) due at `now`, in all
+    /// tenants. Nothing on a read-only store: reads compute what is due in
+    /// memory instead.
     pub fn apply_due_at(&mut self, now: Time) -> Result<Vec<Swept>> {
         let mut done = Vec::new();
+        if self.is_read_only() {
+            return Ok(done);
+        }
         loop {
             // Cheap check first, so reads don't take the write lock when nothing is due.
             let any = self
@@ -314,7 +394,7 @@ impl Engine {
         self.apply_due()?;
         let id = uuid::Uuid::now_v7().to_string();
         let (clock, signer) = (&self.clock, &self.signer);
-        self.store.write(|tx| {
+        self.store.doing("file a request").write(|tx| {
             let now = now_of(clock.as_ref());
             let settings = tenant_settings(tx, tenant)?;
             let t = machine::create(id, tenant, new, &settings, now)?;
@@ -325,27 +405,32 @@ impl Engine {
 
     fn transition(
         &mut self,
+        what: &'static str,
         tenant: &str,
         id: &str,
         make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
     ) -> Result<Request> {
-        self.transition_by(tenant, id, None, make)
+        self.transition_by(what, tenant, id, None, make)
     }
 
     /// A transition decided by an authenticated customer: its audit entries
     /// record how `by` was authenticated.
     fn customer_transition(
         &mut self,
+        what: &'static str,
         tenant: &str,
         id: &str,
         by: &Principal,
         make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
     ) -> Result<Request> {
-        self.transition_by(tenant, id, Some(by), make)
+        self.transition_by(what, tenant, id, Some(by), make)
     }
 
+    /// `what` names the use case ("approve a request") for the refusal on a
+    /// read-only store.
     fn transition_by(
         &mut self,
+        what: &'static str,
         tenant: &str,
         id: &str,
         by: Option<&Principal>,
@@ -353,7 +438,7 @@ impl Engine {
     ) -> Result<Request> {
         self.apply_due()?;
         let (clock, signer) = (&self.clock, &self.signer);
-        self.store.write(|tx| {
+        self.store.doing(what).write(|tx| {
             // Read the clock under the write lock: a transition that waited
             // for another writer is judged at the time it is written.
             let now = now_of(clock.as_ref());
@@ -385,7 +470,9 @@ impl Engine {
             manager: manager.to_string(),
             comment: comment.map(str::to_string),
         };
-        self.transition(tenant, id, |_, _| Ok(ev))
+        self.transition("approve a request as the provider", tenant, id, |_, _| {
+            Ok(ev)
+        })
     }
 
     pub fn approve(
@@ -396,7 +483,7 @@ impl Engine {
         comment: Option<&str>,
         duration_s: Option<i64>,
     ) -> Result<Request> {
-        self.customer_transition(tenant, id, by, |tx, _| {
+        self.customer_transition("approve a request", tenant, id, by, |tx, _| {
             Ok(Event::Approve {
                 approver: by.name().to_string(),
                 role: tx.role(tenant, by.name())?,
@@ -413,7 +500,7 @@ impl Engine {
         by: &Principal,
         comment: Option<&str>,
     ) -> Result<Request> {
-        self.customer_transition(tenant, id, by, |tx, _| {
+        self.customer_transition("reject a request", tenant, id, by, |tx, _| {
             Ok(Event::Reject {
                 approver: by.name().to_string(),
                 role: tx.role(tenant, by.name())?,
@@ -433,7 +520,7 @@ impl Engine {
             by: engineer.to_string(),
             comment: comment.map(str::to_string),
         };
-        self.transition(tenant, id, |_, _| Ok(ev))
+        self.transition("cancel a request", tenant, id, |_, _| Ok(ev))
     }
 
     pub fn revoke(
@@ -443,7 +530,7 @@ impl Engine {
         by: &Principal,
         comment: Option<&str>,
     ) -> Result<Request> {
-        self.customer_transition(tenant, id, by, |tx, _| {
+        self.customer_transition("revoke a request", tenant, id, by, |tx, _| {
             Ok(Event::Revoke {
                 by: by.name().to_string(),
                 role: tx.role(tenant, by.name())?,
@@ -454,7 +541,8 @@ impl Engine {
 
     pub fn request(&mut self, tenant: &str, id: &str) -> Result<Request> {
         self.apply_due()?;
-        self.store.read(|tx| load(tx, tenant, id))
+        let req = self.store.read(|tx| load(tx, tenant, id))?;
+        Ok(self.effective(req, self.now()))
     }
 
     /// Resolve a full id or a unique prefix (at least 4 characters) to a request id.
@@ -486,7 +574,7 @@ impl Engine {
 
     pub fn list_requests(&mut self, tenant: &str, q: &RequestQuery) -> Result<RequestPage> {
         self.apply_due()?;
-        self.store.read(|tx| {
+        let mut page = self.store.read(|tx| {
             ensure_tenant(tx, tenant)?;
             let (items, total, next_cursor) = tx.list_requests(tenant, q)?;
             Ok(RequestPage {
@@ -494,7 +582,19 @@ impl Engine {
                 total,
                 next_cursor,
             })
-        })
+        })?;
+        if self.is_read_only() {
+            // Rows show their effective state, and a row whose effective state
+            // left the filter is dropped; the query and `total` went by the
+            // stored state (see ARCHITECTURE.md, "Read-only opening").
+            let now = self.now();
+            page.items = std::mem::take(&mut page.items)
+                .into_iter()
+                .map(|r| self.effective(r, now))
+                .filter(|r| q.states.is_empty() || q.states.contains(&r.state))
+                .collect();
+        }
+        Ok(page)
     }
 
     pub fn count_by_state(&mut self, tenant: &str) -> Result<Vec<(State, u64)>> {
@@ -524,37 +624,40 @@ impl Engine {
         let action = required("action", action, limits::ACTION)?;
         self.apply_due()?;
         let clock = &self.clock;
-        let decision = self.store.write(|tx| {
-            // Read the clock under the write lock: an action that waited for
-            // another writer must not be judged at the time it started waiting.
-            let now = now_of(clock.as_ref());
-            let req = load(tx, tenant, id)?;
-            let mut d = machine::access(&req, now);
-            if d.allowed && !crate::text::same_person(&engineer, &req.requester) {
-                d = AccessDecision {
-                    allowed: false,
-                    ends_at: d.ends_at,
-                    reason: format!("the grant is for {}, not {engineer}", req.requester),
+        let decision = self
+            .store
+            .doing("record an action under a grant")
+            .write(|tx| {
+                // Read the clock under the write lock: an action that waited for
+                // another writer must not be judged at the time it started waiting.
+                let now = now_of(clock.as_ref());
+                let req = load(tx, tenant, id)?;
+                let mut d = machine::access(&req, now);
+                if d.allowed && !crate::text::same_person(&engineer, &req.requester) {
+                    d = AccessDecision {
+                        allowed: false,
+                        ends_at: d.ends_at,
+                        reason: format!("the grant is for {}, not {engineer}", req.requester),
+                    };
+                }
+                let (op, details) = if d.allowed {
+                    (Operation::AccessUsed, json!({ "action": action }))
+                } else {
+                    (
+                        Operation::AccessDenied,
+                        json!({ "action": action, "reason": d.reason }),
+                    )
                 };
-            }
-            let (op, details) = if d.allowed {
-                (Operation::AccessUsed, json!({ "action": action }))
-            } else {
-                (
-                    Operation::AccessDenied,
-                    json!({ "action": action, "reason": d.reason }),
-                )
-            };
-            let rec = AuditRecord {
-                operation: op,
-                actor: Actor::provider(&engineer),
-                at: now,
-                request_id: Some(req.id.clone()),
-                details,
-            };
-            tx.append_audit(tenant, &[&rec], now)?;
-            Ok(d)
-        })?;
+                let rec = AuditRecord {
+                    operation: op,
+                    actor: Actor::provider(&engineer),
+                    at: now,
+                    request_id: Some(req.id.clone()),
+                    details,
+                };
+                tx.append_audit(tenant, &[&rec], now)?;
+                Ok(d)
+            })?;
         if decision.allowed {
             Ok(decision)
         } else {
@@ -580,7 +683,7 @@ impl Engine {
     ) -> Result<Settings> {
         new.validate()?;
         let now = self.now();
-        self.store.write(|tx| {
+        self.store.doing("change settings").write(|tx| {
             need_admin(tx, tenant, by.name())?;
             let old = tenant_settings(tx, tenant)?;
             let changes: Vec<_> = old
@@ -645,7 +748,7 @@ impl Engine {
             validate_email(e)?;
         }
         let now = self.now();
-        self.store.write(|tx| {
+        self.store.doing("add a user").write(|tx| {
             need_admin(tx, tenant, by.name())?;
             // Two users who are "the same person" (case, width, invisible
             // characters) could each cast a vote of a quorum.
@@ -689,7 +792,7 @@ impl Engine {
 
     pub fn remove_user(&mut self, tenant: &str, by: &Principal, name: &str) -> Result<()> {
         let now = self.now();
-        self.store.write(|tx| {
+        self.store.doing("remove a user").write(|tx| {
             need_admin(tx, tenant, by.name())?;
             let user = tx.user(tenant, name)?.ok_or_else(|| {
                 Error::not_found(format!("no user '{name}' in tenant '{tenant}'"))
@@ -738,7 +841,7 @@ impl Engine {
         }
         let name = required("tenant name", name, limits::NAME)?;
         let now = self.now();
-        self.store.write(|tx| {
+        self.store.doing("add a tenant").write(|tx| {
             need_admin(tx, from_tenant, by.name())?;
             if tx.tenant_exists(&id)? {
                 return Err(Error::new(
@@ -806,7 +909,7 @@ impl Engine {
         if due.is_empty() {
             return Ok(0);
         }
-        self.store.write(|tx| {
+        self.store.doing("record reminders").write(|tx| {
             let mut n = 0;
             for (tenant, id) in &due {
                 if let Some(req) = tx.request(tenant, id)? {
@@ -828,7 +931,7 @@ impl Engine {
     /// `stale_before` are marked skipped, the rest are returned to deliver.
     pub fn claim_notices(&mut self, channel: &str, stale_before: Time) -> Result<Vec<NoticeRow>> {
         let now = self.now();
-        self.store.write(|tx| {
+        self.store.doing("claim notices").write(|tx| {
             let mut fresh = Vec::new();
             for n in tx.unclaimed_notices(channel, 200)? {
                 let outcome = if n.created_at < stale_before {
@@ -854,6 +957,7 @@ impl Engine {
     ) -> Result<()> {
         let outcome = if sent { Outcome::Sent } else { Outcome::Failed };
         self.store
+            .doing("record a notice's delivery")
             .write(|tx| tx.finish_delivery(notice_id, channel, outcome, detail))
     }
 
@@ -1088,7 +1192,7 @@ impl<'a, 't> Write<'a, 't> {
                 (head_seq, Some(head_hash)),
                 self.now,
             )?;
-            let (_, signature) = self.signer.sign(&body);
+            let (_, signature) = self.signer.sign(&body)?;
             // A checkpoint of the same head, kept in the store (the receipt
             // goes to the provider).
             crate::checkpoint::sign_in(
@@ -1132,13 +1236,16 @@ fn receipt_body(
 
 impl Engine {
     /// Run `f` in a write transaction after checking that `actor` is an admin of `tenant`.
+    /// `what` names the use case ("issue a token") for the refusal on a
+    /// read-only store.
     pub(crate) fn with_admin_tx<T>(
         &mut self,
         tenant: &str,
         by: &Principal,
+        what: &'static str,
         f: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.store.write(|tx| {
+        self.store.doing(what).write(|tx| {
             need_admin(tx, tenant, by.name())?;
             f(tx)
         })
@@ -1179,6 +1286,7 @@ impl Engine {
         id: &str,
     ) -> Result<Vec<(crate::store::ReceiptRow, String)>> {
         let signer = &self.signer;
+        let path = self.store.path().map(Path::to_path_buf);
         self.store.read(|tx| {
             let req = load(tx, tenant, id)?;
             let mut rows = tx.receipts(tenant, id)?;
@@ -1186,7 +1294,20 @@ impl Engine {
                 if let Some((seq, hash, at)) = tx.audit_entry_of(id, Operation::Expired.as_str())? {
                     let (decision, body) =
                         receipt_body(signer, &req, false, (seq, Some(&hash)), at)?;
-                    let (_, signature) = signer.sign(&body);
+                    if !signer.can_sign() {
+                        let key = path.as_deref().map(crate::receipts::key_path_for);
+                        return Err(Error::new(
+                            ErrorCode::ReadOnly,
+                            format!(
+                                "request {id} expired; its receipt is derived and signed when asked \
+                                 for, which needs the store's receipt signing key ({}), and this \
+                                 read-only opening has none. Ask for it where the store's key is, \
+                                 or see the expiry in the audit log (`lockbox audit list --request {id}`).",
+                                key.map_or_else(|| "none".into(), |k| k.display().to_string())
+                            ),
+                        ));
+                    }
+                    let (_, signature) = signer.sign(&body)?;
                     rows.push(crate::store::ReceiptRow {
                         seq: 0,
                         request_id: req.id.clone(),
@@ -1280,7 +1401,7 @@ impl Engine {
         }
         let now = self.now();
         let old = self.api_settings()?;
-        self.with_admin_tx(tenant, by, |tx| {
+        self.with_admin_tx(tenant, by, "change the API settings", |tx| {
             tx.put_app_setting("api.enabled", Some(if s.enabled { "on" } else { "off" }))?;
             tx.put_app_setting("api.bind", Some(&addr.to_string()))?;
             tx.put_app_setting("api.tls_cert", s.tls_cert.as_deref())?;

@@ -37,6 +37,9 @@ pub enum ErrorCode {
     StoreUnavailable,
     /// The store was written by a newer Lockbox.
     SchemaTooNew,
+    /// The store is open read-only (a copy, a backup, a read-only share): the
+    /// use case would write to it. Nothing was changed.
+    ReadOnly,
     /// An unexpected internal failure.
     Internal,
 }
@@ -58,6 +61,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::SchemaTooNew => "schema_too_new",
+            ErrorCode::ReadOnly => "read_only",
             ErrorCode::Internal => "internal",
         }
     }
@@ -77,9 +81,10 @@ impl ErrorCode {
             | ErrorCode::AccessDenied
             | ErrorCode::Unauthorized
             | ErrorCode::RateLimited => ErrorClass::Rule,
-            ErrorCode::StoreUnavailable | ErrorCode::SchemaTooNew | ErrorCode::Internal => {
-                ErrorClass::Store
-            }
+            ErrorCode::StoreUnavailable
+            | ErrorCode::SchemaTooNew
+            | ErrorCode::ReadOnly
+            | ErrorCode::Internal => ErrorClass::Store,
         }
     }
 }

@@ -383,6 +383,8 @@ impl Engine {
         by: &Principal,
         smtp: Option<&SmtpRow>,
     ) -> Result<SmtpChange> {
+        // Before the keyring is touched: the write would be refused after it.
+        self.store().ensure_writable("change the SMTP server")?;
         if let Some(s) = smtp {
             validate_smtp(s)?;
         }
@@ -403,7 +405,7 @@ impl Engine {
             validate_smtp(s)?;
         }
         let now = self.now();
-        self.with_admin_tx(tenant, by, |tx| {
+        self.with_admin_tx(tenant, by, "change the SMTP server", |tx| {
             tx.put_smtp(tenant, smtp.as_ref())?;
             let details = match &smtp {
                 Some(s) => json!({ "changes": [{ "key": "smtp", "new": format!("{}:{} ({}) from {}{}", s.host, s.port, s.security, s.from_address,

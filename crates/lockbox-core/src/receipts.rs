@@ -27,9 +27,12 @@ use std::path::{Path, PathBuf};
 
 pub const HEADER: &str = "LOCKBOX-RECEIPT-V1";
 
-/// The store's signing key.
+/// The store's signing key. A store opened read-only may know only its
+/// public key (the key file is not beside the copy: it is recorded in the
+/// audit log), or no key at all; such a signer refuses to sign.
 pub struct Signer {
-    key: SigningKey,
+    key: Option<SigningKey>,
+    public: Option<VerifyingKey>,
     /// [`key_id_of`] the public key, computed once (it is in every receipt).
     key_id: String,
 }
@@ -55,8 +58,38 @@ pub fn key_path_for(db: &Path) -> PathBuf {
 
 impl Signer {
     fn new(key: SigningKey) -> Signer {
-        let key_id = key_id_of(&key.verifying_key());
-        Signer { key, key_id }
+        let public = key.verifying_key();
+        Signer {
+            key_id: key_id_of(&public),
+            key: Some(key),
+            public: Some(public),
+        }
+    }
+
+    /// A signer that knows only the public key (base64): it verifies, names
+    /// the key, and refuses to sign.
+    pub fn public_only(public_key: &str) -> Result<Signer> {
+        let public = parse_public_key(public_key)?;
+        Ok(Signer {
+            key_id: key_id_of(&public),
+            key: None,
+            public: Some(public),
+        })
+    }
+
+    /// A signer without any key (a read-only store that never recorded one):
+    /// its public key and key id are empty, and it refuses to sign.
+    pub fn none() -> Signer {
+        Signer {
+            key: None,
+            public: None,
+            key_id: String::new(),
+        }
+    }
+
+    /// Does this signer hold the private key?
+    pub fn can_sign(&self) -> bool {
+        self.key.is_some()
     }
 
     /// A key for this process only (in-memory stores, tests).
@@ -125,29 +158,37 @@ impl Signer {
         Ok(Signer::new(SigningKey::from_bytes(&bytes)))
     }
 
+    /// The public key (base64); empty if none is known.
     pub fn public_key(&self) -> String {
-        B64.encode(self.key.verifying_key().to_bytes())
+        self.public
+            .map(|p| B64.encode(p.to_bytes()))
+            .unwrap_or_default()
     }
 
-    /// Short id of the public key: first 16 hex digits of its SHA-256.
+    /// Short id of the public key: first 16 hex digits of its SHA-256
+    /// (empty if no key is known).
     pub fn key_id(&self) -> String {
         self.key_id.clone()
     }
 
-    /// Sign `body` (canonical JSON on one line) and return the receipt file text.
-    pub fn sign(&self, body: &str) -> (String, String) {
-        let sig = self.sign_under(HEADER, body);
-        (receipt_text(body, &sig), sig)
+    /// Sign `body` (canonical JSON on one line) and return the receipt file
+    /// text and the signature. Refused by a signer without the private key.
+    pub fn sign(&self, body: &str) -> Result<(String, String)> {
+        let sig = self.sign_under(HEADER, body)?;
+        Ok((receipt_text(body, &sig), sig))
     }
 
     /// The base64 signature over `header` + "\n" + `body` (each kind of
     /// signed document has its own header, so one can never pass for another).
-    pub fn sign_under(&self, header: &str, body: &str) -> String {
-        B64.encode(
-            self.key
-                .sign(format!("{header}\n{body}").as_bytes())
-                .to_bytes(),
-        )
+    pub fn sign_under(&self, header: &str, body: &str) -> Result<String> {
+        let Some(key) = &self.key else {
+            return Err(Error::new(
+                ErrorCode::ReadOnly,
+                "no receipt signing key is at hand (this store is open read-only without its \
+                 key file): nothing can be signed",
+            ));
+        };
+        Ok(B64.encode(key.sign(format!("{header}\n{body}").as_bytes()).to_bytes()))
     }
 }
 
@@ -382,7 +423,7 @@ mod tests {
             r#"{{"decision":"approved","key_id":"{}","request_id":"r1"}}"#,
             s.key_id()
         );
-        let (text, _) = s.sign(&body);
+        let (text, _) = s.sign(&body).unwrap();
         let pk = parse_public_key(&s.public_key()).unwrap();
         assert_eq!(verify(&text, &pk).unwrap()["decision"], "approved");
         let bytes = text.as_bytes();

@@ -42,8 +42,17 @@ pub(crate) struct ReminderScan {
 }
 
 /// Apply everything due now (expiries, ends of access, reminders) and plan the next wake.
+/// A read-only engine has nothing to apply or remind of: it only plans the next wake.
 pub fn tick(engine: &mut Engine) -> Result<Tick> {
     let now = engine.now();
+    if engine.is_read_only() {
+        return Ok(Tick {
+            now,
+            swept: Vec::new(),
+            reminders: 0,
+            wake_at: now + MAX_SLEEP,
+        });
+    }
     let marks = engine.store().change_marks()?;
     let swept = engine.apply_due_at(now)?;
     // At least hourly while entries arrive (a read when none is due).

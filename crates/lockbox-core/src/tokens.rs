@@ -57,7 +57,7 @@ impl Engine {
             expires_at: lifetime_s.map(|l| now + chrono::Duration::seconds(l)),
             revoked_at: None,
         };
-        self.with_admin_tx(tenant, by, |tx| {
+        self.with_admin_tx(tenant, by, "issue a provider token", |tx| {
             if tx.token_by_name(tenant, &name)?.is_some() {
                 return Err(Error::new(ErrorCode::AlreadyExists, format!("a provider connection named '{name}' exists already")));
             }
@@ -85,7 +85,7 @@ impl Engine {
     /// Revoke a provider connection's token by name (admins).
     pub fn revoke_token(&mut self, tenant: &str, by: &Principal, name: &str) -> Result<TokenRow> {
         let now = self.now();
-        self.with_admin_tx(tenant, by, |tx| {
+        self.with_admin_tx(tenant, by, "revoke a provider token", |tx| {
             let t = tx.token_by_name(tenant, name)?.ok_or_else(|| {
                 Error::not_found(format!(
                     "no provider connection '{name}' in tenant '{tenant}'"

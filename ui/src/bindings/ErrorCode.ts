@@ -3,4 +3,4 @@
 /**
  * Closed set of error codes. The string form (snake_case) is the wire format.
  */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "invalid_transition" | "not_permitted" | "self_approval" | "already_decided" | "request_expired" | "duration_too_long" | "access_denied" | "unauthorized" | "rate_limited" | "store_unavailable" | "schema_too_new" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "invalid_transition" | "not_permitted" | "self_approval" | "already_decided" | "request_expired" | "duration_too_long" | "access_denied" | "unauthorized" | "rate_limited" | "store_unavailable" | "schema_too_new" | "read_only" | "internal";

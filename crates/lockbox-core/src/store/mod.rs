@@ -6,6 +6,8 @@
 //!   guarded by `PRAGMA user_version` (a newer store is refused).
 //! - Writes use `BEGIN IMMEDIATE` so that concurrent writers serialize and
 //!   every write re-reads the state it changes.
+//! - [`Store::open_read_only`] opens a copy (a backup, a read-only share)
+//!   without writing a byte or creating a file; [`Store::write`] then refuses.
 
 mod audit_log;
 mod checkpoints;
@@ -55,6 +57,119 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// How a store opened with [`Store::open_read_only`] is reached (also by
+    /// the verification workers); `None` for a writable store.
+    read_only: Option<ReadOnlyAccess>,
+    /// What the next [`Store::write`] does, for its refusal on a read-only store.
+    doing: Option<&'static str>,
+}
+
+/// How a store opened read-only is reached: the same way for its own
+/// connection and for `verify_audit`'s worker connections, so that none of
+/// them writes to the store's files or creates one.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadOnlyAccess {
+    /// A `file:` URI with `mode=ro`, and `immutable=1` or `vfs=unix-none`.
+    uri: PathBuf,
+    /// The WAL is read through an index in this connection's memory instead
+    /// of the `-shm` file: `PRAGMA locking_mode = EXCLUSIVE` on a VFS without
+    /// locks (only when no `-shm` exists, i.e. no process has the store open).
+    private_wal: bool,
+}
+
+impl ReadOnlyAccess {
+    /// Choose how to open `path` read-only, from the files beside it.
+    ///
+    /// - No WAL, or an empty one and no `-shm`: `immutable=1`. SQLite then
+    ///   takes no locks and creates no `-wal`/`-shm`; it reads the database
+    ///   file alone, which holds everything (nothing is in a WAL).
+    /// - A WAL and a `-shm` (a store that a process has open, or a copy of
+    ///   all three files): `mode=ro`, sharing the WAL index with any writer,
+    ///   as an ordinary reader.
+    /// - A non-empty WAL without `-shm` (a copy of a live store without its
+    ///   index): the WAL's commits are read through a private in-memory index
+    ///   (`vfs=unix-none` and exclusive locking mode), so no `-shm` is needed.
+    ///   Without a `-shm` no process has the store open, so no lock is missed.
+    fn choose(path: &Path) -> Result<ReadOnlyAccess> {
+        let [db, wal, shm] = store_files(path);
+        match std::fs::metadata(&db) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("{} is not a store file", db.display()),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("there is no store at {}", db.display()),
+                ))
+            }
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("cannot open the store {}: {e}", db.display()),
+                ))
+            }
+        }
+        let wal_len = std::fs::metadata(&wal).ok().map(|m| m.len());
+        let has_shm = std::fs::symlink_metadata(&shm).is_ok();
+        let (query, private_wal) = match wal_len {
+            Some(_) if has_shm => ("mode=ro", false),
+            Some(n) if n > 0 => ("mode=ro&vfs=unix-none", true),
+            _ => ("mode=ro&immutable=1", false),
+        };
+        Ok(ReadOnlyAccess {
+            uri: file_uri(path, query)?,
+            private_wal,
+        })
+    }
+
+    /// A new read-only connection.
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let c = Connection::open_with_flags(
+            &self.uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        if self.private_wal {
+            c.execute_batch("PRAGMA locking_mode = EXCLUSIVE")?;
+        }
+        c.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
+        Ok(c)
+    }
+}
+
+/// `file:` URI of `path` with `query`: absolute (so that `//` cannot start
+/// an authority), with the characters a URI gives meaning to escaped.
+fn file_uri(path: &Path, query: &str) -> Result<PathBuf> {
+    let abs = std::path::absolute(path).map_err(|e| {
+        Error::new(
+            ErrorCode::StoreUnavailable,
+            format!("cannot open the store {}: {e}", path.display()),
+        )
+    })?;
+    let mut uri = b"file://".to_vec();
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(abs.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = format!("/{}", abs.to_string_lossy().replace('\\', "/")).into_bytes();
+    for b in bytes {
+        match b {
+            b'%' | b'?' | b'#' => uri.extend_from_slice(format!("%{b:02X}").as_bytes()),
+            _ => uri.push(b),
+        }
+    }
+    uri.push(b'?');
+    uri.extend_from_slice(query.as_bytes());
+    #[cfg(unix)]
+    let uri = PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(uri));
+    #[cfg(not(unix))]
+    let uri = PathBuf::from(String::from_utf8_lossy(&uri).into_owned());
+    Ok(uri)
 }
 
 /// A transaction on the store; typed methods only.
@@ -94,6 +209,8 @@ impl Store {
         let mut store = Store {
             conn,
             path: Some(path.to_path_buf()),
+            read_only: None,
+            doing: None,
         };
         store.configure().map_err(|e| with_path(path, e))?;
         store.migrate().map_err(|e| with_path(path, e))?;
@@ -105,14 +222,104 @@ impl Store {
         let mut store = Store {
             conn: Connection::open_in_memory()?,
             path: None,
+            read_only: None,
+            doing: None,
         };
         store.configure()?;
         store.migrate()?;
         Ok(store)
     }
 
+    /// Open the store at `path` for reading only: an auditor's copy, a
+    /// backup, a read-only share. Nothing is written — no migration, no
+    /// change of journal mode or file modes — and no `-wal`, `-shm` or other
+    /// file is created, even where the folder is writable (see
+    /// [`ReadOnlyAccess::choose`]). Every [`Store::write`] is refused
+    /// ([`ErrorCode::ReadOnly`]).
+    ///
+    /// A store of another schema version is refused: an older one cannot be
+    /// migrated without writing, a newer one is not understood.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let access = ReadOnlyAccess::choose(path)?;
+        let conn = access
+            .connect()
+            .map_err(|e| cannot_read(path, &access, e))?;
+        let store = Store {
+            conn,
+            path: Some(path.to_path_buf()),
+            read_only: Some(access),
+            doing: None,
+        };
+        // The first read: it also proves the file is a database.
+        let v = store.user_version().map_err(|e| match &store.read_only {
+            Some(a) if e.code == ErrorCode::StoreUnavailable || e.code == ErrorCode::Internal => {
+                Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!(
+                        "store {}: {}{}",
+                        path.display(),
+                        e.message,
+                        wal_hint(path, a)
+                    ),
+                )
+            }
+            _ => e,
+        })?;
+        if v > SCHEMA_VERSION {
+            return Err(schema_too_new(v));
+        }
+        if v != SCHEMA_VERSION {
+            let what = if v == 0 {
+                "has no Lockbox schema (version 0): it is not a Lockbox store, or an empty one"
+                    .to_string()
+            } else {
+                format!("has schema version {v}, older than version {SCHEMA_VERSION} that this build reads")
+            };
+            return Err(Error::new(
+                ErrorCode::ReadOnly,
+                format!(
+                    "this store is open read-only ({}) and {what}; a read-only store is never \
+                     upgraded. Upgrade a writable copy once (copy the file, then run any lockbox \
+                     command on the copy, e.g. `lockbox --db COPY audit verify`), then open that \
+                     copy read-only.",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(store)
+    }
+
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Was this store opened with [`Store::open_read_only`]?
+    pub fn is_read_only(&self) -> bool {
+        self.read_only.is_some()
+    }
+
+    /// Name what the next [`Store::write`] does ("approve a request"), for
+    /// the message of its refusal on a read-only store.
+    pub fn doing(&mut self, what: &'static str) -> &mut Store {
+        self.doing = Some(what);
+        self
+    }
+
+    /// Refuse on a read-only store: "this store is open read-only (PATH):
+    /// cannot WHAT". For a use case with a side effect outside the store
+    /// (the OS keyring) that must not happen first; writes are refused by
+    /// [`Store::write`] itself.
+    pub fn ensure_writable(&self, what: &str) -> Result<()> {
+        match self.read_only {
+            Some(_) => Err(read_only_error(self.path.as_deref(), what)),
+            None => Ok(()),
+        }
+    }
+
+    /// The refusal of a write to a read-only store.
+    fn refuse_write(&mut self) -> Error {
+        let what = self.doing.take().unwrap_or("change it");
+        read_only_error(self.path.as_deref(), what)
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -142,13 +349,7 @@ impl Store {
     fn migrate(&mut self) -> Result<()> {
         let check = |v: i64| -> Result<()> {
             if v > SCHEMA_VERSION {
-                return Err(Error::new(
-                    ErrorCode::SchemaTooNew,
-                    format!(
-                        "this store has schema version {v}, written by a newer Lockbox; this build \
-                         understands up to version {SCHEMA_VERSION}. Upgrade Lockbox to use it."
-                    ),
-                ));
+                return Err(schema_too_new(v));
             }
             Ok(())
         };
@@ -176,7 +377,13 @@ impl Store {
     }
 
     /// Run `f` in an IMMEDIATE transaction: commit on `Ok`, roll back on `Err`.
+    /// On a read-only store it is refused ([`ErrorCode::ReadOnly`]) before
+    /// anything runs: this is the one place every write passes.
     pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        if self.read_only.is_some() {
+            return Err(self.refuse_write());
+        }
+        self.doing = None;
         let tx = Tx {
             tx: self
                 .conn
@@ -189,6 +396,7 @@ impl Store {
 
     /// Run `f` in a read transaction (a consistent snapshot).
     pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.doing = None;
         let tx = Tx {
             tx: self
                 .conn
@@ -216,6 +424,9 @@ impl Store {
     /// schema 5) so that its bytes leave the file: overwritten in place
     /// (`secure_delete`), and the WAL checkpointed and truncated.
     pub fn scrub_smtp_password(&mut self, tenant: &str) -> Result<()> {
+        if self.read_only.is_some() {
+            return Err(self.doing("remove a stored SMTP password").refuse_write());
+        }
         self.conn.execute_batch("PRAGMA secure_delete = ON")?;
         let out = self.write(|tx| tx.clear_smtp_password(tenant));
         self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
@@ -260,6 +471,38 @@ pub fn store_files(path: &Path) -> [PathBuf; 3] {
         PathBuf::from(s)
     };
     [path.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// May the calling process write the store at `path`: the file, and its
+/// folder (where SQLite creates the `-wal` and `-shm` files)? Asked with
+/// access(2) for the real user, not read from mode bits (root may write a
+/// 0444 file; a read-only mount refuses everyone). `None` if there is no
+/// store file there: opening it creates it (or says why it cannot).
+pub fn store_writable(path: &Path) -> Option<bool> {
+    #[cfg(unix)]
+    {
+        use nix::errno::Errno;
+        use nix::unistd::{access, AccessFlags};
+        if !path.is_file() {
+            return None;
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let denied = |p: &Path| {
+            matches!(
+                access(p, AccessFlags::W_OK),
+                Err(Errno::EACCES | Errno::EROFS | Errno::EPERM)
+            )
+        };
+        Some(!denied(path) && !denied(dir))
+    }
+    #[cfg(not(unix))]
+    {
+        let m = std::fs::metadata(path).ok()?;
+        Some(!m.permissions().readonly())
+    }
 }
 
 /// Create the store file 0600 if it is missing (SQLite gives `-wal` and
@@ -307,6 +550,54 @@ fn private_files(path: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+fn schema_too_new(v: i64) -> Error {
+    Error::new(
+        ErrorCode::SchemaTooNew,
+        format!(
+            "this store has schema version {v}, written by a newer Lockbox; this build \
+             understands up to version {SCHEMA_VERSION}. Upgrade Lockbox to use it."
+        ),
+    )
+}
+
+/// "this store is open read-only (PATH): cannot WHAT".
+pub(crate) fn read_only_error(path: Option<&Path>, what: &str) -> Error {
+    let path = path.map_or_else(|| "in memory".to_string(), |p| p.display().to_string());
+    Error::new(
+        ErrorCode::ReadOnly,
+        format!("this store is open read-only ({path}): cannot {what}"),
+    )
+}
+
+/// Why a read-only opening failed, and what to do about a WAL SQLite could not read.
+fn cannot_read(path: &Path, access: &ReadOnlyAccess, e: rusqlite::Error) -> Error {
+    let e = Error::from(e);
+    Error::new(
+        ErrorCode::StoreUnavailable,
+        format!(
+            "cannot open the store {} read-only: {}{}",
+            path.display(),
+            e.message,
+            wal_hint(path, access)
+        ),
+    )
+}
+
+/// For a store with a WAL: the ways to a copy that opens read-only.
+fn wal_hint(path: &Path, access: &ReadOnlyAccess) -> String {
+    let [_, wal, _] = store_files(path);
+    if !wal.exists() || access.uri.to_string_lossy().contains("immutable=1") {
+        return String::new();
+    }
+    format!(
+        ". Its write-ahead log {} holds recent changes that must be read with it: copy the \
+         store where it is written after checkpointing it (open it once with lockbox and close \
+         it: the last process to close a store folds the log into the file), or copy the store \
+         together with its -wal and -shm files, readable by you",
+        wal.display()
+    )
 }
 
 fn store_err(path: &Path, e: rusqlite::Error) -> Error {

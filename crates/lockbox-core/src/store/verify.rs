@@ -13,12 +13,12 @@
 //! index, not the log, so it finishes within the chain's time.
 
 use super::audit_log::{feed_rows, COLUMNS};
-use super::{Consistency, Store, Tx, BUSY_TIMEOUT};
+use super::{Consistency, ReadOnlyAccess, Store, Tx, BUSY_TIMEOUT};
 use crate::audit::{ChainHead, FirstSight, Verifier, VerifyOutcome, GENESIS};
 use crate::{Error, Result};
 use rusqlite::{params, Connection, OpenFlags};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 /// Below this many entries per worker one pass on the store's own connection wins.
 const MIN_PER_WORKER: i64 = 100_000;
@@ -52,7 +52,7 @@ impl Store {
     /// entries (`Tx::check_requests`), on a connection of its own while the
     /// chain workers run.
     pub fn verify_audit_in(&mut self, workers: usize) -> Result<VerifyOutcome> {
-        let Some(path) = self.path.clone() else {
+        let Some(source) = self.source() else {
             let mut out = self.verify_chain_in(workers)?;
             let c = self.read(|tx| tx.check_requests())?;
             out.requests = c.requests;
@@ -60,7 +60,7 @@ impl Store {
             return Ok(out);
         };
         let (chain, c) = std::thread::scope(|s| {
-            let h = s.spawn(|| check_requests_at(&path));
+            let h = s.spawn(|| check_requests_at(&source));
             let chain = self.verify_chain_in(workers);
             let c = h.join().unwrap_or_else(|_| {
                 Err(Error::internal("the request consistency worker panicked"))
@@ -85,8 +85,8 @@ impl Store {
 
     fn verify_chains_in(&mut self, workers: usize) -> Result<VerifyOutcome> {
         let max = self.read(|tx| tx.audit_max_seq())?;
-        let path = match &self.path {
-            Some(p) if workers > 1 && max >= 2 * workers as i64 => p.clone(),
+        let source = match self.source() {
+            Some(s) if workers > 1 && max >= 2 * workers as i64 => s,
             _ => return self.read(|tx| tx.verify_audit()),
         };
         // Range i is [bounds[i], bounds[i + 1]); the first also takes any seq < 1.
@@ -99,9 +99,9 @@ impl Store {
                 .windows(2)
                 .enumerate()
                 .map(|(i, b)| {
-                    let path = &path;
+                    let source = &source;
                     let (lo, hi) = (b[0], b[1]);
-                    s.spawn(move || verify_range(path, i == 0, lo, hi))
+                    s.spawn(move || verify_range(source, i == 0, lo, hi))
                 })
                 .collect();
             handles
@@ -187,19 +187,43 @@ fn link_problem(tenant: &str, sight: &FirstSight, next: i64, prev: &str) -> Opti
     }
 }
 
+/// Where the verification workers open their own connections: the store's
+/// file, or — for a store opened read-only — the same read-only access (so
+/// that they too create no `-wal`/`-shm` and take no lock an immutable
+/// opening does not take).
+enum Source {
+    Path(PathBuf),
+    ReadOnly(ReadOnlyAccess),
+}
+
+impl Store {
+    fn source(&self) -> Option<Source> {
+        match (&self.read_only, &self.path) {
+            (Some(a), _) => Some(Source::ReadOnly(a.clone())),
+            (None, Some(p)) => Some(Source::Path(p.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
 /// A read-only connection of a verification worker.
-fn read_only(path: &Path) -> Result<Connection> {
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    c.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(c)
+fn read_only(source: &Source) -> Result<Connection> {
+    match source {
+        Source::Path(path) => {
+            let c = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            Ok(c)
+        }
+        Source::ReadOnly(access) => Ok(access.connect()?),
+    }
 }
 
 /// [`Tx::check_requests`] in a read transaction of its own.
-fn check_requests_at(path: &Path) -> Result<Consistency> {
-    let c = read_only(path)?;
+fn check_requests_at(source: &Source) -> Result<Consistency> {
+    let c = read_only(source)?;
     let tx = Tx {
         tx: c.unchecked_transaction()?,
     };
@@ -209,8 +233,8 @@ fn check_requests_at(path: &Path) -> Result<Consistency> {
 }
 
 /// Verify the entries with `lo <= seq < hi` (and `seq < hi` for the first range).
-fn verify_range(path: &Path, first: bool, lo: i64, hi: i64) -> Result<Part> {
-    let c = read_only(path)?;
+fn verify_range(source: &Source, first: bool, lo: i64, hi: i64) -> Result<Part> {
+    let c = read_only(source)?;
     let tx = c.unchecked_transaction()?;
     let mut v = if first {
         Verifier::default()
