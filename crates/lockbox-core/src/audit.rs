@@ -305,10 +305,12 @@ impl Verifier {
     fn check(&mut self, e: &RawEntry<'_>) -> Option<String> {
         let tenant = String::from_utf8_lossy(e.tenant);
         match self.expected_seq {
-            Some(x) if e.seq != x => return Some(format!(
+            Some(x) if e.seq != x => {
+                return Some(format!(
                 "store position {} found where {x} was expected (an entry was deleted or inserted)",
                 e.seq
-            )),
+            ))
+            }
             None if e.seq <= self.last_seq => {
                 return Some(format!(
                     "store position {} does not come after {} (entries were reordered)",
