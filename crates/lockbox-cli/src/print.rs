@@ -232,11 +232,19 @@ impl Out {
         }
         if v.ok {
             outln!(
-                "audit log intact: {} entries, head {}; {} requests agree with it",
+                "audit log intact: {} entries in {} chains; {} requests agree with it",
                 v.entries,
-                v.head_hash.as_deref().unwrap_or("(empty)"),
+                v.chains.len(),
                 v.requests
             );
+            for c in &v.chains {
+                outln!(
+                    "  tenant {}: {} entries, head {}",
+                    t(&c.tenant),
+                    c.entries,
+                    c.head_hash
+                );
+            }
             return;
         }
         if let Some(seq) = v.first_bad_seq {
