@@ -29,7 +29,8 @@ import {
   waitUntil,
 } from "./lib.mjs";
 
-const CSV_HEADER = "seq,at,recorded_at,tenant,actor_kind,actor,operation,request_id,details,prev_hash,hash";
+const CSV_HEADER = "seq,tenant_seq,at,at_ms,recorded_at,recorded_at_ms,tenant,actor_kind,actor,operation,request_id,details,prev_hash,hash";
+const COL = Object.fromEntries(CSV_HEADER.split(",").map((name, i) => [name, i]));
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "..");
 
 let driver = null;
@@ -358,12 +359,13 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     assert.equal(rows[0].join(","), CSV_HEADER, "the CSV header");
     assert.equal(rows.length - 1, all.length, "one row per audit entry");
     assert.equal(full.rows, all.length, "the message counts every entry");
-    const seqs = rows.slice(1).map((r) => Number(r[0]));
+    const seqs = rows.slice(1).map((r) => Number(r[COL.seq]));
     assert.deepEqual(seqs, all.map((e) => e.seq).sort((a, b) => a - b), "rows in seq order, none missing");
     for (let k = 2; k < rows.length; k++) {
-      assert.equal(rows[k][9], rows[k - 1][10], `row ${k}: prev_hash links to the previous row's hash`);
+      assert.equal(rows[k][COL.prev_hash], rows[k - 1][COL.hash], `row ${k}: prev_hash links to the previous row's hash`);
+      assert.equal(Number(rows[k][COL.tenant_seq]), Number(rows[k - 1][COL.tenant_seq]) + 1, `row ${k}: tenant_seq counts on`);
     }
-    const ops = new Set(rows.slice(1).map((r) => r[6]));
+    const ops = new Set(rows.slice(1).map((r) => r[COL.operation]));
     for (const op of ["tenant_added", "request_created", "provider_approved"]) assert.ok(ops.has(op), `the export has a ${op} row`);
     sameAsCli(full.text, [], "full export");
 

@@ -355,6 +355,12 @@ pub enum AuditCmd {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Write entries as CSV or JSON Lines, oldest first, with everything
+    /// needed to recompute their hashes (docs/audit-format.md). A complete
+    /// export or a time window (--since/--until alone: exported as a
+    /// contiguous part of the chain, entries written late in between
+    /// included) verifies with `audit verify --file`; other filters select
+    /// single entries, which do not link into a chain.
     Export {
         #[command(flatten)]
         filter: AuditFilter,
@@ -366,8 +372,16 @@ pub enum AuditCmd {
         out: Option<PathBuf>,
     },
     /// Recompute every tenant's hash chain and check the stored requests
-    /// against it: exit 0 intact, 1 with the first bad entry.
+    /// against it: exit 0 intact, 1 with the first bad entry. With --file,
+    /// an export file on its own (no store is opened): exit 1 names its
+    /// first bad line.
     Verify {
+        /// An export (`audit export`) to check instead of the store.
+        #[arg(long, conflicts_with = "checkpoint")]
+        file: Option<PathBuf>,
+        /// csv or jsonl (default: from the file name's extension).
+        #[arg(long, requires = "file")]
+        format: Option<String>,
         /// Also check signed checkpoints (or decision receipts) kept
         /// elsewhere: fails if the log is shorter than one says (entries
         /// were cut off) or has another hash at its position.

@@ -26,11 +26,12 @@ use args::{
 };
 use clap::Parser;
 use lockbox_core::dto::{
-    AccessDto, AuditEntryDto, RequestDto, SettingsDto, TenantDto, UserDto, VerifyReport,
+    AccessDto, AuditEntryDto, FileVerifyReport, RequestDto, SettingsDto, TenantDto, UserDto,
+    VerifyReport,
 };
 use lockbox_core::duration::parse_duration;
 use lockbox_core::engine::default_db_path;
-use lockbox_core::export::{export_audit, ExportFormat};
+use lockbox_core::export::{export_audit, is_time_window, verify_export, ExportFormat};
 use lockbox_core::model::{NewRequest, Role, State};
 use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort};
 use lockbox_core::{
@@ -72,6 +73,18 @@ fn clock() -> Result<Arc<dyn Clock>> {
 }
 
 fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
+    // An export file verifies on its own: no store is opened (or created).
+    if let Cmd::Audit {
+        cmd:
+            AuditCmd::Verify {
+                file: Some(file),
+                format,
+                ..
+            },
+    } = &cli.cmd
+    {
+        return verify_file(file, format.as_deref(), out);
+    }
     let db = match &cli.db {
         Some(p) => p.clone(),
         None => default_db_path()?,
@@ -259,6 +272,12 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
                 }
                 None => export_audit(e, tenant, &q, fmt, &mut std::io::stdout().lock())?,
             };
+            if !is_time_window(&q) && !out.json {
+                eprintln!(
+                    "note: this export is a selection of single entries (filtered by more than \
+                     time): they do not link into a chain, so `audit verify --file` cannot check it"
+                );
+            }
             if let Some(path) = file {
                 out.done(&format!("exported {n} audit entries to {}", path.display()));
             }
@@ -268,6 +287,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
                 AuditCmd::Verify {
                     checkpoint,
                     public_key,
+                    ..
                 },
         } => {
             let v = e.verify_audit()?;
@@ -322,6 +342,28 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `audit verify --file`: recompute an export's chains from the file alone.
+fn verify_file(path: &std::path::Path, format: Option<&str>, out: &Out) -> Result<ExitCode> {
+    let fmt = match format {
+        Some(f) => ExportFormat::parse(f)?,
+        None => ExportFormat::from_path(path).ok_or_else(|| {
+            Error::input(format!(
+                "cannot tell the format of {} from its name: use --format csv or --format jsonl",
+                path.display()
+            ))
+        })?,
+    };
+    let mut f = std::fs::File::open(path)
+        .map_err(|err| Error::input(format!("cannot open {}: {err}", path.display())))?;
+    let v = verify_export(fmt, &mut f)?;
+    out.verify_file(&FileVerifyReport::new(&path.display().to_string(), &v));
+    Ok(if v.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn request(

@@ -1,7 +1,8 @@
 //! Human and `--json` output.
 
 use lockbox_core::dto::{
-    AccessDto, AuditEntryDto, RequestDto, SettingsDto, TenantDto, UserDto, VerifyReport,
+    AccessDto, AuditEntryDto, FileVerifyReport, RequestDto, SettingsDto, TenantDto, UserDto,
+    VerifyReport,
 };
 use lockbox_core::duration::format_duration;
 use lockbox_core::text::{multi_line, one_line};
@@ -277,5 +278,50 @@ impl Out {
         if let Some(d) = &v.first_disagreement {
             outln!("stored state TAMPERED: {}", d.message);
         }
+    }
+
+    pub fn verify_file(&self, v: &FileVerifyReport) {
+        if self.json {
+            return json(v);
+        }
+        let format = match v.format.as_str() {
+            "csv" => "CSV",
+            _ => "JSON Lines",
+        };
+        let file = t(&v.file);
+        if let Some(b) = &v.first_bad {
+            let whose = match (&b.tenant, b.tenant_seq) {
+                (Some(tenant), Some(seq)) => format!(" (tenant {}, tenant_seq {seq})", t(tenant)),
+                _ => String::new(),
+            };
+            outln!(
+                "{file}: {} at line {}{whose}: {}",
+                if b.malformed { "MALFORMED" } else { "TAMPERED" },
+                b.line,
+                t(&b.problem)
+            );
+            outln!(
+                "{} entries before it verified; nothing at or after line {} is proven",
+                v.entries,
+                b.line
+            );
+            return;
+        }
+        if v.entries == 0 {
+            outln!("{file}: no entries ({format}): nothing to verify");
+            return;
+        }
+        outln!(
+            "{file}: intact ({format}): {} entries in {} chain{}",
+            v.entries,
+            v.chains.len(),
+            if v.chains.len() == 1 { "" } else { "s" }
+        );
+        for c in &v.chains {
+            outln!("  {}", t(&c.message));
+        }
+        outln!(
+            "Entries removed from the end of a chain leave no trace in the file: compare each head with one recorded elsewhere."
+        );
     }
 }

@@ -414,6 +414,12 @@ fn a_csv_export_never_holds_a_formula() {
     }
     let csv = s.ok(&["audit", "export", "--format", "csv"]);
     let mut rd = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+    let actor = rd
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "actor")
+        .unwrap();
     let mut actors = Vec::new();
     for rec in rd.records() {
         let rec = rec.unwrap();
@@ -426,7 +432,7 @@ fn a_csv_export_never_holds_a_formula() {
                 "a cell a spreadsheet evaluates: {cell:?}"
             );
         }
-        actors.push(lockbox_core::text::csv_cell_decode(&rec[5]).to_string());
+        actors.push(lockbox_core::text::csv_cell_decode(&rec[actor]).to_string());
     }
     // Nothing is lost: the escape is reversible.
     assert!(actors.iter().any(|a| a == evil), "{actors:?}");
@@ -645,20 +651,21 @@ fn export_csv_and_jsonl_and_verify() {
     ]);
     let mut rdr = csv::Reader::from_path(&csv_path).unwrap();
     let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header[0], "seq");
-    assert_eq!(header.last().unwrap(), "hash");
+    assert_eq!(header, lockbox_core::export::COLUMNS);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(
         rows.len(),
         6,
         "tenant_added, user_added, receipt_key_created, created, provider_approved, approved"
     );
-    assert_eq!(&rows[2][6], "receipt_key_created");
-    assert_eq!(&rows[5][6], "approved");
-    assert!(
-        rows[5][8].contains("quoted"),
-        "details survive CSV quoting: {}",
-        &rows[5][8]
+    assert_eq!(&rows[2][col("operation")], "receipt_key_created");
+    assert_eq!(&rows[5][col("operation")], "approved");
+    assert_eq!(&rows[5][col("tenant_seq")], "6");
+    let details: Value = serde_json::from_str(&rows[5][col("details")]).unwrap();
+    assert_eq!(
+        details["comment"], "ok, \"quoted\", with comma",
+        "details survive CSV quoting"
     );
     let jsonl = s.ok(&[
         "audit",
@@ -674,7 +681,9 @@ fn export_csv_and_jsonl_and_verify() {
         .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["request_id"], a.as_str());
-    assert_eq!(lines[0]["details"]["comment"], "ok, \"quoted\", with comma");
+    // `details` is the hashed JSON text, exactly (docs/audit-format.md).
+    let details: Value = serde_json::from_str(lines[0]["details"].as_str().unwrap()).unwrap();
+    assert_eq!(details["comment"], "ok, \"quoted\", with comma");
     let v = s.json(&["audit", "verify"]);
     assert_eq!(v["ok"], true);
     assert_eq!(v["entries"], 6);

@@ -76,6 +76,14 @@ pub fn entry_hash(e: &HashInput<'_>) -> String {
     ))
 }
 
+/// The bytes [`entry_hash`] hashes (`docs/audit-format.md` shows them for
+/// an example entry).
+pub fn entry_encoding(e: &HashInput<'_>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    encode(&mut buf, &encoded(FORMAT_V2, e.tenant_seq, e));
+    buf
+}
+
 /// The v1 hash of an entry at store position `seq` (before migration 7: one
 /// chain over all tenants, `prev_hash` = the previous entry's v1 hash).
 pub fn entry_hash_v1(seq: i64, e: &HashInput<'_>) -> String {
@@ -118,6 +126,11 @@ struct Encoded<'a> {
 /// verifier) and hashed in one call (two dozen small `update` calls cost as
 /// much as the hashing itself).
 fn digest(buf: &mut Vec<u8>, e: &Encoded<'_>) -> [u8; 32] {
+    encode(buf, e);
+    Sha256::digest(&buf[..]).into()
+}
+
+fn encode(buf: &mut Vec<u8>, e: &Encoded<'_>) {
     buf.clear();
     let len = 12 * 8
         + 16
@@ -144,7 +157,6 @@ fn digest(buf: &mut Vec<u8>, e: &Encoded<'_>) -> [u8; 32] {
     }
     field(buf, e.details);
     field(buf, e.prev_hash);
-    Sha256::digest(&buf[..]).into()
 }
 
 /// Does the stored hex `hash` spell `digest`? (No allocation: verification is hot.)

@@ -429,6 +429,85 @@ impl From<&VerifyOutcome> for VerifyReport {
     }
 }
 
+/// `audit verify --file`: an export file's hash chains, checked from the
+/// file alone (CLI output; not part of the UI bindings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileVerifyReport {
+    /// Every line verified.
+    pub ok: bool,
+    pub file: String,
+    /// `csv` or `jsonl`.
+    pub format: String,
+    /// Entries that verified (before the first bad line, if any).
+    pub entries: u64,
+    /// Each tenant's entries in the file (empty when a line is bad).
+    pub chains: Vec<FileChainDto>,
+    /// The first line that does not verify.
+    pub first_bad: Option<BadLineDto>,
+}
+
+/// One tenant's entries in an export file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChainDto {
+    pub tenant: String,
+    pub entries: u64,
+    pub first_tenant_seq: i64,
+    pub last_tenant_seq: i64,
+    /// The file starts at the chain's first entry (tenant_seq 1 after
+    /// GENESIS); otherwise it proves nothing about the entries before.
+    pub from_genesis: bool,
+    /// The `prev_hash` of the first entry in the file: what an earlier
+    /// part of the chain must end with.
+    pub first_prev_hash: String,
+    pub head_hash: String,
+    /// One sentence saying what the file proves about this chain.
+    pub message: String,
+}
+
+/// Where an export file first fails to verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadLineDto {
+    /// Physical line from 1 (CSV: where the record starts; the header is line 1).
+    pub line: u64,
+    pub tenant: Option<String>,
+    pub tenant_seq: Option<i64>,
+    /// The line is not an entry at all (bad JSON or CSV, a missing field).
+    pub malformed: bool,
+    pub problem: String,
+}
+
+impl FileVerifyReport {
+    pub fn new(file: &str, v: &crate::export::ExportOutcome) -> Self {
+        FileVerifyReport {
+            ok: v.ok(),
+            file: file.to_string(),
+            format: v.format.as_str().to_string(),
+            entries: v.entries,
+            chains: v
+                .chains
+                .iter()
+                .map(|c| FileChainDto {
+                    tenant: c.tenant.clone(),
+                    entries: c.entries,
+                    first_tenant_seq: c.first_tenant_seq,
+                    last_tenant_seq: c.last_tenant_seq,
+                    from_genesis: c.from_genesis,
+                    first_prev_hash: c.first_prev_hash.clone(),
+                    head_hash: c.head_hash.clone(),
+                    message: c.to_string(),
+                })
+                .collect(),
+            first_bad: v.first_bad.as_ref().map(|b| BadLineDto {
+                line: b.line,
+                tenant: b.tenant.clone(),
+                tenant_seq: b.tenant_seq,
+                malformed: b.malformed,
+                problem: b.problem.clone(),
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

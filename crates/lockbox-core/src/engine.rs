@@ -882,6 +882,28 @@ impl Engine {
         })
     }
 
+    /// Every entry of `tenant` from the oldest to the newest that matches
+    /// `q`, oldest first, *with the entries between them that do not match*:
+    /// a contiguous part of the tenant's chain, which verifies on its own.
+    /// For a time window these are the entries written late (a deadline
+    /// swept after the fact carries the deadline as its time) and those
+    /// written before them. One read transaction.
+    pub fn for_each_audit_span(
+        &mut self,
+        tenant: &str,
+        q: &AuditQuery,
+        f: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<u64> {
+        self.apply_due()?;
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            match tx.audit_seq_bounds(tenant, q)? {
+                Some((lo, hi)) => tx.for_each_audit_between(tenant, lo, hi, f),
+                None => Ok(0),
+            }
+        })
+    }
+
     /// Recompute the whole chain, and check every stored request (row,
     /// decisions, receipts) against its audit entries; names the first bad
     /// entry and the first request field that disagrees.

@@ -348,6 +348,43 @@ impl Tx<'_> {
         Ok(in_order.max(late).unwrap_or(0))
     }
 
+    /// The store positions of the oldest and newest entries of `tenant`
+    /// matching `q` (ignoring its limit), if any.
+    pub fn audit_seq_bounds(&self, tenant: &str, q: &AuditQuery) -> Result<Option<(i64, i64)>> {
+        let (wh, args) = q.where_clause(tenant);
+        let (lo, hi): (Option<i64>, Option<i64>) = self
+            .tx
+            .prepare(&format!(
+                "SELECT MIN(seq), MAX(seq) FROM audit_log WHERE {wh}"
+            ))?
+            .query_row(params_from_iter(args.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok(lo.zip(hi))
+    }
+
+    /// Every entry of `tenant` with `lo <= seq <= hi`, oldest first: a
+    /// contiguous part of its chain.
+    pub fn for_each_audit_between(
+        &self,
+        tenant: &str,
+        lo: i64,
+        hi: i64,
+        mut f: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<u64> {
+        let mut stmt = self.tx.prepare(&format!(
+            "SELECT {COLUMNS} FROM audit_log INDEXED BY audit_by_tenant
+             WHERE tenant = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq ASC"
+        ))?;
+        let mut rows = stmt.query(params![tenant, lo, hi])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            f(&map_entry(row)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Every entry of `tenant` matching `q` (ignoring its limit), oldest first.
     pub fn for_each_audit(
         &self,
