@@ -110,7 +110,19 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         let (e, old) = Engine::open_rotating_receipt_key(&db, clock()?, tenant, &os)?;
         return provider::rotated_key(&e, old, out);
     }
-    let mut engine = Engine::open(&db, clock()?, os.name())?;
+    // Verifying only reads: open read-only, so it works on an auditor's copy
+    // (no receipt key beside it, a read-only folder) and never changes what
+    // it checks (no sweep, no key recorded).
+    let mut engine = if matches!(
+        cli.cmd,
+        Cmd::Audit {
+            cmd: AuditCmd::Verify
+        }
+    ) {
+        Engine::open_read_only(&db, clock()?)?
+    } else {
+        Engine::open(&db, clock()?, os.name())?
+    };
     if let Cmd::Serve {
         bind,
         tls_cert,
