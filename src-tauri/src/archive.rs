@@ -9,10 +9,12 @@
 //! no single-instance hand-off, no scheduler or change feed, no
 //! notifications, tray, autostart or provider API, no preferences file.
 //!
-//! The verification (about a second per million entries) runs on its own
-//! read-only connections, in a thread at low CPU priority, from the moment the
-//! file is open: the first page renders without waiting for it, and the
-//! banner asks for it (`archive_verify`) and fills in when it is done.
+//! The verification (about a second per million entries, on every core) runs
+//! on its own read-only connections, in a thread at low CPU priority, once the
+//! first page is on screen (`ui_ready`; at the latest [`START_AT_THE_LATEST`]
+//! after opening): the first page neither waits for it nor shares the cores
+//! with it, and the banner asks for it (`archive_verify`) and fills in when it
+//! is done.
 
 use crate::state::AppState;
 use lockbox_core::dto::{ArchiveDto, VerifyReport};
@@ -20,7 +22,7 @@ use lockbox_core::store::AuditQuery;
 use lockbox_core::{Clock, Engine, Error, ErrorCode, Result, SystemClock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tauri::{AppHandle, Runtime};
 use tokio::sync::watch;
 
@@ -37,13 +39,23 @@ pub fn archive_path_from(args: impl IntoIterator<Item = String>) -> Option<PathB
     None
 }
 
+/// When the verification starts if the page never says it is on screen.
+pub const START_AT_THE_LATEST: Duration = Duration::from_secs(2);
+
 /// The archive a window shows: what it was when opened, and its verification.
 pub struct Archive {
     pub info: ArchiveDto,
     verified: watch::Receiver<Option<Result<VerifyReport>>>,
+    go: std::sync::mpsc::SyncSender<()>,
 }
 
 impl Archive {
+    /// Let the verification begin (the first page is on screen). Once; later
+    /// calls do nothing.
+    pub fn start_verification(&self) {
+        let _ = self.go.try_send(());
+    }
+
     /// The verification's outcome, once it is done.
     pub async fn verified(&self) -> Result<VerifyReport> {
         let mut rx = self.verified.clone();
@@ -75,10 +87,12 @@ pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<(Engine, Archive)> {
     let mut engine = Engine::open_read_only(&path, clock.clone())?;
     let info = read_info(&mut engine, &path)?;
     let (tx, rx) = watch::channel(None);
+    let (go, started) = std::sync::mpsc::sync_channel(1);
     let p = path.clone();
     std::thread::Builder::new()
         .name("archive-verify".into())
         .spawn(move || {
+            let _ = started.recv_timeout(START_AT_THE_LATEST);
             lower_priority();
             let t = Instant::now();
             let r = Engine::open_read_only(&p, clock)
@@ -103,7 +117,14 @@ pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<(Engine, Archive)> {
             let _ = tx.send(Some(r));
         })
         .map_err(|e| Error::internal(format!("cannot start the archive verification: {e}")))?;
-    Ok((engine, Archive { info, verified: rx }))
+    Ok((
+        engine,
+        Archive {
+            info,
+            verified: rx,
+            go,
+        },
+    ))
 }
 
 /// The file, its entries (1..=N), the head hash as stored, the newest entry's time.

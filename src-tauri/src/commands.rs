@@ -514,10 +514,14 @@ pub async fn set_api_settings(
 
 /// The UI calls this once, two animation frames after its first page rendered:
 /// logs the time from process start to first paint (cold-start benchmark).
+/// An archive window's verification starts now, off the first page's path.
 #[tauri::command]
-pub async fn ui_ready(page: String) -> Result<u64> {
+pub async fn ui_ready(state: State<'_, AppState>, page: String) -> Result<u64> {
     let ms = crate::started().elapsed().as_millis() as u64;
     tracing::info!(ms, %page, "first paint");
+    if let Some(a) = &state.archive {
+        a.start_verification();
+    }
     Ok(ms)
 }
 

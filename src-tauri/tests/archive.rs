@@ -179,7 +179,14 @@ fn the_session_carries_the_archive_and_every_tenant_and_verification_answers_whe
     assert_eq!(b["session"], s);
     assert_eq!(b["tenant"], "default");
 
+    // The verification starts once the first page is on screen.
+    w.ok("ui_ready", json!({"page": "audit"}));
+    let t = std::time::Instant::now();
     let v = w.ok("archive_verify", json!({}));
+    assert!(
+        t.elapsed() < lockbox_app::archive::START_AT_THE_LATEST,
+        "it did not wait for the fallback start"
+    );
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["entries"], json!(entries));
     assert_eq!(v["head_hash"], json!(head));
