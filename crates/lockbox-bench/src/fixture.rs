@@ -726,7 +726,9 @@ pub fn build_big(path: &Path, n_requests: usize, n_audit: usize) -> BoxResult<()
             finals.push(r);
         }
         // Fill up with access_used entries spread over the grants.
-        let boot_entries = 2; // tenant_added, user_added
+        // What opening the new store wrote: tenant_added, user_added, receipt_key_created.
+        let boot_entries: i64 = tx.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?;
+        let boot_entries = boot_entries as usize;
         let missing = n_audit.saturating_sub(evs.len() + boot_entries);
         if !grants.is_empty() {
             let per = missing / grants.len();

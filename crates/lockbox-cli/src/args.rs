@@ -24,6 +24,13 @@ pub struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Open the store read-only (an archive, a backup, a read-only share):
+    /// nothing is written and no file is created; no deadline is swept
+    /// (requests past a deadline show as they effectively are). Commands
+    /// that would change the store exit 3. Automatic, with a note on stderr,
+    /// when you cannot write the store file or its folder.
+    #[arg(long, global = true)]
+    pub read_only: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }

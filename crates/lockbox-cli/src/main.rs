@@ -34,7 +34,7 @@ use lockbox_core::export::{export_audit, ExportFormat};
 use lockbox_core::model::{NewRequest, Role, State};
 use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort};
 use lockbox_core::{
-    clock::parse_time, Clock, Engine, Error, ErrorClass, ManualClock, Principal, Result,
+    clock::parse_time, Clock, Engine, Error, ErrorClass, ErrorCode, ManualClock, Principal, Result,
     SystemClock,
 };
 use print::Out;
@@ -96,6 +96,39 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     {
         return provider::verify_offline(file, public_key, out);
     }
+    // A store the caller cannot write (an archive, a read-only share) is
+    // opened read-only rather than failing on the first write.
+    let read_only = cli.read_only
+        || match lockbox_core::store::store_writable(&db) {
+            Some(false) => {
+                eprintln!(
+                    "lockbox: {} is not writable; opened read-only",
+                    db.display()
+                );
+                true
+            }
+            _ => false,
+        };
+    if read_only {
+        let refuse = |what: &str| {
+            Err(Error::new(
+                ErrorCode::ReadOnly,
+                format!(
+                    "this store is open read-only ({}): cannot {what}",
+                    db.display()
+                ),
+            ))
+        };
+        match &cli.cmd {
+            Cmd::Serve { .. } => {
+                return refuse("serve the provider API (it files requests and sweeps deadlines)")
+            }
+            Cmd::Receipt {
+                cmd: args::ReceiptCmd::RotateKey,
+            } => return refuse("rotate the receipt signing key"),
+            _ => {}
+        }
+    }
     if matches!(cli.cmd, Cmd::Serve { .. }) && std::env::var_os("LOCKBOX_NOW").is_some() {
         return Err(Error::input(
             "LOCKBOX_NOW pins the clock for one command (tests, demos); `lockbox serve` \
@@ -110,15 +143,16 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         let (e, old) = Engine::open_rotating_receipt_key(&db, clock()?, tenant, &os)?;
         return provider::rotated_key(&e, old, out);
     }
-    // Verifying only reads: open read-only, so it works on an auditor's copy
-    // (no receipt key beside it, a read-only folder) and never changes what
-    // it checks (no sweep, no key recorded).
-    let mut engine = if matches!(
+    // Verifying only reads: always read-only, so it works on an auditor's
+    // copy even where the caller may write it (no receipt key beside it) and
+    // never changes what it checks (no sweep, no key recorded).
+    let verify = matches!(
         cli.cmd,
         Cmd::Audit {
             cmd: AuditCmd::Verify
         }
-    ) {
+    );
+    let mut engine = if read_only || verify {
         Engine::open_read_only(&db, clock()?)?
     } else {
         Engine::open(&db, clock()?, os.name())?

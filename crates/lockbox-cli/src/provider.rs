@@ -85,6 +85,12 @@ pub fn receipt(e: &mut Engine, tenant: &str, cmd: ReceiptCmd, out: &Out) -> Resu
                 None => out!("{text}"),
             }
         }
+        // A read-only copy without its key file knows the key its audit log recorded, if any.
+        ReceiptCmd::PublicKey if e.public_key().is_empty() => {
+            return Err(Error::not_found(
+                "this store has recorded no receipt signing key, and its key file is not beside it",
+            ))
+        }
         ReceiptCmd::PublicKey => out.value(
             &json!({ "algorithm": "Ed25519", "public_key": e.public_key(), "key_id": e.key_id() }),
             &e.public_key(),

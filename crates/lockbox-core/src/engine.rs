@@ -581,12 +581,14 @@ impl Engine {
             })
         })?;
         if self.is_read_only() {
-            // Rows show their effective state; the filter and `total` went by
-            // the stored one (see ARCHITECTURE.md, read-only opening).
+            // Rows show their effective state, and a row whose effective state
+            // left the filter is dropped; the query and `total` went by the
+            // stored state (see ARCHITECTURE.md, "Read-only opening").
             let now = self.now();
             page.items = std::mem::take(&mut page.items)
                 .into_iter()
                 .map(|r| self.effective(r, now))
+                .filter(|r| q.states.is_empty() || q.states.contains(&r.state))
                 .collect();
         }
         Ok(page)

@@ -442,6 +442,25 @@ fn a_request_past_its_deadline_reads_as_it_effectively_is() {
     .map(|(c, s)| (c.to_string(), s))
     .collect();
     assert_eq!(states, expect);
+    // A state filter: F and G are stored pending/approved but no longer are.
+    let q = |states: Vec<State>| RequestQuery {
+        states,
+        limit: 100,
+        ..Default::default()
+    };
+    let cases = |e: &mut Engine, states| -> Vec<String> {
+        let mut v: Vec<String> = e
+            .list_requests("default", &q(states))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.case)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(cases(&mut e, vec![State::Pending]), ["A", "I"]);
+    assert_eq!(cases(&mut e, vec![State::Approved]), ["B"]);
     // A decision on F is judged by its stored deadline, before any write.
     let err = refused(e.approve("default", &ids["F"], &root(), None, None));
     assert_eq!(err.code, ErrorCode::ReadOnly);
@@ -640,4 +659,18 @@ fn a_path_with_uri_characters_opens() {
     let copy = copy_of(&db, &dir);
     let mut e = open_ro(&copy, read_time());
     assert_eq!(e.tenants().unwrap().len(), 1);
+}
+
+#[test]
+fn after_a_key_rotation_the_copy_names_the_new_key() {
+    let (src, copies) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (db, _) = built_store(src.path());
+    let clock = Arc::new(ManualClock::new(t0() + Duration::hours(13)));
+    let (w, old) = Engine::open_rotating_receipt_key(&db, clock, "default", &root()).unwrap();
+    let (public_key, key_id) = (w.public_key(), w.key_id());
+    assert_ne!(old.as_deref(), Some(key_id.as_str()));
+    drop(w);
+    let copy = copy_of(&db, copies.path());
+    let e = open_ro(&copy, read_time());
+    assert_eq!((e.public_key(), e.key_id()), (public_key, key_id));
 }

@@ -146,7 +146,7 @@ fn file_uri(path: &Path, query: &str) -> Result<PathBuf> {
     #[cfg(unix)]
     let bytes = std::os::unix::ffi::OsStrExt::as_bytes(abs.as_os_str()).to_vec();
     #[cfg(not(unix))]
-    let bytes = abs.to_string_lossy().replace('\\', "/").into_bytes();
+    let bytes = format!("/{}", abs.to_string_lossy().replace('\\', "/")).into_bytes();
     for b in bytes {
         match b {
             b'%' | b'?' | b'#' => uri.extend_from_slice(format!("%{b:02X}").as_bytes()),
@@ -458,6 +458,38 @@ pub fn store_files(path: &Path) -> [PathBuf; 3] {
         PathBuf::from(s)
     };
     [path.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// May the calling process write the store at `path`: the file, and its
+/// folder (where SQLite creates the `-wal` and `-shm` files)? Asked with
+/// access(2) for the real user, not read from mode bits (root may write a
+/// 0444 file; a read-only mount refuses everyone). `None` if there is no
+/// store file there: opening it creates it (or says why it cannot).
+pub fn store_writable(path: &Path) -> Option<bool> {
+    #[cfg(unix)]
+    {
+        use nix::errno::Errno;
+        use nix::unistd::{access, AccessFlags};
+        if !path.is_file() {
+            return None;
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let denied = |p: &Path| {
+            matches!(
+                access(p, AccessFlags::W_OK),
+                Err(Errno::EACCES | Errno::EROFS | Errno::EPERM)
+            )
+        };
+        Some(!denied(path) && !denied(dir))
+    }
+    #[cfg(not(unix))]
+    {
+        let m = std::fs::metadata(path).ok()?;
+        Some(!m.permissions().readonly())
+    }
 }
 
 /// Create the store file 0600 if it is missing (SQLite gives `-wal` and

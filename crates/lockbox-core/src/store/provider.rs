@@ -340,30 +340,38 @@ impl Tx<'_> {
 
     /// The public key (base64) of receipt key `key_id`, as the audit log
     /// recorded its creation or rotation (entries are written in every
-    /// tenant that existed then; read through `audit_by_operation`).
+    /// tenant that existed then). Read newest first through
+    /// `audit_by_operation` (tenant, operation, seq): a few index entries,
+    /// never a scan of the log.
     pub fn recorded_public_key(&self, key_id: &str) -> Result<Option<String>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT json_extract(details, '$.public_key') FROM audit_log
-             WHERE tenant = ?1 AND operation IN (?2, ?3) AND json_extract(details, '$.key_id') = ?4
-             ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, details FROM audit_log WHERE tenant = ?1 AND operation = ?2
+             ORDER BY seq DESC",
         )?;
+        let mut best: Option<(i64, String)> = None;
         for t in self.tenants()? {
-            let pk: Option<Option<String>> = stmt
-                .query_row(
-                    params![
-                        t.id,
-                        Operation::ReceiptKeyCreated.as_str(),
-                        Operation::ReceiptKeyRotated.as_str(),
-                        key_id
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(Some(pk)) = pk {
-                return Ok(Some(pk));
+            for op in [Operation::ReceiptKeyCreated, Operation::ReceiptKeyRotated] {
+                let mut rows = stmt.query(params![t.id, op.as_str()])?;
+                while let Some(r) = rows.next()? {
+                    let seq: i64 = r.get(0)?;
+                    if best.as_ref().is_some_and(|b| b.0 >= seq) {
+                        break;
+                    }
+                    let details: serde_json::Value =
+                        serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
+                    if details["key_id"].as_str() == Some(key_id) {
+                        if let Some(pk) = details["public_key"].as_str() {
+                            best = Some((seq, pk.to_string()));
+                        }
+                        break;
+                    }
+                }
+            }
+            if best.is_some() {
+                break;
             }
         }
-        Ok(None)
+        Ok(best.map(|b| b.1))
     }
 
     pub fn app_setting(&self, key: &str) -> Result<Option<String>> {
