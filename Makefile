@@ -6,7 +6,7 @@ NPM   ?= npm
 VENV  := $(CURDIR)/.venv
 export LOCKBOX_PYTHON := $(VENV)/bin/python3
 
-.PHONY: run test test-rust test-rust-future test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop
+.PHONY: run test test-rust test-rust-future test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -52,6 +52,10 @@ bench:
 ## Desktop app vs a bare Tauri window: cold start, idle RSS and CPU (Xvfb; ~5 min).
 bench-desktop: deps ui
 	crates/lockbox-bench/desktop.sh
+
+## The archive window on a 1 000 000-entry archive: start to first Audit page, to verified.
+bench-archive: deps ui
+	crates/lockbox-bench/desktop.sh archive
 
 ## Formatting and lints, as CI checks them.
 lint: ui

@@ -1,6 +1,7 @@
 //! IPC commands: each a few lines that call the engine and convert to DTOs.
 //! Errors cross as `{code, message}` (lockbox_core::Error's serialization).
 
+use crate::archive::refuse_in_archive;
 use crate::state::AppState;
 use lockbox_core::dto::*;
 use lockbox_core::export::{export_audit as export, ExportFormat};
@@ -19,12 +20,41 @@ fn session_of(e: &mut lockbox_core::Engine, me: &lockbox_core::Principal) -> Res
         user: me.name().to_string(),
         role: member.first().map(|m| m.1.into()),
         tenants,
+        archive: None,
     })
+}
+
+/// In an archive window: every tenant of the archive (an auditor need not
+/// belong to it), no role, and the archive.
+fn archive_session_of(
+    e: &mut lockbox_core::Engine,
+    me: &lockbox_core::Principal,
+    archive: &ArchiveDto,
+) -> Result<SessionDto> {
+    Ok(SessionDto {
+        user: me.name().to_string(),
+        role: None,
+        tenants: e.tenants()?.iter().map(TenantDto::from).collect(),
+        archive: Some(archive.clone()),
+    })
+}
+
+/// The session of this window: the user's, or an archive's.
+fn session_for(
+    state: &AppState,
+    e: &mut lockbox_core::Engine,
+    me: &lockbox_core::Principal,
+) -> Result<SessionDto> {
+    match &state.archive {
+        Some(a) => archive_session_of(e, me, &a.info),
+        None => session_of(e, me),
+    }
 }
 
 #[tauri::command]
 pub async fn session(state: State<'_, AppState>) -> Result<SessionDto> {
-    state.run(session_of).await
+    let s = state.inner().clone();
+    state.run(move |e, me| session_for(&s, e, me)).await
 }
 
 /// What the window's first page needs, in one round trip read under one engine
@@ -36,9 +66,10 @@ pub async fn boot(
     tenant: Option<String>,
     requests: Option<RequestQuery>,
 ) -> Result<BootDto> {
+    let s = state.inner().clone();
     state
         .run(move |e, me| {
-            let session = session_of(e, me)?;
+            let session = session_for(&s, e, me)?;
             let tenant = tenant
                 .filter(|t| session.tenants.iter().any(|x| x.id == *t))
                 .or_else(|| session.tenants.first().map(|t| t.id.clone()));
@@ -197,6 +228,7 @@ pub async fn set_prefs<R: tauri::Runtime>(
     state: State<'_, AppState>,
     prefs: AppPrefsDto,
 ) -> Result<AppPrefsDto> {
+    refuse_in_archive(&state, "preferences")?;
     crate::autostart::apply(&app, prefs.start_at_login)?;
     state.set_prefs(&prefs)?;
     state.changed.notify_one();
@@ -385,6 +417,8 @@ pub async fn set_smtp(
     tenant: String,
     smtp: Option<SmtpInput>,
 ) -> Result<Option<SmtpDto>> {
+    // Before the keyring is touched (the engine would refuse only the row).
+    refuse_in_archive(&state, "the SMTP server")?;
     let row = smtp.map(|i| lockbox_core::store::SmtpRow {
         host: i.host,
         port: i.port,
@@ -414,6 +448,7 @@ pub async fn set_smtp(
 /// Send a test email now (no engine lock held while talking to the server).
 #[tauri::command]
 pub async fn test_smtp(state: State<'_, AppState>, tenant: String, to: String) -> Result<()> {
+    refuse_in_archive(&state, "sending email")?;
     let (smtp, account) = state
         .run(move |e, _| {
             let smtp = e.smtp(&tenant)?.ok_or_else(|| {
@@ -479,9 +514,33 @@ pub async fn set_api_settings(
 
 /// The UI calls this once, two animation frames after its first page rendered:
 /// logs the time from process start to first paint (cold-start benchmark).
+/// An archive window's verification starts now, off the first page's path.
 #[tauri::command]
-pub async fn ui_ready(page: String) -> Result<u64> {
+pub async fn ui_ready(state: State<'_, AppState>, page: String) -> Result<u64> {
     let ms = crate::started().elapsed().as_millis() as u64;
     tracing::info!(ms, %page, "first paint");
+    if let Some(a) = &state.archive {
+        a.start_verification();
+    }
     Ok(ms)
+}
+
+/// Archive window: the verification of the archive, started when it was
+/// opened; answers when it is done (the banner fills in then).
+#[tauri::command]
+pub async fn archive_verify(state: State<'_, AppState>) -> Result<VerifyReport> {
+    match &state.archive {
+        Some(a) => a.verified().await,
+        None => Err(lockbox_core::Error::input(
+            "this window shows no audit archive",
+        )),
+    }
+}
+
+/// "Open audit archive…": choose a store file and open it read-only in a new
+/// process (`--archive`). The file opened, or `None` when canceled.
+/// `LOCKBOX_E2E_OPEN_PATH` answers for the dialog in end-to-end tests.
+#[tauri::command]
+pub async fn open_archive<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> Result<Option<String>> {
+    crate::archive::choose_and_open(&app).await
 }

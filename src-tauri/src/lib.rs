@@ -3,6 +3,7 @@
 //! exposes the engine to the admin-center UI through IPC commands.
 
 pub mod api;
+pub mod archive;
 pub mod autostart;
 pub mod commands;
 pub mod files;
@@ -55,6 +56,8 @@ macro_rules! handlers {
             $crate::commands::get_api_settings,
             $crate::commands::set_api_settings,
             $crate::commands::ui_ready,
+            $crate::commands::archive_verify,
+            $crate::commands::open_archive,
         ]
     };
 }
@@ -138,6 +141,20 @@ pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
             show_main(app);
             let _ = app.emit("lockbox://navigate", "requests");
         }
+        tray::MenuId::OpenArchive => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = archive::choose_and_open(&app).await {
+                    tracing::warn!("cannot open the audit archive: {e}");
+                    use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
+                    app.dialog()
+                        .message(e.message)
+                        .title("Couldn't open the audit archive")
+                        .kind(MessageDialogKind::Error)
+                        .show(|_| {});
+                }
+            });
+        }
         tray::MenuId::ToggleNotifications => {
             let state = app.state::<AppState>();
             let mut prefs = state.prefs();
@@ -153,6 +170,11 @@ pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
 
 pub fn run() {
     started();
+    let context = tauri::generate_context!();
+    // `--archive PATH`: a read-only window on a store copy, a process of its own.
+    if let Some(path) = archive::archive_path_from(std::env::args().skip(1)) {
+        return archive::run(path, context);
+    }
     // Before anything may speak TLS (the API over HTTPS, email): one rustls provider.
     lockbox_api::install_crypto_provider();
     let db = match db_path_from(std::env::args().skip(1)) {
@@ -208,14 +230,14 @@ pub fn run() {
                 }
             }
         })
-        .run(tauri::generate_context!());
+        .run(context);
     if let Err(e) = result {
         tracing::error!("Lockbox stopped with an error: {e}");
         std::process::exit(1);
     }
 }
 
-fn fail(e: &lockbox_core::Error) -> ! {
+pub(crate) fn fail(e: &lockbox_core::Error) -> ! {
     tracing::error!(code = e.code.as_str(), "{}", e.message);
     eprintln!("lockbox-app: error ({}): {}", e.code.as_str(), e.message);
     std::process::exit(3)

@@ -9,12 +9,17 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::{fmt, EnvFilter};
 
 pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
+    init_named(log_dir, "lockbox")
+}
+
+/// [`init`] with the log files named `PREFIX.YYYY-MM-DD.log`.
+pub fn init_named(log_dir: &Path, prefix: &str) -> Option<WorkerGuard> {
     let filter =
         || EnvFilter::try_from_env("LOCKBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let file = private_log_dir(log_dir).ok().and_then(|_| {
         Builder::new()
             .rotation(Rotation::DAILY)
-            .filename_prefix("lockbox")
+            .filename_prefix(prefix)
             .filename_suffix("log")
             .max_log_files(7)
             .build(log_dir)

@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Mutex<Engine>>,
+    /// Set in an archive window: the engine is read-only and this is the file.
+    pub archive: Option<Arc<crate::archive::Archive>>,
     /// The OS user running the app (by uid), who acts in the admin center.
     pub user: Principal,
     pub prefs: Arc<Mutex<AppPrefsDto>>,
@@ -25,9 +27,24 @@ impl AppState {
         let prefs = load_prefs(&prefs_path);
         AppState {
             engine: Arc::new(Mutex::new(engine)),
+            archive: None,
             user,
             prefs: Arc::new(Mutex::new(prefs)),
             prefs_path,
+            changed: Arc::new(Notify::new()),
+            export_paths: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The state of an archive window: `engine` opened read-only on the
+    /// archive; default preferences, never read or written.
+    pub fn for_archive(engine: Engine, user: Principal, archive: crate::archive::Archive) -> Self {
+        AppState {
+            engine: Arc::new(Mutex::new(engine)),
+            archive: Some(Arc::new(archive)),
+            user,
+            prefs: Arc::new(Mutex::new(AppPrefsDto::default())),
+            prefs_path: PathBuf::new(),
             changed: Arc::new(Notify::new()),
             export_paths: Arc::new(Mutex::new(Vec::new())),
         }
@@ -89,6 +106,7 @@ impl AppState {
     }
 
     pub fn set_prefs(&self, p: &AppPrefsDto) -> Result<()> {
+        crate::archive::refuse_in_archive(self, "preferences")?;
         let text = serde_json::to_string_pretty(p)?;
         let tmp = self.prefs_path.with_extension("json.tmp");
         std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.prefs_path))?;

@@ -15,14 +15,16 @@ pub const TRAY_ID: &str = "lockbox-tray";
 pub enum MenuId {
     Open,
     ServiceRequests,
+    OpenArchive,
     ToggleNotifications,
     Quit,
 }
 
 impl MenuId {
-    pub const ALL: [MenuId; 4] = [
+    pub const ALL: [MenuId; 5] = [
         MenuId::Open,
         MenuId::ServiceRequests,
+        MenuId::OpenArchive,
         MenuId::ToggleNotifications,
         MenuId::Quit,
     ];
@@ -30,6 +32,7 @@ impl MenuId {
         match self {
             MenuId::Open => "open",
             MenuId::ServiceRequests => "service-requests",
+            MenuId::OpenArchive => "open-archive",
             MenuId::ToggleNotifications => "toggle-notifications",
             MenuId::Quit => "quit",
         }
@@ -77,6 +80,13 @@ impl<R: Runtime> Tray<R> {
             true,
             None::<&str>,
         )?;
+        let archive = MenuItem::with_id(
+            app,
+            MenuId::OpenArchive.as_str(),
+            "Open audit archive…",
+            true,
+            None::<&str>,
+        )?;
         let notifications = CheckMenuItem::with_id(
             app,
             MenuId::ToggleNotifications.as_str(),
@@ -87,7 +97,10 @@ impl<R: Runtime> Tray<R> {
         )?;
         let quit = MenuItem::with_id(app, MenuId::Quit.as_str(), "Quit", true, None::<&str>)?;
         let sep = PredefinedMenuItem::separator(app)?;
-        let menu = Menu::with_items(app, &[&open, &requests, &notifications, &sep, &quit])?;
+        let menu = Menu::with_items(
+            app,
+            &[&open, &requests, &archive, &notifications, &sep, &quit],
+        )?;
         let icon = TrayIconBuilder::with_id(TRAY_ID)
             .icon(Image::from_bytes(ICON)?)
             .tooltip("Lockbox")

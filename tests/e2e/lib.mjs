@@ -6,8 +6,8 @@
 // except two requestAnimationFrame ticks (before a screenshot, and to see that
 // an element has stopped moving before clicking it).
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Builder, Key } from "selenium-webdriver";
 
 export { Key };
@@ -24,6 +24,10 @@ export const env = {
   driverUrl: need("LOCKBOX_E2E_DRIVER_URL"),
   shots: need("LOCKBOX_E2E_SHOTS"),
   savePath: need("LOCKBOX_E2E_SAVE_PATH"),
+  /** What the app's "Open audit archive…" dialog answers (LOCKBOX_E2E_OPEN_PATH). */
+  openPath: need("LOCKBOX_E2E_OPEN_PATH"),
+  /** The live store (LOCKBOX_DB). */
+  db: need("LOCKBOX_DB"),
   work: need("LOCKBOX_E2E_WORK"),
   /** The OS user running the app: the store's first admin, who decides in the window. */
   me: need("LOCKBOX_E2E_ME"),
@@ -79,14 +83,48 @@ export const shortId = (id) => id.replace(/-/g, "").slice(-8);
 
 // ---------------------------------------------------------------- the session
 
-export async function startSession() {
+/** Starts the app under WebDriver with `args` (e.g. `["--archive", FILE]`). */
+export async function startSession(args = []) {
   const caps = {
     browserName: "wry",
-    "tauri:options": { application: env.app, args: [] },
+    "tauri:options": { application: env.app, args },
   };
   const driver = await new Builder().usingServer(env.driverUrl).withCapabilities(caps).build();
   await driver.manage().setTimeouts({ implicit: 0, script: 30_000, pageLoad: 60_000 });
   return driver;
+}
+
+// ---------------------------------------------------------------- audit archives
+
+/**
+ * Copies the live store to FILE the way an admin hands a backup to an
+ * auditor: the store file alone (no receipt key beside it), a consistent copy
+ * made with the sqlite3 CLI's online backup while the app runs.
+ */
+export function archiveCopy(file) {
+  mkdirSync(dirname(file), { recursive: true });
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+  const r = spawnSync("sqlite3", [env.db, `.backup '${file.replace(/'/g, "''")}'`], { encoding: "utf8", timeout: 30_000 });
+  if (r.error) throw new Error(`sqlite3 .backup: ${r.error.message} (install sqlite3: make deps)`);
+  if (r.status !== 0) throw new Error(`sqlite3 .backup exited ${r.status}: ${r.stderr.trim()}`);
+  return file;
+}
+
+/** Process ids of `lockbox-app --archive FILE` processes. */
+export function archiveProcesses(file) {
+  const pids = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    let argv;
+    try {
+      argv = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const i = argv.indexOf("--archive");
+    if (i > 0 && argv[i + 1] === file) pids.push(Number(d));
+  }
+  return pids;
 }
 
 // ---------------------------------------------------------------- locating

@@ -3,10 +3,13 @@
 // `lockbox demo` (3 pending requests + 1 awaiting the provider) and sets the
 // environment read by ./lib.mjs. One app session, tests run in order.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
+  archiveCopy,
+  archiveProcesses,
   cli,
   click,
   clickOn,
@@ -380,4 +383,135 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     assert.ok(filtered.rows >= 1 && filtered.rows < full.rows, `a proper subset (${filtered.rows} of ${full.rows})`);
     sameAsCli(filtered.text, ["--text", text], "filtered export");
   });
+
+  uiTest("Open audit archive… starts the archive in a process of its own", async () => {
+    archiveCopy(env.openPath);
+    await openPage(driver, "Audit");
+    await clickOn(driver, { role: "button", name: "Open audit archive…" });
+    const note = await find(driver, { role: "status", text: /^Audit archive opened/ });
+    const said = await textOf(driver, note);
+    assert.ok(said.includes(`${env.openPath} opens read-only`), `the note names the file: ${said}`);
+    const [pid] = await waitUntil(driver, `a process runs 'lockbox-app --archive ${env.openPath}'`, async () => {
+      const pids = archiveProcesses(env.openPath);
+      return pids.length > 0 ? pids : null;
+    });
+    try {
+      // The live window goes on as it was.
+      await clickOn(driver, { role: "button", name: "Dismiss", within: note });
+      await openPage(driver, "Home");
+      await find(driver, { name: `Signed in as ${env.me}` });
+    } finally {
+      process.kill(pid, "SIGTERM");
+    }
+    await waitUntil(driver, `the archive process ${pid} has exited`, async () => !archiveProcesses(env.openPath).includes(pid));
+  });
 });
+
+// ---------------------------------------------------------------- the audit archive
+
+describe("Lockbox audit archive", { concurrency: 1 }, () => {
+  const copy = join(env.work, "archive", "contoso-archive.db");
+  let adriver = null;
+  let startError = null;
+  let live = null;
+  let verified = null;
+  let undecided = [];
+
+  before(async () => {
+    try {
+      // Requests a live window would offer a decision on (read from the live store as it is copied).
+      undecided = cli(["request", "list"]).filter((r) => r.state === "pending" || r.state === "approved");
+      archiveCopy(copy);
+      verified = cli(["--db", copy, "audit", "verify"]);
+      // A live app on the live store runs meanwhile: the archive must get a
+      // window of its own, not be handed over to it (single instance).
+      const log = join(env.work, "live-app.log");
+      live = spawn(env.app, [], { stdio: ["ignore", openSync(log, "w"), openSync(log, "a")], env: process.env });
+      await waitFor(`the live app's first paint (${log})`, () => /first paint/.test(readFileSync(log, "utf8")), 60_000);
+      adriver = await startSession(["--archive", copy]);
+      await find(adriver, { role: "heading", name: "Lockbox audit archive" }, 60_000);
+    } catch (e) {
+      startError = e;
+      await failureScreenshot(adriver, "archive start");
+      throw new Error(`the archive window did not start: ${e.message}`, { cause: e });
+    }
+  }, { timeout: 150_000 });
+
+  after(async () => {
+    if (adriver) await adriver.quit().catch((e) => console.error(`(ending the archive session: ${e.message})`));
+    if (live && live.exitCode === null) {
+      live.kill("SIGTERM");
+      await new Promise((resolve) => live.once("exit", resolve));
+    }
+  }, { timeout: 40_000 });
+
+  it("shows the copy read-only: banner, entries as 'audit verify' counts them, no decisions or settings", { timeout: 120_000 }, async () => {
+    if (!adriver) throw new Error(`no archive window: ${startError?.message ?? "it did not start"}`);
+    try {
+      assert.equal(verified.ok, true, "the copy verifies with the CLI");
+      const n = verified.entries;
+      assert.ok(n > 0, `the copy has the seeded store's entries (${n})`);
+      const banner = await find(adriver, { role: "region", name: "Audit archive" });
+      const text = () => textOf(adriver, banner);
+      assert.match(await text(), /contoso-archive\.db/, "the banner names the file");
+      assert.match(await text(), /Read-only/);
+      const count = n.toLocaleString("en-US").replace(/,/g, ",?");
+      await waitUntil(adriver, `the banner says entries 1–${n} verified`, async () =>
+        new RegExp(`Entries\\s*1–${count} verified`).test(await text()));
+      const title = await adriver.executeScript(
+        "return arguments[0].querySelector('[data-testid=archive-head]')?.getAttribute('title');", banner);
+      assert.equal(title, verified.head_hash, "the full head hash (on hover) is the CLI's");
+      assert.match(await text(), /No checkpoint in this archive/);
+
+      // The Audit page lists the archive's entries, newest (#N) first.
+      const rows = await waitUntil(adriver, "the audit history lists entries", async () => {
+        const table = await query(adriver, { role: "table", name: "Audit history" });
+        if (!table) return null;
+        const r = await adriver.executeScript("return Array.from(arguments[0].querySelectorAll('tbody tr')).map((tr) => tr.innerText);", table);
+        return r.length > 0 ? r : null;
+      });
+      assert.equal(rows.length, Math.min(n, 50), "one page of entries");
+      assert.match(rows[0], new RegExp(`^${n}\\b`), "the newest entry first");
+
+      // Only Audit and Service requests; no settings, no decisions.
+      const nav = await find(adriver, { role: "navigation", name: "Navigation" });
+      const links = await adriver.executeScript(
+        "return Array.from(arguments[0].querySelectorAll('a')).map((a) => a.innerText.trim());", nav);
+      assert.deepEqual(links, ["Service requests", "Audit"]);
+      assert.equal(await query(adriver, { role: "button", name: "Verify integrity" }), null);
+      await screenshot(adriver, "08-archive");
+
+      await clickOn(adriver, { role: "link", name: "Service requests", within: nav });
+      await find(adriver, { role: "heading", name: "Service requests" });
+      assert.ok(undecided.length > 0, "the copy has a pending or approved request");
+      const req = undecided[0];
+      await clickOn(adriver, { role: "button", name: `Open request ${shortId(req.id)} (${req.case})` });
+      const drawer = await find(adriver, { role: "dialog", name: `Request ${shortId(req.id)} details` });
+      await find(adriver, { text: /read-only: no decision can be made here/, within: drawer });
+      for (const name of ["Approve", "Reject", "Revoke access"]) {
+        assert.equal(await query(adriver, { role: "button", name }), null, `no ${name} button`);
+      }
+      await find(adriver, { role: "heading", name: "Details", within: drawer });
+      await screenshot(adriver, "08b-archive-request");
+      assert.equal(live.exitCode, null, "the live app runs on beside the archive");
+    } catch (e) {
+      const file = await failureScreenshot(adriver, "archive");
+      if (file) e.message += `\n    screenshot: ${relative(ROOT, file)}`;
+      throw e;
+    }
+  });
+});
+
+/** Polls a condition outside any window (bounded), like waitUntil. */
+async function waitFor(what, fn, timeout = 20_000) {
+  const end = Date.now() + timeout; // wall-clock: a bound on waiting, not an outcome
+  for (;;) {
+    try {
+      if (fn()) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -144,6 +144,8 @@ mkdir -p "$WORK/data" "$WORK/xdg/config" "$WORK/xdg/data" "$WORK/xdg/cache" "$WO
 export LOCKBOX_DB="$WORK/data/lockbox.db" USER=admin LOCKBOX_USER=admin LOGNAME=admin
 export LOCKBOX_E2E_ME="$(id -un)"
 export LOCKBOX_API_BIND=127.0.0.1:0 LOCKBOX_E2E_SAVE_PATH="$WORK/export.csv"
+# What "Open audit archive…" picks (the native dialog cannot be driven).
+export LOCKBOX_E2E_OPEN_PATH="$WORK/archive/opened-from-the-app.db"
 export XDG_CONFIG_HOME="$WORK/xdg/config" XDG_DATA_HOME="$WORK/xdg/data" XDG_CACHE_HOME="$WORK/xdg/cache" XDG_STATE_HOME="$WORK/xdg/state"
 export NO_AT_BRIDGE=1
 unset LOCKBOX_NOW LOCKBOX_TENANT

@@ -30,8 +30,18 @@ import {
 import { Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { errorMessage, getSession, onNavigate } from "./api/client";
 import type { BootDto } from "./bindings/BootDto";
-import { AppContext, parseHash, routeToHash, storedTenant, TENANT_KEY, type AppContextValue, type Route } from "./AppContext";
+import {
+  AppContext,
+  archiveRoute,
+  parseHash,
+  routeToHash,
+  storedTenant,
+  TENANT_KEY,
+  type AppContextValue,
+  type Route,
+} from "./AppContext";
 import type { SessionDto } from "./bindings/SessionDto";
+import { ArchiveBanner } from "./components/ArchiveBanner";
 import { ErrorBar } from "./components/ErrorBar";
 import { usePrefersDark } from "./lib/hooks";
 import { AuditPage, HomePage, OrgSettingsPage, ServiceRequestsPage } from "./pages";
@@ -45,6 +55,11 @@ const useStyles = makeStyles({
     gridTemplateAreas: '"header header" "nav main"',
     height: "100vh",
     backgroundColor: tokens.colorNeutralBackground2,
+  },
+  // An archive window: the archive's banner between the header and the pages.
+  archive: {
+    gridTemplateRows: "48px auto 1fr",
+    gridTemplateAreas: '"header header" "banner banner" "nav main"',
   },
   header: {
     gridArea: "header",
@@ -124,14 +139,17 @@ function Shell({ boot }: { boot?: BootDto }) {
     // Runs once: with boot data there is nothing to ask for.
   }, []);
 
+  const archived = session?.archive != null;
   const setTenant = useCallback((id: string) => {
     setTenantId(id);
+    // An archive's organizations are not the live app's: nothing to remember.
+    if (archived) return;
     try {
       window.localStorage.setItem(TENANT_KEY, id);
     } catch {
       /* storage unavailable */
     }
-  }, []);
+  }, [archived]);
 
   const ctx = useMemo<AppContextValue | null>(() => {
     if (!session) return null;
@@ -162,16 +180,18 @@ function Shell({ boot }: { boot?: BootDto }) {
     );
   }
 
-  const navValue =
-    route.page === "requests" ? "requests" : route.page === "settings" ? "org-settings" : route.page;
+  // An archive window offers Audit and Service requests only, read-only.
+  const archive = session.archive ?? null;
+  const shown = archive ? archiveRoute(route) : route;
+  const navValue = shown.page === "requests" ? "requests" : shown.page === "settings" ? "org-settings" : shown.page;
 
   return (
     <AppContext.Provider value={ctx}>
-      <div className={styles.root}>
+      <div className={archive ? `${styles.root} ${styles.archive}` : styles.root}>
         <header className={styles.header} role="banner">
           <LockClosedFilled fontSize={20} aria-hidden />
           <Text as="h1" className={styles.title}>
-            Lockbox admin center
+            {archive ? "Lockbox audit archive" : "Lockbox admin center"}
           </Text>
           {session.tenants.length > 1 ? (
             <Dropdown
@@ -188,11 +208,14 @@ function Shell({ boot }: { boot?: BootDto }) {
               ))}
             </Dropdown>
           ) : null}
-          <div className={styles.user} aria-label={`Signed in as ${session.user}`}>
-            <Avatar name={session.user} size={28} color="colorful" aria-hidden />
-            <Text>{session.user}</Text>
-          </div>
+          {archive ? null : (
+            <div className={styles.user} aria-label={`Signed in as ${session.user}`}>
+              <Avatar name={session.user} size={28} color="colorful" aria-hidden />
+              <Text>{session.user}</Text>
+            </div>
+          )}
         </header>
+        {archive ? <ArchiveBanner archive={archive} /> : null}
         <NavDrawer
           className={styles.nav}
           open
@@ -202,9 +225,11 @@ function Shell({ boot }: { boot?: BootDto }) {
           aria-label="Navigation"
         >
           <NavDrawerBody>
-            <NavItem href="#/home" value="home" icon={<HomeRegular />}>
-              Home
-            </NavItem>
+            {archive ? null : (
+              <NavItem href="#/home" value="home" icon={<HomeRegular />}>
+                Home
+              </NavItem>
+            )}
             <NavCategory value="support">
               <NavCategoryItem icon={<HeadsetRegular />}>Support</NavCategoryItem>
               <NavSubItemGroup>
@@ -213,14 +238,16 @@ function Shell({ boot }: { boot?: BootDto }) {
                 </NavSubItem>
               </NavSubItemGroup>
             </NavCategory>
-            <NavCategory value="settings">
-              <NavCategoryItem icon={<SettingsRegular />}>Settings</NavCategoryItem>
-              <NavSubItemGroup>
-                <NavSubItem href="#/settings" value="org-settings">
-                  Org settings
-                </NavSubItem>
-              </NavSubItemGroup>
-            </NavCategory>
+            {archive ? null : (
+              <NavCategory value="settings">
+                <NavCategoryItem icon={<SettingsRegular />}>Settings</NavCategoryItem>
+                <NavSubItemGroup>
+                  <NavSubItem href="#/settings" value="org-settings">
+                    Org settings
+                  </NavSubItem>
+                </NavSubItemGroup>
+              </NavCategory>
+            )}
             <NavItem href="#/audit" value="audit" icon={<DocumentSearchRegular />}>
               Audit
             </NavItem>
@@ -228,7 +255,7 @@ function Shell({ boot }: { boot?: BootDto }) {
         </NavDrawer>
         <main className={styles.main} id="main">
           {/* key on tenant: switching organization starts each page afresh */}
-          <Page key={ctx.tenant.id} route={route} />
+          <Page key={ctx.tenant.id} route={shown} />
         </main>
       </div>
     </AppContext.Provider>

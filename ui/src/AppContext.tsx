@@ -1,4 +1,5 @@
 import { createContext, useContext } from "react";
+import type { ArchiveDto } from "./bindings/ArchiveDto";
 import type { SessionDto } from "./bindings/SessionDto";
 import type { TenantDto } from "./bindings/TenantDto";
 
@@ -21,6 +22,19 @@ export function useApp(): AppContextValue {
   const v = useContext(AppContext);
   if (!v) throw new Error("useApp outside AppContext");
   return v;
+}
+
+/** The archive this window shows read-only, or null in the live admin center. */
+export function useArchive(): ArchiveDto | null {
+  return useApp().session.archive ?? null;
+}
+
+/**
+ * The pages an archive window offers: Audit and Service requests, read-only.
+ * Any other route shows the Audit page.
+ */
+export function archiveRoute(r: Route): Route {
+  return r.page === "audit" || r.page === "requests" ? r : { page: "audit" };
 }
 
 export function routeToHash(r: Route): string {

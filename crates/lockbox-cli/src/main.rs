@@ -156,7 +156,16 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         let (e, old) = Engine::open_rotating_receipt_key(&db, clock()?, tenant, &os)?;
         return provider::rotated_key(&e, old, out);
     }
-    let mut engine = if read_only {
+    // Verifying only reads: always read-only, so it works on an auditor's
+    // copy even where the caller may write it (no receipt key beside it) and
+    // never changes what it checks (no sweep, no key recorded).
+    let verify = matches!(
+        cli.cmd,
+        Cmd::Audit {
+            cmd: AuditCmd::Verify
+        }
+    );
+    let mut engine = if read_only || verify {
         Engine::open_read_only(&db, clock()?)?
     } else {
         Engine::open(&db, clock()?, os.name())?

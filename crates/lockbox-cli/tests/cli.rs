@@ -765,3 +765,49 @@ fn a_missing_receipt_key_is_refused_until_rotate_key_which_is_audited() {
         want
     });
 }
+
+#[test]
+fn audit_verify_reads_an_auditors_copy_without_its_key_and_changes_nothing() {
+    let mut s = Store::new();
+    let a = s.file("eng1", &[]);
+    s.ok(&["request", "provider-approve", &a, "--as", "mgr"]);
+    let live = s.json(&["audit", "verify"]);
+    // The copy an auditor is handed: the store file alone, no receipt key;
+    // a deadline has passed since (nothing may be swept into it).
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("archive.db");
+    std::fs::copy(&s.db, &copy).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", s.db.display()));
+    if wal.exists() {
+        std::fs::copy(&wal, format!("{}-wal", copy.display())).unwrap();
+    }
+    let listing = |d: &std::path::Path| {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                (p.clone(), std::fs::read(&p).unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing(dir.path());
+    s.at("2026-12-09T09:00:00Z");
+    let out = Command::cargo_bin("lockbox")
+        .unwrap()
+        .env("LOCKBOX_NOW", &s.now)
+        .args(["--json", "--db"])
+        .arg(&copy)
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["entries"], live["entries"]);
+    assert_eq!(v["head_hash"], live["head_hash"]);
+    assert_eq!(listing(dir.path()), before, "the copy is not written to");
+}

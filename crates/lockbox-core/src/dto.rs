@@ -653,6 +653,7 @@ pub fn export_typescript(dir: &std::path::Path) -> std::result::Result<(), ts_rs
     crate::error::Error::export_all(&cfg)?;
     HomeStats::export_all(&cfg)?;
     SessionDto::export_all(&cfg)?;
+    ArchiveDto::export_all(&cfg)?;
     BootDto::export_all(&cfg)?;
     AppPrefsDto::export_all(&cfg)?;
     LockboxEvent::export_all(&cfg)?;
@@ -702,6 +703,30 @@ pub struct SessionDto {
     /// The user's role in the first tenant they belong to.
     pub role: Option<RoleDto>,
     pub tenants: Vec<TenantDto>,
+    /// Set when the window shows an audit archive (a store copy opened
+    /// read-only): every tenant in it, no role, no decisions or settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub archive: Option<ArchiveDto>,
+}
+
+/// The store copy an archive window shows read-only, as read when it was
+/// opened. Its verification ([`VerifyReport`]) comes separately, when done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArchiveDto {
+    /// The file as given (absolute).
+    pub path: String,
+    pub file_name: String,
+    /// Entries in the audit log: sequence numbers 1..=entries.
+    #[ts(type = "number")]
+    pub entries: u64,
+    /// The newest entry's hash, as stored (not yet verified).
+    pub head_hash: Option<String>,
+    /// When the newest entry was recorded.
+    pub newest_at: Option<String>,
+    /// One line on the archive's signed checkpoint; `None`: it holds none.
+    pub checkpoint: Option<String>,
 }
 
 /// What the admin center's first page needs, in one round trip: the session

@@ -197,6 +197,20 @@ export const exportAudit = (tenant: string, query: AuditQuery, format: ExportFor
 
 export const verifyAudit = () => call<VerifyReport>("verify_audit");
 
+/**
+ * Archive mode: the verification of the archive's audit log, started by the
+ * shell when the archive was opened. Resolves when it is done (about a second
+ * per million entries), so a page never waits for it.
+ */
+export const archiveVerify = () => call<VerifyReport>("archive_verify");
+
+/**
+ * "Open audit archive…": the shell asks for a store file (native dialog) and
+ * opens it read-only in a new window of its own (a separate process).
+ * Resolves to the file opened, or null when the dialog was canceled.
+ */
+export const openArchive = () => call<string | null>("open_archive");
+
 export const homeStats = (tenant: string) => call<HomeStats>("home_stats", { tenant });
 
 // Provider connections (API tokens), approver email (SMTP), the local provider API.

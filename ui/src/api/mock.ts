@@ -5,6 +5,7 @@
 
 import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
 import type { AppPrefsDto } from "../bindings/AppPrefsDto";
+import type { ArchiveDto } from "../bindings/ArchiveDto";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditQuery } from "../bindings/AuditQuery";
@@ -46,7 +47,29 @@ export type MockOptions = {
   singleTenant?: boolean;
   /** Role of the signed-in user in every tenant. */
   role?: Role | null;
+  /**
+   * Archive mode: the window shows this store copy read-only (the session
+   * carries it; every write is refused with read_only; nothing expires).
+   * `true` uses a default file name.
+   */
+  archive?: boolean | Partial<Pick<ArchiveDto, "path" | "file_name" | "checkpoint">>;
 };
+
+/** Commands that change something: refused in archive mode, as the shell refuses them. */
+const WRITES = new Set([
+  "approve_request",
+  "reject_request",
+  "revoke_request",
+  "update_settings",
+  "set_prefs",
+  "add_user",
+  "remove_user",
+  "issue_token",
+  "revoke_token",
+  "set_smtp",
+  "test_smtp",
+  "set_api_settings",
+]);
 
 export type MockTransport = Transport & { backend: MockBackend };
 
@@ -211,12 +234,26 @@ export class MockBackend {
   apiStartError: string | null = null;
   /** When set, test_smtp fails with this reason. */
   smtpTestFailure: string | null = null;
+  /** Archive mode (see MockOptions.archive); the counts and head are read when asked. */
+  archive: Pick<ArchiveDto, "path" | "file_name" | "checkpoint"> | null = null;
+  /** archive_verify answers once this resolves (tests hold it to see the page before the verification). */
+  archiveVerifyGate: Promise<void> = Promise.resolve();
+  /** What "Open audit archive…" picks next (null: the dialog is canceled), and what it opened. */
+  archiveToOpen: string | null = "/home/alex/Documents/lockbox-backup.db";
+  openedArchives: string[] = [];
   private rand: () => number;
   private listeners = new Set<(payload: unknown) => void>();
 
   constructor(opts: MockOptions = {}) {
     this.now = opts.now ?? (() => Date.now());
     this.role = opts.role === undefined ? "admin" : opts.role;
+    if (opts.archive) {
+      const a = opts.archive === true ? {} : opts.archive;
+      const path = a.path ?? "/home/alex/Documents/lockbox-backup.db";
+      this.archive = { path, file_name: a.file_name ?? path.split("/").pop() ?? path, checkpoint: a.checkpoint ?? null };
+      // An auditor reviews a copy they need not belong to: no role in it.
+      this.role = null;
+    }
     const r = prng(opts.seed ?? 42);
     this.rand = r;
     const t0 = this.now();
@@ -597,8 +634,23 @@ export class MockBackend {
 
   // ---- commands ---------------------------------------------------------
 
+  /** Holds archive_verify until the returned function is called. */
+  holdArchiveVerify(): () => void {
+    let release = () => {};
+    this.archiveVerifyGate = new Promise<void>((r) => (release = r));
+    return release;
+  }
+
+  private archiveDto(): ArchiveDto | null {
+    if (!this.archive) return null;
+    const head = this.audit[this.audit.length - 1];
+    return { ...this.archive, entries: this.audit.length, head_hash: head?.hash ?? null, newest_at: head?.recorded_at ?? null };
+  }
+
   handle(cmd: string, a: InvokeArgs): unknown {
-    this.tick();
+    // A store opened read-only: nothing is swept, nothing is written.
+    if (this.archive && WRITES.has(cmd)) fail("read_only", `${this.archive.file_name} is an audit archive, open read-only`);
+    if (!this.archive) this.tick();
     switch (cmd) {
       case "session":
         return this.session();
@@ -649,6 +701,12 @@ export class MockBackend {
       }
       case "verify_audit":
         return this.verify();
+      case "archive_verify":
+        if (!this.archive) return fail("invalid_input", "this window shows no archive");
+        return this.archiveVerifyGate.then(() => this.verify());
+      case "open_archive":
+        if (this.archiveToOpen) this.openedArchives.push(this.archiveToOpen);
+        return this.archiveToOpen;
       case "home_stats":
         return this.homeStats(this.tenant(a.tenant));
       case "list_tokens": {
@@ -813,7 +871,8 @@ export class MockBackend {
   }
 
   session(): SessionDto {
-    return { user: this.user, role: this.role, tenants: clone(this.tenants) };
+    const archive = this.archiveDto();
+    return { user: this.user, role: this.role, tenants: clone(this.tenants), ...(archive ? { archive } : {}) };
   }
 
   private listRequests(tenant: string, q: RequestQuery): RequestPage {

@@ -37,14 +37,24 @@ import {
 } from "@fluentui/react-components";
 import { DatePicker } from "@fluentui/react-datepicker-compat";
 import {
+  ArchiveRegular,
   ArrowDownloadRegular,
   DismissRegular,
   ShieldCheckmarkRegular,
   ShieldErrorRegular,
 } from "@fluentui/react-icons";
 import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { errorMessage, exportAudit, queryAudit, reportFirstPaint, saveDialog, verifyAudit, type ExportFormat } from "../api/client";
-import { useApp } from "../AppContext";
+import {
+  errorMessage,
+  exportAudit,
+  openArchive,
+  queryAudit,
+  reportFirstPaint,
+  saveDialog,
+  verifyAudit,
+  type ExportFormat,
+} from "../api/client";
+import { useApp, useArchive } from "../AppContext";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditQuery } from "../bindings/AuditQuery";
 import type { VerifyReport } from "../bindings/VerifyReport";
@@ -230,6 +240,7 @@ function nullIfBlank(s: string): string | null {
 export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
   const styles = useStyles();
   const { tenant } = useApp();
+  const archive = useArchive();
   const [filters, setFilters] = useState<Filters>({
     from: "",
     to: "",
@@ -260,6 +271,7 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
   const [verifyError, setVerifyError] = useState<string | null>(null);
   const [exportNote, setExportNote] = useState<{ ok: boolean; text: string } | null>(null);
   const [exporting, setExporting] = useState(false);
+  const [archiveNote, setArchiveNote] = useState<{ ok: boolean; text: string } | null>(null);
   const [seenOps, setSeenOps] = useState<string[]>([]);
 
   const from = useDebounced(filters.from.trim(), 300);
@@ -359,6 +371,16 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
     }
   };
 
+  const runOpenArchive = async () => {
+    setArchiveNote(null);
+    try {
+      const path = await openArchive();
+      if (path) setArchiveNote({ ok: true, text: `${path} opens read-only in a window of its own.` });
+    } catch (e) {
+      setArchiveNote({ ok: false, text: errorMessage(e) });
+    }
+  };
+
   const runVerify = async () => {
     setVerifying(true);
     setVerify(null);
@@ -385,7 +407,9 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
     <div className={styles.page}>
       <Title2 as="h2" block>Audit</Title2>
       <Body1 className={styles.intro} block>
-        Every request, decision, access and settings change is recorded in a tamper-evident, hash-chained log.
+        {archive
+          ? "The audit log of this archive, read-only. Its verification is shown above."
+          : "Every request, decision, access and settings change is recorded in a tamper-evident, hash-chained log."}
       </Body1>
 
       <div className={styles.actions}>
@@ -402,10 +426,28 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
             </MenuList>
           </MenuPopover>
         </Menu>
-        <Button icon={<ShieldCheckmarkRegular />} onClick={() => void runVerify()} disabled={verifying}>
-          {verifying ? "Verifying…" : "Verify integrity"}
+        {archive ? null : (
+          <Button icon={<ShieldCheckmarkRegular />} onClick={() => void runVerify()} disabled={verifying}>
+            {verifying ? "Verifying…" : "Verify integrity"}
+          </Button>
+        )}
+        <Button icon={<ArchiveRegular />} onClick={() => void runOpenArchive()}>
+          Open audit archive…
         </Button>
       </div>
+      {archiveNote ? (
+        <MessageBar intent={archiveNote.ok ? "info" : "error"} role={archiveNote.ok ? "status" : "alert"}>
+          <MessageBarBody>
+            <MessageBarTitle>{archiveNote.ok ? "Audit archive opened" : "Couldn't open the archive"}</MessageBarTitle>
+            {archiveNote.text}
+          </MessageBarBody>
+          <MessageBarActions
+            containerAction={
+              <Button appearance="transparent" aria-label="Dismiss" icon={<DismissRegular />} onClick={() => setArchiveNote(null)} />
+            }
+          />
+        </MessageBar>
+      ) : null}
 
       {exporting ? <Spinner size="tiny" label="Exporting…" /> : null}
       {exportNote ? (

@@ -22,7 +22,7 @@ import {
 import { ArrowClockwiseRegular, LockClosedRegular } from "@fluentui/react-icons";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { errorMessage, listRequests, reportFirstPaint } from "../api/client";
-import { useApp } from "../AppContext";
+import { useApp, useArchive } from "../AppContext";
 import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestQuery } from "../bindings/RequestQuery";
 import type { RequestSort } from "../bindings/RequestSort";
@@ -91,7 +91,11 @@ export function deadlineOf(r: RequestDto): { at: number; label: string; after: s
 export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string }) {
   const styles = useStyles();
   const { tenant } = useApp();
-  const [status, setStatus] = useState<StatusFilter>(() => statusFrom(initialStatus));
+  const archive = useArchive();
+  // An archive is reviewed as a whole: it opens on every request, not the pending ones.
+  const [status, setStatus] = useState<StatusFilter>(() =>
+    archive && !isStatusFilter(initialStatus) ? "all" : statusFrom(initialStatus),
+  );
   const [sort, setSort] = useState<RequestSort>("newest");
   const [searchText, setSearchText] = useState("");
   const search = useDebounced(searchText.trim(), 300);
@@ -195,14 +199,16 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
 
   const statusLabel = STATUS_FILTERS.find((f) => f.value === status)?.label ?? "";
   const sortLabel = SORTS.find((s) => s.value === sort)?.label ?? "";
-  const filtered = status !== "pending" || search !== "";
+  const filtered = status !== (archive ? "all" : "pending") || search !== "";
 
   return (
     <div className={styles.page}>
       <Title2 as="h2" block>Service requests</Title2>
       <Body1 className={styles.intro} block>
-        <LockClosedRegular aria-hidden /> Customer Lockbox requests: a support engineer needs your approval before
-        accessing your organization's content. Approve or reject each request before it expires.
+        <LockClosedRegular aria-hidden />{" "}
+        {archive
+          ? "The requests in this archive as they were stored, read-only: no decision can be made here."
+          : "Customer Lockbox requests: a support engineer needs your approval before accessing your organization's content. Approve or reject each request before it expires."}
       </Body1>
 
       <div className={styles.toolbar} role="search" aria-label="Filter requests">

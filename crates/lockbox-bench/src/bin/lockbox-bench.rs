@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! lockbox-bench [all|decision|sweep|scheduler|verify|verify-ro|query]... [--runs N] [--quick] [--dir DIR]
+//! lockbox-bench big-store [--quick] [--dir DIR]   # build (once) and print the big fixture's path
 //! ```
 //! Every benchmark prints the operation, Lockbox's figure, the baseline's,
 //! the ratio and the machine, and a summary table at the end. Run it in
@@ -88,6 +89,14 @@ fn run() -> BoxResult<()> {
             }
         }
         args.remove(0);
+    }
+    // The big store (1M audit entries; cached) for other measurements, e.g.
+    // the desktop archive window (desktop.sh archive): its path, last line.
+    if which.iter().any(|w| w == "big-store") {
+        std::fs::create_dir_all(&cfg.dir)?;
+        let (path, _, _) = big_store(&cfg)?;
+        println!("{}", path.display());
+        return Ok(());
     }
     if which.is_empty() || which.iter().any(|w| w == "all") {
         which = ["decision", "sweep", "scheduler", "verify", "query"]

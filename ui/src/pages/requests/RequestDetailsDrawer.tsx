@@ -38,7 +38,7 @@ import {
   requestAudit,
   revokeRequest,
 } from "../../api/client";
-import { useApp } from "../../AppContext";
+import { useApp, useArchive } from "../../AppContext";
 import type { AuditEntryDto } from "../../bindings/AuditEntryDto";
 import type { RequestDto } from "../../bindings/RequestDto";
 import { ErrorBar } from "../../components/ErrorBar";
@@ -88,6 +88,7 @@ type Props = {
 export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
   const styles = useStyles();
   const { tenant, session } = useApp();
+  const archive = useArchive();
   const { dispatchToast } = useToastController(TOASTER_ID);
   const [request, setRequest] = useState<RequestDto | null>(null);
   const [audit, setAudit] = useState<AuditEntryDto[] | null>(null);
@@ -211,8 +212,13 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
           {!request && !error ? <Spinner label="Loading request…" /> : null}
           {request ? (
             <>
+              {archive ? (
+                <MessageBar intent="info">
+                  <MessageBarBody>An audit archive is read-only: no decision can be made here.</MessageBarBody>
+                </MessageBar>
+              ) : null}
               <div className={styles.actions}>
-                {request.state === "pending" ? (
+                {!archive && request.state === "pending" ? (
                   <>
                     <Button
                       appearance="primary"
@@ -227,13 +233,13 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
                     </Button>
                   </>
                 ) : null}
-                {request.state === "approved" ? (
+                {!archive && request.state === "approved" ? (
                   <Button icon={<ShieldDismissRegular />} disabled={!canDecide} onClick={(e) => openDialog("revoke", e.currentTarget)}>
                     Revoke access
                   </Button>
                 ) : null}
               </div>
-              {request.state === "pending" && iApproved ? (
+              {!archive && request.state === "pending" && iApproved ? (
                 <MessageBar intent="info">
                   <MessageBarBody>
                     You approved this request. Waiting for {request.approvals_required - customerApprovals.length} more
@@ -241,14 +247,14 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
                   </MessageBarBody>
                 </MessageBar>
               ) : null}
-              {request.state === "awaiting_provider" ? (
+              {!archive && request.state === "awaiting_provider" ? (
                 <MessageBar intent="info">
                   <MessageBarBody>
                     Waiting for the provider's manager to approve. You can decide once it is pending.
                   </MessageBarBody>
                 </MessageBar>
               ) : null}
-              {!canDecide ? (
+              {!archive && !canDecide ? (
                 <MessageBar intent="warning">
                   <MessageBarBody>You aren't an approver in this organization, so you can only view requests.</MessageBarBody>
                 </MessageBar>
