@@ -127,22 +127,27 @@ pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<(Engine, Archive)> {
     ))
 }
 
-/// The file, its entries (1..=N), the head hash as stored, the newest entry's time.
+/// The file, its entries (1..=N), the newest entry's hash (the head of its
+/// tenant's chain) and time as stored, and its newest signed checkpoint.
 fn read_info(e: &mut Engine, path: &Path) -> Result<ArchiveDto> {
-    let (entries, head_hash) = e.audit_head()?;
-    // Each tenant's newest entry is one index probe; the newest of them is the head.
+    let entries = e.audit_len()?;
+    // Each tenant's newest entry is one index probe; the newest of them is the store's.
     let q = AuditQuery {
         limit: Some(1),
         ..Default::default()
     };
-    let mut newest: Option<(i64, String)> = None;
+    let mut newest: Option<lockbox_core::audit::AuditEntry> = None;
     for t in e.tenants()? {
-        if let Some(x) = e.audit_page(&t.id, &q)?.first() {
-            if newest.as_ref().is_none_or(|(seq, _)| x.seq > *seq) {
-                newest = Some((x.seq, lockbox_core::clock::rfc3339(x.recorded_at)));
+        if let Some(x) = e.audit_page(&t.id, &q)?.into_iter().next() {
+            if newest.as_ref().is_none_or(|n| x.seq > n.seq) {
+                newest = Some(x);
             }
         }
     }
+    let checkpoint = match &newest {
+        Some(n) => checkpoint_line(e, &n.tenant)?,
+        None => None,
+    };
     Ok(ArchiveDto {
         path: path.display().to_string(),
         file_name: path
@@ -150,11 +155,34 @@ fn read_info(e: &mut Engine, path: &Path) -> Result<ArchiveDto> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string()),
         entries: entries.max(0) as u64,
-        head_hash,
-        newest_at: newest.map(|(_, at)| at),
-        // Signed checkpoints are not in the engine yet: an archive holds none.
-        checkpoint: None,
+        head_hash: newest.as_ref().map(|n| n.hash.clone()),
+        newest_at: newest
+            .as_ref()
+            .map(|n| lockbox_core::clock::rfc3339(n.recorded_at)),
+        checkpoint,
     })
+}
+
+/// One line on `tenant`'s newest checkpoint in the archive: whether the
+/// archive's log holds what it vouches for (signature by a key the log
+/// recorded, hash at its position), and how many entries came after it.
+fn checkpoint_line(e: &mut Engine, tenant: &str) -> Result<Option<String>> {
+    let Some(c) = e.store().read(|tx| tx.checkpoints(Some(tenant), 1))?.pop() else {
+        return Ok(None);
+    };
+    let text = lockbox_core::checkpoint::text(&c.body, &c.signature);
+    let check = e.check_claims(&text, None)?.pop();
+    let (len, _) = e.audit_head(tenant)?;
+    let at = lockbox_core::clock::rfc3339(c.at);
+    Ok(Some(match check.and_then(|x| x.problem) {
+        None if len > c.entries => format!(
+            "Signed checkpoint of {tenant}: entries 1–{} as of {at} hold; the {} entries after it are not covered by a checkpoint",
+            c.entries,
+            len - c.entries
+        ),
+        None => format!("Signed checkpoint of {tenant}: entries 1–{} as of {at} hold", c.entries),
+        Some(p) => format!("Signed checkpoint of {tenant} ({at}) FAILS: {p}"),
+    }))
 }
 
 /// The verification yields the CPU to the window (its worker threads inherit this).

@@ -147,7 +147,7 @@ fn files_of(copy: &Path) -> Vec<(String, Vec<u8>)> {
 fn the_session_carries_the_archive_and_every_tenant_and_verification_answers_when_done() {
     let dir = tempfile::tempdir().unwrap();
     let (mut live, copy, _) = store_and_copy(dir.path());
-    let (entries, head) = live.audit_head().unwrap();
+    let (entries, head) = live.audit_head("default").unwrap();
     let w = open_archive(&copy);
 
     let s = w.ok("session", json!({}));
@@ -173,7 +173,14 @@ fn the_session_carries_the_archive_and_every_tenant_and_verification_answers_whe
     assert_eq!(a["entries"], json!(entries));
     assert_eq!(a["head_hash"], json!(head));
     assert_eq!(a["newest_at"], "2026-11-29T09:00:00Z");
-    assert_eq!(a["checkpoint"], Value::Null);
+    // The engine signed a checkpoint of the chain when the store was opened.
+    let cp = a["checkpoint"].as_str().unwrap();
+    assert!(
+        cp.starts_with(&format!(
+            "Signed checkpoint of default: entries 1–{entries} as of"
+        )) && cp.ends_with(" hold"),
+        "{cp}"
+    );
 
     let b = w.ok("boot", json!({"tenant": null, "requests": null}));
     assert_eq!(b["session"], s);
@@ -189,7 +196,7 @@ fn the_session_carries_the_archive_and_every_tenant_and_verification_answers_whe
     );
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["entries"], json!(entries));
-    assert_eq!(v["head_hash"], json!(head));
+    assert_eq!(v["chains"][0]["head_hash"], json!(head));
     assert_eq!(v["requests"], 3);
     // Asked again (the banner remounts): the same outcome, not a second run.
     assert_eq!(w.ok("archive_verify", json!({})), v);

@@ -108,7 +108,7 @@ describe("archive window", () => {
     await openArchiveWindow();
     const alert = await within(banner()).findByRole("alert");
     expect(alert).toHaveTextContent("This archive failed verification");
-    expect(alert).toHaveTextContent("The hash chain breaks at entry #7: hash does not match the entry's content.");
+    expect(alert).toHaveTextContent("The hash chain breaks at entry #7: its content does not match its hash (the entry was edited).");
     expect(within(banner()).getByText("Verification failed")).toBeInTheDocument();
     expect(within(banner()).getByTestId("archive-entries")).toHaveTextContent("1–6 intact; #7 is bad");
   });

@@ -162,7 +162,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     let verify = matches!(
         cli.cmd,
         Cmd::Audit {
-            cmd: AuditCmd::Verify
+            cmd: AuditCmd::Verify { .. }
         }
     );
     let mut engine = if read_only || verify {

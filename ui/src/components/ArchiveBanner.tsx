@@ -112,7 +112,9 @@ export function ArchiveBanner({ archive }: { archive: ArchiveDto }) {
   }, []);
 
   const failed = report !== null && !report.ok;
-  const head = (report?.ok ? report.head_hash : null) ?? archive.head_hash;
+  // The newest entry's hash: the head of its tenant's chain (one chain per
+  // tenant), which the verification recomputes with the others.
+  const head = archive.head_hash;
   const copy = async () => {
     if (head) setCopied(await copyText(head));
   };
