@@ -165,8 +165,19 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             cmd: AuditCmd::Verify { .. }
         }
     );
-    let mut engine = if read_only || verify {
+    let mut engine = if read_only {
         Engine::open_read_only(&db, clock()?)?
+    } else if verify {
+        match Engine::open_read_only(&db, clock()?) {
+            Ok(e) => e,
+            // A writable store not at this build's schema — an older one, or
+            // one whose creation was cut short (a crash) — is opened as any
+            // command opens it: that upgrades or finishes it, then it is checked.
+            Err(err) if err.code == lockbox_core::ErrorCode::ReadOnly => {
+                Engine::open(&db, clock()?, os.name())?
+            }
+            Err(err) => return Err(err),
+        }
     } else {
         Engine::open(&db, clock()?, os.name())?
     };
