@@ -513,7 +513,7 @@ async function waitFor(what, fn, timeout = 20_000) {
     } catch {
       /* not yet */
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`); // wall-clock: a wait's time limit, not an outcome
     await new Promise((r) => setTimeout(r, 100));
   }
 }
