@@ -61,8 +61,7 @@ impl ApiRuntime {
             .tls_cert
             .zip(settings.tls_key)
             .map(|(c, k)| (c.into(), k.into()));
-        let mut api_state = lockbox_api::ApiState::new(state.engine.clone(), 50, 250);
-        api_state.changed = state.changed.clone();
+        let api_state = lockbox_api::ApiState::new(state.engine.clone(), 50, 250);
         match lockbox_api::bind(api_state, lockbox_api::ServeConfig { bind: addr, tls }).await {
             Ok((addr, h)) => {
                 tracing::info!(%addr, "provider API listening");

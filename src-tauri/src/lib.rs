@@ -5,11 +5,12 @@
 pub mod api;
 pub mod archive;
 pub mod autostart;
-pub mod commands;
 pub mod files;
+pub mod ipc;
 pub mod logging;
 pub mod notify;
 pub mod runtime;
+pub mod shell;
 pub mod state;
 pub mod tray;
 
@@ -20,45 +21,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager, Runtime, WindowEvent};
 
-/// Every IPC command, in one list shared by the app and its tests.
+/// The IPC handler of every command (`lockbox_core::commands`), shared by
+/// the app and its tests.
 #[macro_export]
 macro_rules! handlers {
     () => {
-        tauri::generate_handler![
-            $crate::commands::session,
-            $crate::commands::boot,
-            $crate::commands::list_requests,
-            $crate::commands::get_request,
-            $crate::commands::request_audit,
-            $crate::commands::approve_request,
-            $crate::commands::reject_request,
-            $crate::commands::revoke_request,
-            $crate::commands::get_settings,
-            $crate::commands::update_settings,
-            $crate::commands::get_prefs,
-            $crate::commands::set_prefs,
-            $crate::commands::list_users,
-            $crate::commands::add_user,
-            $crate::commands::remove_user,
-            $crate::commands::query_audit,
-            $crate::commands::export_audit,
-            $crate::commands::verify_audit,
-            $crate::commands::home_stats,
-            $crate::commands::tray_state,
-            $crate::commands::choose_export_path,
-            $crate::commands::list_tokens,
-            $crate::commands::issue_token,
-            $crate::commands::revoke_token,
-            $crate::commands::get_smtp,
-            $crate::commands::set_smtp,
-            $crate::commands::test_smtp,
-            $crate::commands::email_status,
-            $crate::commands::get_api_settings,
-            $crate::commands::set_api_settings,
-            $crate::commands::ui_ready,
-            $crate::commands::archive_verify,
-            $crate::commands::open_archive,
-        ]
+        $crate::ipc::handler()
     };
 }
 

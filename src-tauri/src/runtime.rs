@@ -19,40 +19,10 @@ pub const CHANNEL: &str = "desktop";
 
 pub fn spawn<R: Runtime>(app: AppHandle<R>, state: AppState) {
     let wake = Arc::new(Notify::new());
-    tauri::async_runtime::spawn(scheduler_loop(state.clone(), wake.clone()));
+    // Deadlines, reminders and approver email: the loop `lockbox serve` runs too.
+    let h = state.engine.clone();
+    tauri::async_runtime::spawn(lockbox_core::runtime::background_loop(h, wake.clone()));
     tauri::async_runtime::spawn(feed_loop(app, state, wake));
-}
-
-async fn scheduler_loop(state: AppState, wake: Arc<Notify>) {
-    loop {
-        let sleep = match state
-            .run(|e, _| scheduler::tick(e).map(|t| (t.clone(), t.sleep_for(e.now()))))
-            .await
-        {
-            Ok((t, sleep)) => {
-                for s in &t.swept {
-                    tracing::info!(request = %s.request_id, tenant = %s.tenant, state = %s.state, "deadline applied");
-                }
-                if !t.swept.is_empty() || t.reminders > 0 {
-                    state.changed.notify_one();
-                }
-                // Approver emails: claimed once across processes, sent without holding the engine.
-                if let Err(e) = lockbox_api::worker::email_pass(&state.engine).await {
-                    tracing::warn!("email delivery: {e}");
-                }
-                // Email retries come due without a store change: look again within 5 s.
-                sleep.min(Duration::from_secs(5))
-            }
-            Err(e) => {
-                tracing::warn!("scheduler tick failed: {e}");
-                Duration::from_secs(5)
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
-            _ = wake.notified() => {}
-        }
-    }
 }
 
 async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Notify>) {

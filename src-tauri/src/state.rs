@@ -1,7 +1,9 @@
-//! Shared app state: the engine (one connection, behind a mutex), who is
+//! Shared app state: the engine handle (`lockbox_core::runtime`), who is
 //! acting, per-machine preferences, and the "something changed" signal.
 
+use lockbox_core::commands::Caller;
 use lockbox_core::dto::AppPrefsDto;
+use lockbox_core::runtime::EngineHandle;
 use lockbox_core::{Engine, Error, Principal, Result};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -9,14 +11,15 @@ use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub engine: Arc<Mutex<Engine>>,
+    pub engine: EngineHandle,
     /// Set in an archive window: the engine is read-only and this is the file.
     pub archive: Option<Arc<crate::archive::Archive>>,
     /// The OS user running the app (by uid), who acts in the admin center.
     pub user: Principal,
     pub prefs: Arc<Mutex<AppPrefsDto>>,
     pub prefs_path: PathBuf,
-    /// Woken whenever the store changed (by us or another process).
+    /// Woken whenever the store changed (by us or another process): the
+    /// engine handle's signal.
     pub changed: Arc<Notify>,
     /// Paths the user picked in the save dialog, each writable by one export.
     export_paths: Arc<Mutex<Vec<PathBuf>>>,
@@ -25,13 +28,14 @@ pub struct AppState {
 impl AppState {
     pub fn new(engine: Engine, user: Principal, prefs_path: PathBuf) -> Self {
         let prefs = load_prefs(&prefs_path);
+        let engine = EngineHandle::new(engine);
         AppState {
-            engine: Arc::new(Mutex::new(engine)),
+            changed: engine.changed().clone(),
+            engine,
             archive: None,
             user,
             prefs: Arc::new(Mutex::new(prefs)),
             prefs_path,
-            changed: Arc::new(Notify::new()),
             export_paths: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -39,13 +43,14 @@ impl AppState {
     /// The state of an archive window: `engine` opened read-only on the
     /// archive; default preferences, never read or written.
     pub fn for_archive(engine: Engine, user: Principal, archive: crate::archive::Archive) -> Self {
+        let engine = EngineHandle::new(engine);
         AppState {
-            engine: Arc::new(Mutex::new(engine)),
+            changed: engine.changed().clone(),
+            engine,
             archive: Some(Arc::new(archive)),
             user,
             prefs: Arc::new(Mutex::new(AppPrefsDto::default())),
             prefs_path: PathBuf::new(),
-            changed: Arc::new(Notify::new()),
             export_paths: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -74,20 +79,22 @@ impl AppState {
         }
     }
 
+    /// Who calls the engine commands: the OS user, and the archive shown.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            principal: self.user.clone(),
+            archive: self.archive.as_ref().map(|a| a.info.clone()),
+        }
+    }
+
     /// Run `f` with the engine on a blocking thread (never on the async runtime).
     pub async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Engine, &Principal) -> Result<T> + Send + 'static,
     {
-        let engine = self.engine.clone();
         let user = self.user.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut e, &user)
-        })
-        .await
-        .map_err(|e| Error::internal(format!("engine task failed: {e}")))?
+        self.engine.run(move |e| f(e, &user)).await
     }
 
     /// Like [`run`](Self::run), then signal a change (for writes).
@@ -96,9 +103,8 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut Engine, &Principal) -> Result<T> + Send + 'static,
     {
-        let out = self.run(f).await;
-        self.changed.notify_one();
-        out
+        let user = self.user.clone();
+        self.engine.write(move |e| f(e, &user)).await
     }
 
     pub fn prefs(&self) -> AppPrefsDto {

@@ -6,21 +6,21 @@
 pub mod auth;
 pub mod error;
 pub mod routes;
-pub mod worker;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use error::ApiError;
+use lockbox_core::runtime::EngineHandle;
 use lockbox_core::{Engine, Error, ErrorCode, Result};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use std::sync::Arc;
 use utoipa::OpenApi;
 
-pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
+/// Where the API listens unless told otherwise (the engine's default, one constant).
+pub const DEFAULT_BIND: &str = lockbox_core::engine::DEFAULT_API_BIND;
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -48,19 +48,18 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Shared state of the API: the engine (shared with the rest of the process) and the rate limiters.
+/// Shared state of the API: the engine handle (shared with the rest of the
+/// process: its change signal wakes the host's loops) and the rate limiters.
 #[derive(Clone)]
 pub struct ApiState {
-    pub engine: Arc<Mutex<Engine>>,
+    pub engine: EngineHandle,
     pub limiter: Arc<auth::Limiter>,
-    /// Signalled after every write, so a host process can refresh (tray, scheduler).
-    pub changed: Arc<Notify>,
 }
 
 impl ApiState {
     /// `rate_per_sec` calls per second per token with a burst of `burst`, and
     /// the default budget of failed authentications per client.
-    pub fn new(engine: Arc<Mutex<Engine>>, rate_per_sec: u32, burst: u32) -> Self {
+    pub fn new(engine: EngineHandle, rate_per_sec: u32, burst: u32) -> Self {
         Self::with_limits(
             engine,
             auth::Limits::per_token(rate_per_sec, burst),
@@ -70,14 +69,13 @@ impl ApiState {
 
     /// With every limit given, and the limiters' clock (tests move a manual one).
     pub fn with_limits(
-        engine: Arc<Mutex<Engine>>,
+        engine: EngineHandle,
         limits: auth::Limits,
         clock: auth::LimiterClock,
     ) -> Self {
         ApiState {
             engine,
             limiter: Arc::new(auth::Limiter::new(limits, clock)),
-            changed: Arc::new(Notify::new()),
         }
     }
 
@@ -86,21 +84,15 @@ impl ApiState {
         &self,
         f: impl FnOnce(&mut Engine) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || {
-            f(&mut engine.lock().unwrap_or_else(|p| p.into_inner()))
-        })
-        .await
-        .map_err(|e| Error::internal(format!("engine task failed: {e}")))?
+        self.engine.run(f).await
     }
 
+    /// Like [`run`](Self::run), then signal a change.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Engine) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let out = self.run(f).await;
-        self.changed.notify_one();
-        out
+        self.engine.write(f).await
     }
 }
 

@@ -6,16 +6,17 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::limits;
+use lockbox_core::runtime::EngineHandle;
 use lockbox_core::Principal;
 use lockbox_core::{receipts, Engine, ManualClock};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 struct Api {
     _dir: tempfile::TempDir,
     base: String,
-    engine: Arc<Mutex<Engine>>,
+    engine: EngineHandle,
     clock: ManualClock,
     token: String,
     http: Client,
@@ -38,7 +39,7 @@ async fn start() -> Api {
             None,
         )
         .unwrap();
-    let engine = Arc::new(Mutex::new(engine));
+    let engine = EngineHandle::new(engine);
     let state = lockbox_api::ApiState::new(engine.clone(), 1000, 1000);
     let cfg = lockbox_api::ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -89,7 +90,7 @@ impl Api {
             .await
     }
     fn with<T>(&self, f: impl FnOnce(&mut Engine) -> T) -> T {
-        f(&mut self.engine.lock().unwrap())
+        f(&mut self.engine.lock())
     }
     async fn file(&self) -> String {
         let (s, v) = self
@@ -465,7 +466,7 @@ async fn start_limited(
         .to_vec();
     let limiter_clock = governor::clock::FakeRelativeClock::default();
     let state = lockbox_api::ApiState::with_limits(
-        Arc::new(Mutex::new(engine)),
+        EngineHandle::new(engine),
         limits,
         lockbox_api::auth::LimiterClock::Manual(limiter_clock.clone()),
     );
@@ -579,7 +580,7 @@ async fn calls_without_a_valid_token_are_throttled_per_client_before_the_store()
     );
     // While the engine is locked (as if busy), a throttled call still answers at once.
     {
-        let _busy = state.engine.lock().unwrap();
+        let _busy = state.engine.lock();
         let (s, _) = status_of(&http, &url, Some("lbx_guess10")).await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     }

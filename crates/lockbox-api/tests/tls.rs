@@ -14,7 +14,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// (CA certificate PEM, server certificate PEM, server key PEM).
 fn test_pki() -> (String, String, String) {
@@ -61,7 +61,8 @@ async fn api_over_tls_on_a_non_loopback_bind_answers_a_verifying_client() {
         )
         .unwrap();
     let public_key = engine.public_key();
-    let state = lockbox_api::ApiState::new(Arc::new(Mutex::new(engine)), 1000, 1000);
+    let state =
+        lockbox_api::ApiState::new(lockbox_core::runtime::EngineHandle::new(engine), 1000, 1000);
     let cfg = lockbox_api::ServeConfig {
         bind: "0.0.0.0:0".parse().unwrap(),
         tls: Some((cert, key)),

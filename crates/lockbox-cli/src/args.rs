@@ -112,7 +112,7 @@ pub enum Cmd {
     /// Serve the provider intake API (and run the expiry scheduler and email sender).
     Serve {
         /// Address to listen on; a non-loopback address needs --tls-cert and --tls-key.
-        #[arg(long, env = "LOCKBOX_API_BIND", default_value = "127.0.0.1:8787")]
+        #[arg(long, env = "LOCKBOX_API_BIND", default_value = lockbox_core::engine::DEFAULT_API_BIND)]
         bind: String,
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,

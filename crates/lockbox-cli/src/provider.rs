@@ -4,12 +4,10 @@ use crate::args::{NotificationsCmd, ReceiptCmd, SmtpCmd, TokenCmd};
 use crate::print::Out;
 use lockbox_core::clock::rfc3339;
 use lockbox_core::duration::parse_duration;
-use lockbox_core::store::SmtpRow;
 use lockbox_core::{mail, receipts, Engine, Error, Principal, Result};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 pub fn token(
     e: &mut Engine,
@@ -160,7 +158,8 @@ pub fn smtp(
             None => out.value(&serde_json::Value::Null, "No SMTP server set: approvers get no email. Set one with `lockbox smtp set`."),
         },
         SmtpCmd::Set { host, port, security, user, password, from } => {
-            e.set_smtp(tenant, me, Some(SmtpRow { host, port, security, username: user, password, from_address: from }))?;
+            let input = lockbox_core::dto::SmtpInput { host, port, security, username: user, password, from_address: from };
+            e.set_smtp(tenant, me, Some(lockbox_core::commands::smtp::row_of(input)))?;
             out.done("SMTP server saved");
         }
         SmtpCmd::Clear => {
@@ -168,10 +167,8 @@ pub fn smtp(
             out.done("SMTP server cleared");
         }
         SmtpCmd::Test { to } => {
-            let s = e.smtp(tenant)?.ok_or_else(|| Error::input("no SMTP server is set for this tenant"))?;
-            let account = e.smtp_account(tenant)?;
-            mail::send_with(&s, &account, std::slice::from_ref(&to), "Lockbox test message", "This is a test message from Lockbox. It contains no links.\n")
-                .map_err(|why| Error::new(lockbox_core::ErrorCode::StoreUnavailable, format!("test message not sent: {why}")))?;
+            let target = lockbox_core::commands::smtp::test_target(e, tenant)?;
+            lockbox_core::commands::smtp::send_test(&target, &to)?;
             out.done(&format!("test message sent to {to}"));
         }
     }
@@ -242,7 +239,7 @@ pub fn serve(
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {
-        let engine = Arc::new(Mutex::new(engine));
+        let engine = lockbox_core::runtime::EngineHandle::new(engine);
         let limits = lockbox_api::auth::Limits {
             failures_per_min: auth_failures,
             failures_burst: auth_failures,
@@ -253,11 +250,12 @@ pub fn serve(
             limits,
             lockbox_api::auth::LimiterClock::monotonic(),
         );
-        let changed = state.changed.clone();
+        let wake = engine.changed().clone();
         let scheme = if cfg.tls.is_some() { "https" } else { "http" };
         let (addr, server) = lockbox_api::bind(state, cfg).await?;
         outln!("Lockbox API listening on {scheme}://{addr}/v1  (OpenAPI: {scheme}://{addr}/v1/openapi.json)");
-        let worker = tokio::spawn(lockbox_api::worker::run(engine, changed));
+        // Deadlines and email, woken by every write through the API.
+        let worker = tokio::spawn(lockbox_core::runtime::background_loop(engine, wake));
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = server => {}

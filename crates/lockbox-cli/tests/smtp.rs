@@ -202,15 +202,18 @@ fn the_env_password_logs_in_to_a_real_smtp_server() {
     let show: serde_json::Value =
         serde_json::from_str(&s.ok(&[], &["smtp", "show", "--json"])).unwrap();
     assert_eq!(show["password_set"], true, "{show}");
-    // Neither keyring nor environment: a clear error naming both.
-    let err = s.fails(3, &[], &["smtp", "test", "--to", "alice@contoso.example"]);
+    // Neither keyring nor environment: a clear error naming both. A test
+    // message not sent is invalid_input (exit 2) here as in the admin center:
+    // one rule (lockbox_core::commands::smtp::send_test) for both.
+    let err = s.fails(2, &[], &["smtp", "test", "--to", "alice@contoso.example"]);
+    assert!(err.contains("error (invalid_input): test message not sent"), "{err}");
     assert!(
         err.contains("keyring") && err.contains("LOCKBOX_SMTP_PASSWORD"),
         "{err}"
     );
     // A wrong password is refused by the server (so the login is really checked).
     let err = s.fails(
-        3,
+        2,
         &[("LOCKBOX_SMTP_PASSWORD", "wrong")],
         &["smtp", "test", "--to", "alice@contoso.example"],
     );

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod checkpoint;
 pub mod clock;
+pub mod commands;
 pub mod consistency;
 pub mod demo;
 pub mod dto;
@@ -18,6 +19,7 @@ pub mod machine;
 pub mod mail;
 pub mod model;
 pub mod receipts;
+pub mod runtime;
 pub mod scheduler;
 pub mod secrets;
 pub mod store;

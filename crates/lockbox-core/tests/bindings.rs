@@ -33,14 +33,18 @@ fn read_tree(root: &Path) -> BTreeMap<PathBuf, String> {
 fn generated_typescript_bindings_match_the_committed_ones() {
     let committed_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/bindings");
     let tmp = tempfile::tempdir().unwrap();
-    lockbox_core::dto::export_typescript(tmp.path()).unwrap();
+    lockbox_core::commands::export_typescript(tmp.path()).unwrap();
     let generated = read_tree(tmp.path());
     assert!(
         generated.len() >= 15,
         "expected every wire type, got {:?}",
         generated.keys()
     );
+    let committed = read_tree(&committed_dir);
     if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        for rel in committed.keys().filter(|r| !generated.contains_key(*r)) {
+            std::fs::remove_file(committed_dir.join(rel)).unwrap();
+        }
         for (rel, text) in &generated {
             let dest = committed_dir.join(rel);
             std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
@@ -48,8 +52,13 @@ fn generated_typescript_bindings_match_the_committed_ones() {
         }
         return;
     }
-    let committed = read_tree(&committed_dir);
     let mut drift = Vec::new();
+    for rel in committed.keys().filter(|r| !generated.contains_key(*r)) {
+        drift.push(format!(
+            "stale: ui/src/bindings/{} (no command uses it any more)",
+            rel.display()
+        ));
+    }
     for (rel, text) in &generated {
         match committed.get(rel) {
             None => drift.push(format!("missing: ui/src/bindings/{}", rel.display())),

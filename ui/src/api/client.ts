@@ -4,28 +4,16 @@
 // and `listen`; in a plain browser (`npm run dev`) and in tests it is the
 // in-memory mock from ./mock.ts. Tests swap it with setTransport().
 
+import type { CommandArgs, CommandName, CommandResult } from "../bindings/commands";
 import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
-import type { BootDto } from "../bindings/BootDto";
 import type { AppPrefsDto } from "../bindings/AppPrefsDto";
-import type { AuditEntryDto } from "../bindings/AuditEntryDto";
-import type { AuditPage } from "../bindings/AuditPage";
 import type { AuditQuery } from "../bindings/AuditQuery";
-import type { DeliveryDto } from "../bindings/DeliveryDto";
 import type { ErrorDto } from "../bindings/ErrorDto";
-import type { HomeStats } from "../bindings/HomeStats";
-import type { IssuedTokenDto } from "../bindings/IssuedTokenDto";
 import type { LockboxEvent } from "../bindings/LockboxEvent";
-import type { RequestDto } from "../bindings/RequestDto";
-import type { RequestPage } from "../bindings/RequestPage";
 import type { RequestQuery } from "../bindings/RequestQuery";
 import type { Role } from "../bindings/Role";
-import type { SessionDto } from "../bindings/SessionDto";
 import type { SettingsDto } from "../bindings/SettingsDto";
-import type { SmtpDto } from "../bindings/SmtpDto";
 import type { SmtpInput } from "../bindings/SmtpInput";
-import type { TokenDto } from "../bindings/TokenDto";
-import type { UserDto } from "../bindings/UserDto";
-import type { VerifyReport } from "../bindings/VerifyReport";
 
 export type InvokeArgs = Record<string, unknown>;
 export type InvokeFn = (cmd: string, args?: InvokeArgs) => Promise<unknown>;
@@ -129,120 +117,116 @@ export function errorMessage(e: unknown): string {
   return toErrorDto(e).message;
 }
 
-async function call<T>(cmd: string, args: InvokeArgs = {}): Promise<T> {
+/**
+ * Calls command `name` of the one command table (generated from Rust:
+ * ../bindings/commands.ts). A misspelt name, a missing or mistyped argument
+ * or a wrong result type fails `tsc`.
+ */
+export async function call<K extends CommandName>(
+  name: K,
+  ...[args]: Record<symbol, never> extends CommandArgs<K> ? [CommandArgs<K>?] : [CommandArgs<K>]
+): Promise<CommandResult<K>> {
   const t = await getTransport();
   try {
-    return (await t.invoke(cmd, args)) as T;
+    return (await t.invoke(name, (args ?? {}) as InvokeArgs)) as CommandResult<K>;
   } catch (e) {
     throw toErrorDto(e);
   }
 }
 
 // ---- Commands -------------------------------------------------------------
+// Named wrappers the pages use; each is one typed call.
 
-export const getSession = () => call<SessionDto>("session");
+export const getSession = () => call("session");
 
 /**
  * What the window's first page needs, in one round trip: the session and, when
  * `requests` is given, the first page of requests for `tenant` (when the user
  * belongs to it, else their first tenant; `tenant` in the result says which).
  */
-export const boot = (tenant: string | null, requests: RequestQuery | null) =>
-  call<BootDto>("boot", { tenant, requests });
+export const boot = (tenant: string | null, requests: RequestQuery | null) => call("boot", { tenant, requests });
 
-export const listRequests = (tenant: string, query: RequestQuery) =>
-  call<RequestPage>("list_requests", { tenant, query });
+export const listRequests = (tenant: string, query: RequestQuery) => call("list_requests", { tenant, query });
 
-export const getRequest = (tenant: string, id: string) =>
-  call<RequestDto>("get_request", { tenant, id });
+export const getRequest = (tenant: string, id: string) => call("get_request", { tenant, id });
 
-export const requestAudit = (tenant: string, id: string) =>
-  call<Array<AuditEntryDto>>("request_audit", { tenant, id });
+export const requestAudit = (tenant: string, id: string) => call("request_audit", { tenant, id });
 
-export const approveRequest = (
-  tenant: string,
-  id: string,
-  comment: string | null,
-  durationS: number | null,
-) => call<RequestDto>("approve_request", { tenant, id, comment, durationS });
+export const approveRequest = (tenant: string, id: string, comment: string | null, durationS: number | null) =>
+  call("approve_request", { tenant, id, comment, durationS });
 
 export const rejectRequest = (tenant: string, id: string, comment: string | null) =>
-  call<RequestDto>("reject_request", { tenant, id, comment });
+  call("reject_request", { tenant, id, comment });
 
 export const revokeRequest = (tenant: string, id: string, comment: string | null) =>
-  call<RequestDto>("revoke_request", { tenant, id, comment });
+  call("revoke_request", { tenant, id, comment });
 
-export const getSettings = (tenant: string) => call<SettingsDto>("get_settings", { tenant });
+export const getSettings = (tenant: string) => call("get_settings", { tenant });
 
-export const updateSettings = (tenant: string, settings: SettingsDto) =>
-  call<SettingsDto>("update_settings", { tenant, settings });
+export const updateSettings = (tenant: string, settings: SettingsDto) => call("update_settings", { tenant, settings });
 
-export const getPrefs = () => call<AppPrefsDto>("get_prefs");
+export const getPrefs = () => call("get_prefs");
 
-export const setPrefs = (prefs: AppPrefsDto) => call<AppPrefsDto>("set_prefs", { prefs });
+export const setPrefs = (prefs: AppPrefsDto) => call("set_prefs", { prefs });
 
-export const listUsers = (tenant: string) => call<Array<UserDto>>("list_users", { tenant });
+export const listUsers = (tenant: string) => call("list_users", { tenant });
 
 export const addUser = (tenant: string, name: string, role: Role, email: string | null) =>
-  call<UserDto>("add_user", { tenant, name, role, email });
+  call("add_user", { tenant, name, role, email });
 
-export const removeUser = (tenant: string, name: string) =>
-  call<null>("remove_user", { tenant, name });
+export const removeUser = (tenant: string, name: string) => call("remove_user", { tenant, name });
 
-export const queryAudit = (tenant: string, query: AuditQuery) =>
-  call<AuditPage>("query_audit", { tenant, query });
+export const queryAudit = (tenant: string, query: AuditQuery) => call("query_audit", { tenant, query });
 
 export const exportAudit = (tenant: string, query: AuditQuery, format: ExportFormat, path: string) =>
-  call<number>("export_audit", { tenant, query, format, path });
+  call("export_audit", { tenant, query, format, path });
 
-export const verifyAudit = () => call<VerifyReport>("verify_audit");
+export const verifyAudit = () => call("verify_audit");
 
 /**
  * Archive mode: the verification of the archive's audit log, started by the
  * shell when the archive was opened. Resolves when it is done (about a second
  * per million entries), so a page never waits for it.
  */
-export const archiveVerify = () => call<VerifyReport>("archive_verify");
+export const archiveVerify = () => call("archive_verify");
 
 /**
  * "Open audit archive…": the shell asks for a store file (native dialog) and
  * opens it read-only in a new window of its own (a separate process).
  * Resolves to the file opened, or null when the dialog was canceled.
  */
-export const openArchive = () => call<string | null>("open_archive");
+export const openArchive = () => call("open_archive");
 
-export const homeStats = (tenant: string) => call<HomeStats>("home_stats", { tenant });
+export const homeStats = (tenant: string) => call("home_stats", { tenant });
 
 // Provider connections (API tokens), approver email (SMTP), the local provider API.
 
-export const listTokens = (tenant: string) => call<Array<TokenDto>>("list_tokens", { tenant });
+export const listTokens = (tenant: string) => call("list_tokens", { tenant });
 
 /** Issues a token; `secret` in the result is shown once and never again. */
 export const issueToken = (tenant: string, name: string, expiresS: number | null) =>
-  call<IssuedTokenDto>("issue_token", { tenant, name, expiresS });
+  call("issue_token", { tenant, name, expiresS });
 
-export const revokeToken = (tenant: string, name: string) =>
-  call<TokenDto>("revoke_token", { tenant, name });
+export const revokeToken = (tenant: string, name: string) => call("revoke_token", { tenant, name });
 
 /** The tenant's SMTP server, or null when email is off. */
-export const getSmtp = (tenant: string) => call<SmtpDto | null>("get_smtp", { tenant });
+export const getSmtp = (tenant: string) => call("get_smtp", { tenant });
 
 /** `smtp: null` turns email off; `password: null` keeps the stored password. */
-export const setSmtp = (tenant: string, smtp: SmtpInput | null) =>
-  call<SmtpDto | null>("set_smtp", { tenant, smtp });
+export const setSmtp = (tenant: string, smtp: SmtpInput | null) => call("set_smtp", { tenant, smtp });
 
 /** Sends a test message now; rejects with the reason when it isn't sent. */
-export const testSmtp = (tenant: string, to: string) => call<null>("test_smtp", { tenant, to });
+export const testSmtp = (tenant: string, to: string) => call("test_smtp", { tenant, to });
 
 /** Approver email deliveries, newest first. */
-export const emailStatus = (tenant: string) => call<Array<DeliveryDto>>("email_status", { tenant });
+export const emailStatus = (tenant: string) => call("email_status", { tenant });
 
 /** The local provider API (app-wide), as configured and as running. */
-export const getApiSettings = () => call<ApiSettingsDto>("get_api_settings");
+export const getApiSettings = () => call("get_api_settings");
 
 /** Refused with invalid_input for a non-loopback address without TLS certificate and key. */
 export const setApiSettings = (tenant: string, settings: ApiSettingsDto) =>
-  call<ApiSettingsDto>("set_api_settings", { tenant, settings });
+  call("set_api_settings", { tenant, settings });
 
 /** Opens the native "save as" dialog (Tauri) or its stand-in (mock). */
 export async function saveDialog(options: SaveDialogOptions): Promise<string | null> {
@@ -348,7 +332,7 @@ export function reportFirstPaint(page: string): void {
   readyReported = true;
   requestAnimationFrame(() =>
     requestAnimationFrame(() => {
-      call<number>("ui_ready", { page }).catch(() => undefined);
+      call("ui_ready", { page }).catch(() => undefined);
     }),
   );
 }

@@ -1,0 +1,128 @@
+//! The engine shared by an async host (the desktop app, `lockbox serve`),
+//! written once: the engine handle (one connection behind a mutex, used on
+//! blocking threads, never on the async runtime), the "something changed"
+//! signal, and the background loop that applies deadlines and sends email.
+//!
+//! Tokio only (`rt`, `sync`, `time`); no tauri, no axum.
+
+use crate::{mail, scheduler, Engine, Error, Result};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The engine of a process, shared by its adapters and background tasks.
+#[derive(Clone)]
+pub struct EngineHandle {
+    engine: Arc<Mutex<Engine>>,
+    /// Woken after every write through [`EngineHandle::write`] (and by hosts
+    /// that notice other processes' writes), so loops look again at once.
+    changed: Arc<Notify>,
+}
+
+impl EngineHandle {
+    pub fn new(engine: Engine) -> Self {
+        EngineHandle {
+            engine: Arc::new(Mutex::new(engine)),
+            changed: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Run `f` with the engine on a blocking thread.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Engine) -> Result<T> + Send + 'static,
+    {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            f(&mut engine.lock().unwrap_or_else(|p| p.into_inner()))
+        })
+        .await
+        .map_err(|e| Error::internal(format!("engine task failed: {e}")))?
+    }
+
+    /// Like [`run`](Self::run), then signal a change (for writes; also after
+    /// a refused write, which is harmless).
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Engine) -> Result<T> + Send + 'static,
+    {
+        let out = self.run(f).await;
+        self.changed.notify_one();
+        out
+    }
+
+    /// The engine for synchronous callers (start-up, tests). Never hold it on
+    /// an async task.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The "something changed" signal.
+    pub fn changed(&self) -> &Arc<Notify> {
+        &self.changed
+    }
+}
+
+/// Claim due emails (engine lock), send them (no lock), record the outcomes
+/// (lock). Claims are once across processes.
+pub async fn email_pass(h: &EngineHandle) -> Result<(usize, usize)> {
+    let outgoing = h.run(mail::claim).await?;
+    let (mut sent, mut failed) = (0, 0);
+    for o in outgoing {
+        let o2 = o.clone();
+        let r = tokio::task::spawn_blocking(move || mail::send(&o2))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        if r.is_ok() {
+            sent += 1;
+            tracing::info!(notice = o.notice_id, tenant = %o.tenant, to = o.to.len(), "email sent");
+        } else {
+            failed += 1;
+        }
+        h.run(move |e| mail::record(e, &o, &r)).await?;
+    }
+    Ok((sent, failed))
+}
+
+/// One pass of the background work: apply due deadlines and reminders, send
+/// due email. Returns how long to sleep before the next pass (at most 5 s, so
+/// email retries are not late) and whether the store changed.
+pub async fn background_pass(h: &EngineHandle) -> (Duration, bool) {
+    let (sleep, changed) = match h
+        .run(|e| scheduler::tick(e).map(|t| (t.clone(), t.sleep_for(e.now()))))
+        .await
+    {
+        Ok((t, sleep)) => {
+            for s in &t.swept {
+                tracing::info!(request = %s.request_id, tenant = %s.tenant, state = %s.state, "deadline applied");
+            }
+            (sleep, !t.swept.is_empty() || t.reminders > 0)
+        }
+        Err(e) => {
+            tracing::warn!("scheduler tick failed: {e}");
+            (Duration::from_secs(5), false)
+        }
+    };
+    if let Err(e) = email_pass(h).await {
+        tracing::warn!("email delivery: {e}");
+    }
+    (sleep.min(Duration::from_secs(5)), changed)
+}
+
+/// The background loop of a host, until the process ends: a pass, then sleep
+/// until the next deadline or until `wake` is notified. After a pass that
+/// changed the store, `changed` is notified (the desktop's feed refreshes).
+pub async fn background_loop(h: EngineHandle, wake: Arc<Notify>) {
+    loop {
+        let (sleep, changed) = background_pass(&h).await;
+        if changed {
+            h.changed().notify_one();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
