@@ -130,38 +130,6 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ffi::ErrorCode as C;
-        match &e {
-            rusqlite::Error::SqliteFailure(f, _) => match f.code {
-                C::DatabaseBusy | C::DatabaseLocked => Error::new(
-                    ErrorCode::StoreUnavailable,
-                    format!("the store is busy (another process held a lock too long): {e}"),
-                ),
-                C::NotADatabase | C::DatabaseCorrupt => Error::new(
-                    ErrorCode::StoreUnavailable,
-                    format!("the store file is not a usable Lockbox database: {e}"),
-                ),
-                C::ReadOnly | C::CannotOpen | C::PermissionDenied => Error::new(
-                    ErrorCode::StoreUnavailable,
-                    format!("the store cannot be written or opened: {e}"),
-                ),
-                C::DiskFull => Error::new(
-                    ErrorCode::StoreUnavailable,
-                    format!("the disk holding the store is full: {e}"),
-                ),
-                C::SystemIoFailure => Error::new(
-                    ErrorCode::StoreUnavailable,
-                    format!("store I/O failed (is the disk full or failing?): {e}"),
-                ),
-                _ => Error::internal(format!("store error: {e}")),
-            },
-            _ => Error::internal(format!("store error: {e}")),
-        }
-    }
-}
-
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::internal(format!("JSON error: {e}"))

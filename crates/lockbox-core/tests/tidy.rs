@@ -114,3 +114,243 @@ fn the_wall_clock_check_catches_what_it_should() {
     assert!(unexplained_wall_clock("const t = Date.now(); // wall-clock: unique name").is_empty());
     assert!(unexplained_wall_clock("let c = ManualClock::new(t0());").is_empty());
 }
+
+// ---------- The architecture's invariants --------------------------------
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Every package `name` depends on (transitively, dev-dependencies included),
+/// from the lock file's `[[package]]` entries.
+fn lock_closure(lock: &str, name: &str) -> std::collections::BTreeSet<String> {
+    let mut deps: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for block in lock.split("[[package]]").skip(1) {
+        let field = |k: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{k} = \"")))
+                .map(|v| v.trim_end_matches('"').to_string())
+        };
+        let Some(pkg) = field("name") else { continue };
+        let list = block
+            .split_once("dependencies = [")
+            .map(|(_, rest)| rest.split_once(']').map_or(rest, |(l, _)| l))
+            .unwrap_or("");
+        let names = list
+            .lines()
+            .filter_map(|l| l.trim().trim_end_matches(',').strip_prefix('"'))
+            .map(|d| {
+                d.trim_end_matches('"')
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            });
+        deps.entry(pkg).or_default().extend(names);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![name.to_string()];
+    while let Some(p) = todo.pop() {
+        if seen.insert(p.clone()) {
+            todo.extend(deps.get(&p).cloned().unwrap_or_default());
+        }
+    }
+    seen
+}
+
+/// Packages of a UI or HTTP framework in `closure`.
+fn frameworks(closure: &std::collections::BTreeSet<String>) -> Vec<String> {
+    closure
+        .iter()
+        .filter(|p| {
+            ["tauri", "axum", "wry", "tao", "hyper", "tower"]
+                .iter()
+                .any(|f| *p == f || p.starts_with(&format!("{f}-")))
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_engine_depends_on_no_ui_or_http_framework() {
+    let closure = lock_closure(&read("Cargo.lock"), "lockbox-core");
+    assert!(
+        closure.contains("rusqlite"),
+        "the lock file was not read: {closure:?}"
+    );
+    let bad = frameworks(&closure);
+    assert!(
+        bad.is_empty(),
+        "lockbox-core must not depend on tauri/axum (adapters do): it pulls in {bad:?}"
+    );
+}
+
+#[test]
+fn the_dependency_check_catches_a_framework() {
+    let lock = "[[package]]\nname = \"lockbox-core\"\ndependencies = [\n \"serde\",\n \"reqwest 0.12.1\",\n]\n\n\
+                [[package]]\nname = \"reqwest\"\nversion = \"0.12.1\"\ndependencies = [\n \"hyper\",\n]\n\n\
+                [[package]]\nname = \"hyper\"\n";
+    assert_eq!(
+        frameworks(&lock_closure(lock, "lockbox-core")),
+        vec!["hyper".to_string()]
+    );
+    assert!(
+        frameworks(&lock_closure(&read("Cargo.lock"), "lockbox-app")).contains(&"tauri".into())
+    );
+}
+
+/// Rust sources under `dir` (recursive).
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+const SQL: &[&str] = &[
+    "SELECT ",
+    "INSERT INTO",
+    "DELETE FROM",
+    "CREATE TABLE",
+    "CREATE INDEX",
+    "PRAGMA ",
+    "rusqlite",
+    "BEGIN IMMEDIATE",
+];
+
+/// Lines of `text` (code, not comments) that hold SQL or name the SQLite driver.
+fn sql_lines(text: &str) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .filter(|(_, l)| {
+            SQL.iter().any(|s| l.contains(s)) || (l.contains("UPDATE ") && l.contains(" SET "))
+        })
+        .map(|(i, l)| (i + 1, l.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn sql_lives_only_in_the_store_layer() {
+    let root = root();
+    let mut files = Vec::new();
+    for d in [
+        "crates/lockbox-core/src",
+        "crates/lockbox-cli/src",
+        "crates/lockbox-api/src",
+        "src-tauri/src",
+    ] {
+        rust_files(&root.join(d), &mut files);
+    }
+    assert!(files.len() > 30, "found only {} sources", files.len());
+    let store = root.join("crates/lockbox-core/src/store");
+    let mut bad = Vec::new();
+    for f in files.iter().filter(|f| !f.starts_with(&store)) {
+        for (n, line) in sql_lines(&std::fs::read_to_string(f).unwrap()) {
+            bad.push(format!(
+                "{}:{n}: {line}",
+                f.strip_prefix(&root).unwrap().display()
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "SQL (or the SQLite driver) outside crates/lockbox-core/src/store/: the engine and \
+         the adapters must not know which backend runs:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_sql_check_catches_what_it_should() {
+    assert_eq!(
+        sql_lines(
+            r#"let n: i64 = tx.query_row("SELECT count(*) FROM requests", [], |r| r.get(0))?;"#
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        sql_lines(r#"c.execute("UPDATE requests SET state = 'expired'", [])?;"#).len(),
+        1
+    );
+    assert_eq!(sql_lines("impl From<rusqlite::Error> for Error {").len(), 1);
+    assert!(sql_lines("// SELECT in a comment is prose").is_empty());
+    assert!(sql_lines("let s = \"Select a request\";").is_empty());
+}
+
+/// The statements of each command body in `text` longer than `budget`:
+/// functions whose signature starts with `sig` at indent `indent`.
+/// A statement is a line at the body's indent that does not close a block
+/// (rustfmt's continuation lines are indented deeper).
+fn over_budget(text: &str, sig: &str, indent: usize, budget: usize) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let pad = " ".repeat(indent);
+    let (close, body) = (format!("{pad}}}"), " ".repeat(indent + 4));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(rest) = lines[i].strip_prefix(&format!("{pad}{sig}")) else {
+            i += 1;
+            continue;
+        };
+        let name = rest.split(['(', '<']).next().unwrap_or("").to_string();
+        let mut n = 0;
+        i += 1;
+        while i < lines.len() && lines[i] != close {
+            let l = lines[i];
+            let starts =
+                l.starts_with(&body) && !l[body.len()..].starts_with([' ', '}', ')', ']', '.']);
+            if starts && !l.trim().starts_with("//") {
+                n += 1;
+            }
+            i += 1;
+        }
+        if n > budget {
+            out.push((name, n));
+        }
+    }
+    out
+}
+
+/// A command body does one use case: at most this many statements.
+const COMMAND_BUDGET: usize = 5;
+
+#[test]
+fn every_command_body_stays_within_its_budget() {
+    let engine = read("crates/lockbox-core/src/commands/engine_cmds.rs");
+    let shell = read("src-tauri/src/shell.rs");
+    assert!(
+        engine.matches("pub(super) fn ").count() >= 20,
+        "engine commands not found"
+    );
+    assert!(
+        shell.matches("    async fn ").count() >= 10,
+        "shell commands not found"
+    );
+    let mut bad = over_budget(&engine, "pub(super) fn ", 0, COMMAND_BUDGET);
+    bad.extend(over_budget(&shell, "async fn ", 4, COMMAND_BUDGET));
+    assert!(
+        bad.is_empty(),
+        "command bodies over {COMMAND_BUDGET} statements (move the rule into the engine): {bad:?}"
+    );
+}
+
+#[test]
+fn the_budget_check_catches_a_fat_command() {
+    let fat =
+        "pub(super) fn approve(e: &mut Engine) -> R<()> {\n    let a = 1;\n    let b = 2;\n    \
+               let c = f(\n        a,\n    );\n    g(c);\n    h(c);\n    i(c);\n    Ok(())\n}\n";
+    assert_eq!(
+        over_budget(fat, "pub(super) fn ", 0, 5),
+        vec![("approve".to_string(), 7)]
+    );
+    assert!(over_budget(fat, "pub(super) fn ", 0, 7).is_empty());
+    let shell = "impl Shell for D {\n    async fn ui_ready(&self) -> R<u64> {\n        let ms = 1;\n        Ok(ms)\n    }\n}\n";
+    assert!(over_budget(shell, "async fn ", 4, 1).len() == 1);
+}

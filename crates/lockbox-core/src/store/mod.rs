@@ -13,6 +13,7 @@ mod audit_log;
 mod checkpoints;
 mod consistency;
 mod directory;
+mod errors;
 mod notices;
 mod provider;
 mod rechain;
