@@ -837,7 +837,8 @@ fn open_big(path: &Path) -> BoxResult<Engine> {
 
 // ---------------------------------------------------------------- 4. audit verify
 
-/// The exact bytes `audit::entry_hash` hashes, for the raw baseline.
+/// The exact bytes `audit::entry_hash` hashes (format v2: the entry's
+/// position in its tenant's chain, `tenant_seq`, first), for the raw baseline.
 fn encode(buf: &mut Vec<u8>, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     fn field(buf: &mut Vec<u8>, b: &[u8]) {
         buf.extend_from_slice(&(b.len() as u64).to_be_bytes());
@@ -850,7 +851,7 @@ fn encode(buf: &mut Vec<u8>, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
             .as_bytes()
             .to_vec())
     };
-    field(buf, b"lockbox-audit-v1");
+    field(buf, lockbox_core::audit::FORMAT_V2.as_bytes());
     field(buf, &r.get::<_, i64>(0)?.to_be_bytes());
     field(buf, &r.get::<_, i64>(1)?.to_be_bytes());
     field(buf, &r.get::<_, i64>(2)?.to_be_bytes());
@@ -884,7 +885,7 @@ fn bench_verify(cfg: &Cfg) -> BoxResult<Vec<Row>> {
     let mut checked = 0;
     {
         let mut stmt = c.prepare(
-            "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash
+            "SELECT tenant_seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash
              FROM audit_log ORDER BY seq",
         )?;
         let mut rows = stmt.query([])?;
