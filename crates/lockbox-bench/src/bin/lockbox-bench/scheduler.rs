@@ -14,25 +14,51 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The arguments of the child process, `lockbox-bench sched-child ...`
+/// (started by [`run`], not by hand).
+#[derive(clap::Args)]
+pub struct ChildArgs {
+    /// The store, its deadlines armed
+    #[arg(long, value_name = "PATH")]
+    db: PathBuf,
+    /// The loop to run: the engine's scheduler or the raw SQL loop
+    #[arg(long, value_enum)]
+    mode: Side,
+    /// Deadlines to apply before reporting
+    #[arg(long, value_name = "N")]
+    expect: usize,
+    /// Report anyway at this time (Unix ms)
+    #[arg(long, value_name = "MS")]
+    give_up_ms: i64,
+}
+
+/// Which side a child process measures.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Side {
+    /// `scheduler::tick` on the engine, with the system clock
+    Lockbox,
+    /// the same loop in plain SQL
+    Raw,
+}
+
+impl Side {
+    fn as_str(self) -> &'static str {
+        match self {
+            Side::Lockbox => "lockbox",
+            Side::Raw => "raw",
+        }
+    }
+}
+
 /// The child process of the scheduler benchmark: runs the scheduler loop
 /// (Lockbox: `scheduler::tick` with the system clock; raw: the same loop in
 /// plain SQL) until `expect` deadlines were applied, then prints JSON.
-pub fn child(args: &[String]) -> BoxResult<()> {
-    let get = |k: &str| -> BoxResult<String> {
-        let i = args
-            .iter()
-            .position(|a| a == k)
-            .ok_or(format!("missing {k}"))?;
-        Ok(args.get(i + 1).ok_or(format!("missing {k} value"))?.clone())
-    };
-    let db = PathBuf::from(get("--db")?);
-    let mode = get("--mode")?;
-    let expect: usize = get("--expect")?.parse()?;
-    let give_up: i64 = get("--give-up-ms")?.parse()?;
+pub fn child(args: &ChildArgs) -> BoxResult<()> {
+    let (db, expect, give_up) = (&args.db, args.expect, args.give_up_ms);
     let rss_start = proc_status_kb("VmRSS:");
     let (mut swept, mut ticks, rss_armed);
-    if mode == "lockbox" {
-        let mut e = Engine::open(&db, Arc::new(SystemClock), "root")?;
+    if args.mode == Side::Lockbox {
+        let mut e = Engine::open(db, Arc::new(SystemClock), "root")?;
         let mut t = scheduler::tick(&mut e)?;
         rss_armed = proc_status_kb("VmRSS:");
         swept = t.swept.len();
@@ -44,7 +70,7 @@ pub fn child(args: &[String]) -> BoxResult<()> {
             ticks += 1;
         }
     } else {
-        let mut c = raw_conn(&db)?;
+        let mut c = raw_conn(db)?;
         swept = 0;
         ticks = 0;
         let mut armed = None;
@@ -89,8 +115,8 @@ struct SchedRun {
     file_bytes: u64,
 }
 
-fn sched_run(cfg: &Cfg, mode: &str, n: usize, window_ms: i64) -> BoxResult<SchedRun> {
-    let dir = fresh_dir(cfg, &format!("scheduler-{mode}"))?;
+fn sched_run(cfg: &Cfg, mode: Side, n: usize, window_ms: i64) -> BoxResult<SchedRun> {
+    let dir = fresh_dir(cfg, &format!("scheduler-{}", mode.as_str()))?;
     let db = dir.join("lockbox.db");
     let now = Utc::now().timestamp_millis();
     // Deadlines start after the fixture is built and the child is up.
@@ -114,7 +140,7 @@ fn sched_run(cfg: &Cfg, mode: &str, n: usize, window_ms: i64) -> BoxResult<Sched
     // Lockbox child with deadlines armed.
     let wrap: Vec<String> = std::env::var("LOCKBOX_BENCH_WRAP")
         .ok()
-        .filter(|_| mode == "lockbox" && n > 0)
+        .filter(|_| mode == Side::Lockbox && n > 0)
         .map(|w| w.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     let exe = std::env::current_exe()?;
@@ -129,7 +155,7 @@ fn sched_run(cfg: &Cfg, mode: &str, n: usize, window_ms: i64) -> BoxResult<Sched
     let out = cmd
         .args(["sched-child", "--db"])
         .arg(&db)
-        .args(["--mode", mode, "--expect", &n.to_string()])
+        .args(["--mode", mode.as_str(), "--expect", &n.to_string()])
         .args(["--give-up-ms", &(last + 60_000).to_string()])
         .output()?;
     if !out.status.success() {
@@ -147,7 +173,7 @@ fn sched_run(cfg: &Cfg, mode: &str, n: usize, window_ms: i64) -> BoxResult<Sched
         .map(|x| x.map(|v| v as f64))
         .collect::<Result<_, _>>()?;
     if lags.len() != n {
-        return Err(format!("{mode}: {} of {n} deadlines applied", lags.len()).into());
+        return Err(format!("{}: {} of {n} deadlines applied", mode.as_str(), lags.len()).into());
     }
     let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
     Ok(SchedRun {
@@ -172,9 +198,9 @@ pub fn run(cfg: &Cfg) -> BoxResult<Vec<Row>> {
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut per_deadline, mut hwm_per, mut disk_per) = (vec![], vec![], vec![]);
     for run in 0..cfg.runs {
-        let zero = sched_run(cfg, "lockbox", 0, window)?;
-        let full = sched_run(cfg, "lockbox", n, window)?;
-        let raw = sched_run(cfg, "raw", n, window)?;
+        let zero = sched_run(cfg, Side::Lockbox, 0, window)?;
+        let full = sched_run(cfg, Side::Lockbox, n, window)?;
+        let raw = sched_run(cfg, Side::Raw, n, window)?;
         let (p50, p99, max) = (
             percentile(&full.lags, 50.0),
             percentile(&full.lags, 99.0),
