@@ -1,0 +1,94 @@
+//! What every benchmark shares: the run's settings, the result lines, the
+//! summary table, and raw connections to a store.
+
+use lockbox_bench::{cores, machine, BoxResult};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The settings of one run (from the command line).
+pub struct Cfg {
+    pub runs: usize,
+    pub quick: bool,
+    pub dir: PathBuf,
+}
+
+impl Cfg {
+    pub fn size(&self, full: usize, quick: usize) -> usize {
+        if self.quick {
+            quick
+        } else {
+            full
+        }
+    }
+}
+
+/// One line of the summary table.
+pub struct Row {
+    pub op: String,
+    pub lockbox: String,
+    pub baseline: String,
+    pub ratio: String,
+    pub target: String,
+    pub met: Option<bool>,
+}
+
+/// `target/lockbox-bench` (under `CARGO_TARGET_DIR` if set).
+pub fn default_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("lockbox-bench")
+}
+
+pub fn result_line(op: &str, lockbox: &str, baseline: &str, ratio: &str, target: &str, met: bool) {
+    println!(
+        "RESULT {op}: lockbox {lockbox} | baseline {baseline} | ratio {ratio} | target {target} | {} | {} cores",
+        if met { "MET" } else { "MISSED" },
+        cores()
+    );
+}
+
+/// The summary table at the end of a run.
+pub fn print_summary(rows: &[Row], runs: usize) {
+    println!("\n== summary ({}; medians of {} runs)\n", machine(), runs);
+    println!("| operation | Lockbox | baseline | ratio | target | met |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {met} |",
+            r.op, r.lockbox, r.baseline, r.ratio, r.target
+        );
+    }
+}
+
+/// The store's own pragmas (lockbox_core::store::Store::configure) on a raw connection.
+pub fn raw_conn(path: &Path) -> BoxResult<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(Duration::from_secs(15))?;
+    c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    c.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(c)
+}
+
+pub fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+pub fn fresh_dir(cfg: &Cfg, name: &str) -> BoxResult<PathBuf> {
+    let d = cfg.dir.join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
