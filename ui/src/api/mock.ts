@@ -34,7 +34,7 @@ import type { VerifyReport } from "../bindings/VerifyReport";
 import type { DisagreementDto } from "../bindings/DisagreementDto";
 import type { JsonValue } from "../bindings/serde_json/JsonValue";
 import { parseSocketAddr } from "../lib/address";
-import { CHANGED_EVENT, NAVIGATE_EVENT, type InvokeArgs, type Transport } from "./client";
+import { CHANGED_EVENT, NAVIGATE_EVENT, type InvokeArgs, type Transport } from "./transport";
 
 export type MockOptions = {
   /** Clock in epoch milliseconds; defaults to Date.now. */
