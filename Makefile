@@ -57,10 +57,11 @@ bench-desktop: deps ui
 bench-archive: deps ui
 	crates/lockbox-bench/desktop.sh archive
 
-## Formatting and lints, as CI checks them.
+## Formatting and lints, as CI checks them (rustfmt, clippy, ESLint for the UI).
 lint: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	cd ui && $(NPM) run lint
 
 fmt:
 	$(CARGO) fmt --all

@@ -136,8 +136,8 @@ function Shell({ boot }: { boot?: BootDto }) {
     return () => {
       live = false;
     };
-    // Runs once: with boot data there is nothing to ask for.
-  }, []);
+    // With boot data, or once the answer came, there is nothing to ask for.
+  }, [session]);
 
   const archived = session?.archive != null;
   const setTenant = useCallback((id: string) => {

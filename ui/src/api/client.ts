@@ -2,7 +2,7 @@
 //
 // Every call goes through a Transport. In the Tauri app it is Tauri's `invoke`
 // and `listen`; in a plain browser (`npm run dev`) and in tests it is the
-// in-memory mock from ./mock.ts. Tests swap it with setTransport().
+// in-memory mock from ./mock. Tests swap it with setTransport().
 
 import type { CommandArgs, CommandName, CommandResult } from "../bindings/commands";
 import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
@@ -15,32 +15,19 @@ import type { Role } from "../bindings/Role";
 import type { SettingsDto } from "../bindings/SettingsDto";
 import type { SmtpInput } from "../bindings/SmtpInput";
 
-export type InvokeArgs = Record<string, unknown>;
-export type InvokeFn = (cmd: string, args?: InvokeArgs) => Promise<unknown>;
-export type Unlisten = () => void;
-export type ListenFn = (event: string, handler: (payload: unknown) => void) => Promise<Unlisten>;
+import {
+  CHANGED_EVENT,
+  NAVIGATE_EVENT,
+  type ExportFormat,
+  type InvokeArgs,
+  type SaveDialogOptions,
+  type Transport,
+  type Unlisten,
+} from "./transport";
 
-export type ExportFormat = "csv" | "jsonl";
-
-export type SaveDialogOptions = {
-  /** What will be written; the shell picks the file type from it. */
-  format: ExportFormat;
-  title?: string;
-  defaultPath?: string;
-  filters?: Array<{ name: string; extensions: string[] }>;
-};
-/** Shows a "save as" dialog; resolves to the chosen path, or null when canceled. */
-export type SaveDialogFn = (options: SaveDialogOptions) => Promise<string | null>;
-
-export type Transport = {
-  invoke: InvokeFn;
-  listen: ListenFn;
-  saveDialog: SaveDialogFn;
-};
-
-export const CHANGED_EVENT = "lockbox://changed";
-/** Emitted by the shell (e.g. the tray's "Open requests") with a page name. */
-export const NAVIGATE_EVENT = "lockbox://navigate";
+// The transport's types and event names live in ./transport (the mock imports
+// them from there); importers of this module keep finding them here.
+export * from "./transport";
 
 let current: Transport | null = null;
 let pending: Promise<Transport> | null = null;

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestPage } from "../bindings/RequestPage";
-import type { AuditPage } from "../bindings/AuditPage";
 import type { VerifyReport } from "../bindings/VerifyReport";
 import type { HomeStats } from "../bindings/HomeStats";
 import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
@@ -10,6 +8,11 @@ import type { IssuedTokenDto } from "../bindings/IssuedTokenDto";
 import type { SmtpDto } from "../bindings/SmtpDto";
 import type { TokenDto } from "../bindings/TokenDto";
 import { createMockTransport } from "./mock";
+
+// The demo data and what only the mock has (its seed, "Verify integrity" on a
+// broken chain, SMTP and the provider API, which the scenario table leaves
+// out). The engine's rules and messages are checked by the scenario table,
+// against the mock and the real commands alike (mock.scenarios.test.ts).
 
 const NOW = Date.parse("2025-03-10T12:00:00Z");
 
@@ -56,58 +59,6 @@ describe("mock engine", () => {
     expect(new Set(seen).size).toBe(25);
   });
 
-  it("filters by state and searches case, requester and id", async () => {
-    const { inv } = mk();
-    const pending = await inv<RequestPage>("list_requests", { tenant: "contoso", query: q({ states: ["pending"] }) });
-    expect(pending.total).toBe(5);
-    expect(pending.items.every((r) => r.state === "pending")).toBe(true);
-    const one = pending.items[0] as RequestDto;
-    const byCase = await inv<RequestPage>("list_requests", { tenant: "contoso", query: q({ search: one.case.toLowerCase() }) });
-    expect(byCase.items.map((r) => r.id)).toEqual([one.id]);
-    const byId = await inv<RequestPage>("list_requests", { tenant: "contoso", query: q({ search: one.id.slice(0, 8) }) });
-    expect(byId.items.map((r) => r.id)).toContain(one.id);
-  });
-
-  it("approves with a shorter duration, refuses a second decision, and logs it", async () => {
-    const { inv, t } = mk();
-    const pending = await inv<RequestPage>("list_requests", { tenant: "contoso", query: q({ states: ["pending"], sort: "oldest" }) });
-    const r = pending.items.find((x) => x.approvals_required === 1 && x.requested_duration_s > 900) as RequestDto;
-    const before = t.backend.audit.length;
-    const out = await inv<RequestDto>("approve_request", { tenant: "contoso", id: r.id, comment: "ok", durationS: 900 });
-    expect(out.state).toBe("approved");
-    expect(out.granted_duration_s).toBe(900);
-    expect(Date.parse(out.access_ends_at ?? "") - NOW).toBe(900_000);
-    expect(t.backend.audit.length).toBe(before + 1);
-    expect(t.backend.audit.at(-1)).toMatchObject({ operation: "approved", request_id: r.id, actor_kind: "customer" });
-    await expect(inv("reject_request", { tenant: "contoso", id: r.id, comment: null })).rejects.toMatchObject({
-      code: "invalid_transition",
-    });
-    const revoked = await inv<RequestDto>("revoke_request", { tenant: "contoso", id: r.id, comment: null });
-    expect(revoked.state).toBe("revoked");
-  });
-
-  it("expires pending requests once their time is up", async () => {
-    let now = NOW;
-    const t = createMockTransport({ now: () => now });
-    const page = (await t.invoke("list_requests", { tenant: "contoso", query: q({ states: ["pending"], sort: "expires_soonest" }) })) as RequestPage;
-    const first = page.items[0] as RequestDto;
-    now = Date.parse(first.expires_at) + 1000;
-    const r = (await t.invoke("get_request", { tenant: "contoso", id: first.id })) as RequestDto;
-    expect(r.state).toBe("expired");
-  });
-
-  it("queries audit newest first with before_seq paging and filters", async () => {
-    const { inv } = mk();
-    const p1 = await inv<AuditPage>("query_audit", { tenant: "contoso", query: { since: null, until: null, request_id: null, actor: null, operation: null, text: null, before_seq: null, limit: 10 } });
-    expect(p1.items).toHaveLength(10);
-    const seqs = p1.items.map((e) => e.seq);
-    expect([...seqs].sort((a, b) => b - a)).toEqual(seqs);
-    const p2 = await inv<AuditPage>("query_audit", { tenant: "contoso", query: { since: null, until: null, request_id: null, actor: null, operation: null, text: null, before_seq: p1.next_before_seq, limit: 10 } });
-    expect(Math.max(...p2.items.map((e) => e.seq))).toBeLessThan(Math.min(...seqs));
-    const ops = await inv<AuditPage>("query_audit", { tenant: "contoso", query: { since: null, until: null, request_id: null, actor: null, operation: "request_created", text: null, before_seq: null, limit: 100 } });
-    expect(ops.items).toHaveLength(25);
-  });
-
   it("detects a broken chain", async () => {
     const { inv, t } = mk();
     t.backend.corrupt(17);
@@ -126,13 +77,6 @@ describe("mock engine", () => {
     expect(s.decisions_last_30d).toBeGreaterThan(10);
   });
 
-  it("validates settings like the engine", async () => {
-    const { inv } = mk();
-    const s = await inv<Record<string, unknown>>("get_settings", { tenant: "contoso" });
-    await expect(inv("update_settings", { tenant: "contoso", settings: { ...s, approvals_required: 0 } })).rejects.toMatchObject({
-      code: "invalid_input",
-    });
-  });
 });
 
 describe("mock engine › provider connections, email, API", () => {
@@ -149,23 +93,12 @@ describe("mock engine › provider connections, email, API", () => {
     await expect(inv("list_tokens", { tenant: "nope" })).rejects.toMatchObject({ code: "not_found" });
   });
 
-  it("issues and revokes tokens with the engine's rules and audit entries", async () => {
+  it("shows a token's secret once and never stores it; only admins issue", async () => {
     const { inv, t } = mk();
-    const out = await inv<IssuedTokenDto>("issue_token", { tenant: "contoso", name: " Ticketing ", expiresS: 3600 });
+    const out = await inv<IssuedTokenDto>("issue_token", { tenant: "contoso", name: "Ticketing", expiresS: 3600 });
     expect(out.secret).toMatch(/^lbx_[0-9a-f]{64}$/);
-    expect(out.token).toMatchObject({ name: "Ticketing", active: true, expires_at: "2025-03-10T13:00:00Z" });
     expect(t.backend.audit.at(-1)).toMatchObject({ operation: "token_issued", details: { connection: "Ticketing" } });
     expect(JSON.stringify(t.backend.tokens.get("contoso"))).not.toContain(out.secret);
-
-    await expect(inv("issue_token", { tenant: "contoso", name: "Ticketing", expiresS: null })).rejects.toMatchObject({ code: "already_exists" });
-    await expect(inv("issue_token", { tenant: "contoso", name: "  ", expiresS: null })).rejects.toMatchObject({ code: "invalid_input", message: "connection name must not be empty" });
-    await expect(inv("issue_token", { tenant: "contoso", name: "x", expiresS: 0 })).rejects.toMatchObject({ code: "invalid_input", message: "a token's lifetime must be positive" });
-
-    const revoked = await inv<TokenDto>("revoke_token", { tenant: "contoso", name: "Ticketing" });
-    expect(revoked).toMatchObject({ active: false, revoked_at: "2025-03-10T12:00:00Z" });
-    await expect(inv("revoke_token", { tenant: "contoso", name: "Ticketing" })).rejects.toMatchObject({ code: "invalid_transition" });
-    await expect(inv("revoke_token", { tenant: "contoso", name: "Nope" })).rejects.toMatchObject({ code: "not_found" });
-
     const approver = mk({ role: "approver" });
     await expect(approver.inv("issue_token", { tenant: "contoso", name: "y", expiresS: null })).rejects.toMatchObject({ code: "not_permitted" });
   });

@@ -120,7 +120,7 @@ export function ArchiveBanner({ archive }: { archive: ArchiveDto }) {
   };
 
   return (
-    <section className={styles.banner} role="region" aria-label="Audit archive">
+    <section className={styles.banner} aria-label="Audit archive">
       <div className={styles.title}>
         <ArchiveRegular fontSize={20} aria-hidden />
         <Text weight="semibold">Audit archive</Text>

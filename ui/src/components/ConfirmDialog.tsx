@@ -8,7 +8,8 @@ import {
   DialogTitle,
   Text,
 } from "@fluentui/react-components";
-import { useEffect, useState, type ReactNode } from "react";
+import { useState, type ReactNode } from "react";
+import { useOnChange } from "../lib/hooks";
 import { useSubmit } from "../lib/form";
 import { ErrorBar } from "./ErrorBar";
 
@@ -41,9 +42,9 @@ export function ConfirmDialog<T>({
 }: ConfirmDialogProps<T>) {
   const { busy, error, run } = useSubmit(item);
   const [shown, setShown] = useState<T | null>(item);
-  useEffect(() => {
-    if (item) setShown(item);
-  }, [item]);
+  useOnChange(item, (now) => {
+    if (now) setShown(now);
+  });
   return (
     <Dialog open={item !== null} onOpenChange={(_, d) => !d.open && !busy && onClose()}>
       <DialogSurface aria-describedby={undefined}>

@@ -1,4 +1,5 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
+import { useOnChange } from "./hooks";
 import { errorMessage } from "../api/client";
 
 /**
@@ -10,12 +11,12 @@ import { errorMessage } from "../api/client";
 export function useSubmit(resetOn: unknown) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    if (resetOn) {
+  useOnChange(resetOn, (now) => {
+    if (now) {
       setBusy(false);
       setError(null);
     }
-  }, [resetOn]);
+  });
   const run = async (action: () => Promise<void>) => {
     setBusy(true);
     setError(null);

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
 import { onLockboxEvent } from "../api/client";
 import type { LockboxEvent } from "../bindings/LockboxEvent";
 
@@ -23,6 +23,21 @@ export function useDebounced<T>(value: T, ms = 300): T {
 }
 
 /**
+ * Calls `onChange(value)` in the render in which `value` differs (Object.is)
+ * from the one the last render saw; `onChange` may set this component's
+ * state. A panel resets its form when it opens this way, without an effect
+ * and the extra render with stale values an effect costs
+ * (react.dev: "Adjusting some state when a prop changes").
+ */
+export function useOnChange<T>(value: T, onChange: (value: T) => void): void {
+  const [seen, setSeen] = useState<T>(() => value);
+  if (!Object.is(seen, value)) {
+    setSeen(() => value);
+    onChange(value);
+  }
+}
+
+/**
  * Calls `handler` for engine change events that concern `tenant` (events
  * with a null tenant concern every tenant) and whose kind is in `kinds`.
  */
@@ -32,7 +47,10 @@ export function useLockboxEvents(
   handler: (e: LockboxEvent) => void,
 ): void {
   const ref = useRef(handler);
-  ref.current = handler;
+  // The latest handler, for events from now on (a ref is not written while rendering).
+  useLayoutEffect(() => {
+    ref.current = handler;
+  });
   const kindsKey = kinds.join(",");
   useEffect(() => {
     const wanted = kindsKey.split(",");

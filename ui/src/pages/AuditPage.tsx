@@ -59,7 +59,7 @@ import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditQuery } from "../bindings/AuditQuery";
 import type { VerifyReport } from "../bindings/VerifyReport";
 import { ErrorBar } from "../components/ErrorBar";
-import { useDebounced, useLockboxEvents } from "../lib/hooks";
+import { useDebounced, useLockboxEvents, useOnChange } from "../lib/hooks";
 import { auditDetails, auditDetailsText, KNOWN_OPERATIONS, operationLabel } from "../lib/operations";
 import { endOfDayIso, formatDateTime, formatLocalDay, parseLocalDay, shortId, startOfDayIso } from "../lib/time";
 
@@ -178,8 +178,8 @@ function DayPicker({
 }) {
   const reported = useRef(text);
   const typed = useRef(text);
-  const selected = useRef<Date | null>(parseLocalDay(text));
-  const [value, setValue] = useState<Date | null>(selected.current);
+  const [value, setValue] = useState<Date | null>(() => parseLocalDay(text));
+  const selected = useRef<Date | null>(value);
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     if (text === reported.current) return;
@@ -302,35 +302,40 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
   );
 
   const generation = useRef(0);
-  const refetch = useCallback(async () => {
+  // State changes only when the engine answers (never synchronously in the effect).
+  const refetch = useCallback(() => {
     if (filterError) return;
     const gen = ++generation.current;
-    try {
-      const page = await queryAudit(tenant.id, query);
-      if (gen !== generation.current) return;
-      setItems(page.items);
-      reportFirstPaint("audit");
-      setNextBefore(page.next_before_seq);
-      setError(null);
-      setSeenOps((ops) => {
-        const add = page.items.map((e) => e.operation).filter((o) => !ops.includes(o));
-        return add.length ? [...ops, ...new Set(add)] : ops;
-      });
-    } catch (e) {
-      if (gen === generation.current) setError(errorMessage(e));
-    } finally {
-      if (gen === generation.current) setLoading(false);
-    }
+    queryAudit(tenant.id, query).then(
+      (page) => {
+        if (gen !== generation.current) return;
+        setItems(page.items);
+        reportFirstPaint("audit");
+        setNextBefore(page.next_before_seq);
+        setError(null);
+        setSeenOps((ops) => {
+          const add = page.items.map((e) => e.operation).filter((o) => !ops.includes(o));
+          return add.length ? [...ops, ...new Set(add)] : ops;
+        });
+        setLoading(false);
+      },
+      (e: unknown) => {
+        if (gen !== generation.current) return;
+        setError(errorMessage(e));
+        setLoading(false);
+      },
+    );
   }, [tenant.id, query, filterError]);
 
+  // A new query (or tenant): loading until its first page arrives.
+  useOnChange(refetch, () => setLoading(true));
   useEffect(() => {
-    setLoading(true);
-    void refetch();
+    refetch();
   }, [refetch]);
 
   // New entries only matter on the first page (newest first).
   useLockboxEvents(tenant.id, ["audit_appended"], () => {
-    if (items.length <= AUDIT_PAGE_SIZE) void refetch();
+    if (items.length <= AUDIT_PAGE_SIZE) refetch();
   });
 
   const loadMore = async () => {
@@ -659,6 +664,7 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
                 </Button>
               </div>
               {selected && showJson ? (
+                // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrolling box must take focus to be scrolled from the keyboard (WCAG 2.1.1)
                 <pre className={styles.json} aria-label="Entry JSON" tabIndex={0}>
                   {JSON.stringify(selected, null, 2)}
                 </pre>

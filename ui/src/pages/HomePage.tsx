@@ -44,15 +44,19 @@ export function HomePage() {
   const [stats, setStats] = useState<HomeStats | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setStats(await homeStats(tenant.id));
-      reportFirstPaint("home");
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [tenant.id]);
+  // State changes only when the engine answers (never synchronously in the effect).
+  const load = useCallback(
+    () =>
+      homeStats(tenant.id).then(
+        (s) => {
+          setStats(s);
+          reportFirstPaint("home");
+          setError(null);
+        },
+        (e: unknown) => setError(errorMessage(e)),
+      ),
+    [tenant.id],
+  );
 
   useEffect(() => {
     void load();

@@ -175,6 +175,6 @@ describe("Org settings › Customer approvers", () => {
     await u.click(screen.getByRole("button", { name: "Remove Alex Wilber" }));
     const confirm = await screen.findByRole("dialog", { name: "Remove Alex Wilber?" });
     await u.click(within(confirm).getByRole("button", { name: "Remove" }));
-    expect(await within(confirm).findByRole("alert")).toHaveTextContent("'Alex Wilber' is the last admin of this tenant: add another admin first");
+    expect(await within(confirm).findByRole("alert")).toHaveTextContent("'Alex Wilber' is the last admin of tenant 'contoso': add another admin first");
   });
 });

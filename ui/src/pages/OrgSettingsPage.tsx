@@ -55,16 +55,19 @@ export function OrgSettingsPage() {
   const [editing, setEditing] = useState(false);
   const isAdmin = session.role === "admin";
 
-  const load = useCallback(async () => {
-    try {
-      const [s, p] = await Promise.all([getSettings(tenant.id), getPrefs()]);
-      setSettings(s);
-      setPrefsState(p);
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [tenant.id]);
+  // State changes only when the engine answers (never synchronously in the effect).
+  const load = useCallback(
+    () =>
+      Promise.all([getSettings(tenant.id), getPrefs()]).then(
+        ([s, p]) => {
+          setSettings(s);
+          setPrefsState(p);
+          setError(null);
+        },
+        (e: unknown) => setError(errorMessage(e)),
+      ),
+    [tenant.id],
+  );
 
   useEffect(() => {
     void load();

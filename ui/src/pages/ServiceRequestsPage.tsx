@@ -20,7 +20,7 @@ import {
   tokens,
 } from "@fluentui/react-components";
 import { ArrowClockwiseRegular, LockClosedRegular } from "@fluentui/react-icons";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { errorMessage, listRequests, reportFirstPaint } from "../api/client";
 import { useApp, useArchive } from "../AppContext";
 import type { RequestDto } from "../bindings/RequestDto";
@@ -115,8 +115,10 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
 
   // Only the latest fetch may write to the list.
   const generation = useRef(0);
-  const loadedCount = useRef(0);
-  loadedCount.current = items.length;
+  const loadedCount = useRef(items.length);
+  useLayoutEffect(() => {
+    loadedCount.current = items.length;
+  }, [items.length]);
 
   const refetch = useCallback(
     async (keepCount: boolean) => {

@@ -13,11 +13,11 @@ process.env.TZ = "UTC";
 // installed before the test file imports the app, so module-level reads of
 // the time (the shared ticker in lib/hooks.ts) see it too, and re-installed
 // before every test, so no test inherits another's clock.
-function useTestClock() {
+function startTestClock() {
   vi.useFakeTimers({ now: TEST_NOW, toFake: ["Date"] });
 }
-useTestClock();
-beforeEach(useTestClock);
+startTestClock();
+beforeEach(startTestClock);
 
 // jsdom lacks a few browser APIs that Fluent UI uses.
 class ResizeObserverStub {

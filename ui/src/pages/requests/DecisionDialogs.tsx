@@ -14,11 +14,12 @@ import {
   Textarea,
   tokens,
 } from "@fluentui/react-components";
-import { useEffect, useState, type ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import type { RequestDto } from "../../bindings/RequestDto";
 import { ErrorBar } from "../../components/ErrorBar";
 import { HOUR, humanDuration, MINUTE } from "../../lib/duration";
 import { useSubmit } from "../../lib/form";
+import { useOnChange } from "../../lib/hooks";
 import { shortId } from "../../lib/time";
 
 const useStyles = makeStyles({
@@ -106,12 +107,12 @@ export function ApproveDialog({ request, open, onClose, onConfirm }: DialogProps
   const [comment, setComment] = useState("");
   const [duration, setDuration] = useState("requested");
   const { busy, error, run } = useSubmit(open);
-  useEffect(() => {
-    if (open) {
+  useOnChange(open, (now) => {
+    if (now) {
       setComment("");
       setDuration("requested");
     }
-  }, [open]);
+  });
   const choices = shorterDurations(request.requested_duration_s);
   return (
     <DecisionShell
@@ -151,9 +152,9 @@ export function ApproveDialog({ request, open, onClose, onConfirm }: DialogProps
 export function RejectDialog({ request, open, onClose, onConfirm }: DialogProps) {
   const [comment, setComment] = useState("");
   const { busy, error, run } = useSubmit(open);
-  useEffect(() => {
-    if (open) setComment("");
-  }, [open]);
+  useOnChange(open, (now) => {
+    if (now) setComment("");
+  });
   return (
     <DecisionShell
       open={open}
@@ -180,9 +181,9 @@ export function RejectDialog({ request, open, onClose, onConfirm }: DialogProps)
 export function RevokeDialog({ request, open, onClose, onConfirm }: DialogProps) {
   const [comment, setComment] = useState("");
   const { busy, error, run } = useSubmit(open);
-  useEffect(() => {
-    if (open) setComment("");
-  }, [open]);
+  useOnChange(open, (now) => {
+    if (now) setComment("");
+  });
   return (
     <DecisionShell
       open={open}

@@ -29,7 +29,7 @@ import {
   ShieldDismissRegular,
   DismissCircleRegular,
 } from "@fluentui/react-icons";
-import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import {
   approveRequest,
   errorMessage,
@@ -44,7 +44,7 @@ import type { RequestDto } from "../../bindings/RequestDto";
 import { ErrorBar } from "../../components/ErrorBar";
 import { StatusBadge } from "../../components/StatusBadge";
 import { humanDuration } from "../../lib/duration";
-import { useLockboxEvents } from "../../lib/hooks";
+import { useLockboxEvents, useOnChange } from "../../lib/hooks";
 import { auditDetailsText, operationLabel } from "../../lib/operations";
 import { formatDateTime, shortId } from "../../lib/time";
 import { TOASTER_ID } from "../../toaster";
@@ -94,15 +94,18 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
   const [audit, setAudit] = useState<AuditEntryDto[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<Action>(null);
+  // The request shown, for answers that arrive after it changed.
   const openId = useRef(id);
-  openId.current = id;
+  useLayoutEffect(() => {
+    openId.current = id;
+  }, [id]);
   // Where focus goes back to when a decision dialog closes: the button that
   // opened it, or the panel's heading if that button is gone (the decision
   // changed the request's state) or disabled. Without this focus falls to the
   // page body, outside the panel, and Escape no longer closes it.
   const opener = useRef<HTMLElement | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
-  const [restoreFocus, setRestoreFocus] = useState(false);
+  const restoreFocus = useRef(false);
 
   const openDialog = (kind: Exclude<Action, null>, from: HTMLElement) => {
     opener.current = from;
@@ -110,44 +113,50 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
   };
   const closeDialog = () => {
     setAction(null);
-    setRestoreFocus(true);
+    restoreFocus.current = true;
   };
 
+  // Once the dialog is gone (focus can't move while it is open).
   useEffect(() => {
-    if (!restoreFocus || action !== null) return;
-    setRestoreFocus(false);
+    if (!restoreFocus.current || action !== null) return;
+    restoreFocus.current = false;
     if (openId.current === null) return;
     const el = opener.current;
     opener.current = null;
     const usable = el && el.isConnected && !(el instanceof HTMLButtonElement && el.disabled);
     (usable ? el : heading.current)?.focus();
-  }, [restoreFocus, action]);
+  }, [action]);
 
+  // State changes only when the engine answers (never synchronously in the effect).
   const load = useCallback(
-    async (which: string) => {
-      try {
-        const [r, a] = await Promise.all([getRequest(tenant.id, which), requestAudit(tenant.id, which)]);
-        if (openId.current !== which) return;
-        setRequest(r);
-        setAudit(a);
-        setError(null);
-      } catch (e) {
-        if (openId.current === which) setError(errorMessage(e));
-      }
-    },
+    (which: string) =>
+      Promise.all([getRequest(tenant.id, which), requestAudit(tenant.id, which)]).then(
+        ([r, a]) => {
+          if (openId.current !== which) return;
+          setRequest(r);
+          setAudit(a);
+          setError(null);
+        },
+        (e: unknown) => {
+          if (openId.current === which) setError(errorMessage(e));
+        },
+      ),
     [tenant.id],
   );
 
-  useEffect(() => {
+  // Another request, or none (closing: keep showing the request while the
+  // drawer slides out).
+  useOnChange(id, (next) => {
     setAction(null);
-    setRestoreFocus(false);
-    opener.current = null;
-    // Closing: keep showing the request while the drawer slides out.
-    if (!id) return;
+    if (!next) return;
     setRequest(null);
     setAudit(null);
     setError(null);
-    void load(id);
+  });
+  useEffect(() => {
+    restoreFocus.current = false;
+    opener.current = null;
+    if (id) void load(id);
   }, [id, load]);
 
   useLockboxEvents(tenant.id, ["requests_changed", "audit_appended"], () => {

@@ -25,7 +25,7 @@ import { ErrorBar } from "../../components/ErrorBar";
 import { SettingsCard } from "../../components/SettingsCard";
 import { FormDialog } from "../../components/FormDialog";
 import { fieldValidation, useSubmit } from "../../lib/form";
-import { useLockboxEvents } from "../../lib/hooks";
+import { useLockboxEvents, useOnChange } from "../../lib/hooks";
 import { formatDateTime } from "../../lib/time";
 
 const useStyles = makeStyles({
@@ -46,14 +46,18 @@ export function CustomerApprovers() {
   const [removing, setRemoving] = useState<UserDto | null>(null);
   const isAdmin = session.role === "admin";
 
-  const load = useCallback(async () => {
-    try {
-      setUsers(await listUsers(tenant.id));
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [tenant.id]);
+  // State changes only when the engine answers (never synchronously in the effect).
+  const load = useCallback(
+    () =>
+      listUsers(tenant.id).then(
+        (v) => {
+          setUsers(v);
+          setError(null);
+        },
+        (e: unknown) => setError(errorMessage(e)),
+      ),
+    [tenant.id],
+  );
 
   useEffect(() => {
     void load();
@@ -170,14 +174,14 @@ function AddApproverDialog({
   const [errors, setErrors] = useState<AddErrors>({});
   const { busy, error, run } = useSubmit(open);
 
-  useEffect(() => {
-    if (open) {
+  useOnChange(open, (now) => {
+    if (now) {
       setName("");
       setRole("approver");
       setEmail("");
       setErrors({});
     }
-  }, [open]);
+  });
 
   const submit = async () => {
     const v = validateApprover(name, email);

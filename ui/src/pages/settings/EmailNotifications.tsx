@@ -42,7 +42,7 @@ import { EditDrawer } from "../../components/EditDrawer";
 import { ErrorBar } from "../../components/ErrorBar";
 import { SettingsCard } from "../../components/SettingsCard";
 import { fieldValidation, useSubmit } from "../../lib/form";
-import { useLockboxEvents } from "../../lib/hooks";
+import { useLockboxEvents, useOnChange } from "../../lib/hooks";
 import { formatDateTime, shortId } from "../../lib/time";
 import { TOASTER_ID } from "../../toaster";
 import { EMAIL_RE } from "./CustomerApprovers";
@@ -118,17 +118,22 @@ export function EmailNotifications() {
   const [editing, setEditing] = useState(false);
   const isAdmin = session.role === "admin";
 
-  const load = useCallback(async () => {
-    try {
-      setSmtpState(await getSmtp(tenant.id));
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [tenant.id]);
+  // State changes only when the engine answers (never synchronously in the effect).
+  const load = useCallback(
+    () =>
+      getSmtp(tenant.id).then(
+        (v) => {
+          setSmtpState(v);
+          setError(null);
+        },
+        (e: unknown) => setError(errorMessage(e)),
+      ),
+    [tenant.id],
+  );
 
+  // Another tenant: nothing to show until its settings arrive.
+  useOnChange(tenant.id, () => setSmtpState(undefined));
   useEffect(() => {
-    setSmtpState(undefined);
     void load();
   }, [load]);
   useLockboxEvents(tenant.id, ["settings_changed"], () => void load());
@@ -202,7 +207,8 @@ function TestEmail({ tenant, enabled }: { tenant: string; enabled: boolean }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: true; to: string } | { ok: false; message: string } | null>(null);
 
-  useEffect(() => setResult(null), [tenant, enabled]);
+  // Another tenant, or email turned on or off: the last result no longer applies.
+  useOnChange(`${tenant}\n${enabled}`, () => setResult(null));
 
   const send = async () => {
     const addr = to.trim();
@@ -273,17 +279,22 @@ function DeliveryStatus({ tenant }: { tenant: string }) {
   const [items, setItems] = useState<DeliveryDto[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setItems(await emailStatus(tenant));
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [tenant]);
+  // State changes only when the engine answers (never synchronously in the effect).
+  const load = useCallback(
+    () =>
+      emailStatus(tenant).then(
+        (v) => {
+          setItems(v);
+          setError(null);
+        },
+        (e: unknown) => setError(errorMessage(e)),
+      ),
+    [tenant],
+  );
 
+  // Another tenant: nothing to show until its deliveries arrive.
+  useOnChange(tenant, () => setItems(null));
   useEffect(() => {
-    setItems(null);
     void load();
   }, [load]);
   // The email worker records deliveries as the store changes: follow every change.
@@ -366,13 +377,13 @@ function SmtpDrawer({
   const saving = submit.busy;
   const passwordSet = smtp?.password_set ?? false;
 
-  useEffect(() => {
-    if (open) {
+  // Reset only when the panel opens, not when live updates arrive mid-edit.
+  useOnChange(open, (now) => {
+    if (now) {
       setForm(toSmtpForm(smtp));
       setErrors({});
     }
-    // Reset only when the panel opens, not when live updates arrive mid-edit.
-  }, [open]);
+  });
 
   const set = <K extends keyof SmtpForm>(k: K, v: SmtpForm[K]) => {
     setForm((f) => ({ ...f, [k]: v }));

@@ -1,5 +1,6 @@
 import { Divider, Field, Input, makeStyles, Subtitle2, Switch } from "@fluentui/react-components";
-import { useEffect, useState } from "react";
+import { useState } from "react";
+import { useOnChange } from "../../lib/hooks";
 import { setPrefs, updateSettings } from "../../api/client";
 import type { AppPrefsDto } from "../../bindings/AppPrefsDto";
 import type { SettingsDto } from "../../bindings/SettingsDto";
@@ -34,13 +35,13 @@ export function LockboxSettingsDrawer({ open, tenant, settings, prefs, onClose, 
   const [errors, setErrors] = useState<SettingsErrors>({});
   const { busy: saving, error: saveError, run } = useSubmit(open);
 
-  useEffect(() => {
-    if (open) {
+  // Reset only when the panel opens, not when live updates arrive mid-edit.
+  useOnChange(open, (now) => {
+    if (now) {
       setForm(toForm(settings, prefs));
       setErrors({});
     }
-    // Reset only when the panel opens, not when live updates arrive mid-edit.
-  }, [open]);
+  });
 
   const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) => {
     setForm((f) => ({ ...f, [k]: v }));

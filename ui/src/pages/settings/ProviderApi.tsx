@@ -27,7 +27,7 @@ import { EditDrawer } from "../../components/EditDrawer";
 import { ErrorBar } from "../../components/ErrorBar";
 import { SettingsCard } from "../../components/SettingsCard";
 import { fieldValidation, useSubmit } from "../../lib/form";
-import { useLockboxEvents } from "../../lib/hooks";
+import { useLockboxEvents, useOnChange } from "../../lib/hooks";
 import { TOASTER_ID } from "../../toaster";
 import { toApiForm, validateApiForm, type ApiErrors, type ApiForm } from "./providerForms";
 
@@ -58,14 +58,18 @@ export function ProviderApi() {
   const [editing, setEditing] = useState(false);
   const isAdmin = session.role === "admin";
 
-  const load = useCallback(async () => {
-    try {
-      setApi(await getApiSettings());
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, []);
+  // State changes only when the engine answers (never synchronously in the effect).
+  const load = useCallback(
+    () =>
+      getApiSettings().then(
+        (a) => {
+          setApi(a);
+          setError(null);
+        },
+        (e: unknown) => setError(errorMessage(e)),
+      ),
+    [],
+  );
 
   useEffect(() => {
     void load();
@@ -169,13 +173,13 @@ function ApiSettingsDrawer({
   const [errors, setErrors] = useState<ApiErrors>({});
   const { busy: saving, error: saveError, run } = useSubmit(open);
 
-  useEffect(() => {
-    if (open) {
+  // Reset only when the panel opens, not when live updates arrive mid-edit.
+  useOnChange(open, (now) => {
+    if (now) {
       setForm(toApiForm(api));
       setErrors({});
     }
-    // Reset only when the panel opens, not when live updates arrive mid-edit.
-  }, [open]);
+  });
 
   const set = <K extends keyof ApiForm>(k: K, v: ApiForm[K]) => {
     setForm((f) => ({ ...f, [k]: v }));

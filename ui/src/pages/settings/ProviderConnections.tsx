@@ -45,7 +45,7 @@ import { ErrorBar } from "../../components/ErrorBar";
 import { SettingsCard } from "../../components/SettingsCard";
 import { FormDialog } from "../../components/FormDialog";
 import { fieldValidation, useSubmit } from "../../lib/form";
-import { useLockboxEvents } from "../../lib/hooks";
+import { useLockboxEvents, useOnChange } from "../../lib/hooks";
 import { formatDateTime } from "../../lib/time";
 import { TOASTER_ID } from "../../toaster";
 import { EXPIRY_OPTIONS, validateConnectionName } from "./providerForms";
@@ -99,17 +99,22 @@ export function ProviderConnections() {
   const [revoking, setRevoking] = useState<TokenDto | null>(null);
   const isAdmin = session.role === "admin";
 
-  const load = useCallback(async () => {
-    try {
-      setItems(await listTokens(tenant.id));
-      setError(null);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, [tenant.id]);
+  // State changes only when the engine answers (never synchronously in the effect).
+  const load = useCallback(
+    () =>
+      listTokens(tenant.id).then(
+        (v) => {
+          setItems(v);
+          setError(null);
+        },
+        (e: unknown) => setError(errorMessage(e)),
+      ),
+    [tenant.id],
+  );
 
+  // Another tenant: nothing to show until its connections arrive.
+  useOnChange(tenant.id, () => setItems(null));
   useEffect(() => {
-    setItems(null);
     void load();
   }, [load]);
   useLockboxEvents(tenant.id, ["settings_changed", "requests_changed"], () => void load());
@@ -236,13 +241,13 @@ function AddConnectionDialog({
   const [nameError, setNameError] = useState<string | undefined>(undefined);
   const { busy, error, run } = useSubmit(open);
 
-  useEffect(() => {
-    if (open) {
+  useOnChange(open, (now) => {
+    if (now) {
       setName("");
       setExpiry("90");
       setNameError(undefined);
     }
-  }, [open]);
+  });
 
   const submit = async () => {
     const v = validateConnectionName(name);
@@ -296,7 +301,7 @@ type CopyState = "idle" | "copied" | "failed";
 function SecretDialog({ issued, onClose }: { issued: IssuedTokenDto | null; onClose: () => void }) {
   const styles = useStyles();
   const [copy, setCopy] = useState<CopyState>("idle");
-  useEffect(() => setCopy("idle"), [issued]);
+  useOnChange(issued, () => setCopy("idle"));
 
   const doCopy = async () => {
     if (!issued) return;
