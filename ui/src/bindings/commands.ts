@@ -81,3 +81,40 @@ export type Commands = {
 export type CommandName = keyof Commands;
 export type CommandArgs<K extends CommandName> = Commands[K]["args"];
 export type CommandResult<K extends CommandName> = Commands[K]["result"];
+
+/** Where each command runs, whether it writes, and who may call it. */
+export const COMMANDS = {
+  session: { runs: "engine", access: "read", role: "anyone" },
+  boot: { runs: "engine", access: "read", role: "anyone" },
+  list_requests: { runs: "engine", access: "read", role: "member" },
+  get_request: { runs: "engine", access: "read", role: "member" },
+  request_audit: { runs: "engine", access: "read", role: "member" },
+  approve_request: { runs: "engine", access: "write", role: "approver" },
+  reject_request: { runs: "engine", access: "write", role: "approver" },
+  revoke_request: { runs: "engine", access: "write", role: "admin" },
+  get_settings: { runs: "engine", access: "read", role: "member" },
+  update_settings: { runs: "engine", access: "write", role: "admin" },
+  list_users: { runs: "engine", access: "read", role: "member" },
+  add_user: { runs: "engine", access: "write", role: "admin" },
+  remove_user: { runs: "engine", access: "write", role: "admin" },
+  query_audit: { runs: "engine", access: "read", role: "member" },
+  verify_audit: { runs: "engine", access: "read", role: "anyone" },
+  home_stats: { runs: "engine", access: "read", role: "member" },
+  list_tokens: { runs: "engine", access: "read", role: "member" },
+  issue_token: { runs: "engine", access: "write", role: "admin" },
+  revoke_token: { runs: "engine", access: "write", role: "admin" },
+  get_smtp: { runs: "engine", access: "read", role: "member" },
+  email_status: { runs: "engine", access: "read", role: "member" },
+  get_prefs: { runs: "shell", access: "read", role: "anyone" },
+  set_prefs: { runs: "shell", access: "write", role: "anyone" },
+  tray_state: { runs: "shell", access: "read", role: "anyone" },
+  choose_export_path: { runs: "shell", access: "read", role: "anyone" },
+  export_audit: { runs: "shell", access: "read", role: "member" },
+  set_smtp: { runs: "shell", access: "write", role: "admin" },
+  test_smtp: { runs: "shell", access: "read", role: "admin" },
+  get_api_settings: { runs: "shell", access: "read", role: "anyone" },
+  set_api_settings: { runs: "shell", access: "write", role: "admin" },
+  ui_ready: { runs: "shell", access: "read", role: "anyone" },
+  archive_verify: { runs: "shell", access: "read", role: "anyone" },
+  open_archive: { runs: "shell", access: "read", role: "anyone" },
+} as const satisfies Record<CommandName, { runs: string; access: string; role: string }>;

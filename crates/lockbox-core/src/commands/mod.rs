@@ -222,6 +222,20 @@ pub fn typescript() -> String {
     body.push_str("};\n\nexport type CommandName = keyof Commands;\n");
     body.push_str("export type CommandArgs<K extends CommandName> = Commands[K][\"args\"];\n");
     body.push_str("export type CommandResult<K extends CommandName> = Commands[K][\"result\"];\n");
+    body.push_str(
+        "\n/** Where each command runs, whether it writes, and who may call it. */\n\
+         export const COMMANDS = {\n",
+    );
+    for c in COMMANDS {
+        let runs = if c.runs == Runs::Engine { "engine" } else { "shell" };
+        let access = if c.access == Access::Write { "write" } else { "read" };
+        let role = format!("{:?}", c.role).to_lowercase();
+        body.push_str(&format!(
+            "  {}: {{ runs: \"{runs}\", access: \"{access}\", role: \"{role}\" }},\n",
+            c.name
+        ));
+    }
+    body.push_str("} as const satisfies Record<CommandName, { runs: string; access: string; role: string }>;\n");
     let mut out = String::from(
         "// Generated from crates/lockbox-core/src/commands/mod.rs (the one declaration of\n\
          // every command) by `make bindings`. Do not edit.\n\n",

@@ -3,26 +3,7 @@
 // them) and returns what the shell returns. The arguments arrive as JSON,
 // untyped, so `dispatch` reads them as the handler's type in one place.
 
-import type { ApiSettingsDto } from "../../bindings/ApiSettingsDto";
-import type { AppPrefsDto } from "../../bindings/AppPrefsDto";
-import type { AuditEntryDto } from "../../bindings/AuditEntryDto";
-import type { AuditPage } from "../../bindings/AuditPage";
-import type { AuditQuery } from "../../bindings/AuditQuery";
-import type { BootDto } from "../../bindings/BootDto";
-import type { DeliveryDto } from "../../bindings/DeliveryDto";
-import type { HomeStats } from "../../bindings/HomeStats";
-import type { IssuedTokenDto } from "../../bindings/IssuedTokenDto";
-import type { RequestDto } from "../../bindings/RequestDto";
-import type { RequestPage } from "../../bindings/RequestPage";
-import type { RequestQuery } from "../../bindings/RequestQuery";
-import type { Role } from "../../bindings/Role";
-import type { SessionDto } from "../../bindings/SessionDto";
-import type { SettingsDto } from "../../bindings/SettingsDto";
-import type { SmtpDto } from "../../bindings/SmtpDto";
-import type { SmtpInput } from "../../bindings/SmtpInput";
-import type { TokenDto } from "../../bindings/TokenDto";
-import type { UserDto } from "../../bindings/UserDto";
-import type { VerifyReport } from "../../bindings/VerifyReport";
+import { COMMANDS, type CommandArgs, type CommandName, type CommandResult } from "../../bindings/commands";
 import type { InvokeArgs } from "../transport";
 import { filterAudit, homeStats, queryAudit, verify } from "./audit";
 import type { MockBackend } from "./backend";
@@ -31,45 +12,18 @@ import { apiDto, emailStatus, issueToken, listTokens, revokeToken, setApiSetting
 import { approve, listRequests, reject, revoke } from "./requests";
 import { clone, fail } from "./util";
 
-type Tenant = { tenant: string };
-type Named = Tenant & { name: string };
-type Decision = Tenant & { id: string; comment: string | null };
+/**
+ * Shell commands a browser has no use for: the save dialog is the
+ * transport's, the tray and the first-paint report belong to the desktop.
+ */
+type NotMocked = "tray_state" | "choose_export_path" | "ui_ready";
 
-/** The commands the mock answers: `{ [name]: { args; result } }`. */
-export type MockCommands = {
-  session: { args: Record<string, never>; result: SessionDto };
-  boot: { args: { tenant: string | null; requests: RequestQuery | null }; result: BootDto };
-  list_requests: { args: Tenant & { query: RequestQuery }; result: RequestPage };
-  get_request: { args: Tenant & { id: string }; result: RequestDto };
-  request_audit: { args: Tenant & { id: string }; result: AuditEntryDto[] };
-  approve_request: { args: Decision & { durationS: number | null }; result: RequestDto };
-  reject_request: { args: Decision; result: RequestDto };
-  revoke_request: { args: Decision; result: RequestDto };
-  get_settings: { args: Tenant; result: SettingsDto };
-  update_settings: { args: Tenant & { settings: SettingsDto }; result: SettingsDto };
-  get_prefs: { args: Record<string, never>; result: AppPrefsDto };
-  set_prefs: { args: { prefs: AppPrefsDto }; result: AppPrefsDto };
-  list_users: { args: Tenant; result: UserDto[] };
-  add_user: { args: Named & { role: Role; email: string | null }; result: UserDto };
-  remove_user: { args: Named; result: null };
-  query_audit: { args: Tenant & { query: AuditQuery }; result: AuditPage };
-  export_audit: { args: Tenant & { query: AuditQuery; format: string; path: string }; result: number };
-  verify_audit: { args: Record<string, never>; result: VerifyReport };
-  archive_verify: { args: Record<string, never>; result: Promise<VerifyReport> };
-  open_archive: { args: Record<string, never>; result: string | null };
-  home_stats: { args: Tenant; result: HomeStats };
-  list_tokens: { args: Tenant; result: TokenDto[] };
-  issue_token: { args: Named & { expiresS: number | null }; result: IssuedTokenDto };
-  revoke_token: { args: Named; result: TokenDto };
-  get_smtp: { args: Tenant; result: SmtpDto | null };
-  set_smtp: { args: Tenant & { smtp: SmtpInput | null }; result: SmtpDto | null };
-  test_smtp: { args: Tenant & { to: string }; result: null };
-  email_status: { args: Tenant; result: DeliveryDto[] };
-  get_api_settings: { args: Record<string, never>; result: ApiSettingsDto };
-  set_api_settings: { args: Tenant & { settings: ApiSettingsDto }; result: ApiSettingsDto };
+/** The commands the mock answers: the generated command table (Rust), less the above. */
+export type MockedCommand = Exclude<CommandName, NotMocked>;
+
+type Handlers = {
+  [C in MockedCommand]: (b: MockBackend, a: CommandArgs<C>) => CommandResult<C> | Promise<CommandResult<C>>;
 };
-
-type Handlers = { [C in keyof MockCommands]: (b: MockBackend, a: MockCommands[C]["args"]) => MockCommands[C]["result"] };
 
 const handlers: Handlers = {
   session: (b) => b.session(),
@@ -127,23 +81,15 @@ const handlers: Handlers = {
   set_api_settings: (b, a) => setApiSettings(b, b.tenant(a.tenant), a.settings),
 };
 
-/** Commands that change something: refused in archive mode, as the shell refuses them. */
-const WRITES = new Set<keyof MockCommands>([
-  "approve_request",
-  "reject_request",
-  "revoke_request",
-  "update_settings",
-  "set_prefs",
-  "add_user",
-  "remove_user",
-  "issue_token",
-  "revoke_token",
-  "set_smtp",
-  "test_smtp",
-  "set_api_settings",
-]);
+/**
+ * Refused in archive mode, as the shell refuses them: what the command table
+ * says writes, and sending a test email.
+ */
+function refusedInArchive(cmd: MockedCommand): boolean {
+  return COMMANDS[cmd].access === "write" || cmd === "test_smtp";
+}
 
-function isCommand(cmd: string): cmd is keyof MockCommands {
+function isCommand(cmd: string): cmd is MockedCommand {
   return Object.prototype.hasOwnProperty.call(handlers, cmd);
 }
 
@@ -151,7 +97,7 @@ function isCommand(cmd: string): cmd is keyof MockCommands {
 export function dispatch(b: MockBackend, cmd: string, args: InvokeArgs): unknown {
   if (!isCommand(cmd)) fail("internal", `unknown command ${cmd}`);
   // A store opened read-only: nothing is swept, nothing is written.
-  if (b.archive && WRITES.has(cmd)) fail("read_only", `${b.archive.file_name} is an audit archive, open read-only`);
+  if (b.archive && refusedInArchive(cmd)) fail("read_only", `${b.archive.file_name} is an audit archive, open read-only`);
   if (!b.archive) b.tick();
   // The one untyped step: JSON arguments, read as the command's (like the shell's serde).
   const handler = handlers[cmd] as (b: MockBackend, a: InvokeArgs) => unknown;

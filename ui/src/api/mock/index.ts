@@ -19,7 +19,7 @@ import { MockBackend } from "./backend";
 import type { MockOptions } from "./types";
 
 export { MockBackend } from "./backend";
-export type { MockCommands } from "./dispatch";
+export type { MockedCommand } from "./dispatch";
 export { MOCK_USER, type MockApi, type MockNewRequest, type MockOptions, type MockSmtp, type MockToken } from "./types";
 export { mockHash } from "./util";
 
