@@ -312,7 +312,9 @@ pub async fn verify_audit(state: State<'_, AppState>) -> Result<VerifyReport> {
 
 #[tauri::command]
 pub async fn home_stats(state: State<'_, AppState>, tenant: String) -> Result<HomeStats> {
-    state.run(move |e, _| e.home_stats(&tenant)).await
+    state
+        .run(move |e, _| Ok(HomeStats::from(&e.home_stats(&tenant)?)))
+        .await
 }
 
 #[tauri::command]

@@ -416,3 +416,6 @@ pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
         Some(v) => required(field, v, max).map(Some),
     }
 }
+
+mod results;
+pub use results::*;

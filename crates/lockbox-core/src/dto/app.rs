@@ -1,6 +1,7 @@
 //! The desktop app: Home page, session, archive, preferences, change events, tray.
 
 use super::{RequestPage, RoleDto, TenantDto};
+use crate::model;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -31,6 +32,30 @@ pub struct HomeStats {
     #[ts(type = "number")]
     pub decisions_last_30d: u64,
     pub per_day: Vec<DayCount>,
+}
+
+impl From<&model::DayCount> for DayCount {
+    fn from(d: &model::DayCount) -> Self {
+        DayCount {
+            day: d.day.clone(),
+            approved: d.approved,
+            rejected: d.rejected,
+            expired: d.expired,
+            canceled: d.canceled,
+        }
+    }
+}
+
+impl From<&model::HomeStats> for HomeStats {
+    fn from(h: &model::HomeStats) -> Self {
+        HomeStats {
+            pending: h.pending,
+            expiring_within_2h: h.expiring_within_2h,
+            active_grants: h.active_grants,
+            decisions_last_30d: h.decisions_last_30d,
+            per_day: h.per_day.iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// Who is signed in to the admin center, and the tenants they can see.

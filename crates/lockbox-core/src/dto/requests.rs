@@ -177,8 +177,8 @@ pub struct RequestPage {
     pub total: u64,
 }
 
-impl From<&crate::engine::RequestPage> for RequestPage {
-    fn from(p: &crate::engine::RequestPage) -> Self {
+impl From<&crate::model::RequestPage> for RequestPage {
+    fn from(p: &crate::model::RequestPage) -> Self {
         RequestPage {
             items: p.items.iter().map(Into::into).collect(),
             next_cursor: p.next_cursor.clone(),

@@ -6,18 +6,6 @@ use crate::model::*;
 use crate::store::AuditQuery;
 use crate::Result;
 
-/// What the audit log gained since a given entry (all tenants), for change
-/// notifications: which tenants got entries, and which got settings changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditChanges {
-    /// The newest entry's seq (0 for an empty log).
-    pub head: i64,
-    pub tenants: std::collections::BTreeSet<String>,
-    pub settings_tenants: std::collections::BTreeSet<String>,
-    /// More entries than were looked at (a large sweep): treat every tenant as changed.
-    pub truncated: bool,
-}
-
 impl Engine {
     pub fn audit_page(&mut self, tenant: &str, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         self.apply_due()?;

@@ -10,14 +10,6 @@ use crate::Result;
 /// How many due requests one sweep transaction handles.
 const SWEEP_BATCH: u32 = 500;
 
-/// What one deadline sweep changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Swept {
-    pub request_id: String,
-    pub tenant: String,
-    pub state: State,
-}
-
 impl Engine {
     /// Apply every transition due at the clock's now.
     pub fn apply_due(&mut self) -> Result<Vec<Swept>> {

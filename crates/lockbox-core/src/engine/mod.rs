@@ -11,10 +11,8 @@ mod provider;
 mod requests;
 mod write;
 
-pub use audit::AuditChanges;
-pub use deadlines::Swept;
-pub use provider::{ApiSettings, DEFAULT_API_BIND};
-pub use requests::RequestPage;
+pub use crate::model::{ApiSettings, AuditChanges, RequestPage, Swept};
+pub use provider::DEFAULT_API_BIND;
 
 use crate::clock::{Clock, Time};
 use crate::identity::Principal;

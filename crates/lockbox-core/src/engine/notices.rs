@@ -72,7 +72,7 @@ impl Engine {
     }
 
     /// The Home page's cards and 30-day chart.
-    pub fn home_stats(&mut self, tenant: &str) -> Result<crate::dto::HomeStats> {
+    pub fn home_stats(&mut self, tenant: &str) -> Result<HomeStats> {
         self.apply_due()?;
         let now = self.now();
         let since_day = (now - chrono::Duration::days(29)).date_naive();
@@ -84,8 +84,8 @@ impl Engine {
             ensure_tenant(tx, tenant)?;
             let (pending, expiring, active) = tx.dashboard_counts(tenant, now)?;
             let rows = tx.outcomes_per_day(tenant, since)?;
-            let mut per_day: Vec<crate::dto::DayCount> = (0..30)
-                .map(|i| crate::dto::DayCount {
+            let mut per_day: Vec<DayCount> = (0..30)
+                .map(|i| DayCount {
                     day: (since_day + chrono::Duration::days(i))
                         .format("%Y-%m-%d")
                         .to_string(),
@@ -107,7 +107,7 @@ impl Engine {
                     decisions += n;
                 }
             }
-            Ok(crate::dto::HomeStats {
+            Ok(HomeStats {
                 pending,
                 expiring_within_2h: expiring,
                 active_grants: active,

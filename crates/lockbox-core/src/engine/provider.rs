@@ -65,15 +65,6 @@ impl Engine {
     }
 }
 
-/// Store-wide settings of the local provider API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiSettings {
-    pub enabled: bool,
-    pub bind: String,
-    pub tls_cert: Option<String>,
-    pub tls_key: Option<String>,
-}
-
 pub const DEFAULT_API_BIND: &str = "127.0.0.1:8787";
 
 impl Engine {

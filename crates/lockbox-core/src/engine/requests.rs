@@ -8,14 +8,6 @@ use crate::model::*;
 use crate::store::{RequestQuery, Tx};
 use crate::{Error, Result};
 
-/// One page of requests.
-#[derive(Debug, Clone)]
-pub struct RequestPage {
-    pub items: Vec<Request>,
-    pub total: u64,
-    pub next_cursor: Option<String>,
-}
-
 impl Engine {
     /// File a new request (the provider engineer's side).
     pub fn file_request(&mut self, tenant: &str, new: &NewRequest) -> Result<Request> {
