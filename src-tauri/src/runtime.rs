@@ -8,7 +8,7 @@
 use crate::state::AppState;
 use crate::{notify, tray};
 use lockbox_core::dto::{LockboxEvent, LockboxEventKind};
-use lockbox_core::scheduler;
+use lockbox_core::scheduler::{self, Scheduler};
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Runtime};
@@ -24,12 +24,18 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, state: AppState) {
 }
 
 async fn scheduler_loop(state: AppState, wake: Arc<Notify>) {
+    let mut sched = Scheduler::default();
     loop {
+        let s = sched;
         let sleep = match state
-            .run(|e, _| scheduler::tick(e).map(|t| (t.clone(), t.sleep_for(e.now()))))
+            .run(move |e, _| {
+                let mut s = s;
+                s.tick(e).map(|t| (s, t.clone(), t.sleep_for(e.now())))
+            })
             .await
         {
-            Ok((t, sleep)) => {
+            Ok((s, t, sleep)) => {
+                sched = s;
                 for s in &t.swept {
                     tracing::info!(request = %s.request_id, tenant = %s.tenant, state = %s.state, "deadline applied");
                 }
@@ -45,6 +51,8 @@ async fn scheduler_loop(state: AppState, wake: Arc<Notify>) {
             }
             Err(e) => {
                 tracing::warn!("scheduler tick failed: {e}");
+                // Start afresh: the next tick scans for reminders.
+                sched = Scheduler::default();
                 Duration::from_secs(5)
             }
         };

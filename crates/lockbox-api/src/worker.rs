@@ -2,7 +2,7 @@
 //! scheduler and the email sender, in one task. The engine lock is never held
 //! across network I/O.
 
-use lockbox_core::{mail, scheduler, Engine, Error, Result};
+use lockbox_core::{mail, scheduler::Scheduler, Engine, Error, Result};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -39,13 +39,17 @@ pub async fn email_pass(engine: &Arc<Mutex<Engine>>) -> Result<(usize, usize)> {
 
 /// Tick the scheduler and send emails until the process ends.
 pub async fn run(engine: Arc<Mutex<Engine>>, changed: Arc<Notify>) {
+    let mut sched = Scheduler::default();
     loop {
-        let sleep = match with_engine(&engine, |e| {
-            scheduler::tick(e).map(|t| (t.swept.len(), t.sleep_for(e.now())))
+        let s = sched;
+        let sleep = match with_engine(&engine, move |e| {
+            let mut s = s;
+            s.tick(e).map(|t| (s, t.swept.len(), t.sleep_for(e.now())))
         })
         .await
         {
-            Ok((swept, sleep)) => {
+            Ok((s, swept, sleep)) => {
+                sched = s;
                 if swept > 0 {
                     tracing::info!(swept, "deadlines applied");
                 }
@@ -53,6 +57,8 @@ pub async fn run(engine: Arc<Mutex<Engine>>, changed: Arc<Notify>) {
             }
             Err(e) => {
                 tracing::warn!("scheduler tick failed: {e}");
+                // Start afresh: the next tick scans for reminders.
+                sched = Scheduler::default();
                 Duration::from_secs(5)
             }
         };

@@ -17,7 +17,7 @@ use lockbox_core::clock::from_millis;
 use lockbox_core::model::{NewRequest, State};
 use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort};
 use lockbox_core::Principal;
-use lockbox_core::{scheduler, Engine, ManualClock, SystemClock};
+use lockbox_core::{scheduler::Scheduler, Engine, ManualClock, SystemClock};
 use rusqlite::{params, params_from_iter, Connection, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
@@ -567,7 +567,7 @@ fn bench_sweep(cfg: &Cfg) -> BoxResult<Vec<Row>> {
 // ---------------------------------------------------------------- 3. scheduler
 
 /// The child process of the scheduler benchmark: runs the scheduler loop
-/// (Lockbox: `scheduler::tick` with the system clock; raw: the same loop in
+/// (Lockbox: `Scheduler::tick` with the system clock; raw: the same loop in
 /// plain SQL) until `expect` deadlines were applied, then prints JSON.
 fn sched_child(args: &[String]) -> BoxResult<()> {
     let get = |k: &str| -> BoxResult<String> {
@@ -585,13 +585,14 @@ fn sched_child(args: &[String]) -> BoxResult<()> {
     let (mut swept, mut ticks, rss_armed);
     if mode == "lockbox" {
         let mut e = Engine::open(&db, Arc::new(SystemClock), "root")?;
-        let mut t = scheduler::tick(&mut e)?;
+        let mut sched = Scheduler::default();
+        let mut t = sched.tick(&mut e)?;
         rss_armed = proc_status_kb("VmRSS:");
         swept = t.swept.len();
         ticks = 1;
         while swept < expect && Utc::now().timestamp_millis() < give_up {
             std::thread::sleep(t.sleep_for(e.now()));
-            t = scheduler::tick(&mut e)?;
+            t = sched.tick(&mut e)?;
             swept += t.swept.len();
             ticks += 1;
         }

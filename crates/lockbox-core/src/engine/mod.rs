@@ -32,8 +32,6 @@ pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
     signer: crate::receipts::Signer,
-    /// The scheduler's last reminder scan (see `scheduler::tick`).
-    pub(crate) reminder_scan: Option<crate::scheduler::ReminderScan>,
 }
 
 /// The default store path: `$XDG_DATA_HOME/lockbox/lockbox.db` on Linux.
@@ -149,7 +147,6 @@ impl Engine {
             store,
             clock,
             signer,
-            reminder_scan: None,
         })
     }
 
@@ -269,7 +266,6 @@ impl Engine {
             store,
             clock,
             signer,
-            reminder_scan: None,
         };
         e.bootstrap(creator)?;
         e.apply_due()?;
