@@ -417,5 +417,9 @@ pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
     }
 }
 
+mod queries;
+mod records;
 mod results;
+pub use queries::*;
+pub use records::*;
 pub use results::*;

@@ -6,8 +6,8 @@
 //! suspend and wall-clock jumps.
 
 use crate::clock::Time;
-use crate::engine::Swept;
-use crate::store::NoticeRow;
+use crate::model::NoticeRow;
+use crate::model::Swept;
 use crate::{Engine, Result};
 use chrono::Duration;
 

@@ -2,8 +2,7 @@
 
 use crate::audit::AuditEntry;
 use crate::clock::{parse_time, rfc3339};
-use crate::model::ActorKind;
-use crate::store;
+use crate::model::{self, ActorKind};
 use crate::Result;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -85,14 +84,14 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
-    pub fn to_store(&self) -> Result<store::AuditQuery> {
+    pub fn to_store(&self) -> Result<model::AuditQuery> {
         let t = |s: &Option<String>| {
             s.as_deref()
                 .filter(|s| !s.trim().is_empty())
                 .map(parse_time)
                 .transpose()
         };
-        Ok(store::AuditQuery {
+        Ok(model::AuditQuery {
             since: t(&self.since)?,
             until: t(&self.until)?,
             request_id: self.request_id.clone(),

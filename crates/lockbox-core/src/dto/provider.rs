@@ -16,7 +16,7 @@ pub struct TokenDto {
 }
 
 impl TokenDto {
-    pub fn new(t: &crate::store::TokenRow, now: crate::clock::Time) -> Self {
+    pub fn new(t: &crate::model::TokenRow, now: crate::clock::Time) -> Self {
         TokenDto {
             id: t.id.clone(),
             name: t.name.clone(),
@@ -49,8 +49,8 @@ pub struct SmtpDto {
     pub from_address: String,
 }
 
-impl From<&crate::store::SmtpRow> for SmtpDto {
-    fn from(s: &crate::store::SmtpRow) -> Self {
+impl From<&crate::model::SmtpRow> for SmtpDto {
+    fn from(s: &crate::model::SmtpRow) -> Self {
         SmtpDto {
             host: s.host.clone(),
             port: s.port,
@@ -89,8 +89,8 @@ pub struct DeliveryDto {
     pub at: String,
 }
 
-impl From<&crate::store::DeliveryRow> for DeliveryDto {
-    fn from(d: &crate::store::DeliveryRow) -> Self {
+impl From<&crate::model::DeliveryRow> for DeliveryDto {
+    fn from(d: &crate::model::DeliveryRow) -> Self {
         DeliveryDto {
             request_id: d.request_id.clone(),
             kind: d.kind.clone(),

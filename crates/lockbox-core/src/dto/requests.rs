@@ -1,8 +1,7 @@
 //! Requests: their state, decisions, queries, pages and access checks.
 
 use crate::clock::rfc3339;
-use crate::model::{AccessDecision, Request, State};
-use crate::store::{self, RequestSort as Sort};
+use crate::model::{self, AccessDecision, Request, RequestSort as Sort, State};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -152,8 +151,8 @@ pub struct RequestQuery {
 }
 
 impl RequestQuery {
-    pub fn to_store(&self) -> store::RequestQuery {
-        store::RequestQuery {
+    pub fn to_store(&self) -> model::RequestQuery {
+        model::RequestQuery {
             states: self.states.iter().flatten().map(|s| (*s).into()).collect(),
             search: self.search.clone(),
             created_after: None,

@@ -3,7 +3,6 @@
 use super::{ensure_tenant, Engine};
 use crate::audit::{AuditEntry, VerifyOutcome};
 use crate::model::*;
-use crate::store::AuditQuery;
 use crate::Result;
 
 impl Engine {

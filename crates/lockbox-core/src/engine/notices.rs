@@ -3,7 +3,7 @@
 use super::{ensure_tenant, Engine};
 use crate::clock::Time;
 use crate::model::*;
-use crate::store::{NoticeRow, Outcome};
+use crate::store::Outcome;
 use crate::Result;
 
 impl Engine {

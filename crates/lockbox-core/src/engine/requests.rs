@@ -5,7 +5,7 @@ use super::{ensure_tenant, load, now_of, tenant_settings, Engine};
 use crate::identity::Principal;
 use crate::machine::{self, Effect, Event};
 use crate::model::*;
-use crate::store::{RequestQuery, Tx};
+use crate::store::Tx;
 use crate::{Error, Result};
 
 impl Engine {
