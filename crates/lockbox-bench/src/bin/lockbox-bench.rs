@@ -716,7 +716,7 @@ fn bench_scheduler(cfg: &Cfg) -> BoxResult<Vec<Row>> {
     let n = cfg.size(100_000, 10_000);
     let window = if cfg.quick { 5_000 } else { 25_000 };
     println!(
-        "\n== 3. scheduler: {n} armed deadlines over {} s, one loop (scheduler::tick, system clock) \
+        "\n== 3. scheduler: {n} armed deadlines over {} s, one loop (Scheduler::tick, system clock) \
          in a child process; lag = recorded_at - at of each expiry's audit entry",
         window / 1000
     );
