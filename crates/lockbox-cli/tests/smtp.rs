@@ -206,7 +206,10 @@ fn the_env_password_logs_in_to_a_real_smtp_server() {
     // message not sent is invalid_input (exit 2) here as in the admin center:
     // one rule (lockbox_core::commands::smtp::send_test) for both.
     let err = s.fails(2, &[], &["smtp", "test", "--to", "alice@contoso.example"]);
-    assert!(err.contains("error (invalid_input): test message not sent"), "{err}");
+    assert!(
+        err.contains("error (invalid_input): test message not sent"),
+        "{err}"
+    );
     assert!(
         err.contains("keyring") && err.contains("LOCKBOX_SMTP_PASSWORD"),
         "{err}"

@@ -12,7 +12,7 @@
 use crate::clock::rfc3339;
 use crate::machine::AuditRecord;
 use crate::model::{limits, required, Operation};
-use crate::store::{DeliveryRow, NoticeRow, SmtpRow};
+use crate::model::{DeliveryRow, NoticeRow, SmtpRow};
 use crate::{secrets, Engine, Error, ErrorCode, Principal, Result};
 use chrono::Duration;
 use lettre::message::header::ContentType;

@@ -416,3 +416,10 @@ pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<S
         Some(v) => required(field, v, max).map(Some),
     }
 }
+
+mod queries;
+mod records;
+mod results;
+pub use queries::*;
+pub use records::*;
+pub use results::*;

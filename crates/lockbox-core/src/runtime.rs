@@ -5,7 +5,8 @@
 //!
 //! Tokio only (`rt`, `sync`, `time`); no tauri, no axum.
 
-use crate::{mail, scheduler, Engine, Error, Result};
+use crate::scheduler::Scheduler;
+use crate::{mail, Engine, Error, Result};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -88,13 +89,16 @@ pub async fn email_pass(h: &EngineHandle) -> Result<(usize, usize)> {
 
 /// One pass of the background work: apply due deadlines and reminders, send
 /// due email. Returns how long to sleep before the next pass (at most 5 s, so
-/// email retries are not late) and whether the store changed.
-pub async fn background_pass(h: &EngineHandle) -> (Duration, bool) {
-    let (sleep, changed) = match h
-        .run(|e| scheduler::tick(e).map(|t| (t.clone(), t.sleep_for(e.now()))))
-        .await
-    {
-        Ok((t, sleep)) => {
+/// email retries are not late) and whether the store changed. `sched` (the
+/// reminder cache) is the caller's, from pass to pass.
+pub async fn background_pass(h: &EngineHandle, sched: &mut Scheduler) -> (Duration, bool) {
+    let mut s = *sched;
+    let ticked = h
+        .run(move |e| s.tick(e).map(|t| (s, t.clone(), t.sleep_for(e.now()))))
+        .await;
+    let (sleep, changed) = match ticked {
+        Ok((s, t, sleep)) => {
+            *sched = s;
             for s in &t.swept {
                 tracing::info!(request = %s.request_id, tenant = %s.tenant, state = %s.state, "deadline applied");
             }
@@ -102,6 +106,8 @@ pub async fn background_pass(h: &EngineHandle) -> (Duration, bool) {
         }
         Err(e) => {
             tracing::warn!("scheduler tick failed: {e}");
+            // Start afresh: the next tick scans for reminders.
+            *sched = Scheduler::default();
             (Duration::from_secs(5), false)
         }
     };
@@ -115,8 +121,9 @@ pub async fn background_pass(h: &EngineHandle) -> (Duration, bool) {
 /// until the next deadline or until `wake` is notified. After a pass that
 /// changed the store, `changed` is notified (the desktop's feed refreshes).
 pub async fn background_loop(h: EngineHandle, wake: Arc<Notify>) {
+    let mut sched = Scheduler::default();
     loop {
-        let (sleep, changed) = background_pass(&h).await;
+        let (sleep, changed) = background_pass(&h, &mut sched).await;
         if changed {
             h.changed().notify_one();
         }

@@ -1,12 +1,13 @@
 //! Deadline scheduling logic. The engine owns it; a shell (the desktop app,
-//! `lockbox serve`) runs [`tick`] in ONE task: tick, sleep until the returned
-//! wake time (or until woken early by a store change), repeat. No task per
-//! request: the next deadline is always re-read from the store, which also
-//! makes it robust to suspend and wall-clock jumps.
+//! `lockbox serve`) keeps one [`Scheduler`] in ONE task and runs
+//! [`Scheduler::tick`]: tick, sleep until the returned wake time (or until
+//! woken early by a store change), repeat. No task per request: the next
+//! deadline is always re-read from the store, which also makes it robust to
+//! suspend and wall-clock jumps.
 
 use crate::clock::Time;
-use crate::engine::Swept;
-use crate::store::NoticeRow;
+use crate::model::NoticeRow;
+use crate::model::Swept;
 use crate::{Engine, Result};
 use chrono::Duration;
 
@@ -35,65 +36,77 @@ impl Tick {
 /// A reminder scan that found nothing due: when it ran, the store's change
 /// marks after it, and the next reminder time it found.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ReminderScan {
+struct ReminderScan {
     at: Time,
     marks: (u64, i64),
     next: Option<Time>,
 }
 
-/// Apply everything due now (expiries, ends of access, reminders) and plan the next wake.
-/// A read-only engine has nothing to apply or remind of: it only plans the next wake.
-pub fn tick(engine: &mut Engine) -> Result<Tick> {
-    let now = engine.now();
-    if engine.is_read_only() {
-        return Ok(Tick {
-            now,
-            swept: Vec::new(),
-            reminders: 0,
-            wake_at: now + MAX_SLEEP,
-        });
-    }
-    let marks = engine.store().change_marks()?;
-    let swept = engine.apply_due_at(now)?;
-    // At least hourly while entries arrive (a read when none is due).
-    engine.sign_due_checkpoints()?;
-    // The reminder queries read every pending request within its reminder
-    // lead (all of them, with many requests about to expire), so they must
-    // not run on every tick. They are skipped while nothing could have made
-    // a reminder due since the last scan found none: no write by anyone
-    // (this tick's sweep aside: it only closes requests), the clock not
-    // moved back, and the next reminder time not reached.
-    let unchanged = engine
-        .reminder_scan
-        .take()
-        .filter(|s| s.marks == marks && s.at <= now && s.next.is_none_or(|n| now < n));
-    let (reminders, next_reminder) = match unchanged {
-        Some(s) => (0, s.next),
-        None => {
-            let n = engine.add_due_reminders(now)?;
-            (n, engine.next_reminder(now)?)
+/// The scheduler of one process, owned by the task that ticks. It
+/// remembers, between ticks, the last reminder scan that found nothing due,
+/// so that a tick can skip the scan while nothing could have made a reminder
+/// due. A fresh one scans on its first tick (so starting afresh, e.g. after
+/// a failed tick, costs one scan and misses nothing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scheduler {
+    reminder_scan: Option<ReminderScan>,
+}
+
+impl Scheduler {
+    /// Apply everything due now (expiries, ends of access, reminders) and plan the next wake.
+    /// A read-only engine has nothing to apply or remind of: it only plans the next wake.
+    pub fn tick(&mut self, engine: &mut Engine) -> Result<Tick> {
+        let now = engine.now();
+        if engine.is_read_only() {
+            return Ok(Tick {
+                now,
+                swept: Vec::new(),
+                reminders: 0,
+                wake_at: now + MAX_SLEEP,
+            });
         }
-    };
-    if reminders == 0 {
-        engine.reminder_scan = Some(ReminderScan {
-            at: now,
-            marks: engine.store().change_marks()?,
-            next: next_reminder,
-        });
+        let marks = engine.store().change_marks()?;
+        let swept = engine.apply_due_at(now)?;
+        // At least hourly while entries arrive (a read when none is due).
+        engine.sign_due_checkpoints()?;
+        // The reminder queries read every pending request within its reminder
+        // lead (all of them, with many requests about to expire), so they must
+        // not run on every tick. They are skipped while nothing could have made
+        // a reminder due since the last scan found none: no write by anyone
+        // (this tick's sweep aside: it only closes requests), the clock not
+        // moved back, and the next reminder time not reached.
+        let unchanged = self
+            .reminder_scan
+            .take()
+            .filter(|s| s.marks == marks && s.at <= now && s.next.is_none_or(|n| now < n));
+        let (reminders, next_reminder) = match unchanged {
+            Some(s) => (0, s.next),
+            None => {
+                let n = engine.add_due_reminders(now)?;
+                (n, engine.next_reminder(now)?)
+            }
+        };
+        if reminders == 0 {
+            self.reminder_scan = Some(ReminderScan {
+                at: now,
+                marks: engine.store().change_marks()?,
+                next: next_reminder,
+            });
+        }
+        let mut wake_at = now + MAX_SLEEP;
+        if let Some(d) = engine.next_deadline()? {
+            wake_at = wake_at.min(d);
+        }
+        if let Some(r) = next_reminder {
+            wake_at = wake_at.min(r);
+        }
+        Ok(Tick {
+            now,
+            swept,
+            reminders,
+            wake_at: wake_at.max(now),
+        })
     }
-    let mut wake_at = now + MAX_SLEEP;
-    if let Some(d) = engine.next_deadline()? {
-        wake_at = wake_at.min(d);
-    }
-    if let Some(r) = next_reminder {
-        wake_at = wake_at.min(r);
-    }
-    Ok(Tick {
-        now,
-        swept,
-        reminders,
-        wake_at: wake_at.max(now),
-    })
 }
 
 /// Notices older than this are not shown as OS notifications (the app was not

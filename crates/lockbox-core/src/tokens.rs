@@ -3,8 +3,8 @@
 
 use crate::clock::Time;
 use crate::machine::AuditRecord;
+use crate::model::TokenRow;
 use crate::model::{limits, required, Operation};
-use crate::store::TokenRow;
 use crate::{Engine, Error, ErrorCode, Principal, Result};
 use serde_json::json;
 use sha2::{Digest, Sha256};

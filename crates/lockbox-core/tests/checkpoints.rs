@@ -8,7 +8,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::NewRequest;
 use lockbox_core::store::CheckpointRow;
-use lockbox_core::{checkpoint, receipts, scheduler, Engine, ManualClock, Principal};
+use lockbox_core::{checkpoint, receipts, scheduler::Scheduler, Engine, ManualClock, Principal};
 use std::sync::Arc;
 
 fn req(case: &str) -> NewRequest {
@@ -30,6 +30,7 @@ fn checkpoints(e: &mut Engine) -> Vec<CheckpointRow> {
 
 #[test]
 fn checkpoints_at_decisions_and_hourly_while_entries_arrive() {
+    let mut ticker = Scheduler::default();
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap());
     let path = dir.path().join("lockbox.db");
@@ -42,18 +43,18 @@ fn checkpoints_at_decisions_and_hourly_while_entries_arrive() {
     // Entries arrive; within the hour a tick signs nothing.
     let r = e.file_request("default", &req("SR-1")).unwrap();
     clock.advance(Duration::minutes(30));
-    scheduler::tick(&mut e).unwrap();
+    ticker.tick(&mut e).unwrap();
     assert_eq!(checkpoints(&mut e).len(), 1);
     // An hour after the last one, it does — once.
     clock.advance(Duration::minutes(31));
-    scheduler::tick(&mut e).unwrap();
-    scheduler::tick(&mut e).unwrap();
+    ticker.tick(&mut e).unwrap();
+    ticker.tick(&mut e).unwrap();
     let cps = checkpoints(&mut e);
     assert_eq!(cps.len(), 2);
     assert_eq!(cps[0].entries, e.audit_head("default").unwrap().0);
     // A chain that did not grow gets none, however long it waits.
     clock.advance(Duration::hours(5));
-    scheduler::tick(&mut e).unwrap();
+    ticker.tick(&mut e).unwrap();
     assert_eq!(checkpoints(&mut e).len(), 2);
 
     // A decision signs one in its own transaction, at the receipt's head.

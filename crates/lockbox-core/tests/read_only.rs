@@ -11,7 +11,11 @@ use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::engine::ApiSettings;
 use lockbox_core::model::*;
 use lockbox_core::store::{AuditQuery, RequestQuery, SmtpRow, Store, SCHEMA_VERSION};
-use lockbox_core::{mail, scheduler, Engine, ErrorCode, ManualClock, Principal, Result, Time};
+use lockbox_core::{
+    mail,
+    scheduler::{self, Scheduler},
+    Engine, ErrorCode, ManualClock, Principal, Result, Time,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -176,7 +180,7 @@ fn reading_a_copy_writes_nothing_and_creates_no_file() {
     e.email_deliveries("default", 10).unwrap();
     assert_eq!(e.receipts("default", &ids["B"]).unwrap().len(), 1);
     // The scheduler's tick sweeps and reminds nothing.
-    let tick = scheduler::tick(&mut e).unwrap();
+    let tick = Scheduler::default().tick(&mut e).unwrap();
     assert!(tick.swept.is_empty() && tick.reminders == 0);
     assert!(e.apply_due().unwrap().is_empty());
 

@@ -6,7 +6,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::{NewRequest, State};
-use lockbox_core::scheduler::{self, MAX_SLEEP};
+use lockbox_core::scheduler::{self, Scheduler, MAX_SLEEP};
 use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock, Time};
 use std::sync::Arc;
@@ -45,8 +45,9 @@ fn setup() -> (Engine, ManualClock) {
 
 #[test]
 fn sleeps_until_the_earliest_deadline_of_any_tenant_capped_at_a_minute() {
+    let mut ticker = Scheduler::default();
     let (mut e, clock) = setup();
-    let idle = scheduler::tick(&mut e).unwrap();
+    let idle = ticker.tick(&mut e).unwrap();
     assert_eq!(
         idle.wake_at,
         t0() + MAX_SLEEP,
@@ -68,20 +69,20 @@ fn sleeps_until_the_earliest_deadline_of_any_tenant_capped_at_a_minute() {
     .unwrap();
     let a = e.file_request("default", &req("eng", 60)).unwrap();
     let b = e.file_request("fabrikam", &req("eng", 60)).unwrap();
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert_eq!(
         t.wake_at,
         t0() + Duration::seconds(20),
         "fabrikam's request is due first"
     );
     clock.set(t.wake_at);
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert_eq!(t.swept.len(), 1);
     assert_eq!(t.swept[0].request_id, b.id);
     assert_eq!(t.swept[0].state, State::Expired);
     assert_eq!(t.wake_at, t0() + Duration::seconds(50), "then default's");
     clock.set(t.wake_at);
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert_eq!(
         t.swept
             .iter()
@@ -93,9 +94,10 @@ fn sleeps_until_the_earliest_deadline_of_any_tenant_capped_at_a_minute() {
 
 #[test]
 fn a_change_that_moves_the_next_deadline_earlier_is_seen_on_the_next_tick() {
+    let mut ticker = Scheduler::default();
     let (mut e, clock) = setup();
     let a = e.file_request("default", &req("eng", 60)).unwrap(); // expires in 12h
-    let first = scheduler::tick(&mut e).unwrap();
+    let first = ticker.tick(&mut e).unwrap();
     assert_eq!(first.wake_at, t0() + MAX_SLEEP);
     // Approval arms an access end 30 s from now, earlier than any other wake.
     clock.advance(Duration::seconds(10));
@@ -108,17 +110,18 @@ fn a_change_that_moves_the_next_deadline_earlier_is_seen_on_the_next_tick() {
         Some(30),
     )
     .unwrap();
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert_eq!(t.wake_at, t0() + Duration::seconds(40));
     assert_eq!(t.sleep_for(t.now), std::time::Duration::from_secs(30));
     clock.set(t.wake_at);
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert_eq!(t.swept.len(), 1);
     assert_eq!(t.swept[0].state, State::Completed);
 }
 
 #[test]
 fn a_clock_jump_forward_applies_everything_that_became_due() {
+    let mut ticker = Scheduler::default();
     let (mut e, clock) = setup();
     e.set_setting(
         "default",
@@ -131,17 +134,17 @@ fn a_clock_jump_forward_applies_everything_that_became_due() {
         e.file_request("default", &req(&format!("eng{i}"), 60))
             .unwrap();
     }
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert!(t.swept.is_empty());
     // Suspend / wall-clock jump: two hours pass at once.
     clock.advance(Duration::hours(2));
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert_eq!(t.swept.len(), 5);
     assert!(t.swept.iter().all(|s| s.state == State::Expired));
     assert_eq!(t.wake_at, t.now + MAX_SLEEP);
     // A jump backwards never un-expires anything.
     clock.advance(Duration::hours(-3));
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert!(t.swept.is_empty());
     assert_eq!(
         e.count_by_state("default").unwrap(),
@@ -151,6 +154,7 @@ fn a_clock_jump_forward_applies_everything_that_became_due() {
 
 #[test]
 fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
+    let mut ticker = Scheduler::default();
     let (mut e, clock) = setup();
     e.set_setting(
         "default",
@@ -161,7 +165,7 @@ fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
     .unwrap();
     let a = e.file_request("default", &req("eng", 60)).unwrap();
     e.provider_approve("default", &a.id, "mgr", None).unwrap();
-    let t = scheduler::tick(&mut e).unwrap();
+    let t = ticker.tick(&mut e).unwrap();
     assert_eq!(t.reminders, 0);
     assert_eq!(t.wake_at, t0() + MAX_SLEEP);
     assert_eq!(
@@ -169,8 +173,8 @@ fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
         Some(t0() + Duration::hours(11))
     );
     clock.set(t0() + Duration::hours(11));
-    assert_eq!(scheduler::tick(&mut e).unwrap().reminders, 1);
-    assert_eq!(scheduler::tick(&mut e).unwrap().reminders, 0, "once");
+    assert_eq!(ticker.tick(&mut e).unwrap().reminders, 1);
+    assert_eq!(ticker.tick(&mut e).unwrap().reminders, 0, "once");
     let kinds: Vec<String> = scheduler::claim_notices(&mut e, "desktop")
         .unwrap()
         .into_iter()

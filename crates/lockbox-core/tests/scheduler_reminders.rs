@@ -6,7 +6,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::NewRequest;
-use lockbox_core::scheduler;
+use lockbox_core::scheduler::{self, Scheduler};
 use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock, Time};
 use std::path::Path;
@@ -40,6 +40,7 @@ fn open(path: &Path, clock: &ManualClock) -> Engine {
 
 #[test]
 fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
+    let mut ticker = Scheduler::default();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lockbox.db");
     let clock = ManualClock::new(t0());
@@ -55,10 +56,10 @@ fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
         .unwrap();
     // Requests live 12 h: nothing is due for a reminder yet.
     pending(&mut sched, "a");
-    let t = scheduler::tick(&mut sched).unwrap();
+    let t = ticker.tick(&mut sched).unwrap();
     assert_eq!(t.reminders, 0);
     assert_eq!(t.wake_at, t0() + scheduler::MAX_SLEEP);
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 0);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 0);
 
     // 1. This engine makes the lifetime shorter than the lead: due at once.
     sched
@@ -70,13 +71,13 @@ fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
         )
         .unwrap();
     pending(&mut sched, "b");
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 1);
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 0);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 1);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 0);
 
     // 2. Another process files one inside the window.
     pending(&mut other, "c");
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 1);
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 0);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 1);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 0);
 
     // 3. Another process lengthens the lead: the 12 h request "a" is now within it.
     other
@@ -87,7 +88,7 @@ fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
             "13h",
         )
         .unwrap();
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 1);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 1);
 
     // 4. Time: a request whose reminder time comes later.
     other
@@ -107,17 +108,17 @@ fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
         )
         .unwrap();
     pending(&mut other, "d");
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 0);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 0);
     let at = t0() + Duration::minutes(50);
     assert_eq!(sched.next_reminder(t0()).unwrap(), Some(at));
     clock.set(at - Duration::seconds(1));
-    let t = scheduler::tick(&mut sched).unwrap();
+    let t = ticker.tick(&mut sched).unwrap();
     assert_eq!(
         (t.reminders, t.wake_at),
         (0, at),
         "wakes at the reminder time"
     );
     clock.set(at);
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 1);
-    assert_eq!(scheduler::tick(&mut sched).unwrap().reminders, 0);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 1);
+    assert_eq!(ticker.tick(&mut sched).unwrap().reminders, 0);
 }

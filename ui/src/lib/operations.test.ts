@@ -5,7 +5,7 @@ import type { JsonValue } from "../bindings/serde_json/JsonValue";
 import { auditDetails, auditDetailsText, KNOWN_OPERATIONS, operationLabel } from "./operations";
 
 // Details as the engine writes them for each operation (lockbox-core
-// machine.rs, engine.rs, tokens.rs, mail.rs), with the variants that matter.
+// machine.rs, engine/, tokens.rs, mail.rs), with the variants that matter.
 const AT = "2025-03-10T12:00:00Z";
 const LATER = "2025-03-10T16:00:00Z";
 const ID = "0190a6f2-7c3e-7a11-9f00-8d2b5c4e1a77";

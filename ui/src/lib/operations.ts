@@ -84,7 +84,7 @@ const STATE_TEXT: Record<string, string> = {
 
 /**
  * Per operation: the lines that read its details (keys as the engine writes
- * them, lockbox-core machine.rs / engine.rs / tokens.rs / mail.rs) and the
+ * them, lockbox-core machine.rs / engine/ / tokens.rs / mail.rs) and the
  * keys those lines cover. Keys not covered are shown as `key: value`.
  */
 const READERS: Record<string, { keys: readonly string[]; read: (d: Details) => Array<string | null> }> = {

@@ -156,7 +156,7 @@ pub(super) fn verify_audit(e: &mut Engine, _: &Caller, _: VerifyAuditArgs) -> R<
 }
 
 pub(super) fn home_stats(e: &mut Engine, _: &Caller, a: HomeStatsArgs) -> R<HomeStats> {
-    e.home_stats(&a.tenant)
+    Ok(HomeStats::from(&e.home_stats(&a.tenant)?))
 }
 
 pub(super) fn list_tokens(e: &mut Engine, _: &Caller, a: ListTokensArgs) -> R<Vec<TokenDto>> {

@@ -227,8 +227,16 @@ pub fn typescript() -> String {
          export const COMMANDS = {\n",
     );
     for c in COMMANDS {
-        let runs = if c.runs == Runs::Engine { "engine" } else { "shell" };
-        let access = if c.access == Access::Write { "write" } else { "read" };
+        let runs = if c.runs == Runs::Engine {
+            "engine"
+        } else {
+            "shell"
+        };
+        let access = if c.access == Access::Write {
+            "write"
+        } else {
+            "read"
+        };
         let role = format!("{:?}", c.role).to_lowercase();
         body.push_str(&format!(
             "  {}: {{ runs: \"{runs}\", access: \"{access}\", role: \"{role}\" }},\n",
@@ -287,16 +295,4 @@ pub fn export_typescript(dir: &std::path::Path) -> std::result::Result<(), ts_rs
 /// The one place an engine command's caller is turned into the acting principal.
 fn me(caller: &Caller) -> &Principal {
     &caller.principal
-}
-
-/// The stored API settings from the page's: blank certificate or key paths are none.
-impl From<&ApiSettingsDto> for crate::engine::ApiSettings {
-    fn from(s: &ApiSettingsDto) -> Self {
-        crate::engine::ApiSettings {
-            enabled: s.enabled,
-            bind: s.bind.clone(),
-            tls_cert: s.tls_cert.clone().filter(|s| !s.is_empty()),
-            tls_key: s.tls_key.clone().filter(|s| !s.is_empty()),
-        }
-    }
 }

@@ -4,25 +4,9 @@ use super::{bad_row, Tx};
 use crate::audit::{entry_hash, AuditEntry, HashInput, RawEntry, Verifier, VerifyOutcome, GENESIS};
 use crate::clock::{from_millis, to_millis, Time};
 use crate::machine::AuditRecord;
-use crate::model::ActorKind;
+use crate::model::{ActorKind, AuditQuery};
 use crate::Result;
 use rusqlite::{params, params_from_iter, types::Value, OptionalExtension};
-
-/// A filtered audit listing of one tenant, newest first, keyset-paged by `before_seq`.
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    /// Effective time at or after.
-    pub since: Option<Time>,
-    /// Effective time before.
-    pub until: Option<Time>,
-    pub request_id: Option<String>,
-    pub actor: Option<String>,
-    pub operation: Option<String>,
-    /// Substring of actor, operation, request id or details (case-insensitive).
-    pub text: Option<String>,
-    pub before_seq: Option<i64>,
-    pub limit: Option<u32>,
-}
 
 pub(super) const COLUMNS: &str =
     "seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq";

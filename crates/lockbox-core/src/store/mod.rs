@@ -20,12 +20,16 @@ mod rechain;
 mod requests;
 mod verify;
 
-pub use audit_log::{AuditQuery, AuditTail};
+pub use audit_log::AuditTail;
 pub use checkpoints::CheckpointRow;
 pub use consistency::Consistency;
-pub use notices::{NoticeRow, Outcome};
-pub use provider::{DeliveryRow, ReceiptRow, SmtpRow, TokenRow, RECEIPT_KEY_ID};
-pub use requests::{RequestQuery, RequestSort};
+pub use notices::Outcome;
+pub use provider::RECEIPT_KEY_ID;
+// Defined in `model` (the engine's API takes and returns them); the store's
+// paths stay.
+pub use crate::model::{
+    AuditQuery, DeliveryRow, NoticeRow, ReceiptRow, RequestQuery, RequestSort, SmtpRow, TokenRow,
+};
 
 use crate::{Error, ErrorCode, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

@@ -3,18 +3,9 @@
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis, Time};
-use crate::model::Request;
+use crate::model::NoticeRow;
 use crate::Result;
 use rusqlite::{params, OptionalExtension};
-
-/// A notice not yet handled by some channel, with its request.
-#[derive(Debug, Clone)]
-pub struct NoticeRow {
-    pub id: i64,
-    pub kind: String,
-    pub created_at: Time,
-    pub request: Request,
-}
 
 /// How a channel handled a notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

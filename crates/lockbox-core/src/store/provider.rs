@@ -3,74 +3,13 @@
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis, Time};
-use crate::model::Operation;
+use crate::model::{DeliveryRow, Operation, ReceiptRow, SmtpRow, TokenRow};
 use crate::Result;
 use rusqlite::{params, OptionalExtension};
 
 /// App setting: the id of the receipt key the store signs with (recorded,
 /// with an audit entry, when the key is created, first seen or rotated).
 pub const RECEIPT_KEY_ID: &str = "receipts.key_id";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRow {
-    pub id: String,
-    pub tenant: String,
-    pub name: String,
-    pub created_at: Time,
-    pub expires_at: Option<Time>,
-    pub revoked_at: Option<Time>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceiptRow {
-    pub seq: i64,
-    pub request_id: String,
-    pub tenant: String,
-    pub decision: String,
-    pub body: String,
-    pub signature: String,
-    pub created_at: Time,
-}
-
-/// A tenant's SMTP server. `password` is never stored: reads give `None`;
-/// given to `Engine::set_smtp` it goes to the OS keyring; at send time it is
-/// filled in from there (or `LOCKBOX_SMTP_PASSWORD`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct SmtpRow {
-    pub host: String,
-    pub port: u16,
-    pub security: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub from_address: String,
-}
-
-impl std::fmt::Debug for SmtpRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpRow")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
-            .field("from_address", &self.from_address)
-            .finish()
-    }
-}
-
-/// One channel's handling of one notice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryRow {
-    pub notice_id: i64,
-    pub tenant: String,
-    pub request_id: String,
-    pub kind: String,
-    pub outcome: String,
-    pub attempts: i64,
-    pub detail: Option<String>,
-    pub next_attempt_at: Option<Time>,
-    pub claimed_at: Time,
-}
 
 fn map_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {

@@ -3,32 +3,9 @@
 use super::{bad_row, Tx};
 use crate::clock::{from_millis, to_millis, Time};
 use crate::machine::Notice;
-use crate::model::{Decision, DecisionKind, Level, Request, State};
+use crate::model::{Decision, DecisionKind, Level, Request, RequestQuery, RequestSort, State};
 use crate::{Error, Result};
 use rusqlite::{params, params_from_iter, types::Value, OptionalExtension};
-
-/// How a request listing is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RequestSort {
-    #[default]
-    Newest,
-    Oldest,
-    /// Soonest deadline (expiry or end of access) first; decided requests last.
-    ExpiresSoonest,
-}
-
-/// A filtered, keyset-paged request listing.
-#[derive(Debug, Clone, Default)]
-pub struct RequestQuery {
-    pub states: Vec<State>,
-    /// Matches case number, requester, workload, resource or id (substring, case-insensitive).
-    pub search: Option<String>,
-    pub created_after: Option<Time>,
-    pub sort: RequestSort,
-    /// Opaque cursor from a previous page.
-    pub cursor: Option<String>,
-    pub limit: u32,
-}
 
 pub(super) const COLUMNS: &str =
     "id, tenant, state, case_number, workload, resource, reason, requester,

@@ -1,5 +1,5 @@
 //! Benchmark 3, the scheduler: deadlines armed in a store, applied by one loop in a
-//! child process (`scheduler::tick`, system clock) against the same loop in
+//! child process (`Scheduler::tick`, system clock) against the same loop in
 //! raw SQL; the lag of each expiry and the memory per armed deadline.
 
 use crate::common::{fresh_dir, raw_conn, result_line, Cfg, Row};
@@ -7,7 +7,7 @@ use crate::sweep::raw_sweep;
 use chrono::Utc;
 use lockbox_bench::fixture::{self, HOUR};
 use lockbox_bench::{median, percentile, proc_status_kb, BoxResult};
-use lockbox_core::{scheduler, Engine, SystemClock};
+use lockbox_core::{scheduler::Scheduler, Engine, SystemClock};
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::process::Command;
@@ -35,7 +35,7 @@ pub struct ChildArgs {
 /// Which side a child process measures.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Side {
-    /// `scheduler::tick` on the engine, with the system clock
+    /// `Scheduler::tick` on the engine, with the system clock
     Lockbox,
     /// the same loop in plain SQL
     Raw,
@@ -51,7 +51,7 @@ impl Side {
 }
 
 /// The child process of the scheduler benchmark: runs the scheduler loop
-/// (Lockbox: `scheduler::tick` with the system clock; raw: the same loop in
+/// (Lockbox: `Scheduler::tick` with the system clock; raw: the same loop in
 /// plain SQL) until `expect` deadlines were applied, then prints JSON.
 pub fn child(args: &ChildArgs) -> BoxResult<()> {
     let (db, expect, give_up) = (&args.db, args.expect, args.give_up_ms);
@@ -59,13 +59,14 @@ pub fn child(args: &ChildArgs) -> BoxResult<()> {
     let (mut swept, mut ticks, rss_armed);
     if args.mode == Side::Lockbox {
         let mut e = Engine::open(db, Arc::new(SystemClock), "root")?;
-        let mut t = scheduler::tick(&mut e)?;
+        let mut sched = Scheduler::default();
+        let mut t = sched.tick(&mut e)?;
         rss_armed = proc_status_kb("VmRSS:");
         swept = t.swept.len();
         ticks = 1;
         while swept < expect && Utc::now().timestamp_millis() < give_up {
             std::thread::sleep(t.sleep_for(e.now()));
-            t = scheduler::tick(&mut e)?;
+            t = sched.tick(&mut e)?;
             swept += t.swept.len();
             ticks += 1;
         }
@@ -189,7 +190,7 @@ pub fn run(cfg: &Cfg) -> BoxResult<Vec<Row>> {
     let n = cfg.size(100_000, 10_000);
     let window = if cfg.quick { 5_000 } else { 25_000 };
     println!(
-        "\n== 3. scheduler: {n} armed deadlines over {} s, one loop (scheduler::tick, system clock) \
+        "\n== 3. scheduler: {n} armed deadlines over {} s, one loop (Scheduler::tick, system clock) \
          in a child process; lag = recorded_at - at of each expiry's audit entry",
         window / 1000
     );

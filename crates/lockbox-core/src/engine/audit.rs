@@ -1,0 +1,93 @@
+//! The audit log: pages, streams, spans, verification, heads and changes.
+
+use super::{ensure_tenant, Engine};
+use crate::audit::{AuditEntry, VerifyOutcome};
+use crate::model::*;
+use crate::Result;
+
+impl Engine {
+    pub fn audit_page(&mut self, tenant: &str, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        self.apply_due()?;
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            tx.audit_page(tenant, q)
+        })
+    }
+
+    /// Stream every matching entry, oldest first. Returns how many.
+    pub fn for_each_audit(
+        &mut self,
+        tenant: &str,
+        q: &AuditQuery,
+        f: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<u64> {
+        self.apply_due()?;
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            tx.for_each_audit(tenant, q, f)
+        })
+    }
+
+    /// Every entry of `tenant` from the oldest to the newest that matches
+    /// `q`, oldest first, *with the entries between them that do not match*:
+    /// a contiguous part of the tenant's chain, which verifies on its own.
+    /// For a time window these are the entries written late (a deadline
+    /// swept after the fact carries the deadline as its time) and those
+    /// written before them. One read transaction.
+    pub fn for_each_audit_span(
+        &mut self,
+        tenant: &str,
+        q: &AuditQuery,
+        f: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<u64> {
+        self.apply_due()?;
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            match tx.audit_seq_bounds(tenant, q)? {
+                Some((lo, hi)) => tx.for_each_audit_between(tenant, lo, hi, f),
+                None => Ok(0),
+            }
+        })
+    }
+
+    /// Recompute the whole chain, and check every stored request (row,
+    /// decisions, receipts) against its audit entries; names the first bad
+    /// entry and the first request field that disagrees.
+    pub fn verify_audit(&mut self) -> Result<VerifyOutcome> {
+        self.store.verify_audit()
+    }
+
+    /// `(entries, head hash)` of `tenant`'s chain.
+    pub fn audit_head(&mut self, tenant: &str) -> Result<(i64, Option<String>)> {
+        self.store.read(|tx| tx.audit_head(tenant))
+    }
+
+    /// How many entries the store holds (all tenants): its newest position.
+    pub fn audit_len(&mut self) -> Result<i64> {
+        self.store.read(|tx| tx.audit_max_seq())
+    }
+
+    /// What was appended to the audit log after entry `after_seq`; `None`
+    /// only reads the head (to start following it).
+    pub fn audit_changes_since(&mut self, after_seq: Option<i64>) -> Result<AuditChanges> {
+        const LOOK: u32 = 10_000;
+        self.store.read(|tx| {
+            let mut c = AuditChanges {
+                head: tx.audit_max_seq()?,
+                ..Default::default()
+            };
+            let Some(after) = after_seq.filter(|a| *a < c.head) else {
+                return Ok(c);
+            };
+            let ops = tx.audit_ops_after(after, LOOK)?;
+            c.truncated = ops.len() == LOOK as usize && ops.last().is_some_and(|o| o.0 < c.head);
+            for (_, tenant, op) in ops {
+                if Operation::parse(&op).is_ok_and(Operation::changes_settings) {
+                    c.settings_tenants.insert(tenant.clone());
+                }
+                c.tenants.insert(tenant);
+            }
+            Ok(c)
+        })
+    }
+}
