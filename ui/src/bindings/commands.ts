@@ -91,7 +91,7 @@ export const COMMANDS = {
   request_audit: { runs: "engine", access: "read", role: "member" },
   approve_request: { runs: "engine", access: "write", role: "approver" },
   reject_request: { runs: "engine", access: "write", role: "approver" },
-  revoke_request: { runs: "engine", access: "write", role: "admin" },
+  revoke_request: { runs: "engine", access: "write", role: "approver" },
   get_settings: { runs: "engine", access: "read", role: "member" },
   update_settings: { runs: "engine", access: "write", role: "admin" },
   list_users: { runs: "engine", access: "read", role: "member" },

@@ -87,7 +87,7 @@ declare_commands! {
         Read Member request_audit(RequestAuditArgs { tenant: String, id: String }) -> Vec<AuditEntryDto>;
         Write Approver approve_request(ApproveRequestArgs { tenant: String, id: String, comment: Option<String>, duration_s: Option<i64> }) -> RequestDto;
         Write Approver reject_request(RejectRequestArgs { tenant: String, id: String, comment: Option<String> }) -> RequestDto;
-        Write Admin revoke_request(RevokeRequestArgs { tenant: String, id: String, comment: Option<String> }) -> RequestDto;
+        Write Approver revoke_request(RevokeRequestArgs { tenant: String, id: String, comment: Option<String> }) -> RequestDto;
         Read Member get_settings(GetSettingsArgs { tenant: String }) -> SettingsDto;
         Write Admin update_settings(UpdateSettingsArgs { tenant: String, settings: SettingsDto }) -> SettingsDto;
         Read Member list_users(ListUsersArgs { tenant: String }) -> Vec<UserDto>;
