@@ -299,7 +299,9 @@ pub async fn export_audit(
     // The page may only write where the user chose in the save dialog.
     let path = state.take_export_path(&path)?;
     state
-        .run(move |e, _| crate::files::write_atomically(&path, |f| export(e, &tenant, &q, fmt, f)))
+        .run(move |e, _| {
+            lockbox_core::files::write_atomically(&path, |f| export(e, &tenant, &q, fmt, f))
+        })
         .await
 }
 

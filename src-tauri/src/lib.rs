@@ -6,7 +6,6 @@ pub mod api;
 pub mod archive;
 pub mod autostart;
 pub mod commands;
-pub mod files;
 pub mod logging;
 pub mod notify;
 pub mod runtime;
