@@ -6,7 +6,7 @@ NPM   ?= npm
 VENV  := $(CURDIR)/.venv
 export LOCKBOX_PYTHON := $(VENV)/bin/python3
 
-.PHONY: run test test-rust test-rust-future test-ui test-headless test-api test-e2e lint fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
+.PHONY: run test test-rust test-rust-future test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -57,11 +57,30 @@ bench-desktop: deps ui
 bench-archive: deps ui
 	crates/lockbox-bench/desktop.sh archive
 
-## Formatting and lints, as CI checks them (rustfmt, clippy, ESLint for the UI).
-lint: ui
+## Formatting and lints, as CI checks them: rustfmt, clippy, ESLint (ui), unused dependencies
+## (cargo machete), licences, bans and sources of the dependencies (cargo deny,
+## deny.toml; not advisories: their database is not reachable from here).
+lint: lint-tools ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) machete
+	$(CARGO) deny check bans licenses sources
 	cd ui && $(NPM) run lint
+
+# The cargo tools of `make lint`, pinned. Built from crates.io by `cargo install`
+# when missing or at another version (about 12 min on 2 busy cores, once).
+CARGO_MACHETE_VERSION := 0.9.2
+CARGO_DENY_VERSION    := 0.20.2
+LINT_TOOLS_OK = $(CARGO) machete --version 2>/dev/null | grep -qx '$(CARGO_MACHETE_VERSION)' && \
+	$(CARGO) deny --version 2>/dev/null | grep -qx 'cargo-deny $(CARGO_DENY_VERSION)'
+
+lint-tools:
+	@if ! { $(LINT_TOOLS_OK); }; then \
+	  echo "make lint: installing cargo-machete $(CARGO_MACHETE_VERSION) and cargo-deny $(CARGO_DENY_VERSION)"; \
+	  $(CARGO) install --locked cargo-machete@$(CARGO_MACHETE_VERSION) cargo-deny@$(CARGO_DENY_VERSION) \
+	    || { echo "error: make lint: cargo install of cargo-machete $(CARGO_MACHETE_VERSION) / cargo-deny $(CARGO_DENY_VERSION) failed" >&2; exit 1; }; \
+	  { $(LINT_TOOLS_OK); } || { echo "error: make lint: after the install, 'cargo machete' / 'cargo deny' still is not $(CARGO_MACHETE_VERSION) / $(CARGO_DENY_VERSION) (another one first on PATH?)" >&2; exit 1; }; \
+	fi
 
 fmt:
 	$(CARGO) fmt --all

@@ -56,7 +56,7 @@ impl<R: Runtime> Shell for Desktop<R> {
         let (fmt, q) = (ExportFormat::parse(&a.format)?, a.query.to_store()?);
         let path = self.state.take_export_path(&a.path)?;
         let export = move |e: &mut Engine, _: &Principal| {
-            crate::files::write_atomically(&path, |f| export_audit(e, &a.tenant, &q, fmt, f))
+            lockbox_core::files::write_atomically(&path, |f| export_audit(e, &a.tenant, &q, fmt, f))
         };
         self.state.run(export).await
     }

@@ -3,8 +3,10 @@
 
 use lockbox_core::commands::Caller;
 use lockbox_core::dto::AppPrefsDto;
+use lockbox_core::files::{self, AtomicFile};
 use lockbox_core::runtime::EngineHandle;
 use lockbox_core::{Engine, Error, Principal, Result};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -114,8 +116,9 @@ impl AppState {
     pub fn set_prefs(&self, p: &AppPrefsDto) -> Result<()> {
         crate::archive::refuse_in_archive(self, "preferences")?;
         let text = serde_json::to_string_pretty(p)?;
-        let tmp = self.prefs_path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.prefs_path))?;
+        let mut f = AtomicFile::new(&self.prefs_path, files::MODE_DEFAULT)?;
+        f.file().write_all(text.as_bytes())?;
+        f.commit()?;
         *self.prefs.lock().unwrap_or_else(|e| e.into_inner()) = p.clone();
         Ok(())
     }

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod routes;
+mod text_fields;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -17,6 +18,7 @@ use lockbox_core::{Engine, Error, ErrorCode, Result};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use text_fields::TextFields;
 use utoipa::OpenApi;
 
 /// Where the API listens unless told otherwise (the engine's default, one constant).
@@ -32,7 +34,7 @@ pub const MAX_BODY: usize = 64 * 1024;
     components(schemas(routes::FileRequestBody, routes::ProviderApprovalBody, routes::CancelBody, routes::ActionBody,
                        routes::PublicKey, lockbox_core::Error, lockbox_core::ErrorCode,
                        lockbox_core::dto::RequestDto, lockbox_core::dto::AccessDto)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &TextFields)
 )]
 pub struct ApiDoc;
 

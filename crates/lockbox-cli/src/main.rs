@@ -275,21 +275,10 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             let q = audit_query(&filter)?;
             let fmt = ExportFormat::parse(&format)?;
             let n = match &file {
-                Some(path) => {
-                    // Write to a temp file and rename, so a failed export leaves nothing half-written.
-                    let tmp = path.with_extension("partial");
-                    let mut f = std::fs::File::create(&tmp).map_err(|err| {
-                        Error::input(format!("cannot create {}: {err}", tmp.display()))
-                    })?;
-                    let n = export_audit(e, tenant, &q, fmt, &mut f)?;
-                    f.sync_all().map_err(|err| {
-                        Error::input(format!("cannot write {}: {err}", tmp.display()))
-                    })?;
-                    std::fs::rename(&tmp, path).map_err(|err| {
-                        Error::input(format!("cannot write {}: {err}", path.display()))
-                    })?;
-                    n
-                }
+                // Whole or not at all: a failed export leaves nothing half-written.
+                Some(path) => lockbox_core::files::write_atomically(path, |f| {
+                    export_audit(e, tenant, &q, fmt, f)
+                })?,
                 None => export_audit(e, tenant, &q, fmt, &mut std::io::stdout().lock())?,
             };
             if !is_time_window(&q) && !out.json {

@@ -14,6 +14,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod identity;
 pub mod machine;
 pub mod mail;

@@ -2,45 +2,58 @@
 
 use crate::clock::Time;
 use crate::{Error, Result};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+/// The string enums below derive their spellings with strum (`snake_case` of
+/// the variant; `Display` and `&'static str` from the same table). This adds
+/// what every caller uses: `ALL`, `as_str()` and `parse()` with Lockbox's own
+/// error (`invalid_input`, naming the accepted values).
+macro_rules! str_enum_methods {
+    ($($name:ident),+ $(,)?) => {$(
         impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: &'static [$name] = <$name as VariantArray>::VARIANTS;
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
+                self.into()
             }
             pub fn parse(s: &str) -> Result<Self> {
-                match s { $($s => Ok($name::$variant),)+ _ => Err(Error::input(format!(
+                s.parse().map_err(|_| Error::input(format!(
                     "'{s}' is not a valid {}: expected one of {}",
                     stringify!($name).to_lowercase(),
-                    [$($s),+].join(", ")))) }
+                    $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+                )))
             }
         }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
+    )+};
 }
 
-string_enum!(
-    /// The lifecycle of a lockbox request.
-    State {
-        AwaitingProvider => "awaiting_provider",
-        Pending => "pending",
-        Approved => "approved",
-        Completed => "completed",
-        Rejected => "rejected",
-        Expired => "expired",
-        Canceled => "canceled",
-        Revoked => "revoked",
-    }
-);
+str_enum_methods!(State, Role, ActorKind, Level, DecisionKind, Operation);
+
+/// The lifecycle of a lockbox request.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumString,
+    IntoStaticStr,
+    Display,
+    VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum State {
+    AwaitingProvider,
+    Pending,
+    Approved,
+    Completed,
+    Rejected,
+    Expired,
+    Canceled,
+    Revoked,
+}
 
 impl State {
     /// Terminal states never change again.
@@ -56,50 +69,130 @@ impl State {
     }
 }
 
-string_enum!(
-    /// A customer user's role in a tenant.
-    Role { Admin => "admin", Approver => "approver" }
-);
+/// A customer user's role in a tenant.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumString,
+    IntoStaticStr,
+    Display,
+    VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Approver,
+}
 
-string_enum!(
-    /// Who performed an action.
-    ActorKind { Customer => "customer", Provider => "provider", System => "system" }
-);
+/// Who performed an action.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumString,
+    IntoStaticStr,
+    Display,
+    VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum ActorKind {
+    Customer,
+    Provider,
+    System,
+}
 
-string_enum!(
-    /// Which side decided.
-    Level { Provider => "provider", Customer => "customer" }
-);
+/// Which side decided.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumString,
+    IntoStaticStr,
+    Display,
+    VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Level {
+    Provider,
+    Customer,
+}
 
-string_enum!(
-    DecisionKind { Approve => "approve", Reject => "reject", Revoke => "revoke", Cancel => "cancel" }
-);
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumString,
+    IntoStaticStr,
+    Display,
+    VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum DecisionKind {
+    Approve,
+    Reject,
+    Revoke,
+    Cancel,
+}
 
-string_enum!(
-    /// Every kind of audited action.
-    Operation {
-        RequestCreated => "request_created",
-        ProviderApproved => "provider_approved",
-        Approved => "approved",
-        AutoApproved => "auto_approved",
-        Rejected => "rejected",
-        Expired => "expired",
-        Canceled => "canceled",
-        Revoked => "revoked",
-        Completed => "completed",
-        AccessUsed => "access_used",
-        AccessDenied => "access_denied",
-        SettingsChanged => "settings_changed",
-        UserAdded => "user_added",
-        UserRemoved => "user_removed",
-        TenantAdded => "tenant_added",
-        TokenIssued => "token_issued",
-        TokenRevoked => "token_revoked",
-        ReceiptKeyCreated => "receipt_key_created",
-        ReceiptKeyRotated => "receipt_key_rotated",
-        AuditRechained => "audit_rechained",
-    }
-);
+/// Every kind of audited action.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumString,
+    IntoStaticStr,
+    Display,
+    VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Operation {
+    RequestCreated,
+    ProviderApproved,
+    Approved,
+    AutoApproved,
+    Rejected,
+    Expired,
+    Canceled,
+    Revoked,
+    Completed,
+    AccessUsed,
+    AccessDenied,
+    SettingsChanged,
+    UserAdded,
+    UserRemoved,
+    TenantAdded,
+    TokenIssued,
+    TokenRevoked,
+    ReceiptKeyCreated,
+    ReceiptKeyRotated,
+    AuditRechained,
+}
 
 impl Operation {
     /// A change to a tenant's configuration (settings, users, tokens) rather
@@ -423,3 +516,62 @@ mod results;
 pub use queries::*;
 pub use records::*;
 pub use results::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// These spellings are stored in the database and the audit log: strum's
+    /// `snake_case` must keep producing exactly them.
+    #[test]
+    fn enum_spellings_are_the_stored_ones() {
+        let all = |v: Vec<&'static str>| v.join(",");
+        assert_eq!(
+            all(State::ALL.iter().map(|s| s.as_str()).collect()),
+            "awaiting_provider,pending,approved,completed,rejected,expired,canceled,revoked"
+        );
+        assert_eq!(
+            all(Role::ALL.iter().map(|s| s.as_str()).collect()),
+            "admin,approver"
+        );
+        assert_eq!(
+            all(ActorKind::ALL.iter().map(|s| s.as_str()).collect()),
+            "customer,provider,system"
+        );
+        assert_eq!(
+            all(Level::ALL.iter().map(|s| s.as_str()).collect()),
+            "provider,customer"
+        );
+        assert_eq!(
+            all(DecisionKind::ALL.iter().map(|s| s.as_str()).collect()),
+            "approve,reject,revoke,cancel"
+        );
+        assert_eq!(
+            all(Operation::ALL.iter().map(|s| s.as_str()).collect()),
+            "request_created,provider_approved,approved,auto_approved,rejected,expired,\
+             canceled,revoked,completed,access_used,access_denied,settings_changed,user_added,\
+             user_removed,tenant_added,token_issued,token_revoked,receipt_key_created,\
+             receipt_key_rotated,audit_rechained"
+        );
+        for &op in Operation::ALL {
+            assert_eq!(Operation::parse(op.as_str()).unwrap(), op);
+            assert_eq!(op.to_string(), op.as_str());
+        }
+    }
+
+    #[test]
+    fn parse_refuses_other_spellings_with_the_accepted_ones() {
+        for bad in ["Admin", " admin", "owner", ""] {
+            let e = Role::parse(bad).unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::InvalidInput);
+            assert_eq!(
+                e.message,
+                format!("'{bad}' is not a valid role: expected one of admin, approver")
+            );
+        }
+        assert_eq!(
+            ActorKind::parse("robot").unwrap_err().message,
+            "'robot' is not a valid actorkind: expected one of customer, provider, system"
+        );
+    }
+}

@@ -136,10 +136,7 @@ impl Signer {
     /// temporary file (mode 0600) and renamed over, so the file is never half-written.
     pub fn replace(path: &Path) -> Result<Signer> {
         let key = SigningKey::from_bytes(&random32()?);
-        let tmp = path.with_extension("key.new");
-        let _ = std::fs::remove_file(&tmp);
-        write_key(&tmp, &key, true).map_err(|e| key_error(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| key_error(path, e))?;
+        write_key(path, &key, false).map_err(|e| key_error(path, e))?;
         tracing::info!(path = %path.display(), "replaced the receipt signing key");
         Ok(Signer::new(key))
     }
@@ -199,16 +196,19 @@ fn key_error(path: &Path, e: std::io::Error) -> Error {
     )
 }
 
-/// Write `key` to a new file at `path`, mode 0600, synced.
+/// Write `key` to `path`, mode 0600, whole (a temporary file synced and
+/// renamed over it). `create_new`: fail with `AlreadyExists` if there is a
+/// file at `path`, and leave it as it is.
 fn write_key(path: &Path, key: &SigningKey, create_new: bool) -> std::io::Result<()> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(create_new);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path)?;
-    f.write_all(format!("{}\n", B64.encode(key.to_bytes())).as_bytes())?;
-    f.sync_all()
+    let mut f = crate::files::AtomicFile::new(path, crate::files::MODE_PRIVATE)?;
+    f.file()
+        .write_all(format!("{}\n", B64.encode(key.to_bytes())).as_bytes())?;
+    if create_new {
+        f.commit_new()
+    } else {
+        f.commit()
+    }
 }
 
 /// Refuse a key file that group or others may read or write.

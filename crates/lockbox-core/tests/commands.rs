@@ -6,6 +6,7 @@
 //! - an `Approver` command is refused for someone of no tenant, done for an approver;
 //! - a `Read` command leaves the audit log as it was;
 //! - a command with arguments it does not know is `invalid_input`, nothing changed.
+//!
 //! A new engine command without a sample here fails the first test.
 
 #![allow(clippy::unwrap_used)]

@@ -200,21 +200,7 @@ impl Engine {
 }
 
 fn validate_email(e: &str) -> Result<()> {
-    let ok = match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.contains(char::is_whitespace)
-        }
-        None => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::input(format!("'{e}' is not an email address")))
-    }
+    crate::mail::parse_email(e).map(drop)
 }
 
 pub(super) fn create_tenant(
