@@ -7,17 +7,12 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
-use lockbox_core::model::NewRequest;
 use lockbox_core::{Engine, ManualClock, Principal};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
-use tauri::WebviewWindow;
+
+mod common;
 
 fn clock() -> Arc<ManualClock> {
     // A fixed instant: nothing here depends on the real date.
@@ -33,36 +28,7 @@ fn store_and_copy(dir: &Path) -> (Engine, PathBuf, Vec<String>) {
     let live = dir.join("live").join("lockbox.db");
     std::fs::create_dir_all(live.parent().unwrap()).unwrap();
     let mut engine = Engine::open(&live, clock(), "root").unwrap();
-    let mut ids = Vec::new();
-    for i in 0..3 {
-        let r = engine
-            .file_request(
-                "default",
-                &NewRequest {
-                    engineer: format!("eng{i}"),
-                    case: format!("SR-{i}"),
-                    workload: "Exchange Online".into(),
-                    resource: "mbx".into(),
-                    reason: "fix".into(),
-                    duration_s: Some(3600),
-                },
-            )
-            .unwrap();
-        engine
-            .provider_approve("default", &r.id, "mgr", None)
-            .unwrap();
-        ids.push(r.id);
-    }
-    let approved = ids.pop().unwrap();
-    engine
-        .approve(
-            "default",
-            &approved,
-            &Principal::os_user("root", 0),
-            None,
-            None,
-        )
-        .unwrap();
+    let (ids, _approved) = common::three_requests(&mut engine);
     let copy = dir.join("auditor").join("contoso-archive.db");
     std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
     std::fs::copy(&live, &copy).unwrap();
@@ -73,22 +39,10 @@ fn store_and_copy(dir: &Path) -> (Engine, PathBuf, Vec<String>) {
     (engine, copy, ids)
 }
 
-struct ArchiveWindow {
-    _app: tauri::App<MockRuntime>,
-    window: WebviewWindow<MockRuntime>,
-}
+type ArchiveWindow = common::Window;
 
 fn app_with(state: lockbox_app::state::AppState) -> ArchiveWindow {
-    let app = mock_builder()
-        .manage(state)
-        .manage(lockbox_app::api::ApiRuntime::default())
-        .invoke_handler(lockbox_app::handlers!())
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    ArchiveWindow { _app: app, window }
+    common::Window::new(state)
 }
 
 fn open_archive(copy: &Path) -> ArchiveWindow {
@@ -101,33 +55,6 @@ fn open_archive(copy: &Path) -> ArchiveWindow {
         archive,
     );
     app_with(state)
-}
-
-impl ArchiveWindow {
-    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let req = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.window, req).map(|b| b.deserialize::<Value>().unwrap())
-    }
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.call(cmd, args.clone())
-            .unwrap_or_else(|e| panic!("{cmd} {args} failed: {e}"))
-    }
-    fn err(&self, cmd: &str, args: Value, code: &str) -> String {
-        let e = self
-            .call(cmd, args.clone())
-            .err()
-            .unwrap_or_else(|| panic!("{cmd} {args} should fail"));
-        assert_eq!(e["code"], code, "{cmd}: {e}");
-        e["message"].as_str().unwrap().to_string()
-    }
 }
 
 fn files_of(copy: &Path) -> Vec<(String, Vec<u8>)> {

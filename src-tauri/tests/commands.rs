@@ -4,23 +4,16 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
-use lockbox_core::model::NewRequest;
-use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
-use tauri::WebviewWindow;
+
+mod common;
 
 struct Fixture {
     _dir: tempfile::TempDir,
     dir: std::path::PathBuf,
-    _app: tauri::App<MockRuntime>,
-    window: WebviewWindow<MockRuntime>,
+    app: common::Window,
     state: lockbox_app::state::AppState,
     pending: Vec<String>,
     approved: String,
@@ -32,86 +25,31 @@ fn fixture() -> Fixture {
     // A fixed instant: nothing here depends on the real date.
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap());
     let mut engine = Engine::open(&path.join("lockbox.db"), Arc::new(clock), "root").unwrap();
-    let mut ids = Vec::new();
-    for i in 0..3 {
-        let r = engine
-            .file_request(
-                "default",
-                &NewRequest {
-                    engineer: format!("eng{i}"),
-                    case: format!("SR-{i}"),
-                    workload: "Exchange Online".into(),
-                    resource: "mbx".into(),
-                    reason: "fix".into(),
-                    duration_s: Some(3600),
-                },
-            )
-            .unwrap();
-        engine
-            .provider_approve("default", &r.id, "mgr", None)
-            .unwrap();
-        ids.push(r.id);
-    }
-    let approved = ids.pop().unwrap();
-    engine
-        .approve(
-            "default",
-            &approved,
-            &Principal::os_user("root", 0),
-            None,
-            None,
-        )
-        .unwrap();
+    let (pending, approved) = common::three_requests(&mut engine);
     let state = lockbox_app::state::AppState::new(
         engine,
         lockbox_core::Principal::os_user("root", 0),
         path.join("app-prefs.json"),
     );
-    let app = mock_builder()
-        .manage(state.clone())
-        .manage(lockbox_app::api::ApiRuntime::default())
-        .invoke_handler(lockbox_app::handlers!())
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
     Fixture {
         _dir: dir,
         dir: path,
-        _app: app,
-        window,
+        app: common::Window::new(state.clone()),
         state,
-        pending: ids,
+        pending,
         approved,
     }
 }
 
 impl Fixture {
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let req = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.window, req).map(|b| b.deserialize::<Value>().unwrap())
+        self.app.call(cmd, args)
     }
     fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.call(cmd, args.clone())
-            .unwrap_or_else(|e| panic!("{cmd} {args} failed: {e}"))
+        self.app.ok(cmd, args)
     }
-    /// Calls `cmd` expecting an engine error with `code`; returns the message.
     fn err(&self, cmd: &str, args: Value, code: &str) -> String {
-        let e = self
-            .call(cmd, args.clone())
-            .err()
-            .unwrap_or_else(|| panic!("{cmd} {args} should fail"));
-        assert_eq!(e["code"], code, "{cmd}: {e}");
-        e["message"].as_str().unwrap().to_string()
+        self.app.err(cmd, args, code)
     }
 }
 

@@ -13,12 +13,8 @@ use lockbox_core::{Engine, ManualClock, Principal};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
-use tauri::WebviewWindow;
+
+mod common;
 
 const TABLE: &str = include_str!("../../tests/scenarios/commands.json");
 
@@ -39,8 +35,7 @@ fn text(v: &Value, key: &str) -> String {
 /// One scenario's app: a new store, its requests filed, the clock pinned.
 struct Run {
     _dir: tempfile::TempDir,
-    _app: tauri::App<MockRuntime>,
-    window: WebviewWindow<MockRuntime>,
+    app: common::Window,
     clock: ManualClock,
     /// Request keys and saved values, for "$name".
     vars: HashMap<String, Value>,
@@ -94,35 +89,16 @@ impl Run {
         clock.set(time(&scenario["now"]));
         let state =
             lockbox_app::state::AppState::new(engine, me, dir.path().join("app-prefs.json"));
-        let app = mock_builder()
-            .manage(state)
-            .manage(lockbox_app::api::ApiRuntime::default())
-            .invoke_handler(lockbox_app::handlers!())
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .unwrap();
         Run {
             _dir: dir,
-            _app: app,
-            window,
+            app: common::Window::new(state),
             clock,
             vars,
         }
     }
 
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let req = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.window, req).map(|b| b.deserialize::<Value>().unwrap())
+        self.app.call(cmd, args)
     }
 
     /// `v` with "$name" and {"$repeat": [text, n]} replaced.
