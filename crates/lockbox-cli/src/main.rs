@@ -467,16 +467,17 @@ fn request(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The CLI's audit filter read by the same rules as the admin center's.
 fn audit_query(f: &AuditFilter) -> Result<AuditQuery> {
-    let t = |s: &Option<String>| s.as_deref().map(parse_time).transpose();
-    Ok(AuditQuery {
-        since: t(&f.since)?,
-        until: t(&f.until)?,
+    lockbox_core::dto::AuditQuery {
+        since: f.since.clone(),
+        until: f.until.clone(),
         request_id: f.request.clone(),
         actor: f.actor.clone(),
         operation: f.operation.clone(),
         text: f.text.clone(),
         before_seq: None,
         limit: None,
-    })
+    }
+    .to_store()
 }
