@@ -202,8 +202,10 @@ const CASES: Array<{ operation: string; name: string; details: JsonValue; reads:
 /** The operations of `Operation` in crates/lockbox-core/src/model.rs. */
 function engineOperations(): string[] {
   const src = readFileSync(resolve(import.meta.dirname, "../../../crates/lockbox-core/src/model.rs"), "utf8");
-  const block = /Operation\s*\{([^}]*)\}/.exec(src.slice(src.indexOf("/// Every kind of audited action.")))?.[1] ?? "";
-  return [...block.matchAll(/=>\s*"([a-z_]+)"/g)].map((m) => m[1] as string);
+  const block = /enum Operation\s*\{([^}]*)\}/.exec(src.slice(src.indexOf("/// Every kind of audited action.")))?.[1] ?? "";
+  // strum spells each variant in snake_case (`#[strum(serialize_all = "snake_case")]`).
+  const snake = (v: string) => v.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? "" : "_") + c.toLowerCase());
+  return [...block.matchAll(/^\s*([A-Z][A-Za-z]*),/gm)].map((m) => snake(m[1] as string));
 }
 
 describe("audit details as text", () => {
