@@ -4,12 +4,21 @@ use crate::clock::Time;
 use crate::{Error, Result};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
-/// The string enums below derive their spellings with strum (`snake_case` of
-/// the variant; `Display` and `&'static str` from the same table). This adds
-/// what every caller uses: `ALL`, `as_str()` and `parse()` with Lockbox's own
-/// error (`invalid_input`, naming the accepted values).
-macro_rules! str_enum_methods {
-    ($($name:ident),+ $(,)?) => {$(
+/// A string enum as stored in the database and the audit log: strum derives
+/// its spellings (`snake_case` of the variant; `Display` and `&'static str`
+/// from the same table). This adds what every caller uses: `ALL`, `as_str()`
+/// and `parse()` with Lockbox's own error (`invalid_input`, naming the
+/// accepted values).
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            EnumString, IntoStaticStr, Display, VariantArray,
+        )]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
         impl $name {
             pub const ALL: &'static [$name] = <$name as VariantArray>::VARIANTS;
             pub fn as_str(self) -> &'static str {
@@ -23,36 +32,21 @@ macro_rules! str_enum_methods {
                 )))
             }
         }
-    )+};
+    };
 }
 
-str_enum_methods!(State, Role, ActorKind, Level, DecisionKind, Operation);
-
-/// The lifecycle of a lockbox request.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    EnumString,
-    IntoStaticStr,
-    Display,
-    VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum State {
-    AwaitingProvider,
-    Pending,
-    Approved,
-    Completed,
-    Rejected,
-    Expired,
-    Canceled,
-    Revoked,
+stored_enum! {
+    /// The lifecycle of a lockbox request.
+    pub enum State {
+        AwaitingProvider,
+        Pending,
+        Approved,
+        Completed,
+        Rejected,
+        Expired,
+        Canceled,
+        Revoked,
+    }
 }
 
 impl State {
@@ -69,129 +63,64 @@ impl State {
     }
 }
 
-/// A customer user's role in a tenant.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    EnumString,
-    IntoStaticStr,
-    Display,
-    VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Approver,
+stored_enum! {
+    /// A customer user's role in a tenant.
+    pub enum Role {
+        Admin,
+        Approver,
+    }
 }
 
-/// Who performed an action.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    EnumString,
-    IntoStaticStr,
-    Display,
-    VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum ActorKind {
-    Customer,
-    Provider,
-    System,
+stored_enum! {
+    /// Who performed an action.
+    pub enum ActorKind {
+        Customer,
+        Provider,
+        System,
+    }
 }
 
-/// Which side decided.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    EnumString,
-    IntoStaticStr,
-    Display,
-    VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Level {
-    Provider,
-    Customer,
+stored_enum! {
+    /// Which side decided.
+    pub enum Level {
+        Provider,
+        Customer,
+    }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    EnumString,
-    IntoStaticStr,
-    Display,
-    VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum DecisionKind {
-    Approve,
-    Reject,
-    Revoke,
-    Cancel,
+stored_enum! {
+    pub enum DecisionKind {
+        Approve,
+        Reject,
+        Revoke,
+        Cancel,
+    }
 }
 
-/// Every kind of audited action.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    EnumString,
-    IntoStaticStr,
-    Display,
-    VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Operation {
-    RequestCreated,
-    ProviderApproved,
-    Approved,
-    AutoApproved,
-    Rejected,
-    Expired,
-    Canceled,
-    Revoked,
-    Completed,
-    AccessUsed,
-    AccessDenied,
-    SettingsChanged,
-    UserAdded,
-    UserRemoved,
-    TenantAdded,
-    TokenIssued,
-    TokenRevoked,
-    ReceiptKeyCreated,
-    ReceiptKeyRotated,
-    AuditRechained,
+stored_enum! {
+    /// Every kind of audited action.
+    pub enum Operation {
+        RequestCreated,
+        ProviderApproved,
+        Approved,
+        AutoApproved,
+        Rejected,
+        Expired,
+        Canceled,
+        Revoked,
+        Completed,
+        AccessUsed,
+        AccessDenied,
+        SettingsChanged,
+        UserAdded,
+        UserRemoved,
+        TenantAdded,
+        TokenIssued,
+        TokenRevoked,
+        ReceiptKeyCreated,
+        ReceiptKeyRotated,
+        AuditRechained,
+    }
 }
 
 impl Operation {
