@@ -157,6 +157,8 @@ const implicit = (el) => {
   if (t === "td") return "cell";
   if (t === "th") return "columnheader";
   if (t === "nav") return "navigation";
+  // A section is a region when it is named (HTML-AAM), as screen readers see it.
+  if (t === "section") return el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby") ? "region" : null;
   if (t === "main") return "main";
   if (t === "dialog") return "dialog";
   if (t === "ol" || t === "ul") return "list";
