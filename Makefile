@@ -6,7 +6,7 @@ NPM   ?= npm
 VENV  := $(CURDIR)/.venv
 export LOCKBOX_PYTHON := $(VENV)/bin/python3
 
-.PHONY: run test test-rust test-rust-future test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
+.PHONY: run test test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -14,7 +14,7 @@ run: deps ui
 
 ## Run every test: engine, CLI, API, IPC commands, UI components, the headless app,
 ## API fuzzing (schemathesis), WebDriver E2E.
-test: deps ui py-deps test-rust test-rust-future test-ui test-headless test-api test-e2e
+test: deps ui py-deps test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e
 
 test-rust: ui py-deps
 	$(CARGO) test --workspace --locked
@@ -29,6 +29,16 @@ test-rust-future: ui py-deps
 	$(CARGO) build -p lockbox-cli --bin lockbox --locked
 	LOCKBOX_BIN=$(CURDIR)/target/debug/lockbox DONT_FAKE_MONOTONIC=1 \
 	  timeout 1800 faketime -f '+365d' $(CARGO) test --workspace --locked --lib --bins --tests --no-fail-fast
+
+## The engine's suites that do not depend on SQLite's files, again on a real
+## PostgreSQL server: the tests start a throwaway cluster (initdb + postgres
+## from Debian's postgresql package, as `nobody` when run as root) and give
+## each test a new database. (crates/lockbox-core/tests/postgres.rs runs on
+## PostgreSQL in every run: several instances on one database.)
+PG_SUITES := -p lockbox-core --test properties --test scheduler --test audit_chain --test postgres \
+	-p lockbox-api --test api -p lockbox-app --test scenarios -p lockbox-bench --test clock
+test-postgres: ui py-deps
+	LOCKBOX_TEST_BACKEND=postgres $(CARGO) test --locked $(PG_SUITES)
 
 test-ui: ui-deps
 	cd ui && $(NPM) run typecheck && $(NPM) test

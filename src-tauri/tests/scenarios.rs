@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use lockbox_core::dto::SettingsDto;
 use lockbox_core::model::NewRequest;
-use lockbox_core::{Engine, ManualClock, Principal};
+use lockbox_core::{ManualClock, Principal};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,12 +48,8 @@ impl Run {
         let user = text(table, "user");
         let tenant = text(table, "tenant");
         let me = Principal::os_user(user.clone(), 0);
-        let mut engine = Engine::open(
-            &dir.path().join("lockbox.db"),
-            Arc::new(clock.clone()),
-            &user,
-        )
-        .unwrap();
+        // SQLite, or PostgreSQL with LOCKBOX_TEST_BACKEND=postgres.
+        let mut engine = lockbox_core::testing::engine(Arc::new(clock.clone()), &user).unwrap();
         if let Some(Value::Object(over)) = scenario.get("settings") {
             let mut s = serde_json::to_value(SettingsDto::from(&engine.settings(&tenant).unwrap()))
                 .unwrap();

@@ -25,12 +25,8 @@ struct Api {
 async fn start() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap());
-    let mut engine = Engine::open(
-        &dir.path().join("lockbox.db"),
-        Arc::new(clock.clone()),
-        "root",
-    )
-    .unwrap();
+    // SQLite, or PostgreSQL with LOCKBOX_TEST_BACKEND=postgres.
+    let mut engine = lockbox_core::testing::engine(Arc::new(clock.clone()), "root").unwrap();
     let (_, token) = engine
         .issue_token(
             "default",

@@ -128,7 +128,7 @@ fn engine_decides_from_stored_deadlines_with_no_sweep_and_a_clock_moved_back() {
 fn the_machine_refuses_a_late_approval_even_if_nobody_swept() {
     // The pure machine, given a pending request past its expiry, refuses.
     let clock = ManualClock::new(t0());
-    let mut e = Engine::open_in_memory(Arc::new(clock.clone()), "root").unwrap();
+    let mut e = lockbox_core::testing::engine(Arc::new(clock.clone()), "root").unwrap();
     let r = e.file_request("default", &new_request()).unwrap();
     let r = e.provider_approve("default", &r.id, "mgr", None).unwrap();
     let late = r.expires_at + Duration::milliseconds(1);

@@ -11,8 +11,18 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Store path (default: the user's data dir, e.g. ~/.local/share/lockbox/lockbox.db).
-    #[arg(long, global = true, env = "LOCKBOX_DB")]
+    #[arg(long, global = true, env = "LOCKBOX_DB", conflicts_with = "store")]
     pub db: Option<PathBuf>,
+    /// The store: a SQLite file path, or a PostgreSQL URL
+    /// (`postgres://user:password@host/db?sslmode=require`, a team server's
+    /// database; `sslrootcert=FILE` pins its CA). Takes the place of --db.
+    #[arg(long, global = true, env = "LOCKBOX_STORE", value_name = "PATH|URL")]
+    pub store: Option<String>,
+    /// The receipt signing key file (default: beside a file store; for a
+    /// PostgreSQL store, lockbox-receipts.key in the user's data dir). Every
+    /// `lockbox serve` of one team server must use the same key.
+    #[arg(long, global = true, env = "LOCKBOX_RECEIPT_KEY", value_name = "FILE")]
+    pub receipt_key: Option<PathBuf>,
     /// Tenant to act on.
     #[arg(long, global = true, env = "LOCKBOX_TENANT", default_value = "default")]
     pub tenant: String,

@@ -33,7 +33,7 @@ use lockbox_core::duration::parse_duration;
 use lockbox_core::engine::default_db_path;
 use lockbox_core::export::{export_audit, is_time_window, verify_export, ExportFormat};
 use lockbox_core::model::{NewRequest, Role, State};
-use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort};
+use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort, StoreLocation};
 use lockbox_core::{
     clock::parse_time, Clock, Engine, Error, ErrorClass, ErrorCode, ManualClock, Principal, Result,
     SystemClock,
@@ -85,9 +85,24 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     {
         return verify_file(file, format.as_deref(), out);
     }
-    let db = match &cli.db {
-        Some(p) => p.clone(),
-        None => default_db_path()?,
+    let loc = match (&cli.store, &cli.db) {
+        (Some(s), _) => StoreLocation::parse(s),
+        (None, Some(p)) => StoreLocation::File(p.clone()),
+        (None, None) => StoreLocation::File(default_db_path()?),
+    };
+    let key = match &cli.receipt_key {
+        Some(k) => k.clone(),
+        None => lockbox_core::receipts::default_key_path(&loc)?,
+    };
+    if let (StoreLocation::Postgres(_), true) = (&loc, cli.read_only) {
+        return Err(Error::input(
+            "--read-only opens a store file (an archive, a copy); a PostgreSQL store is read \
+             through a database role without write privileges instead",
+        ));
+    }
+    let db = match &loc {
+        StoreLocation::File(p) => Some(p.clone()),
+        StoreLocation::Postgres(_) => None,
     };
     // Customer-side commands act as the OS user running this process, never
     // as a name given on the command line or in the environment.
@@ -112,11 +127,11 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     // A store the caller cannot write (an archive, a read-only share) is
     // opened read-only rather than failing on the first write.
     let read_only = cli.read_only
-        || match lockbox_core::store::store_writable(&db) {
+        || match db.as_deref().and_then(lockbox_core::store::store_writable) {
             Some(false) => {
                 eprintln!(
                     "lockbox: {} is not writable; opened read-only",
-                    db.display()
+                    loc.display()
                 );
                 true
             }
@@ -128,7 +143,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
                 ErrorCode::ReadOnly,
                 format!(
                     "this store is open read-only ({}): cannot {what}",
-                    db.display()
+                    loc.display()
                 ),
             ))
         };
@@ -153,7 +168,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         cmd: args::ReceiptCmd::RotateKey,
     } = &cli.cmd
     {
-        let (e, old) = Engine::open_rotating_receipt_key(&db, clock()?, tenant, &os)?;
+        let (e, old) = Engine::open_rotating_receipt_key_at(&loc, &key, clock()?, tenant, &os)?;
         return provider::rotated_key(&e, old, out);
     }
     // Verifying only reads: always read-only, so it works on an auditor's
@@ -165,21 +180,10 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             cmd: AuditCmd::Verify { .. }
         }
     );
-    let mut engine = if read_only {
-        Engine::open_read_only(&db, clock()?)?
-    } else if verify {
-        match Engine::open_read_only(&db, clock()?) {
-            Ok(e) => e,
-            // A writable store not at this build's schema — an older one, or
-            // one whose creation was cut short (a crash) — is opened as any
-            // command opens it: that upgrades or finishes it, then it is checked.
-            Err(err) if err.code == lockbox_core::ErrorCode::ReadOnly => {
-                Engine::open(&db, clock()?, os.name())?
-            }
-            Err(err) => return Err(err),
-        }
+    let mut engine = if let Some(db) = db.as_deref().filter(|_| read_only || verify) {
+        open_file_read_only(db, read_only, &os)?
     } else {
-        Engine::open(&db, clock()?, os.name())?
+        Engine::open_at(&loc, &key, clock()?, os.name())?
     };
     if let Cmd::Serve {
         bind,
@@ -279,7 +283,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
                 Some(path) => lockbox_core::files::write_atomically(path, |f| {
                     export_audit(e, tenant, &q, fmt, f)
                 })?,
-                None => export_audit(e, tenant, &q, fmt, &mut std::io::stdout().lock())?,
+                None => export_audit(e, tenant, &q, fmt, &mut std::io::stdout())?,
             };
             if !is_time_window(&q) && !out.json {
                 eprintln!(
@@ -354,6 +358,24 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
 }
 
 /// `audit verify --file`: recompute an export's chains from the file alone.
+/// Open a store file for reading: read-only when asked (or not writable),
+/// else for `audit verify`, which only reads: read-only too, unless the store
+/// is not at this build's schema — an older one, or one whose creation was
+/// cut short (a crash) — then it is opened as any command opens it, which
+/// upgrades or finishes it, and then it is checked.
+fn open_file_read_only(db: &std::path::Path, read_only: bool, os: &Principal) -> Result<Engine> {
+    if read_only {
+        return Engine::open_read_only(db, clock()?);
+    }
+    match Engine::open_read_only(db, clock()?) {
+        Ok(e) => Ok(e),
+        Err(err) if err.code == lockbox_core::ErrorCode::ReadOnly => {
+            Engine::open(db, clock()?, os.name())
+        }
+        Err(err) => Err(err),
+    }
+}
+
 fn verify_file(path: &std::path::Path, format: Option<&str>, out: &Out) -> Result<ExitCode> {
     let fmt = match format {
         Some(f) => ExportFormat::parse(f)?,

@@ -24,6 +24,8 @@ pub mod runtime;
 pub mod scheduler;
 pub mod secrets;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 pub mod tokens;
 

@@ -56,6 +56,19 @@ pub fn key_path_for(db: &Path) -> PathBuf {
     db.with_file_name("lockbox-receipts.key")
 }
 
+/// Where the receipt key of the store at `loc` lives when none is named: a
+/// file store's beside it ([`key_path_for`]); a PostgreSQL store's in the
+/// user's data folder (a team server names one shared by its instances:
+/// `lockbox serve --receipt-key`).
+pub fn default_key_path(loc: &crate::store::StoreLocation) -> Result<PathBuf> {
+    match loc {
+        crate::store::StoreLocation::File(p) => Ok(key_path_for(p)),
+        crate::store::StoreLocation::Postgres(_) => {
+            Ok(key_path_for(&crate::engine::default_db_path()?))
+        }
+    }
+}
+
 impl Signer {
     fn new(key: SigningKey) -> Signer {
         let public = key.verifying_key();

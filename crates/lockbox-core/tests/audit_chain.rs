@@ -152,7 +152,7 @@ fn audit_changes_name_the_tenants_and_settings_changes() {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap(),
     ));
-    let mut e = Engine::open_in_memory(clock, "root").unwrap();
+    let mut e = lockbox_core::testing::engine(clock, "root").unwrap();
     let start = e.audit_changes_since(None).unwrap();
     assert!(start.tenants.is_empty() && !start.truncated);
     let now = e.audit_changes_since(Some(start.head)).unwrap();

@@ -75,7 +75,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn setup() -> (Engine, ManualClock) {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap());
-    let mut e = Engine::open_in_memory(Arc::new(clock.clone()), "admin").unwrap();
+    let mut e = lockbox_core::testing::engine(Arc::new(clock.clone()), "admin").unwrap();
     for (u, r) in [
         ("alice", Role::Approver),
         ("bob", Role::Approver),

@@ -28,7 +28,7 @@ fn req(engineer: &str, minutes: i64) -> NewRequest {
 
 fn setup() -> (Engine, ManualClock) {
     let clock = ManualClock::new(t0());
-    let mut e = Engine::open_in_memory(Arc::new(clock.clone()), "root").unwrap();
+    let mut e = lockbox_core::testing::engine(Arc::new(clock.clone()), "root").unwrap();
     e.add_tenant(
         "default",
         &Principal::os_user("root", 0),

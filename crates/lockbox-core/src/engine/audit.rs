@@ -19,7 +19,7 @@ impl Engine {
         &mut self,
         tenant: &str,
         q: &AuditQuery,
-        f: impl FnMut(&AuditEntry) -> Result<()>,
+        f: impl FnMut(&AuditEntry) -> Result<()> + Send,
     ) -> Result<u64> {
         self.apply_due()?;
         self.store.read(|tx| {
@@ -38,7 +38,7 @@ impl Engine {
         &mut self,
         tenant: &str,
         q: &AuditQuery,
-        f: impl FnMut(&AuditEntry) -> Result<()>,
+        f: impl FnMut(&AuditEntry) -> Result<()> + Send,
     ) -> Result<u64> {
         self.apply_due()?;
         self.store.read(|tx| {

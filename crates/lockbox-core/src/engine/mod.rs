@@ -18,7 +18,7 @@ use crate::clock::{Clock, Time};
 use crate::identity::Principal;
 use crate::machine::{self, AuditRecord};
 use crate::model::*;
-use crate::store::{Store, Tx, RECEIPT_KEY_ID};
+use crate::store::{Store, StoreLocation, Tx, RECEIPT_KEY_ID};
 use crate::{Error, ErrorCode, Result};
 use directory::create_tenant;
 use serde_json::json;
@@ -59,8 +59,26 @@ impl Engine {
     /// store that has signed, or a key other than the one the store recorded,
     /// is refused: see [`Engine::open_rotating_receipt_key`].
     pub fn open(path: &Path, clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
-        let mut store = Store::open(path)?;
-        let key_path = crate::receipts::key_path_for(path);
+        Self::open_at(
+            &StoreLocation::File(path.to_path_buf()),
+            &crate::receipts::key_path_for(path),
+            clock,
+            creator,
+        )
+    }
+
+    /// Open the store at `loc` (a SQLite file or a PostgreSQL database),
+    /// signing receipts with the key at `key_path` (see
+    /// [`crate::receipts::default_key_path`]); otherwise as [`Engine::open`].
+    /// Every instance of a team server on one database must use the same key.
+    pub fn open_at(
+        loc: &StoreLocation,
+        key_path: &Path,
+        clock: Arc<dyn Clock>,
+        creator: &str,
+    ) -> Result<Engine> {
+        let mut store = Store::open_location(loc)?;
+        let key_path = key_path.to_path_buf();
         let (signer, created) = match crate::receipts::Signer::load(&key_path)? {
             Some(s) => (s, false),
             None => {
@@ -179,9 +197,26 @@ impl Engine {
         tenant: &str,
         by: &Principal,
     ) -> Result<(Engine, Option<String>)> {
-        let mut store = Store::open(path)?;
+        Self::open_rotating_receipt_key_at(
+            &StoreLocation::File(path.to_path_buf()),
+            &crate::receipts::key_path_for(path),
+            clock,
+            tenant,
+            by,
+        )
+    }
+
+    /// [`Engine::open_rotating_receipt_key`] for the store at `loc`, with its key at `key_path`.
+    pub fn open_rotating_receipt_key_at(
+        loc: &StoreLocation,
+        key_path: &Path,
+        clock: Arc<dyn Clock>,
+        tenant: &str,
+        by: &Principal,
+    ) -> Result<(Engine, Option<String>)> {
+        let mut store = Store::open_location(loc)?;
         store.read(|tx| need_admin(tx, tenant, by.name()))?;
-        let key_path = crate::receipts::key_path_for(path);
+        let key_path = key_path.to_path_buf();
         let signer = crate::receipts::Signer::replace(&key_path)?;
         let mut e = Self::with_store(store, signer, clock, by.name())?;
         let now = e.now();
@@ -313,12 +348,12 @@ impl Engine {
     /// Run `f` in a write transaction after checking that `actor` is an admin of `tenant`.
     /// `what` names the use case ("issue a token") for the refusal on a
     /// read-only store.
-    pub(crate) fn with_admin_tx<T>(
+    pub(crate) fn with_admin_tx<T: Send>(
         &mut self,
         tenant: &str,
         by: &Principal,
         what: &'static str,
-        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T> + Send,
     ) -> Result<T> {
         self.store.doing(what).write(|tx| {
             need_admin(tx, tenant, by.name())?;

@@ -28,7 +28,7 @@ impl Engine {
         what: &'static str,
         tenant: &str,
         id: &str,
-        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
+        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event> + Send,
     ) -> Result<Request> {
         self.transition_by(what, tenant, id, None, make)
     }
@@ -41,7 +41,7 @@ impl Engine {
         tenant: &str,
         id: &str,
         by: &Principal,
-        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
+        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event> + Send,
     ) -> Result<Request> {
         self.transition_by(what, tenant, id, Some(by), make)
     }
@@ -54,7 +54,7 @@ impl Engine {
         tenant: &str,
         id: &str,
         by: Option<&Principal>,
-        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event>,
+        make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event> + Send,
     ) -> Result<Request> {
         self.apply_due()?;
         let (clock, signer) = (&self.clock, &self.signer);

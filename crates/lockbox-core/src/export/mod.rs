@@ -143,13 +143,13 @@ pub struct ExportWriter<'w> {
 }
 
 enum Inner<'w> {
-    Csv(csv::Writer<&'w mut dyn Write>),
-    Jsonl(std::io::BufWriter<&'w mut dyn Write>),
+    Csv(csv::Writer<&'w mut (dyn Write + Send)>),
+    Jsonl(std::io::BufWriter<&'w mut (dyn Write + Send)>),
 }
 
 impl<'w> ExportWriter<'w> {
     /// Starts an export (the CSV header is written here).
-    pub fn new(format: ExportFormat, out: &'w mut dyn Write) -> Result<Self> {
+    pub fn new(format: ExportFormat, out: &'w mut (dyn Write + Send)) -> Result<Self> {
         let inner = match format {
             ExportFormat::Csv => {
                 let mut w = csv::WriterBuilder::new()
@@ -235,7 +235,7 @@ pub fn export_audit(
     tenant: &str,
     q: &AuditQuery,
     format: ExportFormat,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<u64> {
     let mut w = ExportWriter::new(format, out)?;
     if is_time_window(q) && (q.since.is_some() || q.until.is_some()) {

@@ -1,17 +1,17 @@
 //! The audit log table: append (hash-chained), query, stream, verify.
 
+use super::db::{p, Row, P};
 use super::{bad_row, Tx};
 use crate::audit::{entry_hash, AuditEntry, HashInput, RawEntry, Verifier, VerifyOutcome, GENESIS};
 use crate::clock::{from_millis, to_millis, Time};
 use crate::machine::AuditRecord;
 use crate::model::{ActorKind, AuditQuery};
 use crate::Result;
-use rusqlite::{params, params_from_iter, types::Value, OptionalExtension};
 
 pub(super) const COLUMNS: &str =
     "seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq";
 
-fn map_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+fn map_entry(r: &Row<'_>) -> Result<AuditEntry> {
     let kind: String = r.get(4)?;
     Ok(AuditEntry {
         seq: r.get(0)?,
@@ -25,7 +25,7 @@ fn map_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         details: r.get(8)?,
         prev_hash: r.get(9)?,
         hash: r.get(10)?,
-        tenant_seq: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
+        tenant_seq: r.get::<Option<i64>>(11)?.unwrap_or(0),
     })
 }
 
@@ -63,36 +63,36 @@ impl AuditTail {
 }
 
 impl AuditQuery {
-    fn where_clause(&self, tenant: &str) -> (String, Vec<Value>) {
+    fn where_clause(&self, tenant: &str) -> (String, Vec<P<'static>>) {
         self.where_with(tenant, "at")
     }
 
     /// The WHERE clause, with the effective time spelled `at` (`+at` keeps
     /// SQLite from using the time index for it).
-    fn where_with(&self, tenant: &str, at: &str) -> (String, Vec<Value>) {
+    fn where_with(&self, tenant: &str, at: &str) -> (String, Vec<P<'static>>) {
         let mut wh = vec!["tenant = ?".to_string()];
-        let mut args = vec![Value::Text(tenant.into())];
-        let mut push = |cond: &str, v: Value| {
+        let mut args = vec![P::Text(tenant.to_string().into())];
+        let mut push = |cond: &str, v: P<'static>| {
             wh.push(cond.to_string());
             args.push(v);
         };
         if let Some(t) = self.since {
-            push(&format!("{at} >= ?"), Value::Integer(to_millis(t)));
+            push(&format!("{at} >= ?"), P::Int(to_millis(t)));
         }
         if let Some(t) = self.until {
-            push(&format!("{at} < ?"), Value::Integer(to_millis(t)));
+            push(&format!("{at} < ?"), P::Int(to_millis(t)));
         }
         if let Some(r) = self.request_id.as_deref().filter(|s| !s.is_empty()) {
-            push("request_id = ?", Value::Text(r.into()));
+            push("request_id = ?", P::Text(r.to_string().into()));
         }
         if let Some(a) = self.actor.as_deref().filter(|s| !s.is_empty()) {
-            push("actor = ?", Value::Text(a.into()));
+            push("actor = ?", P::Text(a.to_string().into()));
         }
         if let Some(o) = self.operation.as_deref().filter(|s| !s.is_empty()) {
-            push("operation = ?", Value::Text(o.into()));
+            push("operation = ?", P::Text(o.to_string().into()));
         }
         if let Some(b) = self.before_seq {
-            push("seq < ?", Value::Integer(b));
+            push("seq < ?", P::Int(b));
         }
         if let Some(t) = self
             .text
@@ -112,7 +112,7 @@ impl AuditQuery {
                     .replace("?1x", "?"),
             );
             for _ in 0..4 {
-                args.push(Value::Text(pat.clone()));
+                args.push(P::Text(pat.clone().into()));
             }
         }
         (wh.join(" AND "), args)
@@ -131,43 +131,37 @@ impl Tx<'_> {
 
     /// The newest store position (0: no entries).
     pub fn audit_max_seq(&self) -> Result<i64> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM audit_log")?
-            .query_row([], |r| r.get(0))?)
+        self.one("SELECT COALESCE(MAX(seq), 0) FROM audit_log", p![], |r| {
+            r.get(0)
+        })
     }
 
     /// The first store position in `lo..=hi`, if any.
     pub(super) fn audit_seq_from(&self, lo: i64, hi: i64) -> Result<Option<i64>> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT MIN(seq) FROM audit_log WHERE seq >= ?1 AND seq <= ?2")?
-            .query_row(params![lo, hi], |r| r.get(0))?)
+        self.one(
+            "SELECT MIN(seq) FROM audit_log WHERE seq >= ?1 AND seq <= ?2",
+            p![lo, hi],
+            |r| r.get(0),
+        )
     }
 
     /// The head of `tenant`'s chain: `(entries, hash of the newest)`.
     pub fn audit_head(&self, tenant: &str) -> Result<(i64, Option<String>)> {
         Ok(self
-            .tx
-            .prepare_cached(
+            .opt(
                 "SELECT tenant_seq, hash FROM audit_log WHERE tenant = ?1
                  ORDER BY tenant_seq DESC LIMIT 1",
+                p![tenant],
+                |r| Ok((r.get::<Option<i64>>(0)?.unwrap_or(0), Some(r.get(1)?))),
             )?
-            .query_row(params![tenant], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), Some(r.get(1)?)))
-            })
-            .optional()?
             .unwrap_or((0, None)))
     }
 
     /// Every tenant's chain head `(tenant, entries, hash)`, by tenant
     /// (tenants without entries are left out).
     pub fn audit_heads(&self) -> Result<Vec<(String, i64, String)>> {
-        let tenants: Vec<String> = self
-            .tx
-            .prepare_cached("SELECT id FROM tenants ORDER BY id")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let tenants: Vec<String> =
+            self.rows("SELECT id FROM tenants ORDER BY id", p![], |r| r.get(0))?;
         let mut out = Vec::new();
         for t in tenants {
             if let (n, Some(h)) = self.audit_head(&t)? {
@@ -199,10 +193,11 @@ impl Tx<'_> {
     ) -> Result<Vec<i64>> {
         if !tail.tenants.contains_key(tenant) {
             let (tenant_seq, prev) = self.audit_head(tenant)?;
-            let m: Option<i64> = self
-                .tx
-                .prepare_cached("SELECT MAX(at) FROM audit_log WHERE tenant = ?1")?
-                .query_row(params![tenant], |r| r.get(0))?;
+            let m: Option<i64> = self.one(
+                "SELECT MAX(at) FROM audit_log WHERE tenant = ?1",
+                p![tenant],
+                |r| r.get(0),
+            )?;
             tail.tenants.insert(
                 tenant.to_string(),
                 TenantTail {
@@ -214,9 +209,9 @@ impl Tx<'_> {
         }
         let seq = &mut tail.seq;
         let t = tail.tenants.get_mut(tenant).expect("inserted above");
-        let mut ins = self.tx.prepare_cached(&format!(
+        let ins = format!(
             "INSERT INTO audit_log ({COLUMNS}, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-        ))?;
+        );
         let mut out = Vec::with_capacity(records.len());
         for rec in records {
             *seq += 1;
@@ -240,21 +235,24 @@ impl Tx<'_> {
                 details: &details,
                 prev_hash: &t.prev,
             });
-            ins.execute(params![
-                *seq,
-                at_ms,
-                recorded_ms,
-                tenant,
-                rec.actor.kind.as_str(),
-                rec.actor.name,
-                rec.operation.as_str(),
-                rec.request_id,
-                details,
-                t.prev.as_str(),
-                hash,
-                t.tenant_seq,
-                late
-            ])?;
+            self.exec(
+                &ins,
+                p![
+                    *seq,
+                    at_ms,
+                    recorded_ms,
+                    tenant,
+                    rec.actor.kind.as_str(),
+                    rec.actor.name,
+                    rec.operation.as_str(),
+                    rec.request_id,
+                    details,
+                    t.prev.as_str(),
+                    hash,
+                    t.tenant_seq,
+                    late
+                ],
+            )?;
             t.prev = hash;
             out.push(*seq);
         }
@@ -270,7 +268,7 @@ impl Tx<'_> {
         // (its newest matches come first), filtering on time.
         // A window that ends in the past is read from its newest seq down.
         let mut q = q.clone();
-        let (table, at) = if q.since.is_none() && q.until.is_none() {
+        let (table, at) = if q.since.is_none() && q.until.is_none() || !self.is_sqlite() {
             ("audit_log", "at")
         } else if self.audit_window_len(tenant, &q)? < TIME_WINDOW_SORT_MAX {
             ("audit_log INDEXED BY audit_by_time", "at")
@@ -282,11 +280,11 @@ impl Tx<'_> {
             ("audit_log", "+at")
         };
         let (wh, args) = q.where_with(tenant, at);
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM {table} WHERE {wh} ORDER BY seq DESC LIMIT {limit}"
-        ))?;
-        let rows = stmt.query_map(params_from_iter(args.iter()), map_entry)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM {table} WHERE {wh} ORDER BY seq DESC LIMIT {limit}"),
+            &args,
+            map_entry,
+        )
     }
 
     /// How many entries of `tenant` lie in `q`'s time window (and before its
@@ -299,11 +297,14 @@ impl Tx<'_> {
             ..Default::default()
         };
         let (wh, mut args) = window.where_clause(tenant);
-        args.push(Value::Integer(TIME_WINDOW_SORT_MAX));
-        Ok(self.tx.prepare_cached(&format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_log INDEXED BY audit_by_time WHERE {wh} LIMIT ?)"
-        ))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+        args.push(P::Int(TIME_WINDOW_SORT_MAX));
+        self.one(
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM audit_log INDEXED BY audit_by_time WHERE {wh} LIMIT ?) AS w"
+            ),
+            &args,
+            |r| r.get(0),
+        )
     }
 
     /// The newest seq in `q`'s time window, without reading the window:
@@ -313,22 +314,19 @@ impl Tx<'_> {
     fn audit_window_max_seq(&self, tenant: &str, q: &AuditQuery) -> Result<i64> {
         let since = q.since.map_or(i64::MIN, to_millis);
         let until = q.until.map_or(i64::MAX, to_millis);
-        let in_order: Option<i64> = self
-            .tx
-            .prepare_cached(
-                "SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
+        let in_order: Option<i64> = self.opt(
+            "SELECT seq FROM audit_log INDEXED BY audit_in_order_by_time
                  WHERE tenant = ?1 AND late = 0 AND at >= ?2 AND at < ?3
                  ORDER BY at DESC, seq DESC LIMIT 1",
-            )?
-            .query_row(params![tenant, since, until], |r| r.get(0))
-            .optional()?;
-        let late: Option<i64> = self
-            .tx
-            .prepare_cached(
-                "SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
+            p![tenant, since, until],
+            |r| r.get(0),
+        )?;
+        let late: Option<i64> = self.one(
+            "SELECT MAX(seq) FROM audit_log INDEXED BY audit_late_by_time
                  WHERE tenant = ?1 AND late = 1 AND at >= ?2 AND at < ?3",
-            )?
-            .query_row(params![tenant, since, until], |r| r.get(0))?;
+            p![tenant, since, until],
+            |r| r.get(0),
+        )?;
         Ok(in_order.max(late).unwrap_or(0))
     }
 
@@ -336,14 +334,11 @@ impl Tx<'_> {
     /// matching `q` (ignoring its limit), if any.
     pub fn audit_seq_bounds(&self, tenant: &str, q: &AuditQuery) -> Result<Option<(i64, i64)>> {
         let (wh, args) = q.where_clause(tenant);
-        let (lo, hi): (Option<i64>, Option<i64>) = self
-            .tx
-            .prepare(&format!(
-                "SELECT MIN(seq), MAX(seq) FROM audit_log WHERE {wh}"
-            ))?
-            .query_row(params_from_iter(args.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let (lo, hi): (Option<i64>, Option<i64>) = self.one(
+            &format!("SELECT MIN(seq), MAX(seq) FROM audit_log WHERE {wh}"),
+            &args,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(lo.zip(hi))
     }
 
@@ -356,17 +351,17 @@ impl Tx<'_> {
         hi: i64,
         mut f: impl FnMut(&AuditEntry) -> Result<()>,
     ) -> Result<u64> {
-        let mut stmt = self.tx.prepare(&format!(
-            "SELECT {COLUMNS} FROM audit_log INDEXED BY audit_by_tenant
+        self.each(
+            &format!(
+                "SELECT {COLUMNS} FROM audit_log INDEXED BY audit_by_tenant
              WHERE tenant = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq ASC"
-        ))?;
-        let mut rows = stmt.query(params![tenant, lo, hi])?;
-        let mut n = 0;
-        while let Some(row) = rows.next()? {
-            f(&map_entry(row)?)?;
-            n += 1;
-        }
-        Ok(n)
+            ),
+            p![tenant, lo, hi],
+            |row| {
+                f(&map_entry(row)?)?;
+                Ok(true)
+            },
+        )
     }
 
     /// Every entry of `tenant` matching `q` (ignoring its limit), oldest first.
@@ -377,26 +372,25 @@ impl Tx<'_> {
         mut f: impl FnMut(&AuditEntry) -> Result<()>,
     ) -> Result<u64> {
         let (wh, args) = q.where_clause(tenant);
-        let mut stmt = self.tx.prepare(&format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE {wh} ORDER BY seq ASC"
-        ))?;
-        let mut rows = stmt.query(params_from_iter(args.iter()))?;
-        let mut n = 0;
-        while let Some(row) = rows.next()? {
-            f(&map_entry(row)?)?;
-            n += 1;
-        }
-        Ok(n)
+        self.each(
+            &format!("SELECT {COLUMNS} FROM audit_log WHERE {wh} ORDER BY seq ASC"),
+            &args,
+            |row| {
+                f(&map_entry(row)?)?;
+                Ok(true)
+            },
+        )
     }
 
     /// Recompute the whole chain (all tenants) in stored order.
     pub fn verify_audit(&self) -> Result<VerifyOutcome> {
-        let mut stmt = self
-            .tx
-            .prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq ASC"))?;
-        let mut rows = stmt.query([])?;
         let mut v = Verifier::default();
-        feed_rows(&mut rows, &mut v)?;
+        feed_rows(
+            self,
+            &format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq ASC"),
+            p![],
+            &mut v,
+        )?;
         Ok(v.finish())
     }
 
@@ -407,16 +401,12 @@ impl Tx<'_> {
         request_id: &str,
         operation: &str,
     ) -> Result<Option<(i64, String, Time)>> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT tenant_seq, hash, recorded_at FROM audit_log
+        self.opt(
+            "SELECT tenant_seq, hash, recorded_at FROM audit_log
                  WHERE request_id = ?1 AND operation = ?2 ORDER BY seq LIMIT 1",
-            )?
-            .query_row(params![request_id, operation], |r| {
-                Ok((r.get(0)?, r.get(1)?, from_millis(r.get(2)?)))
-            })
-            .optional()?)
+            p![request_id, operation],
+            |r| Ok((r.get(0)?, r.get(1)?, from_millis(r.get(2)?))),
+        )
     }
 
     /// `(seq, tenant, operation)` of the entries after `after_seq`, oldest first.
@@ -425,31 +415,30 @@ impl Tx<'_> {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<(i64, String, String)>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "SELECT seq, tenant, operation FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            p![after_seq, limit],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 }
 
-/// Feed rows of [`COLUMNS`] to `v` (as stored, unparsed) until one is bad.
-/// Returns how many were fed.
-pub(super) fn feed_rows(rows: &mut rusqlite::Rows<'_>, v: &mut Verifier) -> Result<u64> {
-    let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let s = |i: usize| r.get_ref(i).and_then(|v| v.as_bytes().map_err(Into::into));
-        let request_id = match r.get_ref(7)? {
-            rusqlite::types::ValueRef::Null => None,
-            other => Some(other.as_bytes().map_err(rusqlite::Error::from)?),
+/// Feed the rows of `sql` (selecting [`COLUMNS`]) to `v` (as stored,
+/// unparsed) until one is bad. Returns how many were fed.
+pub(super) fn feed_rows(tx: &Tx<'_>, sql: &str, params: &[P<'_>], v: &mut Verifier) -> Result<u64> {
+    tx.each(sql, params, |r| {
+        let s = |i: usize| -> Result<&[u8]> {
+            Ok(r.text(i)?
+                .ok_or_else(|| {
+                    crate::Error::internal(format!("store column {i}: unexpected NULL"))
+                })?
+                .as_bytes())
         };
-        n += 1;
-        let ok = v.feed(&RawEntry {
+        let request_id = r.text(7)?.map(str::as_bytes);
+        Ok(v.feed(&RawEntry {
             seq: r.get(0)?,
             // A row without one (not written by the engine) breaks the chain there.
-            tenant_seq: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
+            tenant_seq: r.get::<Option<i64>>(11)?.unwrap_or(0),
             at_ms: r.get(1)?,
             recorded_ms: r.get(2)?,
             tenant: s(3)?,
@@ -460,10 +449,6 @@ pub(super) fn feed_rows(rows: &mut rusqlite::Rows<'_>, v: &mut Verifier) -> Resu
             details: s(8)?,
             prev_hash: s(9)?,
             hash: s(10)?,
-        });
-        if !ok {
-            break;
-        }
-    }
-    Ok(n)
+        }))
+    })
 }

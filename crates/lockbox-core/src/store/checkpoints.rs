@@ -1,10 +1,10 @@
 //! Signed checkpoints of the audit chains (see `checkpoint.rs`), and the
 //! lookups that compare one with the log.
 
+use super::db::p;
 use super::Tx;
 use crate::clock::{from_millis, to_millis, Time};
 use crate::Result;
-use rusqlite::{params, OptionalExtension};
 
 /// A stored checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +20,10 @@ pub struct CheckpointRow {
 
 impl Tx<'_> {
     pub fn insert_checkpoint(&self, c: &CheckpointRow) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO audit_checkpoints (tenant, entries, head_hash, at, key_id, body, signature)
+        self.exec(
+            "INSERT INTO audit_checkpoints (tenant, entries, head_hash, at, key_id, body, signature)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
+            p![
                 c.tenant,
                 c.entries,
                 c.head_hash,
@@ -33,60 +31,67 @@ impl Tx<'_> {
                 c.key_id,
                 c.body,
                 c.signature
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     /// The newest checkpoints: of `tenant`, or of every tenant; at most `limit` per tenant.
     pub fn checkpoints(&self, tenant: Option<&str>, limit: u32) -> Result<Vec<CheckpointRow>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "SELECT tenant, entries, head_hash, at, key_id, body, signature FROM (
                  SELECT *, ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY id DESC) AS n
-                 FROM audit_checkpoints WHERE ?1 IS NULL OR tenant = ?1)
+                 FROM audit_checkpoints WHERE CAST(?1 AS TEXT) IS NULL OR tenant = ?1) AS c
              WHERE n <= ?2 ORDER BY tenant, id DESC",
-        )?;
-        let rows = stmt.query_map(params![tenant, limit], |r| {
-            Ok(CheckpointRow {
-                tenant: r.get(0)?,
-                entries: r.get(1)?,
-                head_hash: r.get(2)?,
-                at: from_millis(r.get(3)?),
-                key_id: r.get(4)?,
-                body: r.get(5)?,
-                signature: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            p![tenant, limit],
+            |r| {
+                Ok(CheckpointRow {
+                    tenant: r.get(0)?,
+                    entries: r.get(1)?,
+                    head_hash: r.get(2)?,
+                    at: from_millis(r.get(3)?),
+                    key_id: r.get(4)?,
+                    body: r.get(5)?,
+                    signature: r.get(6)?,
+                })
+            },
+        )
     }
 
     /// The hash of `tenant`'s entry at chain position `tenant_seq`.
     pub fn audit_hash_at(&self, tenant: &str, tenant_seq: i64) -> Result<Option<String>> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT hash FROM audit_log WHERE tenant = ?1 AND tenant_seq = ?2")?
-            .query_row(params![tenant, tenant_seq], |r| r.get(0))
-            .optional()?)
+        self.opt(
+            "SELECT hash FROM audit_log WHERE tenant = ?1 AND tenant_seq = ?2",
+            p![tenant, tenant_seq],
+            |r| r.get(0),
+        )
     }
 
     /// The hash that the entry at store position `seq` had in the global
     /// chain before migration 7 (kept for receipts signed before it).
     pub fn audit_v1_hash_at(&self, seq: i64) -> Result<Option<String>> {
         Ok(self
-            .tx
-            .prepare_cached("SELECT v1_hash FROM audit_log WHERE seq = ?1")?
-            .query_row(params![seq], |r| r.get(0))
-            .optional()?
+            .opt(
+                "SELECT v1_hash FROM audit_log WHERE seq = ?1",
+                p![seq],
+                |r| r.get(0),
+            )?
             .flatten())
     }
 
     /// Every receipt public key the audit log records (created, rotated).
     pub fn recorded_public_keys(&self) -> Result<Vec<String>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT DISTINCT json_extract(details, '$.public_key') FROM audit_log
+        self.rows(
+            self.pick(
+                "SELECT DISTINCT json_extract(details, '$.public_key') FROM audit_log
              WHERE operation IN ('receipt_key_created', 'receipt_key_rotated')
-               AND json_extract(details, '$.public_key') IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+               AND json_extract(details, '$.public_key') IS NOT NULL ORDER BY 1",
+                "SELECT DISTINCT CAST(details AS jsonb) ->> 'public_key' FROM audit_log
+             WHERE operation IN ('receipt_key_created', 'receipt_key_rotated')
+               AND CAST(details AS jsonb) ->> 'public_key' IS NOT NULL ORDER BY 1",
+            ),
+            p![],
+            |r| r.get(0),
+        )
     }
 }

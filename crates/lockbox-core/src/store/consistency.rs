@@ -5,6 +5,7 @@
 //! only them, with every column read: the pass reads a few entries per
 //! request, not the whole log.
 
+use super::db::{Cursor as Rows, Row};
 use super::provider::{map_receipt, RECEIPT_COLS};
 use super::requests::{map_decision, map_request, COLUMNS};
 use super::Tx;
@@ -30,17 +31,17 @@ pub struct Consistency {
     pub first_disagreement: Option<Disagreement>,
 }
 
-type Map<T> = fn(&rusqlite::Row<'_>) -> rusqlite::Result<(String, T)>;
+type Map<T> = fn(&Row<'_>) -> Result<(String, T)>;
 
 /// One query's rows, keyed by request id, with the next row looked at.
-struct Cursor<'s, T> {
-    rows: rusqlite::Rows<'s>,
+struct Cursor<'s, 'c, T> {
+    rows: Rows<'s, 'c>,
     map: Map<T>,
     head: Option<(String, T)>,
 }
 
-impl<'s, T> Cursor<'s, T> {
-    fn new(rows: rusqlite::Rows<'s>, map: Map<T>) -> Result<Self> {
+impl<'s, 'c, T> Cursor<'s, 'c, T> {
+    fn new(rows: Rows<'s, 'c>, map: Map<T>) -> Result<Self> {
         let mut c = Cursor {
             rows,
             map,
@@ -51,10 +52,7 @@ impl<'s, T> Cursor<'s, T> {
     }
 
     fn advance(&mut self) -> Result<()> {
-        self.head = match self.rows.next()? {
-            Some(r) => Some((self.map)(r)?),
-            None => None,
-        };
+        self.head = self.rows.next(self.map)?;
         Ok(())
     }
 
@@ -74,17 +72,17 @@ impl<'s, T> Cursor<'s, T> {
     }
 }
 
-fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, (Request, Option<Time>))> {
+fn request_row(r: &Row<'_>) -> Result<(String, (Request, Option<Time>))> {
     let req = map_request(r)?;
-    let deadline = r.get::<_, Option<i64>>(18)?.map(from_millis);
+    let deadline = r.get::<Option<i64>>(18)?.map(from_millis);
     Ok((req.id.clone(), (req, deadline)))
 }
 
-fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Decision)> {
+fn decision_row(r: &Row<'_>) -> Result<(String, Decision)> {
     Ok((r.get(0)?, map_decision(r, 1)?))
 }
 
-fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, LifecycleEntry)> {
+fn entry_row(r: &Row<'_>) -> Result<(String, LifecycleEntry)> {
     Ok((
         r.get(0)?,
         LifecycleEntry {
@@ -100,15 +98,15 @@ fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, LifecycleEntry)
             // its tenant chain position and hash — or, for an entry from
             // before migration 7 (which kept its v1 hash), the store position
             // and hash it had in the old global chain when it was signed.
-            head: match r.get::<_, Option<String>>(11)? {
+            head: match r.get::<Option<String>>(11)? {
                 Some(v1) => (r.get(1)?, v1),
-                None => (r.get::<_, Option<i64>>(10)?.unwrap_or(0), r.get(9)?),
+                None => (r.get::<Option<i64>>(10)?.unwrap_or(0), r.get(9)?),
             },
         },
     ))
 }
 
-fn receipt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, ReceiptRow)> {
+fn receipt_row(r: &Row<'_>) -> Result<(String, ReceiptRow)> {
     let row = map_receipt(r)?;
     Ok((row.request_id.clone(), row))
 }
@@ -117,21 +115,21 @@ impl Tx<'_> {
     /// Check every request (all tenants, in id order) against its audit
     /// entries; stops at the first disagreement.
     pub fn check_requests(&self) -> Result<Consistency> {
-        let mut q_req = self.tx.prepare(&format!(
+        let mut q_req = self.query(&format!(
             "SELECT {COLUMNS}, deadline_at FROM requests ORDER BY id"
         ))?;
-        let mut q_dec = self.tx.prepare(
+        let mut q_dec = self.query(
             "SELECT request_id, level, actor, decision, comment, duration_s, at
              FROM decisions ORDER BY request_id, idx",
         )?;
-        let mut q_ent = self.tx.prepare(LIFECYCLE_SQL)?;
-        let mut q_rcp = self.tx.prepare(&format!(
+        let mut q_ent = self.query(LIFECYCLE_SQL)?;
+        let mut q_rcp = self.query(&format!(
             "SELECT {RECEIPT_COLS} FROM receipts ORDER BY request_id, seq"
         ))?;
-        let mut reqs = Cursor::new(q_req.query([])?, request_row)?;
-        let mut decs = Cursor::new(q_dec.query([])?, decision_row)?;
-        let mut ents = Cursor::new(q_ent.query([])?, entry_row)?;
-        let mut rcps = Cursor::new(q_rcp.query([])?, receipt_row)?;
+        let mut reqs = Cursor::new(q_req.open()?, request_row)?;
+        let mut decs = Cursor::new(q_dec.open()?, decision_row)?;
+        let mut ents = Cursor::new(q_ent.open()?, entry_row)?;
+        let mut rcps = Cursor::new(q_rcp.open()?, receipt_row)?;
         let (mut row, mut decisions, mut entries, mut receipts) =
             (Vec::with_capacity(1), Vec::new(), Vec::new(), Vec::new());
         let mut out = Consistency::default();
@@ -174,7 +172,8 @@ mod tests {
         let plan: Vec<String> = s
             .read(|tx| {
                 let mut st = tx
-                    .tx
+                    .sqlite()
+                    .unwrap()
                     .prepare(&format!("EXPLAIN QUERY PLAN {LIFECYCLE_SQL}"))?;
                 let rows = st.query_map([], |r| r.get::<_, String>(3))?;
                 Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -1,49 +1,47 @@
 //! Tenants, their settings and their customer users.
 
+use super::db::{p, Row};
 use super::{bad_row, Tx};
 use crate::clock::{from_millis, to_millis, Time};
 use crate::model::{Role, Settings, Tenant, User};
 use crate::Result;
-use rusqlite::{params, OptionalExtension};
 
 impl Tx<'_> {
     pub fn tenants(&self) -> Result<Vec<Tenant>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Tenant {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                created_at: from_millis(r.get(2)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(
+            "SELECT id, name, created_at FROM tenants ORDER BY created_at, id",
+            p![],
+            |r| {
+                Ok(Tenant {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: from_millis(r.get(2)?),
+                })
+            },
+        )
     }
 
     pub fn tenant_exists(&self, id: &str) -> Result<bool> {
         Ok(self
-            .tx
-            .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
-            .exists(params![id])?)
+            .opt("SELECT 1 FROM tenants WHERE id = ?1", p![id], |_| Ok(()))?
+            .is_some())
     }
 
     pub fn insert_tenant(&self, t: &Tenant, settings: &Settings) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
-            params![t.id, t.name, to_millis(t.created_at)],
+            p![t.id, t.name, to_millis(t.created_at)],
         )?;
         self.put_settings(&t.id, settings)
     }
 
     pub fn settings(&self, tenant: &str) -> Result<Option<Settings>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.opt(
             "SELECT lockbox_enabled, request_lifetime_s, max_access_duration_s, approvals_required,
                     provider_approvals_required, reminder_lead_s
              FROM settings WHERE tenant = ?1",
-        )?;
-        Ok(stmt
-            .query_row(params![tenant], |r| {
+            p![tenant],
+            |r| {
                 Ok(Settings {
                     lockbox_enabled: r.get(0)?,
                     request_lifetime_s: r.get(1)?,
@@ -52,12 +50,12 @@ impl Tx<'_> {
                     provider_approvals_required: r.get(4)?,
                     reminder_lead_s: r.get(5)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     pub fn put_settings(&self, tenant: &str, s: &Settings) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO settings (tenant, lockbox_enabled, request_lifetime_s, max_access_duration_s,
                                    approvals_required, provider_approvals_required, reminder_lead_s)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -68,7 +66,7 @@ impl Tx<'_> {
                 approvals_required = excluded.approvals_required,
                 provider_approvals_required = excluded.provider_approvals_required,
                 reminder_lead_s = excluded.reminder_lead_s",
-            params![
+            p![
                 tenant,
                 s.lockbox_enabled,
                 s.request_lifetime_s,
@@ -82,18 +80,19 @@ impl Tx<'_> {
     }
 
     pub fn users(&self, tenant: &str) -> Result<Vec<User>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "SELECT name, role, email, created_at FROM users WHERE tenant = ?1 ORDER BY name",
-        )?;
-        let rows = stmt.query_map(params![tenant], map_user)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            p![tenant],
+            map_user,
+        )
     }
 
     pub fn user(&self, tenant: &str, name: &str) -> Result<Option<User>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.opt(
             "SELECT name, role, email, created_at FROM users WHERE tenant = ?1 AND name = ?2",
-        )?;
-        Ok(stmt.query_row(params![tenant, name], map_user).optional()?)
+            p![tenant, name],
+            map_user,
+        )
     }
 
     pub fn role(&self, tenant: &str, name: &str) -> Result<Option<Role>> {
@@ -101,9 +100,9 @@ impl Tx<'_> {
     }
 
     pub fn insert_user(&self, tenant: &str, u: &User) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO users (tenant, name, role, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+            p![
                 tenant,
                 u.name,
                 u.role.as_str(),
@@ -115,37 +114,37 @@ impl Tx<'_> {
     }
 
     pub fn delete_user(&self, tenant: &str, name: &str) -> Result<bool> {
-        Ok(self.tx.execute(
+        Ok(self.exec(
             "DELETE FROM users WHERE tenant = ?1 AND name = ?2",
-            params![tenant, name],
+            p![tenant, name],
         )? > 0)
     }
 
     pub fn count_admins(&self, tenant: &str) -> Result<i64> {
-        Ok(self.tx.query_row(
+        self.one(
             "SELECT COUNT(*) FROM users WHERE tenant = ?1 AND role = 'admin'",
-            params![tenant],
+            p![tenant],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// Tenants in which `name` is a customer user, with the role.
     pub fn memberships(&self, name: &str) -> Result<Vec<(String, Role)>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT tenant, role FROM users WHERE name = ?1 ORDER BY tenant")?;
-        let rows = stmt.query_map(params![name], |r| {
-            let role: String = r.get(1)?;
-            Ok((
-                r.get(0)?,
-                Role::parse(&role).map_err(|e| bad_row("role", e))?,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(
+            "SELECT tenant, role FROM users WHERE name = ?1 ORDER BY tenant",
+            p![name],
+            |r| {
+                let role: String = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    Role::parse(&role).map_err(|e| bad_row("role", e))?,
+                ))
+            },
+        )
     }
 }
 
-fn map_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+fn map_user(r: &Row<'_>) -> Result<User> {
     let role: String = r.get(1)?;
     let created: i64 = r.get(3)?;
     Ok(User {

@@ -1,5 +1,5 @@
-//! What a SQLite failure means to the caller: the store's errors as
-//! Lockbox errors (busy, corrupt, read-only, full disk, I/O).
+//! What a store failure means to the caller: SQLite's and PostgreSQL's errors
+//! as Lockbox errors (busy, corrupt, read-only, unreachable, full disk, I/O).
 
 use crate::{Error, ErrorCode};
 
@@ -32,5 +32,31 @@ impl From<rusqlite::Error> for Error {
             },
             _ => Error::internal(format!("store error: {e}")),
         }
+    }
+}
+
+/// What a PostgreSQL failure means to the caller (SQLSTATE classes).
+pub(crate) fn pg_error(e: postgres::Error) -> Error {
+    let Some(db) = e.as_db_error() else {
+        // No server answer: the connection failed or was lost.
+        return Error::new(
+            ErrorCode::StoreUnavailable,
+            format!("the PostgreSQL store cannot be reached: {e}"),
+        );
+    };
+    let code = db.code().code();
+    let msg = format!("{}: {} (SQLSTATE {code})", db.severity(), db.message());
+    match &code[..2] {
+        // Connection, operator intervention (shutdown), insufficient resources,
+        // authorization, a missing database, serialization failure or deadlock.
+        "08" | "57" | "53" | "28" | "3D" | "40" => Error::new(
+            ErrorCode::StoreUnavailable,
+            format!("the PostgreSQL store is unavailable: {msg}"),
+        ),
+        "25" if code == "25006" => Error::new(
+            ErrorCode::StoreUnavailable,
+            format!("the PostgreSQL store is read-only (a standby?): {msg}"),
+        ),
+        _ => Error::internal(format!("store error: {msg}")),
     }
 }

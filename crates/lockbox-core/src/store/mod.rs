@@ -1,6 +1,13 @@
-//! The SQLite store. All SQL lives under this module, behind [`Store`] and
-//! [`Tx`]: the engine never writes SQL itself (a PostgreSQL backend is planned).
+//! The store. All SQL lives under this module, behind [`Store`] and [`Tx`]:
+//! the engine never writes SQL itself, nor knows which backend runs.
 //!
+//! Two backends run the same queries ([`db`]): SQLite (embedded, the
+//! default: the desktop app, a small `lockbox serve`) and PostgreSQL (a
+//! team server, several `lockbox serve` instances on one database: see
+//! [`pg`]). [`Store::open_location`] picks one from a path or a
+//! `postgres://` URL.
+//!
+//! On SQLite:
 //! - WAL, `foreign_keys=ON`, `synchronous=FULL`, a busy timeout.
 //! - Numbered migrations embedded in the binary, applied in one transaction,
 //!   guarded by `PRAGMA user_version` (a newer store is refused).
@@ -12,9 +19,11 @@
 mod audit_log;
 mod checkpoints;
 mod consistency;
+pub(crate) mod db;
 mod directory;
 mod errors;
 mod notices;
+pub mod pg;
 mod provider;
 mod rechain;
 mod requests;
@@ -23,7 +32,9 @@ mod verify;
 pub use audit_log::AuditTail;
 pub use checkpoints::CheckpointRow;
 pub use consistency::Consistency;
+pub use db::{Dialect, Tx};
 pub use notices::Outcome;
+pub use pg::{is_postgres_url, PG_SCHEMA_VERSION};
 pub use provider::RECEIPT_KEY_ID;
 // Defined in `model` (the engine's API takes and returns them); the store's
 // paths stay.
@@ -60,13 +71,51 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
     path: Option<PathBuf>,
     /// How a store opened with [`Store::open_read_only`] is reached (also by
     /// the verification workers); `None` for a writable store.
     read_only: Option<ReadOnlyAccess>,
     /// What the next [`Store::write`] does, for its refusal on a read-only store.
     doing: Option<&'static str>,
+}
+
+/// The connection of either backend.
+enum Conn {
+    Lite(Connection),
+    Pg(Box<pg::PgConn>),
+}
+
+/// Where a store is: a SQLite file, or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    File(PathBuf),
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// A `postgres://` or `postgresql://` URL is a PostgreSQL store; anything else a file.
+    pub fn parse(s: &str) -> StoreLocation {
+        if pg::is_postgres_url(s) {
+            StoreLocation::Postgres(s.trim().to_string())
+        } else {
+            StoreLocation::File(PathBuf::from(s))
+        }
+    }
+
+    /// For messages: the path, or the URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            StoreLocation::File(p) => p.display().to_string(),
+            StoreLocation::Postgres(url) => pg::redact(url),
+        }
+    }
+}
+
+impl From<&Path> for StoreLocation {
+    fn from(p: &Path) -> Self {
+        StoreLocation::File(p.to_path_buf())
+    }
 }
 
 /// How a store opened read-only is reached: the same way for its own
@@ -177,12 +226,55 @@ fn file_uri(path: &Path, query: &str) -> Result<PathBuf> {
     Ok(uri)
 }
 
-/// A transaction on the store; typed methods only.
-pub struct Tx<'c> {
-    tx: rusqlite::Transaction<'c>,
-}
-
 impl Store {
+    /// Open (creating and migrating if needed) the store at `loc`: a SQLite
+    /// file ([`Store::open`]) or a PostgreSQL database ([`Store::open_postgres`]).
+    pub fn open_location(loc: &StoreLocation) -> Result<Store> {
+        match loc {
+            StoreLocation::File(p) => Store::open(p),
+            StoreLocation::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
+    /// Connect to the PostgreSQL store at `url` and bring its schema up to
+    /// date (a newer schema is refused, nothing touched).
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let conn = pg::PgConn::open(url)?;
+        Ok(Store {
+            conn: Conn::Pg(Box::new(conn)),
+            path: None,
+            read_only: None,
+            doing: None,
+        })
+    }
+
+    /// Which backend runs this store.
+    pub fn dialect(&self) -> Dialect {
+        match self.conn {
+            Conn::Lite(_) => Dialect::Sqlite,
+            Conn::Pg(_) => Dialect::Postgres,
+        }
+    }
+
+    /// For messages: the file, the database URL without its password, or "in memory".
+    pub fn describe(&self) -> String {
+        match (&self.conn, &self.path) {
+            (Conn::Pg(c), _) => c.display.clone(),
+            (Conn::Lite(_), Some(p)) => p.display().to_string(),
+            (Conn::Lite(_), None) => "in memory".to_string(),
+        }
+    }
+
+    /// The SQLite connection (for what only SQLite has: PRAGMAs, its files).
+    fn lite(&self) -> Result<&Connection> {
+        match &self.conn {
+            Conn::Lite(c) => Ok(c),
+            Conn::Pg(_) => Err(Error::internal(
+                "a SQLite-only operation on a PostgreSQL store",
+            )),
+        }
+    }
+
     /// Open (creating if needed) the store at `path` and bring its schema up to date.
     ///
     /// The store holds who approved what and its audit log: a folder Lockbox
@@ -212,7 +304,7 @@ impl Store {
         )
         .map_err(|e| store_err(path, e))?;
         let mut store = Store {
-            conn,
+            conn: Conn::Lite(conn),
             path: Some(path.to_path_buf()),
             read_only: None,
             doing: None,
@@ -225,7 +317,7 @@ impl Store {
     /// A private in-memory store (tests).
     pub fn open_in_memory() -> Result<Store> {
         let mut store = Store {
-            conn: Connection::open_in_memory()?,
+            conn: Conn::Lite(Connection::open_in_memory()?),
             path: None,
             read_only: None,
             doing: None,
@@ -250,7 +342,7 @@ impl Store {
             .connect()
             .map_err(|e| cannot_read(path, &access, e))?;
         let store = Store {
-            conn,
+            conn: Conn::Lite(conn),
             path: Some(path.to_path_buf()),
             read_only: Some(access),
             doing: None,
@@ -328,18 +420,18 @@ impl Store {
     }
 
     fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let conn = self.lite()?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(64);
         // Reading the mode also proves the file is a database.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if mode != "wal" && self.path.is_some() {
             return Err(Error::new(
                 ErrorCode::StoreUnavailable,
                 format!("the store could not switch to WAL mode (it is in '{mode}' mode)"),
             ));
         }
-        self.conn.execute_batch(
+        conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
         )?;
         Ok(())
@@ -347,7 +439,7 @@ impl Store {
 
     fn user_version(&self) -> Result<i64> {
         Ok(self
-            .conn
+            .lite()?
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
@@ -362,9 +454,10 @@ impl Store {
         if self.user_version()? == SCHEMA_VERSION {
             return Ok(());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Conn::Lite(conn) = &mut self.conn else {
+            return Err(Error::internal("SQLite migrations on a PostgreSQL store"));
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Re-read inside the lock: another process may have migrated meanwhile.
         let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         check(current)?;
@@ -384,45 +477,54 @@ impl Store {
     /// Run `f` in an IMMEDIATE transaction: commit on `Ok`, roll back on `Err`.
     /// On a read-only store it is refused ([`ErrorCode::ReadOnly`]) before
     /// anything runs: this is the one place every write passes.
-    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    pub fn write<T: Send>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T> + Send) -> Result<T> {
         if self.read_only.is_some() {
             return Err(self.refuse_write());
         }
         self.doing = None;
-        let tx = Tx {
-            tx: self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?,
+        let conn = match &mut self.conn {
+            Conn::Lite(c) => c,
+            Conn::Pg(pg) => return pg::off_runtime(|| pg.write(f)),
         };
+        let tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
         let out = f(&tx)?;
-        tx.tx.commit()?;
+        tx.commit()?;
         Ok(out)
     }
 
     /// Run `f` in a read transaction (a consistent snapshot).
-    pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    pub fn read<T: Send>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T> + Send) -> Result<T> {
         self.doing = None;
-        let tx = Tx {
-            tx: self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)?,
+        let conn = match &mut self.conn {
+            Conn::Lite(c) => c,
+            Conn::Pg(pg) => return pg::off_runtime(|| pg.read(f)),
         };
+        let tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Deferred)?);
         let out = f(&tx)?;
-        tx.tx.commit()?;
+        tx.commit()?;
         Ok(out)
     }
 
-    /// Changes whenever another connection commits to the store (`PRAGMA data_version`).
-    pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    /// Changes whenever another connection commits to the store (`PRAGMA
+    /// data_version`; on PostgreSQL, whenever anyone commits a write).
+    pub fn data_version(&mut self) -> Result<i64> {
+        match &mut self.conn {
+            Conn::Lite(c) => Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?),
+            Conn::Pg(pg) => pg.change_mark(),
+        }
     }
 
     /// Marks that move whenever the store changes: rows changed through this
-    /// connection, and `PRAGMA data_version` (commits by other connections).
-    pub fn change_marks(&self) -> Result<(u64, i64)> {
-        Ok((self.conn.total_changes(), self.data_version()?))
+    /// connection, and `PRAGMA data_version` (commits by other connections);
+    /// on PostgreSQL a counter every write transaction moves.
+    pub fn change_marks(&mut self) -> Result<(u64, i64)> {
+        match &mut self.conn {
+            Conn::Lite(c) => {
+                let changes = c.total_changes();
+                Ok((changes, self.data_version()?))
+            }
+            Conn::Pg(pg) => Ok((0, pg.change_mark()?)),
+        }
     }
 
     /// Remove `tenant`'s plaintext SMTP password (written by builds before
@@ -432,12 +534,16 @@ impl Store {
         if self.read_only.is_some() {
             return Err(self.doing("remove a stored SMTP password").refuse_write());
         }
-        self.conn.execute_batch("PRAGMA secure_delete = ON")?;
+        if let Conn::Pg(_) = self.conn {
+            // A PostgreSQL store never held one (a CHECK refuses it).
+            return self.write(|tx| tx.clear_smtp_password(tenant));
+        }
+        self.lite()?.execute_batch("PRAGMA secure_delete = ON")?;
         let out = self.write(|tx| tx.clear_smtp_password(tenant));
-        self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
+        self.lite()?.execute_batch("PRAGMA secure_delete = OFF")?;
         out?;
         let (busy, _, _): (i64, i64, i64) =
-            self.conn
+            self.lite()?
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?;
@@ -451,7 +557,11 @@ impl Store {
 
     /// `PRAGMA integrity_check`: "ok" or the first problems.
     pub fn integrity_check(&self) -> Result<String> {
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        if let Conn::Pg(_) = self.conn {
+            // The server keeps its own files consistent (WAL, checksums).
+            return Ok("ok".to_string());
+        }
+        let mut stmt = self.lite()?.prepare("PRAGMA integrity_check")?;
         let rows: Vec<String> = stmt
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -620,11 +730,7 @@ fn with_path(path: &Path, e: Error) -> Error {
     }
 }
 
-/// Fold a rusqlite row-mapping error into our error type.
-pub(crate) fn bad_row(what: &str, e: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("bad {what} in store: {e}").into(),
-    )
+/// A stored value the model does not accept.
+pub(crate) fn bad_row(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("bad {what} in store: {e}"))
 }

@@ -1,11 +1,11 @@
 //! Notices (what the outside world must hear about), their per-channel
 //! delivery records, reminders, and dashboard counts.
 
+use super::db::p;
 use super::Tx;
 use crate::clock::{from_millis, to_millis, Time};
 use crate::model::NoticeRow;
 use crate::Result;
-use rusqlite::{params, OptionalExtension};
 
 /// How a channel handled a notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +31,13 @@ impl Outcome {
 impl Tx<'_> {
     /// Notices that `channel` has not claimed yet, oldest first.
     pub fn unclaimed_notices(&self, channel: &str, limit: u32) -> Result<Vec<NoticeRow>> {
-        let mut stmt = self.tx.prepare_cached(
+        let rows: Vec<(i64, String, i64, String, String)> = self.rows(
             "SELECT n.id, n.kind, n.created_at, n.tenant, n.request_id FROM notices n
              WHERE NOT EXISTS (SELECT 1 FROM notice_deliveries d WHERE d.notice_id = n.id AND d.channel = ?1)
              ORDER BY n.id LIMIT ?2",
+            p![channel, limit],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
-        let rows: Vec<(i64, String, i64, String, String)> = stmt
-            .query_map(params![channel, limit], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<Result<_, _>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, kind, created, tenant, request_id) in rows {
             if let Some(request) = self.request(&tenant, &request_id)? {
@@ -63,13 +60,11 @@ impl Tx<'_> {
         outcome: Outcome,
         now: Time,
     ) -> Result<bool> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO notice_deliveries (notice_id, channel, claimed_at, outcome) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![notice_id, channel, to_millis(now), outcome.as_str()])?
-            > 0)
+        Ok(self.exec(
+            "INSERT INTO notice_deliveries (notice_id, channel, claimed_at, outcome) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            p![notice_id, channel, to_millis(now), outcome.as_str()],
+        )? > 0)
     }
 
     /// Record how a claimed delivery ended.
@@ -80,40 +75,37 @@ impl Tx<'_> {
         outcome: Outcome,
         detail: Option<&str>,
     ) -> Result<()> {
-        self.tx
-            .prepare_cached("UPDATE notice_deliveries SET outcome = ?3, detail = ?4 WHERE notice_id = ?1 AND channel = ?2")?
-            .execute(params![notice_id, channel, outcome.as_str(), detail])?;
+        self.exec(
+            "UPDATE notice_deliveries SET outcome = ?3, detail = ?4 WHERE notice_id = ?1 AND channel = ?2",
+            p![notice_id, channel, outcome.as_str(), detail],
+        )?;
         Ok(())
     }
 
     /// Pending requests (any tenant) whose reminder time has come and that have no reminder yet.
     pub fn due_reminders(&self, now: Time, limit: u32) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "SELECT r.tenant, r.id FROM requests r JOIN settings s ON s.tenant = r.tenant
              WHERE r.state = 'pending' AND s.reminder_lead_s IS NOT NULL
                AND r.expires_at - s.reminder_lead_s * 1000 <= ?1 AND r.expires_at > ?1
                AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.request_id = r.id AND n.kind = 'reminder')
              LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![to_millis(now), limit], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            p![to_millis(now), limit],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// The next future reminder time of any pending request without a reminder.
     pub fn next_reminder(&self, now: Time) -> Result<Option<Time>> {
         let v: Option<i64> = self
-            .tx
-            .query_row(
+            .opt(
                 "SELECT MIN(r.expires_at - s.reminder_lead_s * 1000) FROM requests r JOIN settings s ON s.tenant = r.tenant
                  WHERE r.state = 'pending' AND s.reminder_lead_s IS NOT NULL
                    AND r.expires_at - s.reminder_lead_s * 1000 > ?1
                    AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.request_id = r.id AND n.kind = 'reminder')",
-                params![to_millis(now)],
+                p![to_millis(now)],
                 |r| r.get(0),
-            )
-            .optional()?
+            )?
             .flatten();
         Ok(v.map(from_millis))
     }
@@ -121,21 +113,15 @@ impl Tx<'_> {
     /// Dashboard counts for `tenant` at `now`: (pending, expiring within 2h, active grants).
     pub fn dashboard_counts(&self, tenant: &str, now: Time) -> Result<(u64, u64, u64)> {
         let now_ms = to_millis(now);
-        Ok(self.tx.query_row(
+        self.one(
             "SELECT
-                COALESCE(SUM(state = 'pending'), 0),
-                COALESCE(SUM(state = 'pending' AND expires_at <= ?2 + 7200000), 0),
-                COALESCE(SUM(state = 'approved' AND access_ends_at > ?2), 0)
+                COUNT(CASE WHEN state = 'pending' THEN 1 END),
+                COUNT(CASE WHEN state = 'pending' AND expires_at <= ?2 + 7200000 THEN 1 END),
+                COUNT(CASE WHEN state = 'approved' AND access_ends_at > ?2 THEN 1 END)
              FROM requests WHERE tenant = ?1 AND state IN ('pending', 'approved')",
-            params![tenant, now_ms],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)? as u64,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get::<_, i64>(2)? as u64,
-                ))
-            },
-        )?)
+            p![tenant, now_ms],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// Outcomes per UTC day since `since`: (day, outcome, count); outcome is
@@ -145,18 +131,26 @@ impl Tx<'_> {
         tenant: &str,
         since: Time,
     ) -> Result<Vec<(String, String, u64)>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT day, outcome, COUNT(*) FROM (
+        self.rows(
+            self.pick(
+                "SELECT day, outcome, COUNT(*) FROM (
                 SELECT strftime('%Y-%m-%d', approved_at / 1000, 'unixepoch') AS day, 'approved' AS outcome
                   FROM requests WHERE tenant = ?1 AND approved_at >= ?2
                 UNION ALL
                 SELECT strftime('%Y-%m-%d', closed_at / 1000, 'unixepoch'), state
                   FROM requests WHERE tenant = ?1 AND state IN ('rejected', 'expired', 'canceled') AND closed_at >= ?2
-             ) GROUP BY day, outcome ORDER BY day",
-        )?;
-        let rows = stmt.query_map(params![tenant, to_millis(since)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+             ) GROUP BY day, outcome ORDER BY day, outcome",
+                "SELECT day, outcome, COUNT(*) FROM (
+                SELECT to_char(to_timestamp(approved_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+                       'approved' COLLATE \"C\" AS outcome
+                  FROM requests WHERE tenant = ?1 AND approved_at >= ?2
+                UNION ALL
+                SELECT to_char(to_timestamp(closed_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), state
+                  FROM requests WHERE tenant = ?1 AND state IN ('rejected', 'expired', 'canceled') AND closed_at >= ?2
+             ) AS o GROUP BY day, outcome ORDER BY day, outcome",
+            ),
+            p![tenant, to_millis(since)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 }

@@ -1,28 +1,28 @@
 //! Provider-facing data: API tokens, signed receipts, SMTP settings, email
 //! delivery bookkeeping, and store-wide app settings.
 
+use super::db::{p, Row};
 use super::Tx;
 use crate::clock::{from_millis, to_millis, Time};
 use crate::model::{DeliveryRow, Operation, ReceiptRow, SmtpRow, TokenRow};
 use crate::Result;
-use rusqlite::{params, OptionalExtension};
 
 /// App setting: the id of the receipt key the store signs with (recorded,
 /// with an audit entry, when the key is created, first seen or rotated).
 pub const RECEIPT_KEY_ID: &str = "receipts.key_id";
 
-fn map_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+fn map_token(r: &Row<'_>) -> Result<TokenRow> {
     Ok(TokenRow {
         id: r.get(0)?,
         tenant: r.get(1)?,
         name: r.get(2)?,
         created_at: from_millis(r.get(3)?),
-        expires_at: r.get::<_, Option<i64>>(4)?.map(from_millis),
-        revoked_at: r.get::<_, Option<i64>>(5)?.map(from_millis),
+        expires_at: r.get::<Option<i64>>(4)?.map(from_millis),
+        revoked_at: r.get::<Option<i64>>(5)?.map(from_millis),
     })
 }
 
-pub(super) fn map_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
+pub(super) fn map_receipt(r: &Row<'_>) -> Result<ReceiptRow> {
     Ok(ReceiptRow {
         seq: r.get(0)?,
         request_id: r.get(1)?,
@@ -40,72 +40,68 @@ pub(super) const RECEIPT_COLS: &str =
 
 impl Tx<'_> {
     pub fn insert_token(&self, t: &TokenRow, hash: &str) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO api_tokens (id, tenant, name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![t.id, t.tenant, t.name, hash, to_millis(t.created_at), t.expires_at.map(to_millis)],
+            p![t.id, t.tenant, t.name, hash, to_millis(t.created_at), t.expires_at.map(to_millis)],
         )?;
         Ok(())
     }
 
     pub fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>> {
-        Ok(self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"
-            ))?
-            .query_row(params![hash], map_token)
-            .optional()?)
+        self.opt(
+            &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"),
+            p![hash],
+            map_token,
+        )
     }
 
     pub fn token_by_name(&self, tenant: &str, name: &str) -> Result<Option<TokenRow>> {
-        Ok(self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant = ?1 AND name = ?2"
-            ))?
-            .query_row(params![tenant, name], map_token)
-            .optional()?)
+        self.opt(
+            &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant = ?1 AND name = ?2"),
+            p![tenant, name],
+            map_token,
+        )
     }
 
     pub fn tokens(&self, tenant: &str) -> Result<Vec<TokenRow>> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant = ?1 ORDER BY created_at"
-        ))?;
-        let rows = stmt.query_map(params![tenant], map_token)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(
+            &format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant = ?1 ORDER BY created_at, id"
+            ),
+            p![tenant],
+            map_token,
+        )
     }
 
     pub fn revoke_token(&self, id: &str, now: Time) -> Result<bool> {
-        Ok(self.tx.execute(
+        Ok(self.exec(
             "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            params![id, to_millis(now)],
+            p![id, to_millis(now)],
         )? > 0)
     }
 
     pub fn insert_receipt(&self, r: &ReceiptRow) -> Result<i64> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![r.request_id, r.tenant, r.decision, r.body, r.signature, to_millis(r.created_at)])?;
-        Ok(self.tx.last_insert_rowid())
+        self.one(
+            "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             RETURNING seq",
+            p![r.request_id, r.tenant, r.decision, r.body, r.signature, to_millis(r.created_at)],
+            |r| r.get(0),
+        )
     }
 
     pub fn receipts(&self, tenant: &str, request_id: &str) -> Result<Vec<ReceiptRow>> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {RECEIPT_COLS} FROM receipts WHERE tenant = ?1 AND request_id = ?2 ORDER BY seq"
-        ))?;
-        let rows = stmt.query_map(params![tenant, request_id], map_receipt)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(
+            &format!("SELECT {RECEIPT_COLS} FROM receipts WHERE tenant = ?1 AND request_id = ?2 ORDER BY seq"),
+            p![tenant, request_id],
+            map_receipt,
+        )
     }
 
     pub fn smtp(&self, tenant: &str) -> Result<Option<SmtpRow>> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT host, port, security, username, from_address FROM smtp_settings WHERE tenant = ?1",
-            )?
-            .query_row(params![tenant], |r| {
+        self.opt(
+            "SELECT host, port, security, username, from_address FROM smtp_settings WHERE tenant = ?1",
+            p![tenant],
+            |r| {
                 Ok(SmtpRow {
                     host: r.get(0)?,
                     port: r.get(1)?,
@@ -114,26 +110,23 @@ impl Tx<'_> {
                     password: None,
                     from_address: r.get(4)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     pub fn put_smtp(&self, tenant: &str, s: Option<&SmtpRow>) -> Result<()> {
         match s {
             None => {
-                self.tx.execute(
-                    "DELETE FROM smtp_settings WHERE tenant = ?1",
-                    params![tenant],
-                )?;
+                self.exec("DELETE FROM smtp_settings WHERE tenant = ?1", p![tenant])?;
             }
             Some(s) => {
-                self.tx.execute(
+                self.exec(
                     "INSERT INTO smtp_settings (tenant, host, port, security, username, from_address)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (tenant) DO UPDATE SET host = excluded.host, port = excluded.port,
                         security = excluded.security, username = excluded.username,
                         from_address = excluded.from_address",
-                    params![tenant, s.host, s.port, s.security, s.username, s.from_address],
+                    p![tenant, s.host, s.port, s.security, s.username, s.from_address],
                 )?;
             }
         }
@@ -142,17 +135,17 @@ impl Tx<'_> {
 
     /// SMTP passwords that builds before schema 5 stored in plaintext: (tenant, password).
     pub fn plaintext_smtp_passwords(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.tx.prepare(
+        self.rows(
             "SELECT tenant, password FROM smtp_settings WHERE password IS NOT NULL ORDER BY tenant",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            p![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     pub fn clear_smtp_password(&self, tenant: &str) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "UPDATE smtp_settings SET password = NULL WHERE tenant = ?1",
-            params![tenant],
+            p![tenant],
         )?;
         Ok(())
     }
@@ -166,13 +159,13 @@ impl Tx<'_> {
 
     /// Re-claim failed deliveries of `channel` whose retry time has come; returns their notice ids.
     pub fn reclaim_due_retries(&self, channel: &str, now: Time) -> Result<Vec<i64>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "UPDATE notice_deliveries SET outcome = 'claimed', attempts = attempts + 1, claimed_at = ?2, next_attempt_at = NULL
              WHERE channel = ?1 AND outcome = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2
              RETURNING notice_id",
-        )?;
-        let rows = stmt.query_map(params![channel, to_millis(now)], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            p![channel, to_millis(now)],
+            |r| r.get(0),
+        )
     }
 
     /// Record a delivery attempt's end: sent, or failed with an optional retry time.
@@ -184,43 +177,41 @@ impl Tx<'_> {
         detail: Option<&str>,
         retry_at: Option<Time>,
     ) -> Result<()> {
-        self.tx
-            .prepare_cached(
+        self.exec(
+            self.pick(
                 "UPDATE notice_deliveries SET outcome = ?3, detail = ?4, next_attempt_at = ?5,
                     attempts = MAX(attempts, 1) WHERE notice_id = ?1 AND channel = ?2",
-            )?
-            .execute(params![
+                "UPDATE notice_deliveries SET outcome = ?3, detail = ?4, next_attempt_at = ?5,
+                    attempts = GREATEST(attempts, 1) WHERE notice_id = ?1 AND channel = ?2",
+            ),
+            p![
                 notice_id,
                 channel,
                 if sent { "sent" } else { "failed" },
                 detail,
                 retry_at.map(to_millis)
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     pub fn delivery_attempts(&self, notice_id: i64, channel: &str) -> Result<i64> {
         Ok(self
-            .tx
-            .prepare_cached(
+            .opt(
                 "SELECT attempts FROM notice_deliveries WHERE notice_id = ?1 AND channel = ?2",
+                p![notice_id, channel],
+                |r| r.get(0),
             )?
-            .query_row(params![notice_id, channel], |r| r.get(0))
-            .optional()?
             .unwrap_or(0))
     }
 
     /// The notice with its request, by id.
     pub fn notice(&self, notice_id: i64) -> Result<Option<super::NoticeRow>> {
-        let row: Option<(String, i64, String, String)> = self
-            .tx
-            .prepare_cached(
-                "SELECT kind, created_at, tenant, request_id FROM notices WHERE id = ?1",
-            )?
-            .query_row(params![notice_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
+        let row: Option<(String, i64, String, String)> = self.opt(
+            "SELECT kind, created_at, tenant, request_id FROM notices WHERE id = ?1",
+            p![notice_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
         let Some((kind, created, tenant, request_id)) = row else {
             return Ok(None);
         };
@@ -236,12 +227,12 @@ impl Tx<'_> {
 
     /// Deliveries of `channel` for `tenant`, newest first.
     pub fn deliveries(&self, tenant: &str, channel: &str, limit: u32) -> Result<Vec<DeliveryRow>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "SELECT d.notice_id, n.tenant, n.request_id, n.kind, d.outcome, d.attempts, d.detail, d.next_attempt_at, d.claimed_at
              FROM notice_deliveries d JOIN notices n ON n.id = d.notice_id
              WHERE n.tenant = ?1 AND d.channel = ?2 ORDER BY d.notice_id DESC LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![tenant, channel, limit], |r| {
+            p![tenant, channel, limit],
+            |r| {
             Ok(DeliveryRow {
                 notice_id: r.get(0)?,
                 tenant: r.get(1)?,
@@ -250,11 +241,11 @@ impl Tx<'_> {
                 outcome: r.get(4)?,
                 attempts: r.get(5)?,
                 detail: r.get(6)?,
-                next_attempt_at: r.get::<_, Option<i64>>(7)?.map(from_millis),
+                next_attempt_at: r.get::<Option<i64>>(7)?.map(from_millis),
                 claimed_at: from_millis(r.get(8)?),
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            },
+        )
     }
 
     /// Why this store is known to have signed with a receipt key (a recorded
@@ -263,15 +254,13 @@ impl Tx<'_> {
         if let Some(id) = self.app_setting(RECEIPT_KEY_ID)? {
             return Ok(Some(format!("key id {id} is recorded in its audit log")));
         }
-        let n: i64 = self
-            .tx
-            .query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))?;
+        let n: i64 = self.one("SELECT count(*) FROM receipts", p![], |r| r.get(0))?;
         if n > 0 {
             return Ok(Some(format!("it holds {n} signed receipt(s)")));
         }
-        let expired: bool = self.tx.query_row(
+        let expired: bool = self.one(
             "SELECT EXISTS (SELECT 1 FROM requests WHERE state = 'expired')",
-            [],
+            p![],
             |r| r.get(0),
         )?;
         Ok(expired.then(|| "it has expired requests, whose receipts it signs".to_string()))
@@ -283,28 +272,26 @@ impl Tx<'_> {
     /// `audit_by_operation` (tenant, operation, seq): a few index entries,
     /// never a scan of the log.
     pub fn recorded_public_key(&self, key_id: &str) -> Result<Option<String>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT seq, details FROM audit_log WHERE tenant = ?1 AND operation = ?2
-             ORDER BY seq DESC",
-        )?;
+        let sql = "SELECT seq, details FROM audit_log WHERE tenant = ?1 AND operation = ?2
+             ORDER BY seq DESC";
         let mut best: Option<(i64, String)> = None;
         for t in self.tenants()? {
             for op in [Operation::ReceiptKeyCreated, Operation::ReceiptKeyRotated] {
-                let mut rows = stmt.query(params![t.id, op.as_str()])?;
-                while let Some(r) = rows.next()? {
+                self.each(sql, p![t.id, op.as_str()], |r| {
                     let seq: i64 = r.get(0)?;
                     if best.as_ref().is_some_and(|b| b.0 >= seq) {
-                        break;
+                        return Ok(false);
                     }
                     let details: serde_json::Value =
-                        serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
+                        serde_json::from_str(&r.get::<String>(1)?).unwrap_or_default();
                     if details["key_id"].as_str() == Some(key_id) {
                         if let Some(pk) = details["public_key"].as_str() {
                             best = Some((seq, pk.to_string()));
                         }
-                        break;
+                        return Ok(false);
                     }
-                }
+                    Ok(true)
+                })?;
             }
             if best.is_some() {
                 break;
@@ -314,20 +301,20 @@ impl Tx<'_> {
     }
 
     pub fn app_setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT value FROM app_settings WHERE key = ?1")?
-            .query_row(params![key], |r| r.get(0))
-            .optional()?)
+        self.opt(
+            "SELECT value FROM app_settings WHERE key = ?1",
+            p![key],
+            |r| r.get(0),
+        )
     }
 
     pub fn put_app_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
         match value {
-            Some(v) => self.tx.execute(
+            Some(v) => self.exec(
                 "INSERT INTO app_settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, v],
+                p![key, v],
             )?,
-            None => self.tx.execute("DELETE FROM app_settings WHERE key = ?1", params![key])?,
+            None => self.exec("DELETE FROM app_settings WHERE key = ?1", p![key])?,
         };
         Ok(())
     }

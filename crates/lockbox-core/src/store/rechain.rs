@@ -13,7 +13,7 @@
 use crate::audit::{entry_hash, HashInput, V1Verifier, GENESIS};
 use crate::model::{ActorKind, Operation};
 use crate::{Error, ErrorCode, Result};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 use std::collections::BTreeMap;
 
 /// Where the re-chaining entries come from.
@@ -106,7 +106,7 @@ fn rechain(tx: &Transaction<'_>) -> Result<()> {
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let row = read(r)?;
+            let row = read(&super::db::Row::Lite(r))?;
             if !v1.feed(row.seq, &row.input(0, ""), &row.hash) {
                 break;
             }
@@ -136,7 +136,7 @@ fn rechain(tx: &Transaction<'_>) -> Result<()> {
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let row = read(r)?;
+            let row = read(&super::db::Row::Lite(r))?;
             newest = newest.max(row.recorded);
             let (n, prev) = heads
                 .entry(row.tenant.clone())
@@ -201,7 +201,7 @@ fn rechain(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+fn read(r: &super::db::Row<'_>) -> Result<Row> {
     Ok(Row {
         seq: r.get(0)?,
         at: r.get(1)?,
@@ -220,36 +220,31 @@ fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 /// from the entries' content and kept v1 hashes, and compare its length and
 /// head with what every `audit_rechained` entry recorded. `None`: nothing
 /// to check, or it agrees; else the first bad entry and why.
-pub(super) fn verify_v1(tx: &Transaction<'_>) -> Result<Option<(i64, String)>> {
-    let any: Option<i64> = tx
-        .prepare_cached("SELECT seq FROM audit_log WHERE v1_hash IS NOT NULL LIMIT 1")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
-    let links: Vec<(i64, String)> = tx
-        .prepare_cached(
-            "SELECT seq, details FROM audit_log WHERE operation = ?1 AND request_id IS NULL ORDER BY seq",
-        )?
-        .query_map(params![Operation::AuditRechained.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+pub(super) fn verify_v1(tx: &super::Tx<'_>) -> Result<Option<(i64, String)>> {
+    use super::db::p;
+    let any: Option<i64> = tx.opt(
+        "SELECT seq FROM audit_log WHERE v1_hash IS NOT NULL LIMIT 1",
+        p![],
+        |r| r.get(0),
+    )?;
+    let links: Vec<(i64, String)> = tx.rows(
+        "SELECT seq, details FROM audit_log WHERE operation = ?1 AND request_id IS NULL ORDER BY seq",
+        p![Operation::AuditRechained.as_str()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if any.is_none() && links.is_empty() {
         return Ok(None);
     }
     let mut v1 = V1Verifier::default();
-    {
-        let mut stmt = tx.prepare(
-            "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, v1_hash
+    tx.each(
+        "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, v1_hash
              FROM audit_log WHERE v1_hash IS NOT NULL ORDER BY seq",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        p![],
+        |r| {
             let row = read(r)?;
-            if !v1.feed(row.seq, &row.input(0, ""), &row.hash) {
-                break;
-            }
-        }
-    }
+            Ok(v1.feed(row.seq, &row.input(0, ""), &row.hash))
+        },
+    )?;
     let (entries, head) = match v1.finish() {
         Ok(h) => h,
         Err(bad) => return Ok(Some(bad)),

@@ -1,22 +1,20 @@
 //! Requests, their decisions, deadlines and notices.
 
+use super::db::{p, Row, P};
 use super::{bad_row, Tx};
 use crate::clock::{from_millis, to_millis, Time};
 use crate::machine::Notice;
 use crate::model::{Decision, DecisionKind, Level, Request, RequestQuery, RequestSort, State};
 use crate::{Error, Result};
-use rusqlite::{params, params_from_iter, types::Value, OptionalExtension};
 
 pub(super) const COLUMNS: &str =
     "id, tenant, state, case_number, workload, resource, reason, requester,
     requested_duration_s, granted_duration_s, created_at, expires_at, approved_at, access_ends_at,
     closed_at, approvals_required, provider_approvals_required, lockbox_required";
 
-pub(super) fn map_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
+pub(super) fn map_request(r: &Row<'_>) -> Result<Request> {
     let state: String = r.get(2)?;
-    let opt = |i: usize| -> rusqlite::Result<Option<Time>> {
-        Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
-    };
+    let opt = |i: usize| -> Result<Option<Time>> { Ok(r.get::<Option<i64>>(i)?.map(from_millis)) };
     Ok(Request {
         id: r.get(0)?,
         tenant: r.get(1)?,
@@ -41,7 +39,7 @@ pub(super) fn map_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
 }
 
 /// A decision from `level, actor, decision, comment, duration_s, at`, starting at column `i`.
-pub(super) fn map_decision(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Decision> {
+pub(super) fn map_decision(r: &Row<'_>, i: usize) -> Result<Decision> {
     let level: String = r.get(i)?;
     let kind: String = r.get(i + 2)?;
     Ok(Decision {
@@ -56,22 +54,21 @@ pub(super) fn map_decision(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<
 
 impl Tx<'_> {
     fn decisions(&self, request_id: &str) -> Result<Vec<Decision>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "SELECT level, actor, decision, comment, duration_s, at FROM decisions
              WHERE request_id = ?1 ORDER BY idx",
-        )?;
-        let rows = stmt.query_map(params![request_id], |r| map_decision(r, 0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            p![request_id],
+            |r| map_decision(r, 0),
+        )
     }
 
     /// Load a request of `tenant` by its id.
     pub fn request(&self, tenant: &str, id: &str) -> Result<Option<Request>> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM requests WHERE id = ?1 AND tenant = ?2"
-        ))?;
-        let Some(mut req) = stmt
-            .query_row(params![id, tenant], map_request)
-            .optional()?
+        let Some(mut req) = self.opt(
+            &format!("SELECT {COLUMNS} FROM requests WHERE id = ?1 AND tenant = ?2"),
+            p![id, tenant],
+            map_request,
+        )?
         else {
             return Ok(None);
         };
@@ -81,10 +78,12 @@ impl Tx<'_> {
 
     /// Load a request by id in any tenant (the deadline sweep).
     pub fn request_any_tenant(&self, id: &str) -> Result<Option<Request>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))?;
-        let Some(mut req) = stmt.query_row(params![id], map_request).optional()? else {
+        let Some(mut req) = self.opt(
+            &format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"),
+            p![id],
+            map_request,
+        )?
+        else {
             return Ok(None);
         };
         req.decisions = self.decisions(&req.id)?;
@@ -98,11 +97,16 @@ impl Tx<'_> {
         prefix: &str,
         limit: u32,
     ) -> Result<Vec<String>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT id FROM requests WHERE tenant = ?1 AND id >= ?2 AND id < ?2 || x'ff' ORDER BY id LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![tenant, prefix, limit], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // SQLite: an index range (no text sorts after 0xff); PostgreSQL's
+        // `^@` (starts with) on the "C"-collated key.
+        self.rows(
+            self.pick(
+                "SELECT id FROM requests WHERE tenant = ?1 AND id >= ?2 AND id < ?2 || x'ff' ORDER BY id LIMIT ?3",
+                "SELECT id FROM requests WHERE tenant = ?1 AND id ^@ ?2 ORDER BY id LIMIT ?3",
+            ),
+            p![tenant, prefix, limit],
+            |r| r.get(0),
+        )
     }
 
     /// Ids of `tenant`'s requests ending with `suffix` (the admin center shows ids by their tail).
@@ -112,22 +116,26 @@ impl Tx<'_> {
         suffix: &str,
         limit: u32,
     ) -> Result<Vec<String>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT id FROM requests WHERE tenant = ?1 AND substr(id, -length(?2)) = ?2 ORDER BY id LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![tenant, suffix, limit], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(
+            self.pick(
+                "SELECT id FROM requests WHERE tenant = ?1 AND substr(id, -length(?2)) = ?2 ORDER BY id LIMIT ?3",
+                "SELECT id FROM requests WHERE tenant = ?1 AND right(id, length(?2)) = ?2 ORDER BY id LIMIT ?3",
+            ),
+            p![tenant, suffix, limit],
+            |r| r.get(0),
+        )
     }
 
     /// Insert a new request row and its decisions (a transition of a stored
     /// one is saved by [`Tx::update_request`]).
     pub fn insert_request(&self, req: &Request) -> Result<()> {
         let ms = |t: Option<Time>| t.map(to_millis);
-        self.tx.prepare_cached(&format!(
-            "INSERT INTO requests ({COLUMNS}, deadline_at)
+        self.exec(
+            &format!(
+                "INSERT INTO requests ({COLUMNS}, deadline_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
-        ))?
-        .execute(params![
+            ),
+            p![
             req.id,
             req.tenant,
             req.state.as_str(),
@@ -147,17 +155,17 @@ impl Tx<'_> {
             req.provider_approvals_required,
             req.lockbox_required,
             ms(req.deadline()),
-        ])?;
+            ],
+        )?;
         self.insert_decisions(req, 0)
     }
 
     fn insert_decisions(&self, req: &Request, known_decisions: usize) -> Result<()> {
-        let mut ins = self.tx.prepare_cached(
-            "INSERT INTO decisions (request_id, idx, level, actor, decision, comment, duration_s, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
         for (i, d) in req.decisions.iter().enumerate().skip(known_decisions) {
-            ins.execute(params![
+            self.exec(
+                "INSERT INTO decisions (request_id, idx, level, actor, decision, comment, duration_s, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                p![
                 req.id,
                 i as i64,
                 d.level.as_str(),
@@ -166,7 +174,8 @@ impl Tx<'_> {
                 d.comment,
                 d.duration_s,
                 to_millis(d.at)
-            ])?;
+                ],
+            )?;
         }
         Ok(())
     }
@@ -175,14 +184,11 @@ impl Tx<'_> {
     /// transition changes), and insert decisions it gained since `known_decisions`.
     pub fn update_request(&self, req: &Request, known_decisions: usize) -> Result<()> {
         let ms = |t: Option<Time>| t.map(to_millis);
-        let n = self
-            .tx
-            .prepare_cached(
-                "UPDATE requests SET state = ?2, granted_duration_s = ?3, approved_at = ?4,
+        let n = self.exec(
+            "UPDATE requests SET state = ?2, granted_duration_s = ?3, approved_at = ?4,
                     access_ends_at = ?5, closed_at = ?6, deadline_at = ?7
                  WHERE id = ?1",
-            )?
-            .execute(params![
+            p![
                 req.id,
                 req.state.as_str(),
                 req.granted_duration_s,
@@ -190,7 +196,8 @@ impl Tx<'_> {
                 ms(req.access_ends_at),
                 ms(req.closed_at),
                 ms(req.deadline()),
-            ])?;
+            ],
+        )?;
         if n != 1 {
             return Err(Error::internal(format!("request {} vanished", req.id)));
         }
@@ -200,12 +207,14 @@ impl Tx<'_> {
     /// Requests (any tenant) whose deadline is at or before `now`, oldest
     /// deadline first, with their decisions (the deadline sweep).
     pub fn due_requests(&self, now: Time, limit: u32) -> Result<Vec<Request>> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
-             ORDER BY deadline_at LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![to_millis(now), limit], map_request)?;
-        let mut out: Vec<Request> = rows.collect::<Result<_, _>>()?;
+        let mut out = self.rows(
+            &format!(
+                "SELECT {COLUMNS} FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
+             ORDER BY deadline_at, id LIMIT ?2"
+            ),
+            p![to_millis(now), limit],
+            map_request,
+        )?;
         for r in &mut out {
             r.decisions = self.decisions(&r.id)?;
         }
@@ -214,19 +223,19 @@ impl Tx<'_> {
 
     /// Ids of requests (any tenant) whose deadline is at or before `now`, oldest first.
     pub fn due_request_ids(&self, now: Time, limit: u32) -> Result<Vec<String>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.rows(
             "SELECT id FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
-             ORDER BY deadline_at LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![to_millis(now), limit], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+             ORDER BY deadline_at, id LIMIT ?2",
+            p![to_millis(now), limit],
+            |r| r.get(0),
+        )
     }
 
     /// The earliest deadline of any request in any tenant.
     pub fn next_deadline(&self) -> Result<Option<Time>> {
-        let v: Option<i64> = self.tx.query_row(
+        let v: Option<i64> = self.one(
             "SELECT MIN(deadline_at) FROM requests WHERE deadline_at IS NOT NULL",
-            [],
+            p![],
             |r| r.get(0),
         )?;
         Ok(v.map(from_millis))
@@ -239,13 +248,13 @@ impl Tx<'_> {
         q: &RequestQuery,
     ) -> Result<(Vec<Request>, u64, Option<String>)> {
         let mut wh = vec!["tenant = ?".to_string()];
-        let mut args: Vec<Value> = vec![Value::Text(tenant.into())];
+        let mut args: Vec<P<'static>> = vec![P::Text(tenant.to_string().into())];
         if !q.states.is_empty() {
             wh.push(format!(
                 "state IN ({})",
                 vec!["?"; q.states.len()].join(", ")
             ));
-            args.extend(q.states.iter().map(|s| Value::Text(s.as_str().into())));
+            args.extend(q.states.iter().map(|s| P::Text(s.as_str().into())));
         }
         if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let pat = format!(
@@ -260,16 +269,16 @@ impl Tx<'_> {
                     .into(),
             );
             for _ in 0..5 {
-                args.push(Value::Text(pat.clone()));
+                args.push(P::Text(pat.clone().into()));
             }
         }
         if let Some(t) = q.created_after {
             wh.push("created_at > ?".into());
-            args.push(Value::Integer(to_millis(t)));
+            args.push(P::Int(to_millis(t)));
         }
-        let total: i64 = self.tx.query_row(
+        let total: i64 = self.one(
             &format!("SELECT COUNT(*) FROM requests WHERE {}", wh.join(" AND ")),
-            params_from_iter(args.iter()),
+            &args,
             |r| r.get(0),
         )?;
         let (key, dir, cmp) = match q.sort {
@@ -280,8 +289,8 @@ impl Tx<'_> {
         if let Some(c) = &q.cursor {
             let (k, id) = parse_cursor(c)?;
             wh.push(format!("({key}, id) {cmp} (?, ?)"));
-            args.push(Value::Integer(k));
-            args.push(Value::Text(id));
+            args.push(P::Int(k));
+            args.push(P::Text(id.into()));
         }
         let limit = q.limit.clamp(1, 1000);
         let sql = format!(
@@ -289,12 +298,8 @@ impl Tx<'_> {
             wh.join(" AND "),
             limit + 1
         );
-        let mut stmt = self.tx.prepare_cached(&sql)?;
-        let mut keyed: Vec<(Request, i64)> = stmt
-            .query_map(params_from_iter(args.iter()), |r| {
-                Ok((map_request(r)?, r.get(18)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        let mut keyed: Vec<(Request, i64)> =
+            self.rows(&sql, &args, |r| Ok((map_request(r)?, r.get(18)?)))?;
         let next = if keyed.len() > limit as usize {
             keyed.truncate(limit as usize);
             keyed.last().map(|(r, k)| format!("{k}:{}", r.id))
@@ -311,35 +316,35 @@ impl Tx<'_> {
 
     /// Count `tenant`'s requests per state.
     pub fn count_by_state(&self, tenant: &str) -> Result<Vec<(State, u64)>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT state, COUNT(*) FROM requests WHERE tenant = ?1 GROUP BY state",
-        )?;
-        let rows = stmt.query_map(params![tenant], |r| {
-            let s: String = r.get(0)?;
-            Ok((
-                State::parse(&s).map_err(|e| bad_row("state", e))?,
-                r.get::<_, i64>(1)? as u64,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.rows(
+            "SELECT state, COUNT(*) FROM requests WHERE tenant = ?1 GROUP BY state ORDER BY state",
+            p![tenant],
+            |r| {
+                let s: String = r.get(0)?;
+                Ok((
+                    State::parse(&s).map_err(|e| bad_row("state", e))?,
+                    r.get::<u64>(1)?,
+                ))
+            },
+        )
     }
 
     /// Count pending requests (all tenants).
     pub fn count_pending_all(&self) -> Result<u64> {
-        Ok(self.tx.query_row(
+        self.one(
             "SELECT COUNT(*) FROM requests WHERE state = 'pending'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as u64)
+            p![],
+            |r| r.get(0),
+        )
     }
 
     /// Record that the outside world must hear `notice` about `req` (once: duplicates are ignored).
     pub fn add_notice(&self, req: &Request, notice: &str, now: Time) -> Result<bool> {
-        Ok(self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO notices (tenant, request_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![req.tenant, req.id, notice, to_millis(now)])?
-            > 0)
+        Ok(self.exec(
+            "INSERT INTO notices (tenant, request_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            p![req.tenant, req.id, notice, to_millis(now)],
+        )? > 0)
     }
 
     pub fn add_machine_notice(&self, req: &Request, n: Notice, now: Time) -> Result<bool> {

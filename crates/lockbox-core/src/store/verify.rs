@@ -13,10 +13,11 @@
 //! index, not the log, so it finishes within the chain's time.
 
 use super::audit_log::{feed_rows, COLUMNS};
+use super::db::p;
 use super::{Consistency, ReadOnlyAccess, Store, Tx, BUSY_TIMEOUT};
 use crate::audit::{ChainHead, FirstSight, Verifier, VerifyOutcome, GENESIS};
 use crate::{Error, Result};
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -78,7 +79,7 @@ impl Store {
     fn verify_chain_in(&mut self, workers: usize) -> Result<VerifyOutcome> {
         let mut out = self.verify_chains_in(workers)?;
         if out.first_bad.is_none() {
-            out.first_bad = self.read(|tx| super::rechain::verify_v1(&tx.tx))?;
+            out.first_bad = self.read(super::rechain::verify_v1)?;
         }
         Ok(out)
     }
@@ -224,18 +225,16 @@ fn read_only(source: &Source) -> Result<Connection> {
 /// [`Tx::check_requests`] in a read transaction of its own.
 fn check_requests_at(source: &Source) -> Result<Consistency> {
     let c = read_only(source)?;
-    let tx = Tx {
-        tx: c.unchecked_transaction()?,
-    };
+    let tx = Tx::lite(c.unchecked_transaction()?);
     let out = tx.check_requests()?;
-    tx.tx.commit()?;
+    tx.commit()?;
     Ok(out)
 }
 
 /// Verify the entries with `lo <= seq < hi` (and `seq < hi` for the first range).
 fn verify_range(source: &Source, first: bool, lo: i64, hi: i64) -> Result<Part> {
     let c = read_only(source)?;
-    let tx = c.unchecked_transaction()?;
+    let tx = Tx::lite(c.unchecked_transaction()?);
     let mut v = if first {
         Verifier::default()
     } else {
@@ -247,15 +246,12 @@ fn verify_range(source: &Source, first: bool, lo: i64, hi: i64) -> Result<Part> 
         } else {
             "seq >= ?2 AND seq < ?1"
         };
-        let mut stmt = tx.prepare(&format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE {range} ORDER BY seq"
-        ))?;
-        let mut rows = if first {
-            stmt.query(params![hi])?
+        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE {range} ORDER BY seq");
+        if first {
+            feed_rows(&tx, &sql, p![hi], &mut v)?;
         } else {
-            stmt.query(params![hi, lo])?
-        };
-        feed_rows(&mut rows, &mut v)?;
+            feed_rows(&tx, &sql, p![hi, lo], &mut v)?;
+        }
     }
     tx.commit()?;
     let next_seq = v.next_seq().unwrap_or(hi);

@@ -1,0 +1,368 @@
+//! The PostgreSQL backend: connection (TLS by rustls), migrations, and the
+//! transactions behind [`super::Store::read`] and [`super::Store::write`].
+//!
+//! Several processes (`lockbox serve` instances) may share one database.
+//! Every write transaction first takes one transaction-scoped advisory lock,
+//! so writes are serialized exactly as SQLite's `BEGIN IMMEDIATE` serializes
+//! them: each re-reads the state it changes after everyone before it
+//! committed, the audit log's next positions are the newest + 1, and a due
+//! deadline or a notice is claimed by one writer only. Reads run in a
+//! `REPEATABLE READ READ ONLY` transaction: one consistent snapshot, as a
+//! SQLite read transaction, that never waits for a writer.
+
+use super::db::{PgTx, Tx};
+use super::errors::pg_error;
+use crate::{Error, ErrorCode, Result};
+use postgres::{Client, IsolationLevel};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Migrations, in order; migration N brings the store to schema version N
+/// (recorded in `lockbox_schema`).
+const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_init.sql")];
+
+/// The PostgreSQL schema version this build writes.
+pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The advisory lock every write transaction holds (a constant: "LOCKBOX"
+/// in ASCII, taken as an integer), and the one migrations hold.
+const WRITE_LOCK: i64 = 0x4c4f_434b_424f_58;
+const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
+
+/// An open PostgreSQL store: one connection and its prepared statements.
+pub struct PgConn {
+    config: postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// `None` only while being replaced or dropped (closing it blocks: it
+    /// is closed off any async runtime).
+    client: Option<Client>,
+    stmts: HashMap<String, postgres::Statement>,
+    /// Where it is, without a password (for messages).
+    pub(super) display: String,
+}
+
+/// Is `s` a PostgreSQL connection URL (`postgres://` or `postgresql://`)?
+pub fn is_postgres_url(s: &str) -> bool {
+    let l = s.trim_start().to_ascii_lowercase();
+    l.starts_with("postgres://") || l.starts_with("postgresql://")
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl PgConn {
+    /// Connect to `url` and bring the schema up to date.
+    ///
+    /// TLS: `sslmode=disable|prefer|require` as libpq spells it; server
+    /// certificates are checked against the system's roots, or only against
+    /// the CA file named by `sslrootcert=FILE`.
+    pub fn open(url: &str) -> Result<PgConn> {
+        off_runtime(|| Self::open_here(url))
+    }
+
+    fn open_here(url: &str) -> Result<PgConn> {
+        let display = redact(url);
+        let (url_rest, root_file) = take_param(url, "sslrootcert");
+        let config: postgres::Config = url_rest.parse().map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidInput,
+                format!("{display} is not a usable PostgreSQL URL: {e}"),
+            )
+        })?;
+        let tls = tls_connector(root_file.as_deref())?;
+        let client = config.connect(tls.clone()).map_err(|e| {
+            let e = pg_error(e);
+            Error::new(e.code, format!("store {display}: {}", e.message))
+        })?;
+        let mut c = PgConn {
+            config,
+            tls,
+            client: Some(client),
+            stmts: HashMap::new(),
+            display,
+        };
+        c.migrate()?;
+        Ok(c)
+    }
+
+    /// The connection, re-opened if the server closed it (a restart, a
+    /// failover): a lost connection costs the transaction it broke, not the store.
+    fn client(&mut self) -> Result<&mut Client> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            tracing::warn!(store = %self.display, "the PostgreSQL connection was lost: reconnecting");
+            let new = off_runtime(|| self.config.connect(self.tls.clone())).map_err(pg_error)?;
+            if let Some(old) = self.client.replace(new) {
+                drop_off_runtime(old);
+            }
+            self.stmts.clear();
+        }
+        self.client
+            .as_mut()
+            .ok_or_else(|| Error::internal("no PostgreSQL connection"))
+    }
+
+    fn schema_version(client: &mut Client) -> Result<i64> {
+        let exists: bool = client
+            .query_one("SELECT to_regclass('lockbox_schema') IS NOT NULL", &[])
+            .map_err(pg_error)?
+            .get(0);
+        if !exists {
+            return Ok(0);
+        }
+        let v: Option<i64> = client
+            .query_one("SELECT max(version) FROM lockbox_schema", &[])
+            .map_err(pg_error)?
+            .get(0);
+        Ok(v.unwrap_or(0))
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let client = self.client()?;
+        if Self::schema_version(client)? == PG_SCHEMA_VERSION {
+            return Ok(());
+        }
+        let mut tx = client.transaction().map_err(pg_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+            .map_err(pg_error)?;
+        // Re-read under the lock: another instance may have migrated meanwhile.
+        let current = {
+            let exists: bool = tx
+                .query_one("SELECT to_regclass('lockbox_schema') IS NOT NULL", &[])
+                .map_err(pg_error)?
+                .get(0);
+            if exists {
+                let v: Option<i64> = tx
+                    .query_one("SELECT max(version) FROM lockbox_schema", &[])
+                    .map_err(pg_error)?
+                    .get(0);
+                v.unwrap_or(0)
+            } else {
+                tx.batch_execute("CREATE TABLE lockbox_schema (version BIGINT NOT NULL)")
+                    .map_err(pg_error)?;
+                0
+            }
+        };
+        if current > PG_SCHEMA_VERSION {
+            return Err(schema_too_new(current));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.batch_execute(sql).map_err(|e| {
+                Error::internal(format!(
+                    "PostgreSQL migration {} failed: {}",
+                    i + 1,
+                    pg_error(e).message
+                ))
+            })?;
+        }
+        tx.execute("DELETE FROM lockbox_schema", &[])
+            .map_err(pg_error)?;
+        tx.execute(
+            "INSERT INTO lockbox_schema (version) VALUES ($1)",
+            &[&PG_SCHEMA_VERSION],
+        )
+        .map_err(pg_error)?;
+        tx.commit().map_err(pg_error)?;
+        tracing::info!(
+            from = current,
+            to = PG_SCHEMA_VERSION,
+            "PostgreSQL store migrated"
+        );
+        Ok(())
+    }
+
+    /// Run `f` in a write transaction (serialized with every other writer).
+    pub(super) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.client()?;
+        let Some(client) = self.client.as_mut() else {
+            return Err(Error::internal("no PostgreSQL connection"));
+        };
+        let mut tx = client.transaction().map_err(pg_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(pg_error)?;
+        let tx = Tx::pg(PgTx {
+            tx,
+            stmts: &mut self.stmts,
+        });
+        let out = f(&tx)?;
+        tx.batch("SELECT nextval('lockbox_changes'); NOTIFY lockbox_changes")?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Run `f` in a read transaction (one consistent snapshot).
+    pub(super) fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.client()?;
+        let Some(client) = self.client.as_mut() else {
+            return Err(Error::internal("no PostgreSQL connection"));
+        };
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg_error)?;
+        let tx = Tx::pg(PgTx {
+            tx,
+            stmts: &mut self.stmts,
+        });
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Moves whenever anyone commits a write to this database.
+    pub(super) fn change_mark(&mut self) -> Result<i64> {
+        let row = self
+            .client()?
+            .query_one("SELECT last_value FROM lockbox_changes", &[])
+            .map_err(pg_error)?;
+        Ok(row.get(0))
+    }
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            drop_off_runtime(c);
+        }
+    }
+}
+
+/// The postgres crate's blocking client runs its own small runtime: it must
+/// not block a thread that drives an async runtime (tokio panics). Work done
+/// on such a thread (an engine opened or dropped inside async code) runs on
+/// a helper thread instead; an engine used through `EngineHandle` runs on
+/// tokio's blocking threads, where blocking is allowed.
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    })
+}
+
+/// Close a connection (a blocking goodbye to the server) off any async runtime.
+fn drop_off_runtime(client: Client) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        drop(client);
+    } else {
+        std::thread::spawn(move || drop(client));
+    }
+}
+
+fn schema_too_new(v: i64) -> Error {
+    Error::new(
+        ErrorCode::SchemaTooNew,
+        format!(
+            "this PostgreSQL store has schema version {v}, written by a newer Lockbox; this build \
+             understands up to version {PG_SCHEMA_VERSION}. Upgrade Lockbox to use it."
+        ),
+    )
+}
+
+/// `url` without its query parameter `name`, and that parameter's value.
+fn take_param(url: &str, name: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut value = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == name => {
+                value = Some(v.to_string());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    if kept.is_empty() {
+        (base.to_string(), value)
+    } else {
+        (format!("{base}?{}", kept.join("&")), value)
+    }
+}
+
+/// TLS to the database: rustls with ring; the system's roots, or only the
+/// CA certificates in `root_file`.
+fn tls_connector(root_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore::empty();
+    let bad = |what: String| Error::new(ErrorCode::InvalidInput, what);
+    match root_file {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| bad(format!("cannot read sslrootcert {path}: {e}")))?;
+            use rustls::pki_types::pem::PemObject;
+            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert.map_err(|e| bad(format!("sslrootcert {path}: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| bad(format!("sslrootcert {path}: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(bad(format!("sslrootcert {path} holds no certificate")));
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                // A system root rustls cannot parse is skipped, as browsers do.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::internal(format!("TLS setup: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_left_out_of_messages() {
+        assert_eq!(
+            redact("postgres://lockbox:s3cret@db.example:5432/lockbox?sslmode=require"),
+            "postgres://lockbox:***@db.example:5432/lockbox?sslmode=require"
+        );
+        assert_eq!(redact("postgres://db/lockbox"), "postgres://db/lockbox");
+    }
+
+    #[test]
+    fn the_ca_file_is_taken_out_of_the_url() {
+        assert_eq!(
+            take_param(
+                "postgres://h/db?sslmode=require&sslrootcert=/etc/ca.pem",
+                "sslrootcert"
+            ),
+            (
+                "postgres://h/db?sslmode=require".to_string(),
+                Some("/etc/ca.pem".to_string())
+            )
+        );
+        assert_eq!(
+            take_param("postgres://h/db?sslrootcert=/ca.pem", "sslrootcert"),
+            ("postgres://h/db".to_string(), Some("/ca.pem".to_string()))
+        );
+        assert!(is_postgres_url("postgresql://h/db") && !is_postgres_url("/var/lib/lockbox.db"));
+    }
+}
