@@ -61,9 +61,10 @@ SHIPPED=(
   /usr/share/fish/vendor_completions.d/lockbox.fish
   "$UNIT"
 )
-listing=$(dpkg-deb -c "$DEB")
+# The data archive's paths, without a leading ./ (dpkg-deb and tauri differ).
+listing=$(dpkg-deb -c "$DEB" | awk '{print $NF}' | sed 's#^\./##')
 for f in "${SHIPPED[@]}"; do
-  check "the package holds $f" grep -q " \.$f\$" <<<"$listing"
+  check "the package holds $f" grep -qxF "${f#/}" <<<"$listing"
 done
 
 echo "# dpkg -i $DEB"
@@ -87,7 +88,7 @@ check "the bash completion parses and completes serve" \
 check "the zsh completion is lockbox's" grep -q '^#compdef lockbox' /usr/share/zsh/vendor-completions/_lockbox
 check "the fish completion is lockbox's" grep -q '^complete -c lockbox' /usr/share/fish/vendor_completions.d/lockbox.fish
 check "systemd-analyze verify accepts the unit" systemd-analyze verify "$UNIT"
-check "postinst made the system user lockbox" getent passwd lockbox
+check "postinst made the system user lockbox" bash -c "getent passwd lockbox >/dev/null"
 check "lockbox is a system user without a login shell" \
   bash -c '[ "$(getent passwd lockbox | cut -d: -f3)" -lt 1000 ] &&
            [ "$(getent passwd lockbox | cut -d: -f7)" = /usr/sbin/nologin ]'
