@@ -6,15 +6,15 @@ NPM   ?= npm
 VENV  := $(CURDIR)/.venv
 export LOCKBOX_PYTHON := $(VENV)/bin/python3
 
-.PHONY: run test test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
+.PHONY: run test test-package test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
 	$(CARGO) run -p lockbox-app --locked
 
 ## Run every test: engine, CLI, API, IPC commands, UI components, the headless app,
-## API fuzzing (schemathesis), WebDriver E2E.
-test: deps ui py-deps test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e
+## API fuzzing (schemathesis), WebDriver E2E, then the .deb installed and removed.
+test: deps ui py-deps test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e test-package
 
 test-rust: ui py-deps
 	$(CARGO) test --workspace --locked
@@ -124,7 +124,25 @@ bindings:
 cli:
 	$(CARGO) build -p lockbox-cli --locked
 
-## Build a .deb with the tauri CLI (from npm): target/release/bundle/deb/.
+## Build a .deb with the tauri CLI (from npm): target/release/bundle/deb/. It ships
+## the desktop app, the `lockbox` CLI with its completions and man pages
+## (generated from its clap grammar into target/package/) and lockbox.service;
+## see src-tauri/tauri.conf.json (bundle.linux.deb) and deploy/.
+PKG_GEN := target/package
 package: deps ui
+	$(CARGO) build --release --locked -p lockbox-cli --bin lockbox
+	rm -rf $(PKG_GEN) && mkdir -p $(PKG_GEN)/completions $(PKG_GEN)/man
+	target/release/lockbox completions bash > $(PKG_GEN)/completions/lockbox
+	target/release/lockbox completions zsh > $(PKG_GEN)/completions/_lockbox
+	target/release/lockbox completions fish > $(PKG_GEN)/completions/lockbox.fish
+	target/release/lockbox man --out $(PKG_GEN)/man && gzip -9n $(PKG_GEN)/man/*.1
+	rm -f target/release/bundle/deb/*.deb
 	ui/node_modules/.bin/tauri build --bundles deb
 	@ls -l target/release/bundle/deb/*.deb
+
+## Install the .deb (dpkg -i), check what it ships, run `lockbox serve` as
+## lockbox.service says (user, environment, ExecStart; systemd is not PID 1
+## here), probe it, stop it with SIGTERM, remove and purge the package.
+## Root only (dpkg). The release build inside `make package` is the slow part.
+test-package: package
+	tests/package/run.sh target/release/bundle/deb/*.deb

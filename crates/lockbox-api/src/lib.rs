@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod routes;
 mod text_fields;
 
@@ -29,10 +30,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Lockbox provider API", version = "1", description = "File Customer Lockbox requests, check access, log actions under a grant, and fetch signed decision receipts. Customer decisions are not available over this API."),
-    paths(routes::file_request, routes::get_request, routes::provider_approve, routes::cancel,
+    paths(health::healthz, health::readyz, routes::file_request, routes::get_request, routes::provider_approve, routes::cancel,
           routes::check_access, routes::log_action, routes::receipt, routes::public_key),
     components(schemas(routes::FileRequestBody, routes::ProviderApprovalBody, routes::CancelBody, routes::ActionBody,
-                       routes::PublicKey, lockbox_core::Error, lockbox_core::ErrorCode,
+                       routes::PublicKey, health::Health, lockbox_core::Error, lockbox_core::ErrorCode,
                        lockbox_core::dto::RequestDto, lockbox_core::dto::AccessDto)),
     modifiers(&BearerAuth, &TextFields)
 )]
@@ -56,6 +57,8 @@ impl utoipa::Modify for BearerAuth {
 pub struct ApiState {
     pub engine: EngineHandle,
     pub limiter: Arc<auth::Limiter>,
+    /// `/readyz`: one store read at a time, shared by concurrent probes.
+    pub ready: Arc<health::ReadyCheck>,
 }
 
 impl ApiState {
@@ -78,6 +81,7 @@ impl ApiState {
         ApiState {
             engine,
             limiter: Arc::new(auth::Limiter::new(limits, clock)),
+            ready: Arc::default(),
         }
     }
 
@@ -120,6 +124,8 @@ async fn method_not_allowed() -> ApiError {
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/v1/openapi.json", get(openapi_json))
         .route("/v1/requests", post(routes::file_request))
         .route("/v1/requests/{id}", get(routes::get_request))
@@ -175,6 +181,17 @@ pub async fn bind(
     state: ApiState,
     cfg: ServeConfig,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    bind_with_shutdown(state, cfg, std::future::pending()).await
+}
+
+/// [`bind`], serving until `shutdown` completes; then a graceful shutdown: the
+/// listener is closed (no new connections), idle keep-alive connections are
+/// closed, and the task ends once every request in flight has been answered.
+pub async fn bind_with_shutdown(
+    state: ApiState,
+    cfg: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     cfg.check()?;
     // With the client's address: calls without a valid token are limited per client.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -184,7 +201,10 @@ pub async fn bind(
             let listener = tokio::net::TcpListener::bind(cfg.bind).await.map_err(io)?;
             let addr = listener.local_addr().map_err(io)?;
             let h = tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
                     tracing::error!("API server stopped: {e}");
                 }
             });
@@ -197,7 +217,14 @@ pub async fn bind(
                 .map_err(|e| Error::input(format!("cannot load TLS certificate/key: {e}")))?;
             let listener = std::net::TcpListener::bind(cfg.bind).map_err(io)?;
             let addr = listener.local_addr().map_err(io)?;
-            let server = axum_server::from_tcp_rustls(listener, tls);
+            let handle = axum_server::Handle::new();
+            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
+            tokio::spawn(async move {
+                shutdown.await;
+                // No deadline: in-flight requests finish (a supervisor's stop
+                // timeout, e.g. systemd's TimeoutStopSec, bounds it).
+                handle.graceful_shutdown(None);
+            });
             let h = tokio::spawn(async move {
                 if let Err(e) = server.serve(app).await {
                     tracing::error!("API server stopped: {e}");

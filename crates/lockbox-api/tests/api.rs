@@ -624,6 +624,8 @@ async fn openapi_document_lists_every_endpoint() {
     assert_eq!(s, StatusCode::OK);
     let paths = doc["paths"].as_object().unwrap();
     for p in [
+        "/healthz",
+        "/readyz",
         "/v1/requests",
         "/v1/requests/{id}",
         "/v1/requests/{id}/provider-approval",
@@ -703,6 +705,103 @@ async fn openapi_documents_each_operations_statuses() {
     assert_eq!(
         approval["403"]["description"],
         "The manager filed the request (self_approval)"
+    );
+}
+
+/// The probes are documented as what they are: no token (no `security`), no
+/// 401 or 429 (outside the rate limits), and `/readyz`'s 503 is `{code, message}`.
+#[tokio::test]
+async fn openapi_documents_the_probes_unauthenticated() {
+    let api = start().await;
+    let (_, doc) = api.call("GET", "/v1/openapi.json", None, None).await;
+    for (path, want) in [("/healthz", vec!["200"]), ("/readyz", vec!["200", "503"])] {
+        let op = &doc["paths"][path]["get"];
+        assert!(op.get("security").is_none(), "{path}: {op}");
+        let got: Vec<&str> = op["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, want, "{path}");
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Health"
+        );
+    }
+    assert_eq!(
+        doc["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/ErrorDto"
+    );
+}
+
+/// `/healthz` and `/readyz` answer without a token; `/readyz` reads the store
+/// at each call: a store whose audit table another process renamed away is
+/// not ready (503 `store_unavailable`, `{code, message}`) while the process is
+/// still healthy, and is ready again as soon as the table is back.
+#[tokio::test]
+async fn health_and_readiness_without_a_token() {
+    let api = start().await;
+    let (s, v) = api.call("GET", "/healthz", None, None).await;
+    assert_eq!((s, v), (StatusCode::OK, json!({"status": "ok"})));
+    let (s, v) = api.call("GET", "/readyz", None, None).await;
+    assert_eq!((s, v), (StatusCode::OK, json!({"status": "ok"})));
+
+    let db = api._dir.path().join("lockbox.db");
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other
+        .execute_batch("ALTER TABLE audit_log RENAME TO audit_log_away")
+        .unwrap();
+    let (s, v) = api.call("GET", "/readyz", None, None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["code"], "store_unavailable", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().starts_with("not ready"),
+        "{v}"
+    );
+    let (s, _) = api.call("GET", "/healthz", None, None).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "alive even when the store is not readable"
+    );
+
+    other
+        .execute_batch("ALTER TABLE audit_log_away RENAME TO audit_log")
+        .unwrap();
+    let (s, v) = api.call("GET", "/readyz", None, None).await;
+    assert_eq!((s, v), (StatusCode::OK, json!({"status": "ok"})));
+}
+
+/// The probes never spend a client's failed-authentication budget, and are
+/// answered after it is spent: a balancer probing from the address of a
+/// misbehaving client still sees the instance as healthy and ready.
+#[tokio::test]
+async fn probes_are_outside_the_rate_limits() {
+    let api = start().await;
+    for _ in 0..10 {
+        let (s, _) = api.call("GET", "/healthz", None, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = api.call("GET", "/readyz", None, None).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // The default budget (10 a minute) of calls without a valid token, spent.
+    let mut limited = false;
+    for _ in 0..12 {
+        let (s, _) = api
+            .call("GET", "/v1/public-key", Some("lbx_wrong"), None)
+            .await;
+        limited |= s == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited, "the client's failure budget was not spent");
+    assert_eq!(
+        api.call("GET", "/healthz", None, None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.call("GET", "/readyz", None, None).await.0,
+        StatusCode::OK
     );
 }
 

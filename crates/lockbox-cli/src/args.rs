@@ -41,8 +41,19 @@ pub struct Cli {
     /// when you cannot write the store file or its folder.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Log lines on stderr: human text, or one JSON object a line (a log
+    /// collector's format; `lockbox serve` under systemd or in a container).
+    /// The level is `LOCKBOX_LOG` (e.g. `info`, `debug`; `lockbox serve`: info).
+    #[arg(long, global = true, env = "LOCKBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub cmd: Cmd,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Cmd {
@@ -135,6 +146,16 @@ pub enum Cmd {
         /// (also the burst); past them the client gets 429 before any token lookup.
         #[arg(long, env = "LOCKBOX_API_AUTH_FAILURES", default_value_t = 10)]
         auth_failures: u32,
+    },
+    /// Print a completion script for SHELL on stdout (the .deb installs
+    /// them; e.g. `lockbox completions bash > ~/.local/share/bash-completion/completions/lockbox`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page lockbox(1), in roff, on stdout; with --out DIR,
+    /// write it and one page per subcommand (lockbox-serve.1, ...) into DIR
+    /// (the .deb installs them).
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 

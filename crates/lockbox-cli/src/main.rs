@@ -46,10 +46,7 @@ fn main() -> ExitCode {
     // Before anything may speak TLS (`serve --tls-cert`, email): one rustls provider.
     lockbox_api::install_crypto_provider();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCKBOX_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs(&cli);
     let out = Out { json: cli.json };
     match run(cli, &out) {
         Ok(code) => code,
@@ -64,6 +61,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// Log lines on stderr, at `LOCKBOX_LOG`'s level (default: errors only;
+/// `lockbox serve`: info), as text or JSON (`--log-format`).
+fn init_logs(cli: &Cli) {
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    let default = if matches!(cli.cmd, Cmd::Serve { .. }) {
+        LevelFilter::INFO
+    } else {
+        LevelFilter::ERROR
+    };
+    let filter = EnvFilter::builder()
+        .with_default_directive(default.into())
+        .with_env_var("LOCKBOX_LOG")
+        .from_env_lossy();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        args::LogFormat::Text => logs.init(),
+        args::LogFormat::Json => logs.json().init(),
+    }
+}
+
 /// `LOCKBOX_NOW` pins the clock (tests and demos); otherwise the wall clock.
 fn clock() -> Result<Arc<dyn Clock>> {
     match std::env::var("LOCKBOX_NOW") {
@@ -73,6 +92,12 @@ fn clock() -> Result<Arc<dyn Clock>> {
 }
 
 fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
+    // Packaging: generated from this very grammar; no store is opened.
+    match &cli.cmd {
+        Cmd::Completions { shell } => return completions(*shell),
+        Cmd::Man { out } => return man_pages(out.as_deref()),
+        _ => {}
+    }
     // An export file verifies on its own: no store is opened (or created).
     if let Cmd::Audit {
         cmd:
@@ -348,12 +373,46 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Receipt { cmd } => return provider::receipt(e, tenant, cmd, out),
         Cmd::Smtp { cmd } => return provider::smtp(e, tenant, &os, cmd, out),
         Cmd::Notifications { cmd } => return provider::notifications(e, tenant, cmd, out),
-        Cmd::Serve { .. } => {}
+        Cmd::Serve { .. } | Cmd::Completions { .. } | Cmd::Man { .. } => {}
         Cmd::Demo => {
             let reqs = lockbox_core::demo::seed(e, tenant)?;
             out.requests(&reqs.iter().map(RequestDto::from).collect::<Vec<_>>());
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockbox completions SHELL`: the completion script, from the clap grammar.
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "lockbox", &mut buf);
+    write_stdout(&buf)
+}
+
+/// `lockbox man`: lockbox(1) in roff, from the clap grammar; `--out DIR`:
+/// it and a page per subcommand, as files.
+fn man_pages(dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    // As `generate_to` does for every page: `lockbox help` gets none.
+    let cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    let failed = |e: std::io::Error| Error::input(format!("cannot write the man pages: {e}"));
+    if let Some(dir) = dir {
+        clap_mangen::generate_to(cmd, dir).map_err(failed)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut buf)
+        .map_err(failed)?;
+    write_stdout(&buf)
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<ExitCode> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::input(format!("cannot write to stdout: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 

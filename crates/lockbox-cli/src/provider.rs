@@ -252,15 +252,60 @@ pub fn serve(
         );
         let wake = engine.changed().clone();
         let scheme = if cfg.tls.is_some() { "https" } else { "http" };
-        let (addr, server) = lockbox_api::bind(state, cfg).await?;
+        // SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C): stop accepting,
+        // answer what is in flight, then stop the background loop.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let signals = termination()?;
+        let stopping = stop_rx.clone();
+        let (addr, server) = lockbox_api::bind_with_shutdown(state, cfg, stopped(stopping)).await?;
+        tracing::info!(%addr, scheme, "Lockbox API listening");
         outln!("Lockbox API listening on {scheme}://{addr}/v1  (OpenAPI: {scheme}://{addr}/v1/openapi.json)");
         // Deadlines and email, woken by every write through the API.
-        let worker = tokio::spawn(lockbox_core::runtime::background_loop(engine, wake));
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = server => {}
-        }
-        worker.abort();
+        let worker = tokio::spawn(lockbox_core::runtime::background_loop_until(
+            engine,
+            wake,
+            stopped(stop_rx),
+        ));
+        let mut server = server;
+        let signal = tokio::select! {
+            s = signals => s,
+            r = &mut server => {
+                // The server ended by itself (an error, logged): stop the rest.
+                let _ = stop_tx.send(true);
+                let _ = worker.await;
+                r.map_err(|e| Error::internal(format!("the API server task failed: {e}")))?;
+                return Err(Error::internal("the API server stopped"));
+            }
+        };
+        tracing::info!(signal, "shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+        server
+            .await
+            .map_err(|e| Error::internal(format!("the API server task failed: {e}")))?;
+        worker
+            .await
+            .map_err(|e| Error::internal(format!("the background loop failed: {e}")))?;
+        tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves once `stop` says true (or its sender is gone).
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// The first SIGTERM or SIGINT, by name. Installed before the server starts,
+/// so a signal that comes early is not lost.
+fn termination() -> Result<impl std::future::Future<Output = &'static str>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let fail = |e: std::io::Error| Error::internal(format!("cannot install signal handlers: {e}"));
+    let mut term = signal(SignalKind::terminate()).map_err(fail)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(fail)?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     })
 }

@@ -121,7 +121,19 @@ pub async fn background_pass(h: &EngineHandle, sched: &mut Scheduler) -> (Durati
 /// until the next deadline or until `wake` is notified. After a pass that
 /// changed the store, `changed` is notified (the desktop's feed refreshes).
 pub async fn background_loop(h: EngineHandle, wake: Arc<Notify>) {
+    background_loop_until(h, wake, std::future::pending()).await;
+}
+
+/// [`background_loop`] until `stop` completes (a server's graceful shutdown):
+/// a pass under way is finished — its claims sent and recorded — then the
+/// loop returns; a stop while it sleeps returns at once.
+pub async fn background_loop_until(
+    h: EngineHandle,
+    wake: Arc<Notify>,
+    stop: impl std::future::Future<Output = ()>,
+) {
     let mut sched = Scheduler::default();
+    let mut stop = std::pin::pin!(stop);
     loop {
         let (sleep, changed) = background_pass(&h, &mut sched).await;
         if changed {
@@ -130,6 +142,7 @@ pub async fn background_loop(h: EngineHandle, wake: Arc<Notify>) {
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = wake.notified() => {}
+            _ = &mut stop => return,
         }
     }
 }

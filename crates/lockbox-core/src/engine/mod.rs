@@ -174,6 +174,13 @@ impl Engine {
         self.store.is_read_only()
     }
 
+    /// Can the store be read *now*? One read transaction of the newest audit
+    /// position, nothing written and nothing swept: a server's readiness
+    /// (`GET /readyz`). The store's error, if it cannot.
+    pub fn check_store(&mut self) -> Result<()> {
+        self.store.read(|tx| tx.audit_max_seq()).map(|_| ())
+    }
+
     /// `req` as it effectively is at `now`. On a read-only store nothing
     /// sweeps, so a request whose deadline passed is still stored as it was;
     /// the machine computes the due transition in memory (nothing is written).
