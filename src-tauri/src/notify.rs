@@ -9,8 +9,8 @@
 //! kept open until the daemon says it was acted on or closed (dunst sends
 //! `ActionInvoked` to the connection that sent `Notify`). So each shown
 //! notification is one waiting task holding one connection, registered in
-//! [`Live`]: it ends on `ActionInvoked` or `NotificationClosed` (dunst closes
-//! ours after [`SHOW_FOR_MS`]); at most [`MAX_LIVE`] wait at once, and
+//! [`Live`]: it ends on `ActionInvoked` (then closes the notification) or
+//! `NotificationClosed` (dunst closes ours after [`SHOW_FOR_MS`]); at most [`MAX_LIVE`] wait at once, and
 //! showing one more closes the oldest on the daemon (`CloseNotification`),
 //! which ends its task. Nothing waits on a thread of its own, and a daemon
 //! that keeps notifications forever (a notification centre) costs at most
@@ -213,6 +213,10 @@ pub async fn show<R: Runtime>(
                 tracing::debug!(id, "closing a notification: {MAX_LIVE} newer ones wait");
                 let _ = tokio::time::timeout(NOTIFY_TIMEOUT, handle.close_async()).await;
             }
+        }
+        if action.is_some() {
+            // Acted on: it has done its job (dunst would keep showing it).
+            let _ = tokio::time::timeout(NOTIFY_TIMEOUT, handle.close_async()).await;
         }
         live.leave(seq);
         match action {

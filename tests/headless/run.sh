@@ -18,7 +18,8 @@
 #  6. a burst of 50 new requests raises exactly one notification (one Notify
 #     call on the bus), "50 new Customer Lockbox requests", and its click
 #     opens Service requests filtered to pending.
-# Also saves a screenshot of the window: target/screenshots/app-start.png.
+# Also saves screenshots of the window: target/screenshots/app-start.png, and
+# notification-click.png (the request's details after the click).
 # Usage: tests/headless/run.sh (after `cargo build -p lockbox-app -p lockbox-cli`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -94,6 +95,9 @@ if wait_for "$WORK/app1.log" "notification sent request=$ID4 kind=pending id=[0-
   if wait_for "$WORK/app1.log" "notification clicked.*route=requests?request=$ID4&tenant=default" 3 &&
      wait_for "$WORK/app1.log" "window shows route=requests?request=$ID4" 10; then
     ok "clicking the notification (dunst's ActionInvoked default, $shown displayed) showed request $ID4 in $(( ($(date +%s%N) - t_click) / 1000000 )) ms"
+    sleep 0.5; import -window root "$SHOTS/notification-click.png" && ok "screenshot saved: target/screenshots/notification-click.png"
+    left=$(dunstctl count displayed)
+    if [ "$left" = 0 ]; then ok "the clicked notification was closed"; else bad "$left notifications still shown after the click"; fi
   else
     bad "the click did not show request $ID4"; grep -E "clicked|window shows|notification" "$WORK/app1.log" | tail -5
   fi
