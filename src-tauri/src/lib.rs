@@ -74,6 +74,13 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// Show the window on an admin-center route (`alerts::Target::route`): a
+/// notification click, a tray item. The UI parses it (`parseHash`).
+pub fn open_route<R: Runtime>(app: &AppHandle<R>, route: &str) {
+    show_main(app);
+    let _ = app.emit("lockbox://navigate", route);
+}
+
 /// `--page requests|settings|audit|home` (or `LOCKBOX_START_PAGE`): the page the window opens on.
 pub fn start_page_from(args: impl IntoIterator<Item = String>) -> String {
     let mut it = args.into_iter();

@@ -3,10 +3,13 @@
 //!   sleep until the next wake time or until woken by a change;
 //! - the **change feed**: notice commits by any process (`PRAGMA data_version`
 //!   on a 500 ms tick, or at once when our own command wrote), then tell the
-//!   UI, refresh the tray and deliver new notices as OS notifications.
+//!   UI, refresh the tray and deliver new notices as OS notifications,
+//!   new requests coalesced into bursts (`lockbox_core::alerts::Coalescer`,
+//!   fed the engine's clock; held ones are shown from the next tick).
 
 use crate::state::AppState;
 use crate::{notify, tray};
+use lockbox_core::alerts::{self, Alert, Coalescer};
 use lockbox_core::dto::{LockboxEvent, LockboxEventKind};
 use lockbox_core::scheduler;
 use std::sync::Arc;
@@ -29,13 +32,17 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
     let mut last_version: Option<i64> = None;
     let mut last_audit: Option<i64> = None;
     let mut forced = true; // refresh once at start: tray, pending notices
+    let mut notices = Notices::default();
     loop {
         match state.run(|e, _| e.store().data_version()).await {
             Ok(v) => {
                 if forced || last_version != Some(v) {
                     last_version = Some(v);
-                    refresh(&app, &state, &mut last_audit).await;
+                    refresh(&app, &state, &mut last_audit, &mut notices).await;
                     wake.notify_one();
+                } else if notices.coalescer.held() > 0 {
+                    // New requests held back for their burst: show them once due.
+                    notices.deliver(&app, &state, Vec::new()).await;
                 }
             }
             Err(e) => tracing::warn!("change feed: {e}"),
@@ -47,7 +54,12 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
     }
 }
 
-async fn refresh<R: Runtime>(app: &AppHandle<R>, state: &AppState, last_audit: &mut Option<i64>) {
+async fn refresh<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    last_audit: &mut Option<i64>,
+    notices: &mut Notices,
+) {
     let after = *last_audit;
     let audit = match state.run(move |e, _| e.audit_changes_since(after)).await {
         Ok(c) => {
@@ -64,55 +76,97 @@ async fn refresh<R: Runtime>(app: &AppHandle<R>, state: &AppState, last_audit: &
         let _ = app.emit("lockbox://changed", ev);
     }
     let enabled = state.prefs().notifications_enabled;
-    match state.run(|e, _| e.pending_count_all()).await {
-        Ok(pending) => {
+    let tray_rows = |e: &mut lockbox_core::Engine, _: &_| {
+        Ok((
+            e.pending_count_all()?,
+            e.newest_pending_all(alerts::TRAY_REQUESTS)?,
+        ))
+    };
+    match state.run(tray_rows).await {
+        Ok((pending, newest)) => {
             if let Some(t) = tray::get(app) {
-                t.update(&tray::tray_state(pending, enabled));
+                t.update(&tray::tray_state(pending, enabled, &newest));
             }
         }
         Err(e) => tracing::warn!("cannot count pending requests: {e}"),
     }
-    deliver_notices(state, enabled).await;
-}
-
-/// Claim new notices for this channel (each exactly once) and show them.
-async fn deliver_notices(state: &AppState, enabled: bool) {
     let claimed = match state.run(|e, _| scheduler::claim_notices(e, CHANNEL)).await {
         Ok(c) => c,
         Err(e) => return tracing::warn!("cannot claim notices: {e}"),
     };
-    if claimed.is_empty() {
-        return;
+    if !claimed.is_empty() || notices.coalescer.held() > 0 {
+        notices.deliver(app, state, claimed).await;
     }
-    // One clock read for the batch (not an engine round-trip per notice).
-    let now = state
-        .run(|e, _| Ok(e.now()))
-        .await
-        .unwrap_or_else(|_| chrono::Utc::now());
-    for n in claimed {
-        let (summary, body) = notify::render(&n, now);
+}
+
+/// Notices on their way to the screen: the burst rule's state and the
+/// notifications that wait for a click.
+#[derive(Default)]
+struct Notices {
+    coalescer: Coalescer,
+    live: notify::Live,
+}
+
+impl Notices {
+    /// Take newly claimed notices (each claimed exactly once) and show what
+    /// the burst rule says is due now; record each notice's outcome.
+    async fn deliver<R: Runtime>(
+        &mut self,
+        app: &AppHandle<R>,
+        state: &AppState,
+        claimed: Vec<lockbox_core::store::NoticeRow>,
+    ) {
+        // One clock read for the batch (not an engine round-trip per notice).
+        let now = match state.run(|e, _| Ok(e.now())).await {
+            Ok(now) => now,
+            Err(e) => return tracing::warn!("cannot read the clock: {e}"),
+        };
+        let enabled = state.prefs().notifications_enabled;
+        for alert in self.coalescer.push(claimed, now) {
+            self.show(app, state, &alert, now, enabled).await;
+        }
+    }
+
+    async fn show<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        state: &AppState,
+        alert: &Alert,
+        now: lockbox_core::Time,
+        enabled: bool,
+    ) {
+        let (summary, body) = notify::render_alert(alert, now);
         let outcome = if enabled {
-            tokio::task::spawn_blocking(move || {
-                notify::send_blocking(&summary, &body).map(|_| summary)
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()))
+            notify::show(app, &self.live, &summary, &body, alert.target())
+                .await
+                .map(|id| (id, summary))
         } else {
             Err("notifications are turned off".to_string())
         };
+        let kind = match alert {
+            Alert::One(n) => n.kind.clone(),
+            Alert::Burst(ns) => format!("burst of {}", ns.len()),
+        };
+        let first = alert
+            .notices()
+            .first()
+            .map(|n| n.request.id.clone())
+            .unwrap_or_default();
         match &outcome {
-            Ok(summary) => {
-                tracing::info!(request = %n.request.id, kind = %n.kind, %summary, "notification sent")
+            Ok((id, summary)) => {
+                tracing::info!(request = %first, %kind, id, %summary, live = self.live.len(), "notification sent")
             }
             Err(why) => {
-                tracing::warn!(request = %n.request.id, kind = %n.kind, "notification not shown: {why}")
+                tracing::warn!(request = %first, %kind, "notification not shown: {why}")
             }
         }
-        let (id, sent, detail) = (n.id, outcome.is_ok(), outcome.err());
-        if let Err(e) = state
-            .run(move |e, _| e.finish_delivery(id, CHANNEL, sent, detail.as_deref()))
-            .await
-        {
+        let ids: Vec<i64> = alert.notices().iter().map(|n| n.id).collect();
+        let (sent, detail) = (outcome.is_ok(), outcome.err());
+        let record = move |e: &mut lockbox_core::Engine, _: &_| {
+            ids.iter()
+                .try_for_each(|id| e.finish_delivery(*id, CHANNEL, sent, detail.as_deref()))
+        };
+        if let Err(e) = state.run(record).await {
             tracing::warn!("cannot record notification outcome: {e}");
         }
     }

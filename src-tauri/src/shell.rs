@@ -39,8 +39,12 @@ impl<R: Runtime> Shell for Desktop<R> {
 
     async fn tray_state(&self, _: TrayStateArgs) -> Result<TrayStateDto> {
         let enabled = self.state.prefs().notifications_enabled;
-        let n = self.state.run(|e, _| e.pending_count_all()).await?;
-        Ok(crate::tray::tray_state(n, enabled))
+        let rows = |e: &mut Engine, _: &Principal| {
+            let newest = e.newest_pending_all(lockbox_core::alerts::TRAY_REQUESTS)?;
+            Ok((e.pending_count_all()?, newest))
+        };
+        let (n, newest) = self.state.run(rows).await?;
+        Ok(crate::tray::tray_state(n, enabled, &newest))
     }
 
     /// The native save dialog; `LOCKBOX_E2E_SAVE_PATH` answers for it in
@@ -98,6 +102,12 @@ impl<R: Runtime> Shell for Desktop<R> {
             .iter()
             .for_each(|a| a.start_verification());
         Ok(ms)
+    }
+
+    /// Logs what the window shows (the headless test reads it).
+    async fn ui_shown(&self, a: UiShownArgs) -> Result<()> {
+        tracing::info!(route = %a.route, "window shows");
+        Ok(())
     }
 
     async fn archive_verify(&self, _: ArchiveVerifyArgs) -> Result<VerifyReport> {

@@ -1,8 +1,12 @@
 //! The tray icon: a badge icon and tooltip with the pending count, and a menu
-//! whose ids are an enum. Under Xvfb the tray is invisible, so every update is
-//! also logged (`tray updated`) and readable through the `tray_state` command.
+//! whose ids are an enum, plus the newest pending requests (up to 5), each an
+//! item that opens it (id `open:` + its route). Under Xvfb the tray is
+//! invisible, so every update is also logged (`tray updated`) and readable
+//! through the `tray_state` command.
 
-use lockbox_core::dto::TrayStateDto;
+use lockbox_core::alerts::{self, Target};
+use lockbox_core::dto::{TrayRequestDto, TrayStateDto};
+use lockbox_core::model::Request;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -42,12 +46,31 @@ impl MenuId {
     }
 }
 
-pub fn tray_state(pending: u64, notifications_enabled: bool) -> TrayStateDto {
+/// The id prefix of a menu item that opens a route (a pending request).
+pub const OPEN_PREFIX: &str = "open:";
+
+pub fn tray_state(pending: u64, notifications_enabled: bool, newest: &[Request]) -> TrayStateDto {
     TrayStateDto {
         pending,
         tooltip: format!("Lockbox — {pending} pending"),
         notifications_enabled,
+        requests: newest
+            .iter()
+            .map(|r| TrayRequestDto {
+                label: alerts::tray_label(r),
+                route: Target::Request {
+                    tenant: r.tenant.clone(),
+                    id: r.id.clone(),
+                }
+                .route(),
+            })
+            .collect(),
     }
+}
+
+/// The route a menu item id opens, if it is a request item.
+pub fn route_of_item(id: &str) -> Option<&str> {
+    id.strip_prefix(OPEN_PREFIX)
 }
 
 fn requests_label(pending: u64) -> String {
@@ -56,7 +79,10 @@ fn requests_label(pending: u64) -> String {
 
 pub struct Tray<R: Runtime> {
     icon: TrayIcon<R>,
+    menu: Menu<R>,
     requests: MenuItem<R>,
+    /// The request items shown, right after `requests`.
+    request_items: std::sync::Mutex<Vec<MenuItem<R>>>,
     notifications: CheckMenuItem<R>,
     last: std::sync::Mutex<Option<TrayStateDto>>,
 }
@@ -109,6 +135,9 @@ impl<R: Runtime> Tray<R> {
             .on_menu_event(|app, ev| {
                 if let Some(id) = MenuId::parse(ev.id().as_ref()) {
                     crate::on_menu(app, id);
+                } else if let Some(route) = route_of_item(ev.id().as_ref()) {
+                    tracing::info!(%route, "tray item chosen");
+                    crate::open_route(app, route);
                 }
             })
             .on_tray_icon_event(|tray, ev| {
@@ -124,7 +153,9 @@ impl<R: Runtime> Tray<R> {
             .build(app)?;
         Ok(Tray {
             icon,
+            menu,
             requests,
+            request_items: std::sync::Mutex::new(Vec::new()),
             notifications,
             last: std::sync::Mutex::new(None),
         })
@@ -143,16 +174,40 @@ impl<R: Runtime> Tray<R> {
             self.requests.set_text(requests_label(state.pending))?;
             self.notifications
                 .set_checked(state.notifications_enabled)?;
+            if last.as_ref().map(|l| &l.requests) != Some(&state.requests) {
+                self.set_requests(&state.requests)?;
+            }
             Ok(())
         })();
         match result {
             Ok(()) => {
-                tracing::info!(pending = state.pending, tooltip = %state.tooltip, "tray updated")
+                let items: Vec<&str> = state.requests.iter().map(|r| r.label.as_str()).collect();
+                tracing::info!(pending = state.pending, tooltip = %state.tooltip, ?items, "tray updated")
             }
             Err(e) => tracing::warn!("tray update failed: {e}"),
         }
         let _ = self.icon.app_handle().emit("lockbox://tray", state);
         *last = Some(state.clone());
+    }
+}
+
+impl<R: Runtime> Tray<R> {
+    /// Replace the request items (after "Service requests"): labels are one
+    /// line of plain text already; `&` is the menu's mnemonic mark.
+    fn set_requests(&self, rows: &[TrayRequestDto]) -> tauri::Result<()> {
+        let mut items = self.request_items.lock().unwrap_or_else(|p| p.into_inner());
+        for old in items.drain(..) {
+            self.menu.remove(&old)?;
+        }
+        let app = self.icon.app_handle();
+        for (i, r) in rows.iter().enumerate() {
+            let id = format!("{OPEN_PREFIX}{}", r.route);
+            let label = lockbox_core::text::menu_escape(&r.label);
+            let item = MenuItem::with_id(app, id, label, true, None::<&str>)?;
+            self.menu.insert(&item, 2 + i)?;
+            items.push(item);
+        }
+        Ok(())
     }
 }
 

@@ -228,9 +228,30 @@ fn settings_and_prefs() {
         .is_err());
     assert_eq!(f.ok("get_prefs", json!({}))["notifications_enabled"], false);
     let t = f.ok("tray_state", json!({}));
+    // The pending requests (filed at one instant: newest first by id), each
+    // an item that opens it.
+    let mut items: Vec<(usize, &String)> = f.pending.iter().enumerate().collect();
+    items.sort_by(|a, b| b.1.cmp(a.1));
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|(i, id)| {
+            json!({"label": format!("SR-{i} · eng{i} · Exchange Online"),
+                   "route": format!("requests?request={id}&tenant=default")})
+        })
+        .collect();
     assert_eq!(
         t,
-        json!({"pending": 2, "tooltip": "Lockbox — 2 pending", "notifications_enabled": false})
+        json!({"pending": 2, "tooltip": "Lockbox — 2 pending", "notifications_enabled": false,
+               "requests": items})
+    );
+}
+
+#[test]
+fn ui_shown_is_logged_and_answers_null() {
+    let f = fixture();
+    assert_eq!(
+        f.ok("ui_shown", json!({"route": "requests?request=x"})),
+        Value::Null
     );
 }
 

@@ -7,8 +7,19 @@
 #     its deadline, with no CLI call in between;
 #  3. after a restart the first notification is not shown again;
 #  4. provider-sent markup reaches the daemon escaped: dunst renders body
-#     markup and links, so an engineer named <a href=…> must show as text.
-# Also saves a screenshot of the window: target/screenshots/app-start.png.
+#     markup and links, so an engineer named <a href=…> must show as text;
+#  5. a click leads to the request: dunst invokes the notification's default
+#     action (`dunstctl action 0`, so dunst itself emits ActionInvoked(id,
+#     "default") to the app's connection), and the window reports that it
+#     shows the request's details (the UI's `ui_shown` → "window shows" log);
+#     the "Open" button's key, sent as a broadcast ActionInvoked(id, "open")
+#     signal (dbus-send), does the same; the tray lists the pending request
+#     and drops it once decided;
+#  6. a burst of 50 new requests raises exactly one notification (one Notify
+#     call on the bus), "50 new Customer Lockbox requests", and its click
+#     opens Service requests filtered to pending.
+# Also saves screenshots of the window: target/screenshots/app-start.png, and
+# notification-click.png (the request's details after the click).
 # Usage: tests/headless/run.sh (after `cargo build -p lockbox-app -p lockbox-cli`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -64,6 +75,90 @@ else
   bad "no Notify call within 3 s"; cat "$WORK/monitor.log"
 fi
 if wait_for "$WORK/app1.log" "tray updated pending=1" 3; then ok "tray reports 1 pending"; else bad "tray did not report 1 pending"; fi
+
+# 5. Clicks lead to the request; the tray lists it while pending.
+for tool in dunstctl dbus-send; do command -v "$tool" >/dev/null || { bad "$tool is missing (apt-get install dunst dbus)"; exit 1; }; done
+if wait_for "$WORK/app1.log" 'tray updated pending=1 .*items=\["SR-HEADLESS-1 · eng.headless · Exchange Online"\]' 3; then
+  ok "the tray menu lists the pending request"
+else
+  bad "the tray does not list the pending request"; grep "tray updated" "$WORK/app1.log" | tail -3
+fi
+dunstctl close-all; sleep 0.3
+ID4=$("$CLI" --json request new --engineer eng.click --case SR-HEADLESS-CLICK --workload SharePoint \
+      --resource "Site: /sites/finance" --reason "Click check" --duration 1h | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+"$CLI" request provider-approve "$ID4" --as mgr.headless >/dev/null
+if wait_for "$WORK/app1.log" "notification sent request=$ID4 kind=pending id=[0-9]" 5; then
+  sleep 0.5   # the app's wait for the click subscribes right after Notify returns
+  shown=$(dunstctl count displayed)
+  t_click=$(date +%s%N)
+  dunstctl action 0
+  if wait_for "$WORK/app1.log" "notification clicked.*route=requests?request=$ID4&tenant=default" 3 &&
+     wait_for "$WORK/app1.log" "window shows route=requests?request=$ID4" 10; then
+    ok "clicking the notification (dunst's ActionInvoked default, $shown displayed) showed request $ID4 in $(( ($(date +%s%N) - t_click) / 1000000 )) ms"
+    sleep 0.5; import -window root "$SHOTS/notification-click.png" && ok "screenshot saved: target/screenshots/notification-click.png"
+    left=$(dunstctl count displayed)
+    if [ "$left" = 0 ]; then ok "the clicked notification was closed"; else bad "$left notifications still shown after the click"; fi
+  else
+    bad "the click did not show request $ID4"; grep -E "clicked|window shows|notification" "$WORK/app1.log" | tail -5
+  fi
+else
+  bad "no notification for the click request"; tail -5 "$WORK/app1.log"
+fi
+# The "Open" button: dunst offers it in its context menu (dmenu, not scriptable
+# here), so send its key as the signal dunst would; the app listens for it on
+# the notification's own connection (a broadcast reaches it too).
+ID5=$("$CLI" --json request new --engineer eng.open --case SR-HEADLESS-OPEN --workload Teams \
+      --resource "Team: Ops" --reason "Open button check" --duration 1h | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+"$CLI" request provider-approve "$ID5" --as mgr.headless >/dev/null
+if wait_for "$WORK/app1.log" "notification sent request=$ID5 kind=pending id=[0-9]" 5; then
+  NID5=$(grep "request=$ID5 kind=pending id=" "$WORK/app1.log" | sed -E 's/.* id=([0-9]+) .*/\1/' | head -1)
+  sleep 0.5
+  dbus-send --session --type=signal /org/freedesktop/Notifications org.freedesktop.Notifications.ActionInvoked "uint32:$NID5" string:open
+  if wait_for "$WORK/app1.log" "window shows route=requests?request=$ID5" 10; then
+    ok "the Open action (ActionInvoked $NID5 \"open\") showed request $ID5"
+  else
+    bad "the Open action did not show request $ID5"; grep -E "clicked|window shows" "$WORK/app1.log" | tail -5
+  fi
+else
+  bad "no notification for the Open request"
+fi
+"$CLI" request reject "$ID4" --comment "done" >/dev/null
+"$CLI" request reject "$ID5" --comment "done" >/dev/null
+if wait_for "$WORK/app1.log" 'tray updated pending=1 .*items=\["SR-HEADLESS-1 ' 5; then
+  ok "decided requests leave the tray menu"
+else
+  bad "the tray still lists decided requests"; grep "tray updated" "$WORK/app1.log" | tail -3
+fi
+
+# 6. A burst of 50 new requests: one notification.
+dunstctl close-all
+BURST=()
+for i in $(seq 1 50); do
+  BURST+=("$("$CLI" --json request new --engineer "eng.burst$((i % 7))" --case "SR-BURST-$i" --workload Teams \
+      --resource "Team: Ops" --reason "Burst check" --duration 1h | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')")
+done
+before=$(grep -c 'member=Notify' "$WORK/monitor.log" || true)
+t_burst=$(date +%s%N)
+printf '%s\n' "${BURST[@]}" | xargs -P 4 -I{} "$CLI" request provider-approve {} --as mgr.headless >/dev/null
+filed_ms=$(( ($(date +%s%N) - t_burst) / 1000000 ))
+if wait_for "$WORK/app1.log" "notification sent .*kind=burst of 50" 15; then
+  sleep 3   # anything else the burst would raise
+  after=$(grep -c 'member=Notify' "$WORK/monitor.log" || true)
+  if [ $((after - before)) = 1 ] && grep -q '"50 new Customer Lockbox requests"' "$WORK/monitor.log"; then
+    ok "50 requests provider-approved in $filed_ms ms raised exactly one notification (50 new Customer Lockbox requests)"
+  else
+    bad "the burst raised $((after - before)) Notify calls"; grep -E "notification sent" "$WORK/app1.log" | tail -5
+  fi
+  dunstctl action 0
+  if wait_for "$WORK/app1.log" "notification clicked.*route=requests?status=pending&tenant=default" 3 &&
+     wait_for "$WORK/app1.log" "window shows route=requests?status=pending" 10; then
+    ok "clicking the burst's notification showed Service requests filtered to pending"
+  else
+    bad "the burst's click did not show the pending requests"; grep -E "clicked|window shows" "$WORK/app1.log" | tail -5
+  fi
+else
+  bad "no burst notification (filed in $filed_ms ms)"; grep -E "notification sent" "$WORK/app1.log" | tail -5
+fi
 
 # 2. Expiry within 1 s of the deadline, driven by the app alone.
 "$CLI" settings set request-lifetime 5s >/dev/null

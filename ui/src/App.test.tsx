@@ -1,6 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { shortId } from "./lib/time";
 import { renderApp, setupMock } from "./test/utils";
 
 const user = () => userEvent.setup({ delay: null });
@@ -50,6 +51,37 @@ describe("Layout", () => {
     m.backend.emitNavigate("requests");
     expect(await screen.findByRole("heading", { name: "Service requests" })).toBeInTheDocument();
     expect(window.location.hash).toBe("#/requests");
+  });
+
+  it("a notification click opens its request's details, in the request's organization", async () => {
+    const m = setupMock();
+    await renderApp("#/home");
+    await waitFor(() => expect(m.listen).toHaveBeenCalledWith("lockbox://navigate", expect.any(Function)));
+    // A Fabrikam request while Contoso is shown: the link names its tenant.
+    const r = (m.backend.requests.get("fabrikam") ?? []).find((x) => x.state === "expired" || x.state === "pending");
+    if (!r) throw new Error("seed has no fabrikam request");
+    const link = `requests?request=${encodeURIComponent(r.id)}&tenant=fabrikam`;
+    m.backend.emitNavigate(link);
+    const drawer = await screen.findByRole("dialog", { name: `Request ${shortId(r.id)} details` });
+    await within(drawer).findByText(r.reason);
+    expect(m.calls("get_request").at(-1)).toEqual({ tenant: "fabrikam", id: r.id });
+    await waitFor(() => expect(m.calls("ui_shown")).toContainEqual({ route: `requests?request=${encodeURIComponent(r.id)}` }));
+    expect(window.location.hash).toBe(`#/requests?request=${encodeURIComponent(r.id)}`);
+    // The same link again, after the drawer was closed, opens it again.
+    await user().keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog", { name: `Request ${shortId(r.id)} details` })).toBeNull());
+    m.backend.emitNavigate(link);
+    expect(await screen.findByRole("dialog", { name: `Request ${shortId(r.id)} details` })).toBeInTheDocument();
+  });
+
+  it("a burst's notification opens Service requests filtered to pending", async () => {
+    const m = setupMock();
+    await renderApp("#/audit");
+    await waitFor(() => expect(m.listen).toHaveBeenCalledWith("lockbox://navigate", expect.any(Function)));
+    m.backend.emitNavigate("requests?status=pending&tenant=contoso");
+    expect(await screen.findByRole("heading", { name: "Service requests" })).toBeInTheDocument();
+    await waitFor(() => expect(m.calls("ui_shown")).toContainEqual({ route: "requests?status=pending" }));
+    expect((m.calls("list_requests").at(-1)?.query as { states: string[] }).states).toEqual(["pending"]);
   });
 
   it("hides the tenant switcher with a single tenant", async () => {

@@ -96,14 +96,6 @@ function useHashRoute(): [Route, (r: Route) => void] {
     if (window.location.hash !== h) window.location.hash = h;
     setRoute(r);
   }, []);
-  // The tray's "Open requests" and similar shell actions.
-  useEffect(
-    () =>
-      onNavigate((page) => {
-        if (page === "requests" || page === "home" || page === "settings" || page === "audit") navigate({ page });
-      }),
-    [navigate],
-  );
   return [route, navigate];
 }
 
@@ -126,6 +118,9 @@ function Shell({ boot }: { boot?: BootDto }) {
   const [error, setError] = useState<string | null>(null);
   const [tenantId, setTenantId] = useState<string | null>(() => boot?.tenant ?? storedTenant());
   const [route, navigate] = useHashRoute();
+  // Each shell link (a notification click, a tray item) opens its page afresh,
+  // even when it is the page already shown.
+  const [shellLinks, setShellLinks] = useState(0);
 
   useEffect(() => {
     if (session) return;
@@ -150,6 +145,22 @@ function Shell({ boot }: { boot?: BootDto }) {
       /* storage unavailable */
     }
   }, [archived]);
+
+  // A notification click or tray item: a route (`requests?request=ID&tenant=T`,
+  // `requests?status=pending`, or a page name), its organization first.
+  useEffect(
+    () =>
+      onNavigate((link) => {
+        const r = parseHash(link);
+        if (r.page === "requests" && r.tenant) {
+          if (session?.tenants.some((t) => t.id === r.tenant)) setTenant(r.tenant);
+          r.tenant = undefined;
+        }
+        setShellLinks((n) => n + 1);
+        navigate(r);
+      }),
+    [navigate, session, setTenant],
+  );
 
   const ctx = useMemo<AppContextValue | null>(() => {
     if (!session) return null;
@@ -255,7 +266,7 @@ function Shell({ boot }: { boot?: BootDto }) {
         </NavDrawer>
         <main className={styles.main} id="main">
           {/* key on tenant: switching organization starts each page afresh */}
-          <Page key={ctx.tenant.id} route={shown} />
+          <Page key={`${ctx.tenant.id}/${shellLinks}`} route={shown} />
         </main>
       </div>
     </AppContext.Provider>
@@ -275,7 +286,7 @@ function PageBody({ route }: { route: Route }) {
     case "home":
       return <HomePage />;
     case "requests":
-      return <ServiceRequestsPage initialStatus={route.status} />;
+      return <ServiceRequestsPage initialStatus={route.status} initialRequest={route.request} />;
     case "settings":
       return <OrgSettingsPage />;
     case "audit":

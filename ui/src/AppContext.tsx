@@ -5,7 +5,8 @@ import type { TenantDto } from "./bindings/TenantDto";
 
 export type Route =
   | { page: "home" }
-  | { page: "requests"; status?: string }
+  /** `request`: the request whose details are open; `tenant`: its organization (a shell link). */
+  | { page: "requests"; status?: string; request?: string; tenant?: string }
   | { page: "settings" }
   | { page: "audit"; requestId?: string };
 
@@ -41,8 +42,14 @@ export function routeToHash(r: Route): string {
   switch (r.page) {
     case "home":
       return "#/home";
-    case "requests":
-      return r.status ? `#/requests?status=${encodeURIComponent(r.status)}` : "#/requests";
+    case "requests": {
+      const q = new URLSearchParams();
+      if (r.status) q.set("status", r.status);
+      if (r.request) q.set("request", r.request);
+      if (r.tenant) q.set("tenant", r.tenant);
+      const qs = q.toString();
+      return qs ? `#/requests?${qs}` : "#/requests";
+    }
     case "settings":
       return "#/settings";
     case "audit":
@@ -56,7 +63,12 @@ export function parseHash(hash: string): Route {
   const params = new URLSearchParams(qs);
   switch (path) {
     case "requests":
-      return { page: "requests", status: params.get("status") ?? undefined };
+      return {
+        page: "requests",
+        status: params.get("status") ?? undefined,
+        request: params.get("request") ?? undefined,
+        tenant: params.get("tenant") ?? undefined,
+      };
     case "settings":
       return { page: "settings" };
     case "audit":

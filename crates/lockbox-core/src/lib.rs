@@ -3,6 +3,7 @@
 //! the CLI, the desktop shell and the HTTP API are thin adapters over
 //! [`Engine`].
 
+pub mod alerts;
 pub mod audit;
 pub mod checkpoint;
 pub mod clock;

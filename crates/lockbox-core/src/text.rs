@@ -149,6 +149,12 @@ pub fn markup_escape(s: &str) -> String {
     out
 }
 
+/// A menu item's label (tray menus through muda): `&` marks the next
+/// character as the mnemonic and is dropped, so a literal one is `&&`.
+pub fn menu_escape(s: &str) -> String {
+    s.replace('&', "&&")
+}
+
 /// A CSV cell that no spreadsheet evaluates. A cell starting with `= + - @`,
 /// a tab or a carriage return is a formula to Excel, LibreOffice and Sheets
 /// (OWASP "CSV injection"): it gets a leading `'`. A cell that already starts

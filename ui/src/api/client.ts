@@ -290,8 +290,11 @@ export function changeCountNow(): number {
   return changeCount;
 }
 
-/** Subscribes to the shell asking the UI to show a page ("requests", "home", …). */
-export function onNavigate(handler: (page: string) => void): Unlisten {
+/**
+ * Subscribes to the shell asking the UI to show a route: a page name ("requests",
+ * "home", …) or a route with its query (`requests?request=ID&tenant=T`), as `parseHash` reads it.
+ */
+export function onNavigate(handler: (route: string) => void): Unlisten {
   return subscribe(NAVIGATE_EVENT, (p) => {
     if (typeof p === "string") handler(p);
   });
@@ -305,6 +308,15 @@ export function onLockboxEvent(handler: (event: LockboxEvent) => void): Unlisten
   return subscribe(CHANGED_EVENT, (p) => {
     if (isLockboxEvent(p)) handler(p);
   });
+}
+
+/**
+ * Tell the app what the window shows now (`requests?request=ID`,
+ * `requests?status=pending`): it logs it, which is how the headless test sees
+ * where a notification click led. Never fails the page.
+ */
+export function reportShown(route: string): void {
+  call("ui_shown", { route }).catch(() => undefined);
 }
 
 let readyReported = false;

@@ -72,6 +72,9 @@ export type Commands = {
   set_api_settings: { args: { tenant: string, settings: ApiSettingsDto, }; result: ApiSettingsDto };
   /** The first page rendered (cold-start benchmark); ms since start. */
   ui_ready: { args: { page: string, }; result: number };
+  /** What the window shows now (a route, e.g. `requests?request=ID`), */
+  /** logged: where a notification click or tray item led. */
+  ui_shown: { args: { route: string, }; result: null };
   /** Archive window: the archive's verification, when done. */
   archive_verify: { args: Record<symbol, never>; result: VerifyReport };
   /** Choose a store file and open it read-only in a new window. */
@@ -115,6 +118,7 @@ export const COMMANDS = {
   get_api_settings: { runs: "shell", access: "read", role: "anyone" },
   set_api_settings: { runs: "shell", access: "write", role: "admin" },
   ui_ready: { runs: "shell", access: "read", role: "anyone" },
+  ui_shown: { runs: "shell", access: "read", role: "anyone" },
   archive_verify: { runs: "shell", access: "read", role: "anyone" },
   open_archive: { runs: "shell", access: "read", role: "anyone" },
 } as const satisfies Record<CommandName, { runs: string; access: string; role: string }>;

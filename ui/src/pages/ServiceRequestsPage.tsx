@@ -21,7 +21,7 @@ import {
 } from "@fluentui/react-components";
 import { ArrowClockwiseRegular, LockClosedRegular } from "@fluentui/react-icons";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { errorMessage, listRequests, reportFirstPaint } from "../api/client";
+import { errorMessage, listRequests, reportFirstPaint, reportShown } from "../api/client";
 import { useApp, useArchive } from "../AppContext";
 import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestQuery } from "../bindings/RequestQuery";
@@ -88,7 +88,8 @@ export function deadlineOf(r: RequestDto): { at: number; label: string; after: s
   return null;
 }
 
-export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string }) {
+/** `initialRequest`: a request whose details open at once (a notification click, a tray item). */
+export function ServiceRequestsPage({ initialStatus, initialRequest }: { initialStatus?: string; initialRequest?: string }) {
   const styles = useStyles();
   const { tenant } = useApp();
   const archive = useArchive();
@@ -110,7 +111,7 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
   const [loading, setLoading] = useState(booted === null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(initialRequest ?? null);
 
 
   // Only the latest fetch may write to the list.
@@ -170,6 +171,12 @@ export function ServiceRequestsPage({ initialStatus }: { initialStatus?: string 
   };
 
   useLockboxEvents(tenant.id, ["requests_changed"], () => void refetch(true));
+
+  // Which list the window shows, once it is on screen.
+  const listShown = !loading && error === null;
+  useEffect(() => {
+    if (listShown) reportShown(`requests?status=${status}`);
+  }, [listShown, status]);
 
   // When a countdown reaches zero the engine moves the request on: refetch once
   // per deadline, from one timer set for the soonest deadline on the page (the

@@ -126,6 +126,9 @@ declare_commands! {
         Write Admin set_api_settings(SetApiSettingsArgs { tenant: String, settings: ApiSettingsDto }) -> ApiSettingsDto;
         /// The first page rendered (cold-start benchmark); ms since start.
         Read Anyone ui_ready(UiReadyArgs { page: String }) -> u64;
+        /// What the window shows now (a route, e.g. `requests?request=ID`),
+        /// logged: where a notification click or tray item led.
+        Read Anyone ui_shown(UiShownArgs { route: String }) -> ();
         /// Archive window: the archive's verification, when done.
         Read Anyone archive_verify(ArchiveVerifyArgs {}) -> VerifyReport;
         /// Choose a store file and open it read-only in a new window.

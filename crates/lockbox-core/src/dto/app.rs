@@ -146,4 +146,16 @@ pub struct TrayStateDto {
     pub pending: u64,
     pub tooltip: String,
     pub notifications_enabled: bool,
+    /// The newest pending requests (up to 5), each a menu item that opens it.
+    pub requests: Vec<TrayRequestDto>,
+}
+
+/// A tray menu item that opens one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrayRequestDto {
+    /// One line of plain text (`alerts::tray_label`).
+    pub label: String,
+    /// The admin-center route it opens (`alerts::Target::route`).
+    pub route: String,
 }

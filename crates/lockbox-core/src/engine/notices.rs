@@ -71,6 +71,28 @@ impl Engine {
         self.store.read(|tx| tx.count_pending_all())
     }
 
+    /// The newest pending requests across all tenants, newest first, at most
+    /// `limit` (the tray menu lists them to open directly).
+    pub fn newest_pending_all(&mut self, limit: u32) -> Result<Vec<Request>> {
+        self.apply_due()?;
+        let q = RequestQuery {
+            states: vec![State::Pending],
+            sort: RequestSort::Newest,
+            limit,
+            ..RequestQuery::default()
+        };
+        let mut all = self.store.read(|tx| {
+            let mut all = Vec::new();
+            for t in tx.tenants()? {
+                all.extend(tx.list_requests(&t.id, &q)?.0);
+            }
+            Ok(all)
+        })?;
+        all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        all.truncate(limit as usize);
+        Ok(all)
+    }
+
     /// The Home page's cards and 30-day chart.
     pub fn home_stats(&mut self, tenant: &str) -> Result<HomeStats> {
         self.apply_due()?;

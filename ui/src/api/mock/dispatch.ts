@@ -16,7 +16,7 @@ import { clone, fail } from "./util";
  * Shell commands a browser has no use for: the save dialog is the
  * transport's, the tray and the first-paint report belong to the desktop.
  */
-type NotMocked = "tray_state" | "choose_export_path" | "ui_ready";
+type NotMocked = "tray_state" | "choose_export_path" | "ui_ready" | "ui_shown";
 
 /** The commands the mock answers: the generated command table (Rust), less the above. */
 export type MockedCommand = Exclude<CommandName, NotMocked>;

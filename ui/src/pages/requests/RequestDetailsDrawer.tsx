@@ -35,6 +35,7 @@ import {
   errorMessage,
   getRequest,
   rejectRequest,
+  reportShown,
   requestAudit,
   revokeRequest,
 } from "../../api/client";
@@ -127,6 +128,8 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
     (usable ? el : heading.current)?.focus();
   }, [action]);
 
+  // The request last reported on screen (once per request, not per reload).
+  const reported = useRef<string | null>(null);
   // State changes only when the engine answers (never synchronously in the effect).
   const load = useCallback(
     (which: string) =>
@@ -136,6 +139,8 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
           setRequest(r);
           setAudit(a);
           setError(null);
+          if (reported.current !== which) reportShown(`requests?request=${encodeURIComponent(which)}`);
+          reported.current = which;
         },
         (e: unknown) => {
           if (openId.current === which) setError(errorMessage(e));
