@@ -112,8 +112,8 @@ pub fn server_url() -> String {
     .clone()
 }
 
-/// Keeps the watchdog's pipe open while this process lives.
-static WATCHDOG: Mutex<Option<std::process::ChildStdin>> = Mutex::new(None);
+/// The watchdog shell, whose stdin pipe stays open while this process lives.
+static WATCHDOG: Mutex<Option<std::process::Child>> = Mutex::new(None);
 
 /// The folder of PostgreSQL's programs.
 fn pg_bin() -> PathBuf {
@@ -211,7 +211,7 @@ fn start_cluster() -> String {
         data = data.display(),
         dir = dir.display(),
     );
-    let mut child = if is_root() {
+    let child = if is_root() {
         Command::new("runuser")
             .args(["-u", "nobody", "--", "sh", "-c", &script])
             .stdin(Stdio::piped())
@@ -223,7 +223,8 @@ fn start_cluster() -> String {
             .spawn()
     }
     .expect("start postgres");
-    *WATCHDOG.lock().unwrap_or_else(|e| e.into_inner()) = child.stdin.take();
+    let mut watchdog = WATCHDOG.lock().unwrap_or_else(|e| e.into_inner());
+    let child = watchdog.insert(child);
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
     for _ in 0..300 {
         if postgres::Client::connect(&url, postgres::NoTls).is_ok() {
