@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
+use lockbox_core::store::StoreLocation;
 use lockbox_core::model::limits;
 use lockbox_core::runtime::EngineHandle;
 use lockbox_core::Principal;
@@ -14,7 +15,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 struct Api {
-    _dir: tempfile::TempDir,
+    /// Where the engine's store is (SQLite file or PostgreSQL database).
+    loc: lockbox_core::store::StoreLocation,
     base: String,
     engine: EngineHandle,
     clock: ManualClock,
@@ -23,10 +25,10 @@ struct Api {
 }
 
 async fn start() -> Api {
-    let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap());
     // SQLite, or PostgreSQL with LOCKBOX_TEST_BACKEND=postgres.
-    let mut engine = lockbox_core::testing::engine(Arc::new(clock.clone()), "root").unwrap();
+    let (mut engine, loc) =
+        lockbox_core::testing::engine_and_location(Arc::new(clock.clone()), "root").unwrap();
     let (_, token) = engine
         .issue_token(
             "default",
@@ -43,7 +45,7 @@ async fn start() -> Api {
     };
     let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
     Api {
-        _dir: dir,
+        loc,
         base: format!("http://{addr}"),
         engine,
         clock,
@@ -748,11 +750,29 @@ async fn health_and_readiness_without_a_token() {
     let (s, v) = api.call("GET", "/readyz", None, None).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"status": "ok"})));
 
-    let db = api._dir.path().join("lockbox.db");
-    let other = rusqlite::Connection::open(&db).unwrap();
-    other
-        .execute_batch("ALTER TABLE audit_log RENAME TO audit_log_away")
-        .unwrap();
+    // Another connection renames the table away (and back, below).
+    let rename = |from: &str, to: &str| {
+        let sql = format!("ALTER TABLE {from} RENAME TO {to}");
+        match &api.loc {
+            StoreLocation::File(db) => rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch(&sql)
+                .unwrap(),
+            StoreLocation::Postgres(url) => {
+                let url = url.clone();
+                // The blocking client, off the test's async thread.
+                std::thread::spawn(move || {
+                    postgres::Client::connect(&url, postgres::NoTls)
+                        .unwrap()
+                        .batch_execute(&sql)
+                        .unwrap()
+                })
+                .join()
+                .unwrap()
+            }
+        }
+    };
+    rename("audit_log", "audit_log_away");
     let (s, v) = api.call("GET", "/readyz", None, None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert_eq!(v["code"], "store_unavailable", "{v}");
@@ -767,9 +787,7 @@ async fn health_and_readiness_without_a_token() {
         "alive even when the store is not readable"
     );
 
-    other
-        .execute_batch("ALTER TABLE audit_log_away RENAME TO audit_log")
-        .unwrap();
+    rename("audit_log_away", "audit_log");
     let (s, v) = api.call("GET", "/readyz", None, None).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"status": "ok"})));
 }

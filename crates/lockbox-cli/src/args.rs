@@ -147,6 +147,11 @@ pub enum Cmd {
         #[arg(long, env = "LOCKBOX_API_AUTH_FAILURES", default_value_t = 10)]
         auth_failures: u32,
     },
+    /// Move a store between backends.
+    Store {
+        #[command(subcommand)]
+        cmd: StoreCmd,
+    },
     /// Print a completion script for SHELL on stdout (the .deb installs
     /// them; e.g. `lockbox completions bash > ~/.local/share/bash-completion/completions/lockbox`).
     Completions { shell: clap_complete::Shell },
@@ -156,6 +161,23 @@ pub enum Cmd {
     Man {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCmd {
+    /// Copy every table of a store, its audit chains included, into a new
+    /// store (a SQLite file or a PostgreSQL URL), then verify both: exit 0
+    /// when every tenant's chain has the same head (entries and hash), 1 if not.
+    /// A file copy gets the source's receipt key beside it; a PostgreSQL
+    /// copy is opened with --receipt-key naming that key.
+    Copy {
+        /// The store to copy: a path or a postgres:// URL.
+        #[arg(long, value_name = "PATH|URL")]
+        from: String,
+        /// The new store: a path or a postgres:// URL (it must hold nothing yet).
+        #[arg(long, value_name = "PATH|URL")]
+        to: String,
     },
 }
 

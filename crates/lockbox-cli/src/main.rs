@@ -96,6 +96,9 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
     match &cli.cmd {
         Cmd::Completions { shell } => return completions(*shell),
         Cmd::Man { out } => return man_pages(out.as_deref()),
+        Cmd::Store {
+            cmd: args::StoreCmd::Copy { from, to },
+        } => return store_copy(from, to, cli.receipt_key.as_deref(), out),
         _ => {}
     }
     // An export file verifies on its own: no store is opened (or created).
@@ -218,7 +221,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         auth_failures,
     } = cli.cmd
     {
-        return provider::serve(engine, &bind, tls_cert.zip(tls_key), rate, auth_failures);
+        return provider::serve(engine, &loc, &bind, tls_cert.zip(tls_key), rate, auth_failures);
     }
     let e = &mut engine;
     match cli.cmd {
@@ -373,7 +376,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Receipt { cmd } => return provider::receipt(e, tenant, cmd, out),
         Cmd::Smtp { cmd } => return provider::smtp(e, tenant, &os, cmd, out),
         Cmd::Notifications { cmd } => return provider::notifications(e, tenant, cmd, out),
-        Cmd::Serve { .. } | Cmd::Completions { .. } | Cmd::Man { .. } => {}
+        Cmd::Serve { .. } | Cmd::Completions { .. } | Cmd::Man { .. } | Cmd::Store { .. } => {}
         Cmd::Demo => {
             let reqs = lockbox_core::demo::seed(e, tenant)?;
             out.requests(&reqs.iter().map(RequestDto::from).collect::<Vec<_>>());
@@ -417,6 +420,84 @@ fn write_stdout(bytes: &[u8]) -> Result<ExitCode> {
 }
 
 /// `audit verify --file`: recompute an export's chains from the file alone.
+/// `lockbox store copy`: copy, verify both, compare every tenant's head; a
+/// file copy gets the source's receipt key beside it (0600).
+fn store_copy(
+    from: &str,
+    to: &str,
+    receipt_key: Option<&std::path::Path>,
+    out: &Out,
+) -> Result<ExitCode> {
+    let (from, to) = (StoreLocation::parse(from), StoreLocation::parse(to));
+    let report = lockbox_core::store::copy::copy(&from, &to)?;
+    let src_key = match receipt_key {
+        Some(k) => k.to_path_buf(),
+        None => lockbox_core::receipts::default_key_path(&from)?,
+    };
+    let key_note = match &to {
+        StoreLocation::File(p) => {
+            let dst_key = lockbox_core::receipts::key_path_for(p);
+            if src_key.is_file() && !dst_key.exists() {
+                let bytes = std::fs::read(&src_key).map_err(|e| {
+                    Error::new(
+                        ErrorCode::StoreUnavailable,
+                        format!("cannot read the receipt key {}: {e}", src_key.display()),
+                    )
+                })?;
+                let io = |e: std::io::Error| {
+                    Error::new(
+                        ErrorCode::StoreUnavailable,
+                        format!("cannot write the receipt key {}: {e}", dst_key.display()),
+                    )
+                };
+                let mut f = lockbox_core::files::AtomicFile::new(&dst_key, 0o600).map_err(io)?;
+                std::io::Write::write_all(f.file(), &bytes).map_err(io)?;
+                f.commit_new().map_err(io)?;
+                format!("receipt key copied to {}", dst_key.display())
+            } else {
+                format!("receipt key: {}", dst_key.display())
+            }
+        }
+        StoreLocation::Postgres(_) => format!(
+            "open it with --receipt-key {} (the key the copied log records)",
+            src_key.display()
+        ),
+    };
+    let heads: serde_json::Map<String, serde_json::Value> = report
+        .heads()
+        .iter()
+        .map(|(t, h)| (t.clone(), serde_json::json!({"entries": h.entries, "hash": h.hash})))
+        .collect();
+    let rows: serde_json::Map<String, serde_json::Value> = report
+        .rows
+        .iter()
+        .map(|(t, n)| (t.clone(), (*n).into()))
+        .collect();
+    let same = report.identical();
+    let mut text = format!(
+        "copied {} to {}: {} audit entries, {} requests\n",
+        from.display(),
+        to.display(),
+        report.copy.entries,
+        report.rows.iter().find(|(t, _)| t == "requests").map_or(0, |r| r.1)
+    );
+    for (t, h) in report.heads() {
+        text.push_str(&format!("  tenant {t}: {} entries, head {}\n", h.entries, h.hash));
+    }
+    text.push_str(if same {
+        "both verify, with the same head in every tenant\n"
+    } else {
+        "THE COPY DIFFERS: its chains do not verify to the source's heads\n"
+    });
+    text.push_str(&key_note);
+    out.value(
+        &serde_json::json!({"from": from.display(), "to": to.display(), "rows": rows,
+                            "heads": heads, "identical": same, "receipt_key": key_note}),
+        &text,
+    );
+    Ok(if same { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 /// Open a store file for reading: read-only when asked (or not writable),
 /// else for `audit verify`, which only reads: read-only too, unless the store
 /// is not at this build's schema — an older one, or one whose creation was

@@ -224,6 +224,7 @@ pub fn notifications(
 
 pub fn serve(
     engine: Engine,
+    store: &lockbox_core::store::StoreLocation,
     bind: &str,
     tls: Option<(PathBuf, PathBuf)>,
     rate: u32,
@@ -251,6 +252,17 @@ pub fn serve(
             lockbox_api::auth::LimiterClock::monotonic(),
         );
         let wake = engine.changed().clone();
+        // On PostgreSQL, other instances' writes wake this one's loop too.
+        let listener = match store {
+            lockbox_core::store::StoreLocation::Postgres(url) => {
+                let wake = wake.clone();
+                Some(tokio::spawn(lockbox_core::store::pg::listen_for_changes(
+                    url.clone(),
+                    move || wake.notify_one(),
+                )))
+            }
+            lockbox_core::store::StoreLocation::File(_) => None,
+        };
         let scheme = if cfg.tls.is_some() { "https" } else { "http" };
         // SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C): stop accepting,
         // answer what is in flight, then stop the background loop.
@@ -285,6 +297,9 @@ pub fn serve(
         worker
             .await
             .map_err(|e| Error::internal(format!("the background loop failed: {e}")))?;
+        if let Some(l) = listener {
+            l.abort();
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -38,10 +38,18 @@ pub fn backend_is_postgres() -> bool {
 /// the PostgreSQL client blocks, which a thread driving async tasks must
 /// not; use it from there as the servers do, through `EngineHandle`.
 pub fn engine(clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
+    Ok(engine_and_location(clock, creator)?.0)
+}
+
+/// [`engine`], and where its store is (for a test that reaches it another way).
+pub fn engine_and_location(
+    clock: Arc<dyn Clock>,
+    creator: &str,
+) -> Result<(Engine, StoreLocation)> {
     crate::store::pg::off_runtime(|| {
         let loc = store_location();
         let key = scratch_dir().join(format!("key-{}", next_id()));
-        Engine::open_at(&loc, &key, clock, creator)
+        Ok((Engine::open_at(&loc, &key, clock, creator)?, loc))
     })
 }
 
@@ -147,13 +155,29 @@ fn is_root() -> bool {
 
 /// `cmd` run as `nobody` when we are root (PostgreSQL refuses root).
 fn as_server_user(program: &Path) -> Command {
-    if is_root() {
-        let mut c = Command::new("runuser");
+    let mut c = if is_root() {
+        let mut c = real_clock("runuser");
         c.args(["-u", "nobody", "--"]).arg(program);
         c
     } else {
-        Command::new(program)
+        real_clock(program)
+    };
+    c.stdin(Stdio::null());
+    c
+}
+
+/// A command on the real clock even when the tests run under libfaketime
+/// (`make test-rust-future`): the server's time decides nothing here, and
+/// PostgreSQL's tools do not all run under a faked clock.
+fn real_clock(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new(program);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("FAKETIME") || k == "LD_PRELOAD" || k == "DONT_FAKE_MONOTONIC" {
+            c.env_remove(&*k);
+        }
     }
+    c
 }
 
 fn free_port() -> u16 {
@@ -172,7 +196,7 @@ fn start_cluster() -> String {
         .keep();
     let data = dir.join("data");
     if is_root() {
-        let status = Command::new("chown")
+        let status = real_clock("chown")
             .args(["-R", "nobody:nogroup"])
             .arg(&dir)
             .status()
@@ -212,12 +236,12 @@ fn start_cluster() -> String {
         dir = dir.display(),
     );
     let child = if is_root() {
-        Command::new("runuser")
+        real_clock("runuser")
             .args(["-u", "nobody", "--", "sh", "-c", &script])
             .stdin(Stdio::piped())
             .spawn()
     } else {
-        Command::new("sh")
+        real_clock("sh")
             .args(["-c", &script])
             .stdin(Stdio::piped())
             .spawn()

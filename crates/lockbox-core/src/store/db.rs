@@ -240,6 +240,32 @@ impl FromCol for Option<String> {
     }
 }
 
+/// Any column, as a parameter again (copying rows between stores). The
+/// schema holds integers and text only.
+impl FromCol for P<'static> {
+    fn lite(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Self, String> {
+        use rusqlite::types::ValueRef;
+        match v {
+            ValueRef::Null => Ok(P::Null),
+            ValueRef::Integer(i) => Ok(P::Int(i)),
+            ValueRef::Text(t) => String::from_utf8(t.to_vec())
+                .map(|s| P::Text(Cow::Owned(s)))
+                .map_err(|e| e.to_string()),
+            other => Err(format!("unexpected {:?} value", other.data_type())),
+        }
+    }
+    fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String> {
+        let ty = r.columns().get(i).map(|c| c.type_().clone());
+        match ty {
+            Some(Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL) => {
+                Ok(pg_int(r, i)?.map_or(P::Null, P::Int))
+            }
+            Some(_) => Ok(pg_text(r, i)?.map_or(P::Null, |s| P::Text(Cow::Owned(s)))),
+            None => Err(format!("no column {i}")),
+        }
+    }
+}
+
 /// A result row of either backend.
 pub enum Row<'r> {
     Lite(&'r rusqlite::Row<'r>),

@@ -19,6 +19,7 @@
 mod audit_log;
 mod checkpoints;
 mod consistency;
+pub mod copy;
 pub(crate) mod db;
 mod directory;
 mod errors;
@@ -478,13 +479,23 @@ impl Store {
     /// On a read-only store it is refused ([`ErrorCode::ReadOnly`]) before
     /// anything runs: this is the one place every write passes.
     pub fn write<T: Send>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T> + Send) -> Result<T> {
+        match self.conn {
+            // The PostgreSQL client blocks: off any thread that drives async tasks.
+            Conn::Pg(_) => pg::off_runtime(|| self.write_here(f)),
+            Conn::Lite(_) => self.write_here(f),
+        }
+    }
+
+    /// [`Store::write`] on this thread, whatever it is (`f` need not be
+    /// `Send`): for synchronous callers only (a CLI command).
+    pub(crate) fn write_here<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         if self.read_only.is_some() {
             return Err(self.refuse_write());
         }
         self.doing = None;
         let conn = match &mut self.conn {
             Conn::Lite(c) => c,
-            Conn::Pg(pg) => return pg::off_runtime(|| pg.write(f)),
+            Conn::Pg(pg) => return pg.write(f),
         };
         let tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
         let out = f(&tx)?;
@@ -494,10 +505,18 @@ impl Store {
 
     /// Run `f` in a read transaction (a consistent snapshot).
     pub fn read<T: Send>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T> + Send) -> Result<T> {
+        match self.conn {
+            Conn::Pg(_) => pg::off_runtime(|| self.read_here(f)),
+            Conn::Lite(_) => self.read_here(f),
+        }
+    }
+
+    /// [`Store::read`] on this thread (see [`Store::write_here`]).
+    pub(crate) fn read_here<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         self.doing = None;
         let conn = match &mut self.conn {
             Conn::Lite(c) => c,
-            Conn::Pg(pg) => return pg::off_runtime(|| pg.read(f)),
+            Conn::Pg(pg) => return pg.read(f),
         };
         let tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Deferred)?);
         let out = f(&tx)?;

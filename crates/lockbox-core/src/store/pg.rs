@@ -263,6 +263,75 @@ fn drop_off_runtime(client: Client) {
     }
 }
 
+/// Hear every write to the PostgreSQL store at `url`, by anyone: `on_change`
+/// runs for each committed write transaction (`NOTIFY lockbox_changes`, sent
+/// by [`PgConn::write`]), so every `lockbox serve` on one database wakes at
+/// once for what another one did, without polling. A lost connection is
+/// re-opened after a second (and `on_change` called once: something may have
+/// been missed meanwhile). Runs until dropped; needs a tokio runtime.
+pub async fn listen_for_changes(url: String, on_change: impl Fn() + Send + 'static) {
+    let store = redact(&url);
+    let (rest, root_file) = take_param(&url, "sslrootcert");
+    let config: tokio_postgres::Config = match rest.parse() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(store = %store, "change listener: not a PostgreSQL URL: {e}");
+            return;
+        }
+    };
+    let mut first = true;
+    loop {
+        if !first {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        let tls = match tls_connector(root_file.as_deref()) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(store = %store, "change listener: {}", e.message);
+                return;
+            }
+        };
+        let (client, mut conn) = match config.connect(tls).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(store = %store, "change listener cannot connect: {e}");
+                first = false;
+                continue;
+            }
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                    Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => {
+                        if tx.send(()).is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => return,
+                }
+            }
+        });
+        if let Err(e) = client.batch_execute("LISTEN lockbox_changes").await {
+            tracing::warn!(store = %store, "change listener: LISTEN failed: {e}");
+            driver.abort();
+            first = false;
+            continue;
+        }
+        if !first {
+            on_change();
+        }
+        first = false;
+        tracing::info!(store = %store, "listening for changes by other instances");
+        while rx.recv().await.is_some() {
+            on_change();
+        }
+        tracing::warn!(store = %store, "change listener: connection lost, reconnecting");
+        drop(client);
+    }
+}
+
 fn schema_too_new(v: i64) -> Error {
     Error::new(
         ErrorCode::SchemaTooNew,
