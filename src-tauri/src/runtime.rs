@@ -30,7 +30,9 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, state: AppState) {
 
 /// Starts the store watch; returns how long the feed may sleep without news.
 async fn watch_store(state: &AppState, disk: Arc<Notify>) -> Duration {
-    let path = state.run(|e, _| Ok(e.store().path().map(|p| p.to_path_buf()))).await;
+    let path = state
+        .run(|e, _| Ok(e.store().path().map(|p| p.to_path_buf())))
+        .await;
     #[cfg(target_os = "linux")]
     if let Ok(Some(db)) = path {
         match crate::watch::spawn(&db, disk) {

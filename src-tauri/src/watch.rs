@@ -36,7 +36,8 @@ pub fn spawn(db: &Path, wake: Arc<Notify>) -> std::io::Result<()> {
         .ok_or_else(|| std::io::Error::other("the store path has no file name"))?
         .to_os_string();
     let fd = inotify::init(CreateFlags::CLOEXEC)?;
-    let mask = WatchFlags::MODIFY | WatchFlags::CLOSE_WRITE | WatchFlags::MOVED_TO | WatchFlags::CREATE;
+    let mask =
+        WatchFlags::MODIFY | WatchFlags::CLOSE_WRITE | WatchFlags::MOVED_TO | WatchFlags::CREATE;
     inotify::add_watch(&fd, &dir, mask)?;
     std::thread::Builder::new()
         .name("lockbox-store-watch".into())
