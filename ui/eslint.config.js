@@ -31,7 +31,7 @@ export default tseslint.config(
     rules: Object.fromEntries(Object.keys(hooks.rules).map((rule) => [rule, "error"])),
   },
   {
-    files: ["*.{js,ts}"],
+    files: ["*.{js,ts}", "scripts/**/*.mjs"],
     languageOptions: { globals: { ...globals.node } },
   },
   {

@@ -2,10 +2,16 @@
 # Desktop benchmark: the release Lockbox app vs a bare Tauri 2 window
 # (fixtures/bare-tauri), measured in the same run under one Xvfb:
 #  - cold start to first rendered page (ms from main() to two animation frames
-#    after the first page rendered; median of RUNS starts each, alternating),
-#  - idle RSS after IDLE seconds (the app process plus its WebKit children),
-#  - idle CPU over IDLE seconds, Lockbox holding 10 000 pending requests.
-# Usage: crates/lockbox-bench/desktop.sh   (RUNS=5 IDLE=60 by default)
+#    after the first page rendered; RUNS starts each, alternating; median, min, max),
+#  - idle CPU over IDLE_RUNS back-to-back windows of IDLE seconds each (the app
+#    process plus its WebKit children; median, min, max of the windows), in two
+#    scenarios: 10 000 pending requests, and the same plus EXPIRING requests
+#    whose deadlines fall inside the windows (so they expire while idle),
+#  - idle RSS at the end of the first scenario's windows.
+# Usage: crates/lockbox-bench/desktop.sh
+#   RUNS=5 IDLE=120 IDLE_RUNS=5 EXPIRING=100 by default (~30 min);
+#   e.g. RUNS=3 IDLE=30 IDLE_RUNS=2 for a quick look; NO_BUILD=1 skips the
+#   builds, APP=path/to/lockbox-app measures another build of the app.
 #
 # `desktop.sh archive` (make bench-archive) measures the archive window instead:
 # `lockbox-app --archive BIG` on the 1 000 000-entry fixture (lockbox-bench
@@ -14,7 +20,11 @@
 # of RUNS starts after one warm-up start.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-RUNS=${RUNS:-5}; IDLE=${IDLE:-60}; MODE=${1:-compare}
+RUNS=${RUNS:-5}; IDLE=${IDLE:-120}; IDLE_RUNS=${IDLE_RUNS:-5}; EXPIRING=${EXPIRING:-100}; MODE=${1:-compare}
+if [ -z "${LOCKBOX_BENCH_INNER:-}" ] && [ -n "${NO_BUILD:-}" ]; then
+  export LOCKBOX_BENCH_INNER=1  # NO_BUILD=1: measure the binaries already built
+  exec xvfb-run -a -s "-screen 0 1400x900x24 -nolisten tcp" dbus-run-session -- "$0" "$@"
+fi
 if [ -z "${LOCKBOX_BENCH_INNER:-}" ]; then
   (cd "$ROOT/ui" && npm run build >/dev/null)
   cargo build --release -p lockbox-app -p lockbox-cli --manifest-path "$ROOT/Cargo.toml" >&2
@@ -30,7 +40,7 @@ if [ -z "${LOCKBOX_BENCH_INNER:-}" ]; then
   export LOCKBOX_BENCH_INNER=1
   exec xvfb-run -a -s "-screen 0 1400x900x24 -nolisten tcp" dbus-run-session -- "$0" "$@"
 fi
-APP="$ROOT/target/release/lockbox-app"; BARE="$ROOT/target/release/bare-tauri"; CLI="$ROOT/target/release/lockbox"
+APP="${APP:-$ROOT/target/release/lockbox-app}"; BARE="$ROOT/target/release/bare-tauri"; CLI="$ROOT/target/release/lockbox"
 WORK=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 export LOCKBOX_DB="$WORK/lockbox.db" USER=admin LOCKBOX_USER=admin LOCKBOX_API_BIND=127.0.0.1:0 NO_AT_BRIDGE=1
 
@@ -71,18 +81,29 @@ fi
 export LOCKBOX_START_PAGE=requests
 dunst >/dev/null 2>&1 &
 
-# 10 000 pending requests (fixture rows written directly; the engine owns them from then on).
-"$CLI" settings set reminder-lead off >/dev/null
-python3 - "$LOCKBOX_DB" <<'PY'
+# STORE EXPIRING EXPIRE_FROM_S EXPIRE_SPAN_S: a store with 10 000 pending requests
+# (fixture rows written directly; the engine owns them from then on), plus
+# EXPIRING pending requests whose deadlines are spread evenly over
+# [now + EXPIRE_FROM_S, now + EXPIRE_FROM_S + EXPIRE_SPAN_S).
+make_store() {
+  LOCKBOX_DB="$1" "$CLI" settings set reminder-lead off >/dev/null
+  python3 - "$@" <<'PY'
 import sqlite3, sys, time, uuid
 db = sqlite3.connect(sys.argv[1]); now = int(time.time() * 1000); far = now + 29 * 86400 * 1000
+n_exp, start, span = int(sys.argv[2]), int(sys.argv[3]) * 1000, int(sys.argv[4]) * 1000
 rows = [(str(uuid.uuid4()), "default", "pending", f"SR-{i:06d}", "Exchange Online", f"Mailbox: user{i}@contoso.example",
          "Benchmark fixture", f"eng{i % 50}@provider.example", 3600, now - i, far, 1, 1, 1, far) for i in range(10000)]
+for j in range(n_exp):
+    at = now + start + (span * j) // max(n_exp, 1)
+    rows.append((str(uuid.uuid4()), "default", "pending", f"SR-9{j:05d}", "Teams", f"Team: ops{j}",
+                 "Benchmark fixture: expires while idle", "eng@provider.example", 3600, now - 20000 - j, at, 1, 1, 1, at))
 db.executemany("""INSERT INTO requests (id, tenant, state, case_number, workload, resource, reason, requester,
   requested_duration_s, created_at, expires_at, approvals_required, provider_approvals_required, lockbox_required, deadline_at)
   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
 db.commit()
 PY
+}
+make_store "$LOCKBOX_DB" 0 0 0
 
 first_paint() { # BIN LOG -> ms
   "$1" >"$2" 2>&1 & local pid=$!
@@ -100,26 +121,48 @@ for i in $(seq "$RUNS"); do
   first_paint "$APP" "$WORK/app$i.log" >>"$WORK/app.ms"
   first_paint "$BARE" "$WORK/bare$i.log" >>"$WORK/bare.ms"
 done
-app_ms=$(median <"$WORK/app.ms"); bare_ms=$(median <"$WORK/bare.ms")
+stats() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%s %s %s\n", m, a[1], a[NR]}'; }
+read -r app_ms app_min app_max < <(stats <"$WORK/app.ms"); read -r bare_ms bare_min bare_max < <(stats <"$WORK/bare.ms")
 
-idle() { # BIN LOG -> "rss_kib cpu_percent"
+# BIN LOG OUT: start BIN, wait for its first paint and 5 s, then IDLE_RUNS windows
+# of IDLE s back to back; one CPU % per window to OUT, "rss_kib" at the end on stdout.
+idle() {
   "$1" >"$2" 2>&1 & local pid=$!
   wait_line "$2" "first paint" 60
   sleep 5
-  local t0; t0=$(cpu_ticks $pid); sleep "$IDLE"; local t1; t1=$(cpu_ticks $pid)
-  local rss; rss=$(rss_kib $pid)
+  local hz; hz=$(getconf CLK_TCK); : >"$3"
+  local t0 t1; t0=$(cpu_ticks $pid)
+  for _ in $(seq "$IDLE_RUNS"); do
+    sleep "$IDLE"; t1=$(cpu_ticks $pid)
+    awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$IDLE" 'BEGIN {printf "%.2f\n", 100 * d / hz / s}' >>"$3"
+    t0=$t1
+  done
+  rss_kib $pid
   kill -TERM $pid; wait $pid 2>/dev/null || true
-  local hz; hz=$(getconf CLK_TCK)
-  echo "$rss $(awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$IDLE" 'BEGIN {printf "%.2f", 100 * d / hz / s}')"
 }
-read -r app_rss app_cpu < <(idle "$APP" "$WORK/idle-app.log")
-read -r bare_rss bare_cpu < <(idle "$BARE" "$WORK/idle-bare.log")
+app_rss=$(idle "$APP" "$WORK/idle-app.log" "$WORK/idle-app.cpu")
+bare_rss=$(idle "$BARE" "$WORK/idle-bare.log" "$WORK/idle-bare.cpu")
+# The same 10 000 pending plus EXPIRING deadlines inside the windows (the app
+# starts, paints and settles in well under 20 s; the first deadline is 20 s after
+# the store is made, the last 10 s before the windows end).
+EXP_DB="$WORK/expiring/lockbox.db"; mkdir -p "$WORK/expiring"
+make_store "$EXP_DB" "$EXPIRING" 20 $((IDLE * IDLE_RUNS - 20))
+exp_rss=$(LOCKBOX_DB="$EXP_DB" idle "$APP" "$WORK/idle-exp.log" "$WORK/idle-exp.cpu")
+expired=$(grep -c "deadline applied" "$WORK/idle-exp.log" || true)
+read -r app_cpu app_cpu_min app_cpu_max < <(stats <"$WORK/idle-app.cpu")
+read -r exp_cpu exp_cpu_min exp_cpu_max < <(stats <"$WORK/idle-exp.cpu")
+read -r bare_cpu bare_cpu_min bare_cpu_max < <(stats <"$WORK/idle-bare.cpu")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+list() { tr '\n' ' ' <"$1" | sed 's/ $//'; }
 echo
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); runs=$RUNS idle=${IDLE}s; Lockbox store: 10000 pending"
-printf "%-40s %12s %12s %8s\n" "operation" "lockbox" "bare tauri" "ratio"
-printf "%-40s %10s ms %10s ms %8s\n" "cold start to first paint (median)" "$app_ms" "$bare_ms" "$(ratio "$app_ms" "$bare_ms")"
-printf "%-40s %9s MiB %9s MiB %8s\n" "idle RSS after ${IDLE}s (process tree)" "$((app_rss / 1024))" "$((bare_rss / 1024))" "$(ratio "$app_rss" "$bare_rss")"
-printf "%-40s %11s %% %11s %% %8s\n" "idle CPU over ${IDLE}s (process tree)" "$app_cpu" "$bare_cpu" "-"
-echo "targets: start and RSS <= 1.3x the bare window; idle CPU < 0.5 %"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); runs=$RUNS idle=${IDLE}s x $IDLE_RUNS windows; Lockbox store: 10000 pending"
+echo "cold start runs (ms): lockbox $(list "$WORK/app.ms"); bare $(list "$WORK/bare.ms")"
+echo "idle CPU windows (%): lockbox $(list "$WORK/idle-app.cpu"); +expiring $(list "$WORK/idle-exp.cpu"); bare $(list "$WORK/idle-bare.cpu")"
+printf "%-46s %18s %18s %8s\n" "operation" "lockbox" "bare tauri" "ratio"
+printf "%-46s %18s %18s %8s\n" "cold start to first paint, median (min-max)" "$app_ms ms ($app_min-$app_max)" "$bare_ms ms ($bare_min-$bare_max)" "$(ratio "$app_ms" "$bare_ms")"
+printf "%-46s %18s %18s %8s\n" "idle RSS after $((IDLE * IDLE_RUNS))s (process tree)" "$((app_rss / 1024)) MiB" "$((bare_rss / 1024)) MiB" "$(ratio "$app_rss" "$bare_rss")"
+printf "%-46s %18s %18s %8s\n" "idle CPU, ${IDLE}s windows, median (min-max)" "$app_cpu % ($app_cpu_min-$app_cpu_max)" "$bare_cpu % ($bare_cpu_min-$bare_cpu_max)" "-"
+printf "%-46s %18s %18s %8s\n" "  the same, $EXPIRING expiring while idle" "$exp_cpu % ($exp_cpu_min-$exp_cpu_max)" "-" "-"
+echo "  ($expired of $EXPIRING expired during the windows; RSS then $((exp_rss / 1024)) MiB)"
+echo "targets: start and RSS <= 1.3x the bare window; idle CPU < 0.5 % in every window"

@@ -13,6 +13,8 @@ pub mod runtime;
 pub mod shell;
 pub mod state;
 pub mod tray;
+#[cfg(target_os = "linux")]
+pub mod watch;
 
 use lockbox_core::engine::default_db_path;
 use lockbox_core::{Engine, SystemClock};

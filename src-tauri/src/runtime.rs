@@ -1,11 +1,13 @@
 //! The app's two background tasks (never one per request):
 //! - the **scheduler**: tick the engine (apply due deadlines and reminders),
 //!   sleep until the next wake time or until woken by a change;
-//! - the **change feed**: notice commits by any process (`PRAGMA data_version`
-//!   on a 500 ms tick, or at once when our own command wrote), then tell the
-//!   UI, refresh the tray and deliver new notices as OS notifications,
-//!   new requests coalesced into bursts (`lockbox_core::alerts::Coalescer`,
-//!   fed the engine's clock; held ones are shown from the next tick).
+//! - the **change feed**: notice commits by any process (`PRAGMA data_version`,
+//!   looked at when inotify says the store was written — `watch.rs` — or at
+//!   once when our own command wrote), then tell the UI, refresh the tray and
+//!   deliver new notices as OS notifications, new requests coalesced into
+//!   bursts (`lockbox_core::alerts::Coalescer`, fed the engine's clock; while
+//!   some are held the feed looks again every 250 ms until they are shown).
+//!   Idle, it does not wake up.
 
 use crate::state::AppState;
 use crate::{notify, tray};
@@ -17,6 +19,8 @@ use std::time::Duration;
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::Notify;
 
+/// How often the feed looks for other processes' commits where the store's
+/// folder cannot be watched (inotify); with the watch, every `watch::FALLBACK`.
 pub const FEED_TICK: Duration = Duration::from_millis(500);
 pub const CHANNEL: &str = "desktop";
 
@@ -28,7 +32,26 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, state: AppState) {
     tauri::async_runtime::spawn(feed_loop(app, state, wake));
 }
 
+/// Starts the store watch; returns how long the feed may sleep without news.
+async fn watch_store(state: &AppState, disk: Arc<Notify>) -> Duration {
+    let path = state
+        .run(|e, _| Ok(e.store().path().map(|p| p.to_path_buf())))
+        .await;
+    #[cfg(target_os = "linux")]
+    if let Ok(Some(db)) = path {
+        match crate::watch::spawn(&db, disk) {
+            Ok(()) => return crate::watch::FALLBACK,
+            Err(e) => tracing::warn!("cannot watch the store's folder, polling instead: {e}"),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (path, disk);
+    FEED_TICK
+}
+
 async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Notify>) {
+    let disk = Arc::new(Notify::new());
+    let idle_look = watch_store(&state, disk.clone()).await;
     let mut last_version: Option<i64> = None;
     let mut last_audit: Option<i64> = None;
     let mut forced = true; // refresh once at start: tray, pending notices
@@ -47,8 +70,15 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
             }
             Err(e) => tracing::warn!("change feed: {e}"),
         }
+        // New requests held back for their burst are shown when due (≤ 1.5 s).
+        let look = if notices.coalescer.held() > 0 {
+            std::time::Duration::from_millis(250)
+        } else {
+            idle_look
+        };
         forced = tokio::select! {
-            _ = tokio::time::sleep(FEED_TICK) => false,
+            _ = tokio::time::sleep(look) => false,
+            _ = disk.notified() => false,
             _ = state.changed.notified() => true,
         };
     }

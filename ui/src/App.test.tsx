@@ -36,7 +36,7 @@ describe("Layout", () => {
     const u = user();
     await renderApp("#/requests");
     await screen.findByRole("table", { name: "Service requests" });
-    await u.click(screen.getByRole("combobox", { name: "Organization" }));
+    await u.click(await screen.findByRole("combobox", { name: "Organization" }));
     await u.click(await screen.findByRole("option", { name: "Fabrikam, Inc." }));
     await waitFor(() => expect(m.calls("list_requests").at(-1)?.tenant).toBe("fabrikam"));
     await waitFor(() =>

@@ -1,12 +1,9 @@
 import {
   Avatar,
-  Dropdown,
   FluentProvider,
   makeStyles,
-  Option,
   Spinner,
   Text,
-  Toaster,
   tokens,
   webDarkTheme,
   webLightTheme,
@@ -27,7 +24,7 @@ import {
   LockClosedFilled,
   SettingsRegular,
 } from "@fluentui/react-icons";
-import { Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { errorMessage, getSession, onNavigate } from "./api/client";
 import type { BootDto } from "./bindings/BootDto";
 import {
@@ -45,7 +42,10 @@ import { ArchiveBanner } from "./components/ArchiveBanner";
 import { ErrorBar } from "./components/ErrorBar";
 import { usePrefersDark } from "./lib/hooks";
 import { AuditPage, HomePage, OrgSettingsPage, ServiceRequestsPage } from "./pages";
-import { TOASTER_ID } from "./toaster";
+
+// Not needed for the first paint: each loads in a chunk of its own, beside the page.
+const AppToaster = lazy(() => import("./components/AppToaster"));
+const TenantPicker = lazy(() => import("./components/TenantPicker"));
 
 const useStyles = makeStyles({
   root: {
@@ -106,7 +106,9 @@ export function App({ boot }: { boot?: BootDto }) {
     // No className here: Fluent copies the provider's classes onto its portal
     // mount nodes, and a height would make that node cover the whole page.
     <FluentProvider theme={dark ? webDarkTheme : webLightTheme}>
-      <Toaster toasterId={TOASTER_ID} position="bottom-end" />
+      <Suspense fallback={null}>
+        <AppToaster />
+      </Suspense>
       <Shell boot={boot} />
     </FluentProvider>
   );
@@ -205,19 +207,14 @@ function Shell({ boot }: { boot?: BootDto }) {
             {archive ? "Lockbox audit archive" : "Lockbox admin center"}
           </Text>
           {session.tenants.length > 1 ? (
-            <Dropdown
-              className={styles.tenant}
-              aria-label="Organization"
-              value={ctx.tenant.name}
-              selectedOptions={[ctx.tenant.id]}
-              onOptionSelect={(_, d) => d.optionValue && setTenant(d.optionValue)}
-            >
-              {session.tenants.map((t) => (
-                <Option key={t.id} value={t.id}>
-                  {t.name}
-                </Option>
-              ))}
-            </Dropdown>
+            <Suspense fallback={<div className={styles.tenant} />}>
+              <TenantPicker
+                className={styles.tenant}
+                tenants={session.tenants}
+                current={ctx.tenant}
+                onPick={setTenant}
+              />
+            </Suspense>
           ) : null}
           {archive ? null : (
             <div className={styles.user} aria-label={`Signed in as ${session.user}`}>

@@ -2,7 +2,8 @@
 //
 // Every call goes through a Transport. In the Tauri app it is Tauri's `invoke`
 // and `listen`; in a plain browser (`npm run dev`) and in tests it is the
-// in-memory mock from ./mock. Tests swap it with setTransport().
+// in-memory mock from ./mock, which a production build does not contain.
+// Tests swap it with setTransport().
 
 import type { CommandArgs, CommandName, CommandResult } from "../bindings/commands";
 import type { ApiSettingsDto } from "../bindings/ApiSettingsDto";
@@ -68,13 +69,22 @@ export async function createTauriTransport(): Promise<Transport> {
   };
 }
 
+/**
+ * Outside the app: the in-memory mock, in `npm run dev` and tests only.
+ * `import.meta.env.DEV` is the constant `false` in a production build, so Vite
+ * drops this branch and the mock's chunk with it (`npm run check-dist` and
+ * `src/dist.test.ts` fail if mock code is found in ui/dist).
+ */
+async function createBrowserTransport(): Promise<Transport> {
+  if (import.meta.env.DEV) return (await import("./mock")).createMockTransport();
+  throw new Error("The admin center runs inside the Lockbox app.");
+}
+
 async function getTransport(): Promise<Transport> {
   if (current) return current;
   if (!pending) {
     pending = (async () => {
-      const t = isTauri()
-        ? await createTauriTransport()
-        : (await import("./mock")).createMockTransport();
+      const t = isTauri() ? await createTauriTransport() : await createBrowserTransport();
       current = t;
       return t;
     })();
