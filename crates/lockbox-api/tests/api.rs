@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
-use lockbox_core::store::StoreLocation;
 use lockbox_core::model::limits;
 use lockbox_core::runtime::EngineHandle;
+use lockbox_core::store::StoreLocation;
 use lockbox_core::Principal;
 use lockbox_core::{receipts, Engine, ManualClock};
 use reqwest::{Client, StatusCode};

@@ -221,7 +221,14 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         auth_failures,
     } = cli.cmd
     {
-        return provider::serve(engine, &loc, &bind, tls_cert.zip(tls_key), rate, auth_failures);
+        return provider::serve(
+            engine,
+            &loc,
+            &bind,
+            tls_cert.zip(tls_key),
+            rate,
+            auth_failures,
+        );
     }
     let e = &mut engine;
     match cli.cmd {
@@ -466,7 +473,12 @@ fn store_copy(
     let heads: serde_json::Map<String, serde_json::Value> = report
         .heads()
         .iter()
-        .map(|(t, h)| (t.clone(), serde_json::json!({"entries": h.entries, "hash": h.hash})))
+        .map(|(t, h)| {
+            (
+                t.clone(),
+                serde_json::json!({"entries": h.entries, "hash": h.hash}),
+            )
+        })
         .collect();
     let rows: serde_json::Map<String, serde_json::Value> = report
         .rows
@@ -479,10 +491,17 @@ fn store_copy(
         from.display(),
         to.display(),
         report.copy.entries,
-        report.rows.iter().find(|(t, _)| t == "requests").map_or(0, |r| r.1)
+        report
+            .rows
+            .iter()
+            .find(|(t, _)| t == "requests")
+            .map_or(0, |r| r.1)
     );
     for (t, h) in report.heads() {
-        text.push_str(&format!("  tenant {t}: {} entries, head {}\n", h.entries, h.hash));
+        text.push_str(&format!(
+            "  tenant {t}: {} entries, head {}\n",
+            h.entries, h.hash
+        ));
     }
     text.push_str(if same {
         "both verify, with the same head in every tenant\n"
@@ -495,7 +514,11 @@ fn store_copy(
                             "heads": heads, "identical": same, "receipt_key": key_note}),
         &text,
     );
-    Ok(if same { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if same {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Open a store file for reading: read-only when asked (or not writable),

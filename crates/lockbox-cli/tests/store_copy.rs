@@ -79,7 +79,20 @@ fn sqlite_to_postgres_and_back_keeps_every_head() {
     // And back into a new file: the same heads, the key beside it.
     let b = dir.path().join("b/lockbox.db");
     let b_s = db_arg(&b);
-    let v = json(lockbox(&["--json", "store", "copy", "--from", &url, "--to", &b_s, "--receipt-key", &key_s]).success());
+    let v = json(
+        lockbox(&[
+            "--json",
+            "store",
+            "copy",
+            "--from",
+            &url,
+            "--to",
+            &b_s,
+            "--receipt-key",
+            &key_s,
+        ])
+        .success(),
+    );
     assert_eq!(v["identical"], true, "{v}");
     assert_eq!(
         std::fs::read(b.with_file_name("lockbox-receipts.key")).unwrap(),

@@ -19,7 +19,11 @@ const TABLES: &[(&str, &str, &str)] = &[
          provider_approvals_required, reminder_lead_s",
         "tenant",
     ),
-    ("users", "tenant, name, role, email, created_at", "tenant, name"),
+    (
+        "users",
+        "tenant, name, role, email, created_at",
+        "tenant, name",
+    ),
     (
         "requests",
         "id, tenant, state, case_number, workload, resource, reason, requester, \
