@@ -132,29 +132,33 @@ impl PgConn {
         if Self::schema_version(client)? == PG_SCHEMA_VERSION {
             return Ok(());
         }
-        let mut tx = client.transaction().map_err(pg_error)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+        // A session lock, then a transaction of its own: a transaction that
+        // began before another instance's migration committed can miss its
+        // tables in the catalog even after waiting for a lock (PostgreSQL
+        // refreshes catalog snapshots on relation locks, not advisory ones).
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
             .map_err(pg_error)?;
+        let out = Self::migrate_locked(client);
+        let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK]);
+        out?;
+        unlocked.map_err(pg_error)?;
+        Ok(())
+    }
+
+    fn migrate_locked(client: &mut Client) -> Result<()> {
         // Re-read under the lock: another instance may have migrated meanwhile.
-        let current = {
-            let exists: bool = tx
-                .query_one("SELECT to_regclass('lockbox_schema') IS NOT NULL", &[])
-                .map_err(pg_error)?
-                .get(0);
-            if exists {
-                let v: Option<i64> = tx
-                    .query_one("SELECT max(version) FROM lockbox_schema", &[])
-                    .map_err(pg_error)?
-                    .get(0);
-                v.unwrap_or(0)
-            } else {
-                tx.batch_execute("CREATE TABLE lockbox_schema (version BIGINT NOT NULL)")
-                    .map_err(pg_error)?;
-                0
-            }
-        };
+        let current = Self::schema_version(client)?;
         if current > PG_SCHEMA_VERSION {
             return Err(schema_too_new(current));
+        }
+        if current == PG_SCHEMA_VERSION {
+            return Ok(());
+        }
+        let mut tx = client.transaction().map_err(pg_error)?;
+        if current == 0 {
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS lockbox_schema (version BIGINT NOT NULL)")
+                .map_err(pg_error)?;
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.batch_execute(sql).map_err(|e| {
