@@ -12,6 +12,7 @@
 mod big_store;
 mod common;
 mod decision;
+mod decision_pg;
 mod query;
 mod scheduler;
 mod sweep;
@@ -49,6 +50,10 @@ struct Cli {
     /// Where the stores and the cached big fixture go [default: target/lockbox-bench]
     #[arg(long, value_name = "DIR", global = true)]
     dir: Option<PathBuf>,
+    /// PostgreSQL admin URL for the PostgreSQL benchmarks (databases are
+    /// created on it) [default: a throwaway cluster started for the run]
+    #[arg(long, value_name = "URL", global = true)]
+    pg: Option<String>,
     #[command(subcommand)]
     mode: Option<Mode>,
 }
@@ -70,6 +75,8 @@ enum Bench {
     VerifyRo,
     /// 5. audit and Service requests page queries on the big store vs the same SQL raw (p50/p99)
     Query,
+    /// 6. the decision path on PostgreSQL vs the same statements sent raw (not in `all`: needs a server, --pg or a throwaway cluster)
+    DecisionPg,
 }
 
 #[derive(Subcommand)]
@@ -141,6 +148,7 @@ fn run(cli: Cli) -> BoxResult<()> {
             }
             Bench::VerifyRo => rows.extend(verify_ro::run(&cfg)?),
             Bench::Query => rows.extend(query::run(&cfg)?),
+            Bench::DecisionPg => rows.extend(decision_pg::run(&cfg, cli.pg.as_deref())?),
         }
     }
     print_summary(&rows, cfg.runs);

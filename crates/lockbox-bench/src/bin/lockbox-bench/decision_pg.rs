@@ -1,0 +1,314 @@
+//! Benchmark 6, the decision path on PostgreSQL: file -> provider-approve ->
+//! approve through the engine on a PostgreSQL store, against the same rows
+//! and audit entries sent as raw statements (prepared once) to another
+//! database of the same server with the same schema, one transaction per
+//! step on both sides, `synchronous_commit = on` (the server's default) on
+//! both. The server is `--pg URL` (an admin URL: two databases are created
+//! on it), else a throwaway cluster started for the run
+//! (`lockbox_core::testing`, fsync off: the ratio compares the engine's work
+//! with raw statements, not the disk).
+
+use crate::common::{result_line, Cfg, Row};
+use chrono::Utc;
+use lockbox_bench::fixture::{self, HOUR};
+use lockbox_bench::{median, BoxResult};
+use lockbox_core::model::{NewRequest, State};
+use lockbox_core::store::StoreLocation;
+use lockbox_core::{Engine, Principal, SystemClock};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn new_request(i: usize) -> NewRequest {
+    NewRequest {
+        engineer: fixture::engineer(i),
+        case: format!("SR-{}", 7_000_000 + i),
+        workload: "Exchange Online".into(),
+        resource: format!("Mailbox: user{i}@contoso.example"),
+        reason: "Mail flow rule drops messages for this mailbox".into(),
+        duration_s: Some(7200),
+    }
+}
+
+const FAKE_HASH: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+/// The same three transactions as raw statements on a postgres client.
+struct RawPg {
+    c: postgres::Client,
+    seq: i64,
+    tenant_seq: i64,
+    ins_request: postgres::Statement,
+    ins_audit: postgres::Statement,
+    ins_decision: postgres::Statement,
+    upd_pending: postgres::Statement,
+    upd_approved: postgres::Statement,
+    ins_notice: postgres::Statement,
+}
+
+impl RawPg {
+    fn new(url: &str) -> BoxResult<RawPg> {
+        // The schema, by the store itself (then the raw side owns the database).
+        drop(lockbox_core::store::Store::open_postgres(url)?);
+        let mut c = postgres::Client::connect(url, postgres::NoTls)?;
+        c.batch_execute(
+            "INSERT INTO tenants (id, name, created_at) VALUES ('default', 'Default', 0);
+             INSERT INTO settings VALUES ('default', 1, 43200, 14400, 1, 1, NULL);",
+        )?;
+        let ins_request = c.prepare(
+            "INSERT INTO requests (id, tenant, state, case_number, workload, resource, reason,
+               requester, requested_duration_s, granted_duration_s, created_at, expires_at,
+               approved_at, access_ends_at, closed_at, approvals_required,
+               provider_approvals_required, lockbox_required, deadline_at)
+             VALUES ($1,'default','awaiting_provider',$2,$3,$4,$5,$6,7200,NULL,$7,$8,NULL,NULL,NULL,1,1,1,$8)",
+        )?;
+        let ins_audit = c.prepare(
+            "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation,
+               request_id, details, prev_hash, hash, tenant_seq, late)
+             VALUES ($1,$2,$2,'default',$3,$4,$5,$6,$7,$8,$9,$10,0)",
+        )?;
+        let ins_decision = c.prepare(
+            "INSERT INTO decisions (request_id, idx, level, actor, decision, comment, duration_s, at)
+             VALUES ($1, $2, $3, $4, 'approve', NULL, NULL, $5)",
+        )?;
+        let upd_pending = c.prepare("UPDATE requests SET state = 'pending' WHERE id = $1")?;
+        let upd_approved = c.prepare(
+            "UPDATE requests SET state = 'approved', granted_duration_s = 7200, approved_at = $2,
+               access_ends_at = $3, deadline_at = $3 WHERE id = $1",
+        )?;
+        let ins_notice = c.prepare(
+            "INSERT INTO notices (tenant, request_id, kind, created_at) VALUES ('default', $1, 'pending', $2)
+             ON CONFLICT DO NOTHING",
+        )?;
+        Ok(RawPg {
+            c,
+            seq: 0,
+            tenant_seq: 0,
+            ins_request,
+            ins_audit,
+            ins_decision,
+            upd_pending,
+            upd_approved,
+            ins_notice,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        tx: &mut postgres::Transaction<'_>,
+        st: &postgres::Statement,
+        seq: &mut i64,
+        tseq: &mut i64,
+        now: i64,
+        kind: &str,
+        actor: &str,
+        op: &str,
+        id: &str,
+        details: &str,
+    ) -> BoxResult<()> {
+        *seq += 1;
+        *tseq += 1;
+        tx.execute(
+            st,
+            &[
+                seq, &now, &kind, &actor, &op, &id, &details, &FAKE_HASH, &FAKE_HASH, tseq,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn path(&mut self, i: usize) -> BoxResult<()> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let r = new_request(i);
+        let (seq, tseq) = (&mut self.seq, &mut self.tenant_seq);
+        // file
+        let now = Utc::now().timestamp_millis();
+        let expires = now + 12 * HOUR;
+        let mut tx = self.c.transaction()?;
+        tx.execute(
+            &self.ins_request,
+            &[
+                &id,
+                &r.case,
+                &r.workload,
+                &r.resource,
+                &r.reason,
+                &r.engineer,
+                &now,
+                &expires,
+            ],
+        )?;
+        let details = serde_json::json!({
+            "case": r.case, "workload": r.workload, "resource": r.resource, "reason": r.reason,
+            "requested_duration_s": 7200, "expires_at": fixture::iso(expires),
+        })
+        .to_string();
+        Self::audit(
+            &mut tx,
+            &self.ins_audit,
+            seq,
+            tseq,
+            now,
+            "provider",
+            &r.engineer,
+            "request_created",
+            &id,
+            &details,
+        )?;
+        tx.commit()?;
+        // provider-approve
+        let now = Utc::now().timestamp_millis();
+        let mgr = fixture::manager(i);
+        let mut tx = self.c.transaction()?;
+        tx.execute(&self.upd_pending, &[&id])?;
+        tx.execute(&self.ins_decision, &[&id, &0i64, &"provider", &mgr, &now])?;
+        Self::audit(
+            &mut tx,
+            &self.ins_audit,
+            seq,
+            tseq,
+            now,
+            "provider",
+            &mgr,
+            "provider_approved",
+            &id,
+            r#"{"approvals":1,"comment":null,"required":1}"#,
+        )?;
+        tx.execute(&self.ins_notice, &[&id, &now])?;
+        tx.commit()?;
+        // approve
+        let now = Utc::now().timestamp_millis();
+        let ends = now + 7200 * 1000;
+        let mut tx = self.c.transaction()?;
+        tx.execute(&self.upd_approved, &[&id, &now, &ends])?;
+        tx.execute(
+            &self.ins_decision,
+            &[&id, &1i64, &"customer", &"root", &now],
+        )?;
+        let details = serde_json::json!({
+            "comment": "OK", "duration_s": null, "approvals": 1, "required": 1, "final": true,
+            "granted_duration_s": 7200, "access_ends_at": fixture::iso(ends),
+        })
+        .to_string();
+        Self::audit(
+            &mut tx,
+            &self.ins_audit,
+            seq,
+            tseq,
+            now,
+            "customer",
+            "root",
+            "approved",
+            &id,
+            &details,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// A new database on the server at `admin` (an admin URL), or on a throwaway cluster.
+fn database(admin: Option<&str>, name: &str) -> BoxResult<String> {
+    let Some(admin) = admin else {
+        return Ok(lockbox_core::testing::new_database());
+    };
+    let mut c = postgres::Client::connect(admin, postgres::NoTls)?;
+    c.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+    ))?;
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    Ok(match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    })
+}
+
+pub fn run(cfg: &Cfg, pg: Option<&str>) -> BoxResult<Vec<Row>> {
+    let n = cfg.size(100, 30);
+    let rounds = 3 * cfg.runs.max(1);
+    println!(
+        "\n== 6. decision path on PostgreSQL: file -> provider-approve -> approve, {n} requests x \
+         {rounds} rounds (3 transactions each, synchronous_commit=on; server: {})",
+        pg.map_or(
+            "a throwaway cluster (fsync off)".to_string(),
+            lockbox_core::store::pg::redact
+        )
+    );
+    let lb_url = database(pg, "lockbox_bench_engine")?;
+    let raw_url = database(pg, "lockbox_bench_raw")?;
+    let key = cfg.dir.join("decision-pg.key");
+    let _ = std::fs::remove_file(&key);
+    std::fs::create_dir_all(&cfg.dir)?;
+    let mut e = Engine::open_at(
+        &StoreLocation::Postgres(lb_url),
+        &key,
+        Arc::new(SystemClock),
+        "root",
+    )?;
+    let mut raw = RawPg::new(&raw_url)?;
+    let (mut lb_rates, mut raw_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut k = 0;
+    for round in 0..rounds {
+        let mut run_lb = |k0: usize| -> BoxResult<f64> {
+            let t = Instant::now();
+            for i in k0..k0 + n {
+                let r = e.file_request("default", &new_request(i))?;
+                e.provider_approve("default", &r.id, &fixture::manager(i), None)?;
+                let r = e.approve(
+                    "default",
+                    &r.id,
+                    &Principal::os_user("root", 0),
+                    Some("OK"),
+                    None,
+                )?;
+                if r.state != State::Approved {
+                    return Err("the request was not approved".into());
+                }
+            }
+            Ok(n as f64 / t.elapsed().as_secs_f64())
+        };
+        let mut run_raw = |k0: usize| -> BoxResult<f64> {
+            let t = Instant::now();
+            for i in k0..k0 + n {
+                raw.path(i)?;
+            }
+            Ok(n as f64 / t.elapsed().as_secs_f64())
+        };
+        let (lb, rw) = if round % 2 == 0 {
+            let lb = run_lb(k)?;
+            (lb, run_raw(k)?)
+        } else {
+            let rw = run_raw(k)?;
+            (run_lb(k)?, rw)
+        };
+        k += n;
+        println!(
+            "   round {}: lockbox {lb:.1} paths/s, raw {rw:.1} paths/s ({:.2}x)",
+            round + 1,
+            lb / rw
+        );
+        lb_rates.push(lb);
+        raw_rates.push(rw);
+        ratios.push(lb / rw);
+    }
+    let (lb, rw, ratio) = (median(&lb_rates), median(&raw_rates), median(&ratios));
+    let met = ratio >= 0.5;
+    let f = |x: f64| format!("{x:.1} paths/s ({:.1} tx/s)", x * 3.0);
+    result_line(
+        "decision path (PostgreSQL)",
+        &f(lb),
+        &f(rw),
+        &format!("{ratio:.2}x"),
+        ">= 0.5x",
+        met,
+    );
+    Ok(vec![Row {
+        op: "6. decision path on PostgreSQL (3 tx, synchronous_commit=on)".into(),
+        lockbox: f(lb),
+        baseline: f(rw),
+        ratio: format!("{ratio:.2}x"),
+        target: "≥ 0.5x".into(),
+        met: Some(met),
+    }])
+}
