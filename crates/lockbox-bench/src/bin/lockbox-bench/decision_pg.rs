@@ -1,4 +1,4 @@
-//! Benchmark 6, the decision path on PostgreSQL: file -> provider-approve ->
+//! Benchmark 8, the decision path on PostgreSQL: file -> provider-approve ->
 //! approve through the engine on a PostgreSQL store, against the same rows
 //! and audit entries sent as raw statements (prepared once) to another
 //! database of the same server with the same schema, one transaction per
@@ -228,7 +228,7 @@ pub fn run(cfg: &Cfg, pg: Option<&str>) -> BoxResult<Vec<Row>> {
     let n = cfg.size(100, 30);
     let rounds = 3 * cfg.runs.max(1);
     println!(
-        "\n== 6. decision path on PostgreSQL: file -> provider-approve -> approve, {n} requests x \
+        "\n== 8. decision path on PostgreSQL: file -> provider-approve -> approve, {n} requests x \
          {rounds} rounds (3 transactions each, synchronous_commit=on; server: {})",
         pg.map_or(
             "a throwaway cluster (fsync off)".to_string(),
@@ -304,7 +304,7 @@ pub fn run(cfg: &Cfg, pg: Option<&str>) -> BoxResult<Vec<Row>> {
         met,
     );
     Ok(vec![Row {
-        op: "6. decision path on PostgreSQL (3 tx, synchronous_commit=on)".into(),
+        op: "8. decision path on PostgreSQL (3 tx, synchronous_commit=on)".into(),
         lockbox: f(lb),
         baseline: f(rw),
         ratio: format!("{ratio:.2}x"),

@@ -75,7 +75,7 @@ enum Bench {
     VerifyRo,
     /// 5. audit and Service requests page queries on the big store vs the same SQL raw (p50/p99)
     Query,
-    /// 6. the decision path on PostgreSQL vs the same statements sent raw (not in `all`: needs a server, --pg or a throwaway cluster)
+    /// 8. the decision path on PostgreSQL vs the same statements sent raw (not in `all`: needs a server, --pg or a throwaway cluster)
     DecisionPg,
 }
 
