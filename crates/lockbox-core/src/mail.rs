@@ -24,6 +24,14 @@ pub const CHANNEL: &str = "email";
 /// Attempts before a delivery is reported as failed for good.
 pub const MAX_ATTEMPTS: i64 = 6;
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Emails claimed at a time: a process killed mid-send strands at most these.
+pub const CLAIM_BATCH: u32 = 5;
+/// How long a claim is its claimer's: an email claimed longer ago and never
+/// recorded (its process was killed, or stalled) is claimed again. A batch
+/// sends well within it (each SMTP step times out after `SEND_TIMEOUT`). The
+/// one window for a duplicate: killed after the server took the message,
+/// before the claim was recorded as sent.
+pub const CLAIM_LEASE: Duration = Duration::minutes(2);
 
 /// Wait before attempt `n + 1` after `n` failed attempts.
 pub fn backoff(attempts: i64) -> Duration {
@@ -131,10 +139,13 @@ pub fn render(n: &NoticeRow) -> (String, String) {
 /// Claim the email notices due now (new ones, and failed ones whose retry time has come).
 pub fn claim(engine: &mut Engine) -> Result<Vec<Outgoing>> {
     let now = engine.now();
-    let mut notices = engine.claim_notices(CHANNEL, now - crate::scheduler::NOTICE_MAX_AGE)?;
+    let mut notices =
+        engine.claim_notices_up_to(CHANNEL, now - crate::scheduler::NOTICE_MAX_AGE, CLAIM_BATCH)?;
     notices.extend(engine.store().write(|tx| {
         let mut v = Vec::new();
-        for id in tx.reclaim_due_retries(CHANNEL, now)? {
+        let mut ids = tx.reclaim_due_retries(CHANNEL, now)?;
+        ids.extend(tx.reclaim_stale_claims(CHANNEL, now - CLAIM_LEASE, now)?);
+        for id in ids {
             if let Some(n) = tx.notice(id)? {
                 v.push(n);
             }
@@ -264,16 +275,28 @@ pub fn record(engine: &mut Engine, o: &Outgoing, result: &Result<(), String>) ->
 /// shells that share the engine use `claim` / `send` / `record` instead.
 pub fn deliver_all(engine: &mut Engine) -> Result<(usize, usize)> {
     let (mut sent, mut failed) = (0, 0);
-    for o in claim(engine)? {
-        let r = send(&o);
-        if r.is_ok() {
-            sent += 1
-        } else {
-            failed += 1
+    // `claim` takes a few at a time: until none is due.
+    while let Some(batch) = Some(claim(engine)?).filter(|b| !b.is_empty()) {
+        for o in batch {
+            deliver_one(engine, &o, &mut sent, &mut failed)?;
         }
-        record(engine, &o, &r)?;
     }
     Ok((sent, failed))
+}
+
+fn deliver_one(
+    engine: &mut Engine,
+    o: &Outgoing,
+    sent: &mut usize,
+    failed: &mut usize,
+) -> Result<()> {
+    let r = send(o);
+    if r.is_ok() {
+        *sent += 1
+    } else {
+        *failed += 1
+    }
+    record(engine, o, &r)
 }
 
 /// A user's email address, as the sender will read it: lettre's parser (the

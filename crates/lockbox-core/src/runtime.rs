@@ -69,7 +69,22 @@ impl EngineHandle {
 /// Claim due emails (engine lock), send them (no lock), record the outcomes
 /// (lock). Claims are once across processes.
 pub async fn email_pass(h: &EngineHandle) -> Result<(usize, usize)> {
+    let (mut sent, mut failed) = (0, 0);
+    // A few at a time (`mail::CLAIM_BATCH`), until none is due.
+    loop {
+        let (s, f, n) = email_batch(h).await?;
+        sent += s;
+        failed += f;
+        if n == 0 {
+            return Ok((sent, failed));
+        }
+    }
+}
+
+/// Claim, send and record one batch: (sent, failed, claimed).
+async fn email_batch(h: &EngineHandle) -> Result<(usize, usize, usize)> {
     let outgoing = h.run(mail::claim).await?;
+    let claimed = outgoing.len();
     let (mut sent, mut failed) = (0, 0);
     for o in outgoing {
         let o2 = o.clone();
@@ -84,7 +99,7 @@ pub async fn email_pass(h: &EngineHandle) -> Result<(usize, usize)> {
         }
         h.run(move |e| mail::record(e, &o, &r)).await?;
     }
-    Ok((sent, failed))
+    Ok((sent, failed, claimed))
 }
 
 /// One pass of the background work: apply due deadlines and reminders, send

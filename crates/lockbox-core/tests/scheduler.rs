@@ -201,3 +201,55 @@ fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
         .iter()
         .all(|n| n.kind != "pending"));
 }
+
+/// An email claimed and never recorded (its process was SIGKILLed mid-send)
+/// is claimed again once the claim's lease is over, not before; one recorded
+/// as sent is never claimed again. Batches are `mail::CLAIM_BATCH` at most.
+#[test]
+fn a_claim_left_by_a_killed_sender_is_taken_again_after_its_lease() {
+    use lockbox_core::mail;
+    let (mut e, clock) = setup();
+    let root = Principal::os_user("root", 0);
+    e.add_user(
+        "default",
+        &root,
+        "ann",
+        lockbox_core::model::Role::Approver,
+        Some("ann@example.test"),
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let r = e
+            .file_request("default", &req(&format!("eng{i}"), 30))
+            .unwrap();
+        e.provider_approve("default", &r.id, "manager", None)
+            .unwrap();
+        ids.push(r.id);
+    }
+    let first = mail::claim(&mut e).unwrap();
+    assert_eq!(first.len() as u32, mail::CLAIM_BATCH, "a batch at a time");
+    let second = mail::claim(&mut e).unwrap();
+    assert_eq!(second.len(), 2, "the rest");
+    // The first batch's sender dies; the second records its two as sent.
+    for o in &second {
+        mail::record(&mut e, o, &Ok(())).unwrap();
+    }
+    clock.advance(mail::CLAIM_LEASE - Duration::seconds(1));
+    assert!(mail::claim(&mut e).unwrap().is_empty(), "still leased");
+    clock.advance(Duration::seconds(2));
+    let again = mail::claim(&mut e).unwrap();
+    let mut a: Vec<i64> = again.iter().map(|o| o.notice_id).collect();
+    let mut f: Vec<i64> = first.iter().map(|o| o.notice_id).collect();
+    a.sort();
+    f.sort();
+    assert_eq!(a, f, "exactly the stranded claims, once");
+    for o in &again {
+        mail::record(&mut e, o, &Ok(())).unwrap();
+    }
+    clock.advance(mail::CLAIM_LEASE * 2);
+    assert!(
+        mail::claim(&mut e).unwrap().is_empty(),
+        "sent ones stay sent"
+    );
+}

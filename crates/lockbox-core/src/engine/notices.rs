@@ -34,10 +34,20 @@ impl Engine {
     /// Claim every notice `channel` has not handled: those created before
     /// `stale_before` are marked skipped, the rest are returned to deliver.
     pub fn claim_notices(&mut self, channel: &str, stale_before: Time) -> Result<Vec<NoticeRow>> {
+        self.claim_notices_up_to(channel, stale_before, 200)
+    }
+
+    /// [`Engine::claim_notices`], at most `limit` of them.
+    pub fn claim_notices_up_to(
+        &mut self,
+        channel: &str,
+        stale_before: Time,
+        limit: u32,
+    ) -> Result<Vec<NoticeRow>> {
         let now = self.now();
         self.store.doing("claim notices").write(|tx| {
             let mut fresh = Vec::new();
-            for n in tx.unclaimed_notices(channel, 200)? {
+            for n in tx.unclaimed_notices(channel, limit)? {
                 let outcome = if n.created_at < stale_before {
                     Outcome::Skipped
                 } else {

@@ -168,6 +168,24 @@ impl Tx<'_> {
         )
     }
 
+    /// Re-claim deliveries of `channel` claimed at or before `stale_before`
+    /// and never ended: their claimer died (a SIGKILL mid-send) or stalled
+    /// past the lease. Returns their notice ids.
+    pub fn reclaim_stale_claims(
+        &self,
+        channel: &str,
+        stale_before: Time,
+        now: Time,
+    ) -> Result<Vec<i64>> {
+        self.rows(
+            "UPDATE notice_deliveries SET claimed_at = ?3, attempts = attempts + 1
+             WHERE channel = ?1 AND outcome = 'claimed' AND claimed_at <= ?2
+             RETURNING notice_id",
+            p![channel, to_millis(stale_before), to_millis(now)],
+            |r| r.get(0),
+        )
+    }
+
     /// Record a delivery attempt's end: sent, or failed with an optional retry time.
     pub fn end_attempt(
         &self,
