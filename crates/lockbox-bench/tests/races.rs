@@ -112,6 +112,12 @@ fn four_processes_race_and_each_request_ends_exactly_once() {
             &rfc3339(first_expiry - Duration::milliseconds(500)),
             "--step-ms",
             "1000",
+            // Start once the deciders are under way (alice's first 20 decisions,
+            // by seed 1, are approvals and rejections): on a loaded machine the
+            // walker otherwise may expire all before the first decision (CI
+            // saw 199 expired, 1 revoked).
+            "--after-decided",
+            "20",
         ]),
     ];
     // The CLI client: approve / reject / revoke as the OS user (the store's

@@ -4,12 +4,15 @@
 //! ```text
 //! lockbox-race-client --db PATH --ids FILE --as NAME --now RFC3339 --actions approve,reject,revoke,cancel,pass
 //!                     [--grant-s N] [--seed N] [--passes N] [--shuffle]
-//! lockbox-race-client --db PATH --ids FILE --expire-from RFC3339 --step-ms N
+//! lockbox-race-client --db PATH --ids FILE --expire-from RFC3339 --step-ms N [--after-decided N]
 //! ```
 //! The first form tries a random action of the list on every id, in file
 //! order (or shuffled), `--passes` times (`pass` does nothing; approvals grant
 //! `--grant-s` seconds); the second walks its clock from `--expire-from` by
-//! `--step-ms` per id and applies what is due (expiry, end of access).
+//! `--step-ms` per id and applies what is due (expiry, end of access). With
+//! `--after-decided N` the walker first waits until N requests have left
+//! `pending` (the deciders are under way), so a walker that happens to start
+//! first cannot expire everything before anyone else gets a turn.
 //! Prints `<id> <action> ok <state>` or `<id> <action> err <code>` per attempt,
 //! and exits 3 if any attempt failed for a reason other than the rules
 //! (e.g. the store was busy).
@@ -57,6 +60,18 @@ fn run() -> BoxResult<usize> {
         let step: i64 = arg("--step-ms").ok_or("--step-ms N")?.parse()?;
         let clock = ManualClock::new(parse_time(&from)?);
         let mut e = Engine::open(&db, Arc::new(clock.clone()), "root")?;
+        if let Some(decided) = arg("--after-decided") {
+            let decided: u64 = decided.parse()?;
+            let total = ids.len() as u64;
+            let mut waited = 0;
+            while total.saturating_sub(e.pending_count_all()?) < decided {
+                if waited > 120_000 {
+                    return Err(format!("nobody decided {decided} requests within 120 s").into());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                waited += 10;
+            }
+        }
         for (k, _) in ids.iter().enumerate() {
             clock.set(parse_time(&from)? + Duration::milliseconds(step * k as i64));
             match e.apply_due() {
