@@ -247,6 +247,19 @@ fn a_claim_left_by_a_killed_sender_is_taken_again_after_its_lease() {
     for o in &again {
         mail::record(&mut e, o, &Ok(())).unwrap();
     }
+    // The killed sender's try counts: a re-claimed email shows 2 attempts.
+    let attempts: std::collections::BTreeMap<i64, i64> = e
+        .email_deliveries("default", 100)
+        .unwrap()
+        .iter()
+        .map(|d| (d.notice_id, d.attempts))
+        .collect();
+    for id in &f {
+        assert_eq!(attempts[id], 2, "re-claimed {id}: {attempts:?}");
+    }
+    for o in &second {
+        assert_eq!(attempts[&o.notice_id], 1, "sent at once: {attempts:?}");
+    }
     clock.advance(mail::CLAIM_LEASE * 2);
     assert!(
         mail::claim(&mut e).unwrap().is_empty(),

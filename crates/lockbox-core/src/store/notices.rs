@@ -60,10 +60,13 @@ impl Tx<'_> {
         outcome: Outcome,
         now: Time,
     ) -> Result<bool> {
+        // A claim to send is an attempt (one a killed sender never ends);
+        // a notice skipped as stale was never tried.
+        let attempts = i64::from(outcome == Outcome::Claimed);
         Ok(self.exec(
-            "INSERT INTO notice_deliveries (notice_id, channel, claimed_at, outcome) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT DO NOTHING",
-            p![notice_id, channel, to_millis(now), outcome.as_str()],
+            "INSERT INTO notice_deliveries (notice_id, channel, claimed_at, outcome, attempts)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            p![notice_id, channel, to_millis(now), outcome.as_str(), attempts],
         )? > 0)
     }
 
@@ -116,7 +119,7 @@ impl Tx<'_> {
         self.one(
             "SELECT
                 COUNT(CASE WHEN state = 'pending' THEN 1 END),
-                COUNT(CASE WHEN state = 'pending' AND expires_at <= ?2 + 7200000 THEN 1 END),
+                COUNT(CASE WHEN state = 'pending' AND expires_at <= CAST(?2 AS BIGINT) + 7200000 THEN 1 END),
                 COUNT(CASE WHEN state = 'approved' AND access_ends_at > ?2 THEN 1 END)
              FROM requests WHERE tenant = ?1 AND state IN ('pending', 'approved')",
             p![tenant, now_ms],
