@@ -8,10 +8,11 @@
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::{NewRequest, Role};
 use lockbox_core::store::SmtpRow;
+use lockbox_core::testing::real_clock;
 use lockbox_core::Principal;
 use lockbox_core::{mail, Clock, Engine, ManualClock};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::Arc;
 
 struct Smtp {
@@ -24,19 +25,6 @@ impl Drop for Smtp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A command for the SMTP server, on the real clock even when the tests run
-/// under libfaketime (`make test-rust-future`): its time decides nothing here.
-fn real_clock(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut c = Command::new(program);
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("FAKETIME") || k == "LD_PRELOAD" || k == "DONT_FAKE_MONOTONIC" {
-            c.env_remove(&*k);
-        }
-    }
-    c
 }
 
 /// The project's Python (`make py-deps`): `LOCKBOX_PYTHON`, else the

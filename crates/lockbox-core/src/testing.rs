@@ -166,10 +166,11 @@ fn as_server_user(program: &Path) -> Command {
     c
 }
 
-/// A command on the real clock even when the tests run under libfaketime
-/// (`make test-rust-future`): the server's time decides nothing here, and
-/// PostgreSQL's tools do not all run under a faked clock.
-fn real_clock(program: impl AsRef<std::ffi::OsStr>) -> Command {
+/// A command for a helper server (PostgreSQL, SMTP, D-Bus, a keyring
+/// daemon) on the real clock even when the tests run under libfaketime
+/// (`make test-rust-future`): its time decides nothing here, and some
+/// servers (PostgreSQL's tools among them) do not start under a faked clock.
+pub fn real_clock(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut c = Command::new(program);
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();

@@ -37,20 +37,7 @@ while True:
     time.sleep(60)
 "#;
 
-/// A command for a helper server (SMTP, D-Bus, keyring daemon) that runs on the
-/// real clock even when the tests run under libfaketime (`make
-/// test-rust-future`): its time decides nothing here, and some servers do
-/// not start under a faked clock.
-pub fn real_clock(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
-    let mut c = std::process::Command::new(program);
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("FAKETIME") || k == "LD_PRELOAD" || k == "DONT_FAKE_MONOTONIC" {
-            c.env_remove(&*k);
-        }
-    }
-    c
-}
+pub use lockbox_core::testing::real_clock;
 
 /// The project's Python (`make py-deps`): `LOCKBOX_PYTHON`, else the
 /// workspace's `.venv/bin/python3`.
