@@ -137,6 +137,75 @@ fn two_instances_apply_each_deadline_exactly_once() {
     }
 }
 
+/// A write to one tenant holds that tenant only: while another connection
+/// holds tenant `default`, an instance files into `t1` and sweeps `t1`'s due
+/// deadline (skipping `default`'s, which the holder may be sweeping), and a
+/// try at `default` finds it taken. Once released, `default` is swept. A
+/// write scoped to one tenant that touches another is refused.
+#[test]
+fn tenants_write_side_by_side_and_each_chain_has_one_writer() {
+    use std::sync::mpsc;
+    let (url, key, _dir) = database();
+    let clock = ManualClock::new(t0());
+    let mut a = open(&url, &key, &clock);
+    a.add_tenant("default", &root(), "t1", "t1").unwrap();
+    let in_default = a.file_request("default", &new_request(0)).unwrap();
+    let in_t1 = a.file_request("t1", &new_request(1)).unwrap();
+    // Opened first: opening signs due checkpoints, a write to every tenant.
+    let b = open(&url, &key, &clock);
+    clock.set(t0() + Duration::hours(13));
+    let loc = StoreLocation::Postgres(url.clone());
+    let (held_tx, held_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut s = Store::open_location(&loc).unwrap();
+        s.write_tenant("default", move |_| {
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    held_rx.recv().unwrap();
+
+    let (done_tx, done_rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let mut b = b;
+        let swept = b.apply_due().unwrap();
+        let filed = b.file_request("t1", &new_request(2)).unwrap();
+        done_tx.send((swept, filed.tenant)).unwrap();
+        b
+    });
+    // Hung here = a write to t1 waited for the holder of `default`.
+    let (swept, filed_in) = done_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("writes to t1 waited for a writer of default");
+    let swept: Vec<&str> = swept.iter().map(|s| s.request_id.as_str()).collect();
+    assert_eq!(swept, [in_t1.id.as_str()], "only t1's deadline was swept");
+    assert_eq!(filed_in, "t1");
+    let mut probe = Store::open_location(&StoreLocation::Postgres(url.clone())).unwrap();
+    assert_eq!(probe.try_write_tenant("default", |_| Ok(())).unwrap(), None);
+    assert_eq!(probe.try_write_tenant("t1", |_| Ok(1)).unwrap(), Some(1));
+
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let mut b = worker.join().unwrap();
+    let swept = b.apply_due().unwrap();
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].request_id, in_default.id);
+    assert_eq!(b.request("default", &in_default.id).unwrap().state, State::Expired);
+
+    // A write scoped to t1 cannot change default's request (or chain).
+    let err = probe
+        .write_tenant("t1", |tx| tx.insert_request(&in_default))
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Internal, "{err:?}");
+    assert!(err.message.contains("scoped to tenant 't1'"), "{err:?}");
+    let v = b.verify_audit().unwrap();
+    assert_eq!(v.first_bad, None);
+    assert_eq!(v.heads.len(), 2);
+}
+
 /// The same approver deciding on two instances at once counts once; a
 /// quorum of two needs a second person.
 #[test]

@@ -30,7 +30,7 @@ impl Engine {
         let decision = self
             .store
             .doing("record an action under a grant")
-            .write(|tx| {
+            .write_tenant(tenant, |tx| {
                 // Read the clock under the write lock: an action that waited for
                 // another writer must not be judged at the time it started waiting.
                 let now = now_of(clock.as_ref());

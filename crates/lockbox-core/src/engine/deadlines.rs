@@ -18,46 +18,59 @@ impl Engine {
     }
 
     /// Apply every transition (expiry, end of access) due at `now`, in all
-    /// tenants. Nothing on a read-only store: reads compute what is due in
-    /// memory instead.
+    /// tenants, one tenant at a time (a write scoped to that tenant, so
+    /// sweeping never holds up the other tenants' writes). A tenant whose
+    /// lock another writer holds right now is left to it (the next pass
+    /// takes it if it still is due): two instances sweeping split the
+    /// tenants instead of queueing, and each deadline is applied once
+    /// because it is re-read under the lock. Nothing on a read-only store:
+    /// reads compute what is due in memory instead.
     pub fn apply_due_at(&mut self, now: Time) -> Result<Vec<Swept>> {
         let mut done = Vec::new();
         if self.is_read_only() {
             return Ok(done);
         }
-        loop {
-            // Cheap check first, so reads don't take the write lock when nothing is due.
-            let any = self
-                .store
-                .read(|tx| Ok(!tx.due_request_ids(now, 1)?.is_empty()))?;
-            if !any {
-                return Ok(done);
-            }
-            let signer = &self.signer;
-            let batch = self.store.write(|tx| {
-                // Read inside the lock: someone may have decided them meanwhile.
-                let due = tx.due_requests(now, SWEEP_BATCH)?;
-                let mut tail = tx.audit_tail()?;
-                let mut out = Vec::with_capacity(due.len());
-                for req in due {
-                    let Some(ev) = machine::due_event(&req, now) else {
-                        continue;
-                    };
-                    let t = machine::step(&req, &ev, now)?;
-                    Write::new(tx, signer, &mut tail, now).persist(&req, &t)?;
-                    out.push(Swept {
-                        request_id: t.request.id,
-                        tenant: t.request.tenant,
-                        state: t.request.state,
-                    });
-                }
-                Ok(out)
-            })?;
-            if batch.is_empty() {
-                return Ok(done);
-            }
-            done.extend(batch);
+        // Cheap check first, so reads don't take a write lock when nothing is due.
+        let mut tenants = self.store.read(|tx| tx.due_tenants(now))?;
+        if tenants.is_empty() {
+            return Ok(done);
         }
+        // Each instance starts at another tenant, so two sweepers rarely meet.
+        let start = self.sweep_start % tenants.len();
+        tenants.rotate_left(start);
+        let signer = &self.signer;
+        for tenant in &tenants {
+            loop {
+                let batch = self.store.try_write_tenant(tenant, |tx| {
+                    // Read inside the lock: someone may have decided them meanwhile.
+                    let due = tx.due_requests_of(tenant, now, SWEEP_BATCH)?;
+                    let fetched = due.len();
+                    let mut tail = tx.audit_tail()?;
+                    let mut out = Vec::with_capacity(due.len());
+                    for req in due {
+                        let Some(ev) = machine::due_event(&req, now) else {
+                            continue;
+                        };
+                        let t = machine::step(&req, &ev, now)?;
+                        Write::new(tx, signer, &mut tail, now).persist(&req, &t)?;
+                        out.push(Swept {
+                            request_id: t.request.id,
+                            tenant: t.request.tenant,
+                            state: t.request.state,
+                        });
+                    }
+                    Ok((fetched, out))
+                })?;
+                let Some((fetched, swept)) = batch else {
+                    break; // another writer holds this tenant now
+                };
+                done.extend(swept);
+                if fetched < SWEEP_BATCH as usize {
+                    break;
+                }
+            }
+        }
+        Ok(done)
     }
 
     /// The earliest stored deadline of any request (any tenant).

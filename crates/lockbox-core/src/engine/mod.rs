@@ -32,6 +32,9 @@ pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
     signer: crate::receipts::Signer,
+    /// Where this instance's sweeps start in the list of tenants with due
+    /// deadlines (random: two instances sweeping rarely meet).
+    sweep_start: usize,
 }
 
 /// The default store path: `$XDG_DATA_HOME/lockbox/lockbox.db` on Linux.
@@ -165,6 +168,7 @@ impl Engine {
             store,
             clock,
             signer,
+            sweep_start: 0, // read-only: never sweeps
         })
     }
 
@@ -304,10 +308,14 @@ impl Engine {
         clock: Arc<dyn Clock>,
         creator: &str,
     ) -> Result<Engine> {
+        let mut b = [0u8; 8];
+        // Only spreads sweepers over tenants: without randomness, start at the first.
+        let _ = getrandom::getrandom(&mut b);
         let mut e = Engine {
             store,
             clock,
             signer,
+            sweep_start: u64::from_le_bytes(b) as usize,
         };
         e.bootstrap(creator)?;
         e.apply_due()?;

@@ -14,7 +14,7 @@ impl Engine {
         self.apply_due()?;
         let id = uuid::Uuid::now_v7().to_string();
         let (clock, signer) = (&self.clock, &self.signer);
-        self.store.doing("file a request").write(|tx| {
+        self.store.doing("file a request").write_tenant(tenant, |tx| {
             let now = now_of(clock.as_ref());
             let settings = tenant_settings(tx, tenant)?;
             let t = machine::create(id, tenant, new, &settings, now)?;
@@ -58,7 +58,7 @@ impl Engine {
     ) -> Result<Request> {
         self.apply_due()?;
         let (clock, signer) = (&self.clock, &self.signer);
-        self.store.doing(what).write(|tx| {
+        self.store.doing(what).write_tenant(tenant, |tx| {
             // Read the clock under the write lock: a transition that waited
             // for another writer is judged at the time it is written.
             let now = now_of(clock.as_ref());

@@ -121,12 +121,38 @@ impl AuditQuery {
 
 impl Tx<'_> {
     /// The chains' tail, to append after (a write transaction holds the
-    /// lock, so nobody else appends meanwhile).
+    /// lock of the chains it appends to, so nobody else appends meanwhile).
     pub fn audit_tail(&self) -> Result<AuditTail> {
         Ok(AuditTail {
-            seq: self.audit_max_seq()?,
+            seq: if self.is_sqlite() {
+                self.audit_max_seq()?
+            } else {
+                0 // taken under the positions lock at the first append
+            },
             tenants: Default::default(),
         })
+    }
+
+    /// The store positions of `n` new entries: the newest + 1, … . SQLite
+    /// has one writer at a time. On PostgreSQL writes to other tenants run
+    /// meanwhile, so the positions are taken under one more lock, held from
+    /// the first append to the commit: positions stay gapless (a rolled-back
+    /// or killed transaction leaves none behind; verify reads a missing
+    /// position as a deleted entry) and in commit order (a reader that has
+    /// seen position n has seen everything before it). What runs before the
+    /// first append (loading, the rules) never waits for another tenant.
+    fn next_audit_seqs(&self, tail: &mut AuditTail, n: usize) -> Result<Vec<i64>> {
+        if !self.is_sqlite() {
+            self.one(
+                "SELECT pg_advisory_xact_lock(?1)",
+                p![super::pg::POSITIONS_LOCK],
+                |_| Ok(()),
+            )?;
+            tail.seq = self.audit_max_seq()?;
+        }
+        let first = tail.seq + 1;
+        tail.seq += n as i64;
+        Ok((first..=tail.seq).collect())
     }
 
     /// The newest store position (0: no entries).
@@ -191,6 +217,8 @@ impl Tx<'_> {
         records: &[&AuditRecord],
         now: Time,
     ) -> Result<Vec<i64>> {
+        self.in_scope(tenant)?;
+        let seqs = self.next_audit_seqs(tail, records.len())?;
         if !tail.tenants.contains_key(tenant) {
             let (tenant_seq, prev) = self.audit_head(tenant)?;
             let m: Option<i64> = self.one(
@@ -207,14 +235,12 @@ impl Tx<'_> {
                 },
             );
         }
-        let seq = &mut tail.seq;
         let t = tail.tenants.get_mut(tenant).expect("inserted above");
         let ins = format!(
             "INSERT INTO audit_log ({COLUMNS}, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         );
         let mut out = Vec::with_capacity(records.len());
-        for rec in records {
-            *seq += 1;
+        for (rec, &seq) in records.iter().zip(&seqs) {
             t.tenant_seq += 1;
             // serde_json's Map is a BTreeMap: keys come out sorted, so this is canonical.
             let details = serde_json::to_string(&rec.details)?;
@@ -238,7 +264,7 @@ impl Tx<'_> {
             self.exec(
                 &ins,
                 p![
-                    *seq,
+                    seq,
                     at_ms,
                     recorded_ms,
                     tenant,
@@ -254,7 +280,7 @@ impl Tx<'_> {
                 ],
             )?;
             t.prev = hash;
-            out.push(*seq);
+            out.push(seq);
         }
         Ok(out)
     }

@@ -332,6 +332,9 @@ fn pg_params<'a>(params: &'a [P<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
 /// A transaction on the store; typed methods only.
 pub struct Tx<'c> {
     pub(super) inner: Inner<'c>,
+    /// The one tenant a tenant-scoped write may change (it holds that
+    /// tenant's lock only); `None`: every tenant.
+    pub(super) scope: Option<String>,
 }
 
 pub(super) enum Inner<'c> {
@@ -343,12 +346,14 @@ impl<'c> Tx<'c> {
     pub(super) fn lite(tx: rusqlite::Transaction<'c>) -> Tx<'c> {
         Tx {
             inner: Inner::Lite(tx),
+            scope: None,
         }
     }
 
     pub(super) fn pg(tx: PgTx<'c>) -> Tx<'c> {
         Tx {
             inner: Inner::Pg(RefCell::new(tx)),
+            scope: None,
         }
     }
 
@@ -356,6 +361,17 @@ impl<'c> Tx<'c> {
         match self.inner {
             Inner::Lite(tx) => Ok(tx.commit()?),
             Inner::Pg(tx) => tx.into_inner().tx.commit().map_err(pg_error),
+        }
+    }
+
+    /// Refuse a change to `tenant` in a write scoped to another tenant: it
+    /// does not hold that tenant's lock (a bug, not bad input).
+    pub(super) fn in_scope(&self, tenant: &str) -> Result<()> {
+        match &self.scope {
+            Some(s) if s != tenant => Err(Error::internal(format!(
+                "a write scoped to tenant '{s}' tried to change tenant '{tenant}'"
+            ))),
+            _ => Ok(()),
         }
     }
 

@@ -48,6 +48,31 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// What a write transaction locks (see [`Store::write_tenant`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Scope<'a> {
+    /// The whole store: waits for every other writer.
+    All,
+    /// One tenant: waits for writers of that tenant (and for `All`).
+    Tenant(&'a str),
+    /// One tenant, unless someone holds it: then nothing runs.
+    TryTenant(&'a str),
+}
+
+impl<'a> Scope<'a> {
+    fn tenant(self) -> Option<&'a str> {
+        match self {
+            Scope::All => None,
+            Scope::Tenant(t) | Scope::TryTenant(t) => Some(t),
+        }
+    }
+}
+
+/// A write that is never skipped ran: its answer.
+fn got<T>(out: Option<T>) -> Result<T> {
+    out.ok_or_else(|| Error::internal("a blocking write was skipped"))
+}
+
 /// Migrations, in order; migration N (1-based) brings the store to user_version N.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
@@ -57,6 +82,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_smtp_password_out.sql"),
     include_str!("migrations/0006_audit_lifecycle.sql"),
     include_str!("migrations/0007_audit_per_tenant.sql"),
+    include_str!("migrations/0008_due_by_tenant.sql"),
 ];
 
 /// The Rust part of a migration, run in its transaction right after its SQL.
@@ -477,30 +503,74 @@ impl Store {
 
     /// Run `f` in an IMMEDIATE transaction: commit on `Ok`, roll back on `Err`.
     /// On a read-only store it is refused ([`ErrorCode::ReadOnly`]) before
-    /// anything runs: this is the one place every write passes.
+    /// anything runs: this is the one place every write passes. It waits for
+    /// every other writer (on PostgreSQL: the exclusive store lock).
     pub fn write<T: Send>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T> + Send) -> Result<T> {
+        self.write_in(Scope::All, f).and_then(got)
+    }
+
+    /// [`Store::write`] for a change to one tenant only (its requests and
+    /// its audit chain): on PostgreSQL it holds that tenant's lock (and the
+    /// store lock shared), so writes to different tenants run side by side
+    /// and each tenant's chain still grows one entry at a time. Changing any
+    /// other tenant in `f` is refused. On SQLite it is [`Store::write`].
+    pub fn write_tenant<T: Send>(
+        &mut self,
+        tenant: &str,
+        f: impl FnOnce(&Tx<'_>) -> Result<T> + Send,
+    ) -> Result<T> {
+        self.write_in(Scope::Tenant(tenant), f).and_then(got)
+    }
+
+    /// [`Store::write_tenant`] unless another connection holds the tenant's
+    /// lock right now: then nothing runs and the answer is `None` (a sweep
+    /// moves on to the next tenant instead of queueing behind another
+    /// sweeper, as `FOR UPDATE SKIP LOCKED` does for rows).
+    pub fn try_write_tenant<T: Send>(
+        &mut self,
+        tenant: &str,
+        f: impl FnOnce(&Tx<'_>) -> Result<T> + Send,
+    ) -> Result<Option<T>> {
+        self.write_in(Scope::TryTenant(tenant), f)
+    }
+
+    fn write_in<T: Send>(
+        &mut self,
+        scope: Scope<'_>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T> + Send,
+    ) -> Result<Option<T>> {
         match self.conn {
             // The PostgreSQL client blocks: off any thread that drives async tasks.
-            Conn::Pg(_) => pg::off_runtime(|| self.write_here(f)),
-            Conn::Lite(_) => self.write_here(f),
+            Conn::Pg(_) => pg::off_runtime(|| self.write_here_in(scope, f)),
+            Conn::Lite(_) => self.write_here_in(scope, f),
         }
     }
 
     /// [`Store::write`] on this thread, whatever it is (`f` need not be
     /// `Send`): for synchronous callers only (a CLI command).
     pub(crate) fn write_here<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.write_here_in(Scope::All, f).and_then(got)
+    }
+
+    fn write_here_in<T>(
+        &mut self,
+        scope: Scope<'_>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
         if self.read_only.is_some() {
             return Err(self.refuse_write());
         }
         self.doing = None;
         let conn = match &mut self.conn {
             Conn::Lite(c) => c,
-            Conn::Pg(pg) => return pg.write(f),
+            Conn::Pg(pg) => return pg.write(scope, f),
         };
-        let tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+        // SQLite has one writer at a time: every scope is the whole store.
+        let mut tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+        tx.scope = scope.tenant().map(str::to_string);
         let out = f(&tx)?;
         tx.commit()?;
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Run `f` in a read transaction (a consistent snapshot).

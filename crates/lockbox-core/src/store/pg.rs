@@ -2,15 +2,21 @@
 //! transactions behind [`super::Store::read`] and [`super::Store::write`].
 //!
 //! Several processes (`lockbox serve` instances) may share one database.
-//! Every write transaction first takes one transaction-scoped advisory lock,
-//! so writes are serialized exactly as SQLite's `BEGIN IMMEDIATE` serializes
-//! them: each re-reads the state it changes after everyone before it
-//! committed, the audit log's next positions are the newest + 1, and a due
-//! deadline or a notice is claimed by one writer only. Reads run in a
+//! Every write transaction first takes transaction-scoped advisory locks:
+//! a write to one tenant (a request, its decisions, its audit chain) holds
+//! that tenant's lock and the store lock shared; any other write holds the
+//! store lock exclusively. So writes to one tenant are serialized exactly as
+//! SQLite's `BEGIN IMMEDIATE` serializes them (each re-reads the state it
+//! changes after everyone before it committed; the chain's next entry is
+//! its head + 1; a due deadline or a notice is claimed by one writer only),
+//! while different tenants wait on each other only from their first audit
+//! append to their commit, for the audit log's store positions (`seq`,
+//! gapless and in commit order: see `Tx::next_audit_seqs`). Reads run in a
 //! `REPEATABLE READ READ ONLY` transaction: one consistent snapshot, as a
 //! SQLite read transaction, that never waits for a writer.
 
 use super::db::{PgTx, Tx};
+use super::Scope;
 use super::errors::pg_error;
 use crate::{Error, ErrorCode, Result};
 use postgres::{Client, IsolationLevel};
@@ -19,7 +25,10 @@ use std::sync::Arc;
 
 /// Migrations, in order; migration N brings the store to schema version N
 /// (recorded in `lockbox_schema`).
-const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/postgres/0001_init.sql"),
+    include_str!("migrations/postgres/0002_tenant_writes.sql"),
+];
 
 /// The PostgreSQL schema version this build writes.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -28,6 +37,12 @@ pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// in ASCII, taken as an integer), and the one migrations hold.
 const WRITE_LOCK: i64 = 0x004c_4f43_4b42_4f58;
 const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
+/// Held from a transaction's first audit append to its commit: the audit
+/// log's store positions (see `Tx::next_audit_seqs`).
+pub(super) const POSITIONS_LOCK: i64 = WRITE_LOCK + 2;
+/// The first key of every tenant's lock (the second: the tenant's
+/// `hashtext`; two tenants with the same hash only share a lock).
+const TENANT_LOCKS: i32 = 0x4c42;
 
 /// An open PostgreSQL store: one connection and its prepared statements.
 pub struct PgConn {
@@ -185,23 +200,58 @@ impl PgConn {
         Ok(())
     }
 
-    /// Run `f` in a write transaction (serialized with every other writer).
-    pub(super) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    /// Run `f` in a write transaction holding `scope`'s locks: the store
+    /// lock exclusively (`All`), or shared plus the tenant's lock, so that
+    /// writes to different tenants run side by side while each tenant's
+    /// chain has one writer. Every lock is taken first, always in this
+    /// order, so two writers never wait on each other in a cycle. `None`:
+    /// a `TryTenant` found the tenant's lock taken and did nothing.
+    pub(super) fn write<T>(
+        &mut self,
+        scope: Scope<'_>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
         self.client()?;
         let Some(client) = self.client.as_mut() else {
             return Err(Error::internal("no PostgreSQL connection"));
         };
         let mut tx = client.transaction().map_err(pg_error)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-            .map_err(pg_error)?;
-        let tx = Tx::pg(PgTx {
+        match scope {
+            Scope::All => {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                    .map_err(pg_error)?;
+            }
+            Scope::Tenant(t) => {
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2, hashtext($3))",
+                    &[&WRITE_LOCK, &TENANT_LOCKS, &t],
+                )
+                .map_err(pg_error)?;
+            }
+            Scope::TryTenant(t) => {
+                tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&WRITE_LOCK])
+                    .map_err(pg_error)?;
+                let got: bool = tx
+                    .query_one(
+                        "SELECT pg_try_advisory_xact_lock($1, hashtext($2))",
+                        &[&TENANT_LOCKS, &t],
+                    )
+                    .map_err(pg_error)?
+                    .get(0);
+                if !got {
+                    return Ok(None); // dropping `tx` rolls it back
+                }
+            }
+        }
+        let mut tx = Tx::pg(PgTx {
             tx,
             stmts: &mut self.stmts,
         });
+        tx.scope = scope.tenant().map(str::to_string);
         let out = f(&tx)?;
         tx.batch("SELECT nextval('lockbox_changes'); NOTIFY lockbox_changes")?;
         tx.commit()?;
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Run `f` in a read transaction (one consistent snapshot).

@@ -129,6 +129,7 @@ impl Tx<'_> {
     /// Insert a new request row and its decisions (a transition of a stored
     /// one is saved by [`Tx::update_request`]).
     pub fn insert_request(&self, req: &Request) -> Result<()> {
+        self.in_scope(&req.tenant)?;
         let ms = |t: Option<Time>| t.map(to_millis);
         self.exec(
             &format!(
@@ -183,6 +184,7 @@ impl Tx<'_> {
     /// Update the row of a stored request after a transition (only what a
     /// transition changes), and insert decisions it gained since `known_decisions`.
     pub fn update_request(&self, req: &Request, known_decisions: usize) -> Result<()> {
+        self.in_scope(&req.tenant)?;
         let ms = |t: Option<Time>| t.map(to_millis);
         let n = self.exec(
             "UPDATE requests SET state = ?2, granted_duration_s = ?3, approved_at = ?4,
@@ -213,6 +215,32 @@ impl Tx<'_> {
              ORDER BY deadline_at, id LIMIT ?2"
             ),
             p![to_millis(now), limit],
+            map_request,
+        )?;
+        for r in &mut out {
+            r.decisions = self.decisions(&r.id)?;
+        }
+        Ok(out)
+    }
+
+    /// The tenants with a deadline at or before `now`, by id.
+    pub fn due_tenants(&self, now: Time) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT DISTINCT tenant FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
+             ORDER BY tenant",
+            p![to_millis(now)],
+            |r| r.get(0),
+        )
+    }
+
+    /// `tenant`'s requests whose deadline is at or before `now`, oldest first.
+    pub fn due_requests_of(&self, tenant: &str, now: Time, limit: u32) -> Result<Vec<Request>> {
+        let mut out = self.rows(
+            &format!(
+                "SELECT {COLUMNS} FROM requests WHERE tenant = ?1 AND deadline_at IS NOT NULL
+             AND deadline_at <= ?2 ORDER BY deadline_at, id LIMIT ?3"
+            ),
+            p![tenant, to_millis(now), limit],
             map_request,
         )?;
         for r in &mut out {
