@@ -88,7 +88,7 @@ impl Api {
             .await
     }
     fn with<T>(&self, f: impl FnOnce(&mut Engine) -> T) -> T {
-        f(&mut self.engine.lock())
+        f(&mut self.engine.lock().unwrap())
     }
     async fn file(&self) -> String {
         let (s, v) = self
@@ -578,7 +578,7 @@ async fn calls_without_a_valid_token_are_throttled_per_client_before_the_store()
     );
     // While the engine is locked (as if busy), a throttled call still answers at once.
     {
-        let _busy = state.engine.lock();
+        let _busy = state.engine.lock().unwrap();
         let (s, _) = status_of(&http, &url, Some("lbx_guess10")).await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     }

@@ -146,6 +146,10 @@ pub enum Cmd {
         /// (also the burst); past them the client gets 429 before any token lookup.
         #[arg(long, env = "LOCKBOX_API_AUTH_FAILURES", default_value_t = 10)]
         auth_failures: u32,
+        /// On a PostgreSQL store: how many engines (each on its own database
+        /// connection) serve requests side by side. A SQLite store has one.
+        #[arg(long, env = "LOCKBOX_POOL", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+        pool: u32,
     },
     /// Move a store between backends.
     Store {

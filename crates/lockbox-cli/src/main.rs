@@ -219,10 +219,12 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         tls_key,
         rate,
         auth_failures,
+        pool,
     } = cli.cmd
     {
+        let engines = provider::engines(engine, &loc, &key, clock()?, os.name(), pool)?;
         return provider::serve(
-            engine,
+            engines,
             &loc,
             &bind,
             tls_cert.zip(tls_key),

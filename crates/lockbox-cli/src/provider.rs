@@ -222,8 +222,37 @@ pub fn notifications(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn serve(
+/// The engines `lockbox serve` works with: on PostgreSQL a pool of `size`
+/// (each on its own connection, so requests for different tenants run side
+/// by side); on SQLite the one already open (one writer anyway).
+pub fn engines(
     engine: Engine,
+    store: &lockbox_core::store::StoreLocation,
+    receipt_key: &std::path::Path,
+    clock: std::sync::Arc<dyn lockbox_core::Clock>,
+    creator: &str,
+    size: u32,
+) -> Result<lockbox_core::runtime::EngineHandle> {
+    use lockbox_core::runtime::{EngineHandle, Opener};
+    match store {
+        lockbox_core::store::StoreLocation::Postgres(_) if size > 1 => {
+            drop(engine);
+            EngineHandle::pool(
+                Opener {
+                    location: store.clone(),
+                    receipt_key: receipt_key.to_path_buf(),
+                    clock,
+                    creator: creator.to_string(),
+                },
+                size,
+            )
+        }
+        _ => Ok(EngineHandle::new(engine)),
+    }
+}
+
+pub fn serve(
+    engine: lockbox_core::runtime::EngineHandle,
     store: &lockbox_core::store::StoreLocation,
     bind: &str,
     tls: Option<(PathBuf, PathBuf)>,
@@ -240,7 +269,6 @@ pub fn serve(
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {
-        let engine = lockbox_core::runtime::EngineHandle::new(engine);
         let limits = lockbox_api::auth::Limits {
             failures_per_min: auth_failures,
             failures_burst: auth_failures,

@@ -1,12 +1,16 @@
 //! The engine shared by an async host (the desktop app, `lockbox serve`),
-//! written once: the engine handle (one connection behind a mutex, used on
+//! written once: the engine handle (one engine behind a mutex, or on
+//! PostgreSQL a pool of engines, each with its own connection; used on
 //! blocking threads, never on the async runtime), the "something changed"
 //! signal, and the background loop that applies deadlines and sends email.
 //!
 //! Tokio only (`rt`, `sync`, `time`); no tauri, no axum.
 
+use crate::clock::Clock;
 use crate::scheduler::Scheduler;
-use crate::{mail, Engine, Error, Result};
+use crate::store::StoreLocation;
+use crate::{mail, Engine, Error, ErrorCode, Result};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -14,29 +18,136 @@ use tokio::sync::Notify;
 /// The engine of a process, shared by its adapters and background tasks.
 #[derive(Clone)]
 pub struct EngineHandle {
-    engine: Arc<Mutex<Engine>>,
+    engines: Engines,
     /// Woken after every write through [`EngineHandle::write`] (and by hosts
     /// that notice other processes' writes), so loops look again at once.
     changed: Arc<Notify>,
 }
 
+#[derive(Clone)]
+enum Engines {
+    /// One engine: a SQLite store has one writer anyway (the desktop app).
+    One(Arc<Mutex<Engine>>),
+    /// Engines on their own connections (`lockbox serve` on PostgreSQL):
+    /// requests for different tenants run side by side.
+    Pool(r2d2::Pool<Opener>),
+}
+
+/// Opens the engines of a pool: every one on the same store, key and clock.
+pub struct Opener {
+    pub location: StoreLocation,
+    pub receipt_key: PathBuf,
+    pub clock: Arc<dyn Clock>,
+    /// Who opens it (the first admin of a new store).
+    pub creator: String,
+}
+
+impl r2d2::ManageConnection for Opener {
+    type Connection = Engine;
+    type Error = Error;
+
+    fn connect(&self) -> Result<Engine> {
+        Engine::open_at(
+            &self.location,
+            &self.receipt_key,
+            self.clock.clone(),
+            &self.creator,
+        )
+    }
+
+    fn is_valid(&self, engine: &mut Engine) -> Result<()> {
+        engine.check_store()
+    }
+
+    fn has_broken(&self, _: &mut Engine) -> bool {
+        // A lost connection is reopened by the store on its next use.
+        false
+    }
+}
+
+/// An engine borrowed from the handle (see [`EngineHandle::lock`]).
+pub enum EngineGuard<'a> {
+    One(std::sync::MutexGuard<'a, Engine>),
+    Pool(r2d2::PooledConnection<Opener>),
+}
+
+impl std::ops::Deref for EngineGuard<'_> {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        match self {
+            EngineGuard::One(g) => g,
+            EngineGuard::Pool(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for EngineGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        match self {
+            EngineGuard::One(g) => g,
+            EngineGuard::Pool(g) => g,
+        }
+    }
+}
+
+impl Engines {
+    fn get(&self) -> Result<EngineGuard<'_>> {
+        match self {
+            Engines::One(e) => Ok(EngineGuard::One(
+                e.lock().unwrap_or_else(|p| p.into_inner()),
+            )),
+            Engines::Pool(p) => p.get().map(EngineGuard::Pool).map_err(|e| {
+                Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("no store connection became free: {e}"),
+                )
+            }),
+        }
+    }
+}
+
 impl EngineHandle {
     pub fn new(engine: Engine) -> Self {
         EngineHandle {
-            engine: Arc::new(Mutex::new(engine)),
+            engines: Engines::One(Arc::new(Mutex::new(engine))),
             changed: Arc::new(Notify::new()),
         }
     }
 
-    /// Run `f` with the engine on a blocking thread.
+    /// Up to `size` engines opened by `opener` as work needs them, each on
+    /// its own connection (one is opened now: a store that cannot be opened
+    /// is an error here, not on the first request). Blocking.
+    pub fn pool(opener: Opener, size: u32) -> Result<Self> {
+        let pool = r2d2::Pool::builder()
+            .max_size(size.max(1))
+            .min_idle(Some(1))
+            // A lost connection is reopened on use; no round trip per checkout.
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(30))
+            .error_handler(Box::new(LogOpenErrors))
+            .build(opener)
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("cannot open the store's engines: {e}"),
+                )
+            })?;
+        Ok(EngineHandle {
+            engines: Engines::Pool(pool),
+            changed: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Run `f` with an engine on a blocking thread.
     pub async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Engine) -> Result<T> + Send + 'static,
     {
-        let engine = self.engine.clone();
+        let engines = self.engines.clone();
         tokio::task::spawn_blocking(move || {
-            f(&mut engine.lock().unwrap_or_else(|p| p.into_inner()))
+            let mut engine = engines.get()?;
+            f(&mut engine)
         })
         .await
         .map_err(|e| Error::internal(format!("engine task failed: {e}")))?
@@ -54,10 +165,10 @@ impl EngineHandle {
         out
     }
 
-    /// The engine for synchronous callers (start-up, tests). Never hold it on
-    /// an async task.
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    /// An engine for synchronous callers (start-up, tests). Never hold it on
+    /// an async task. Blocks until one is free.
+    pub fn lock(&self) -> Result<EngineGuard<'_>> {
+        self.engines.get()
     }
 
     /// The "something changed" signal.
@@ -159,5 +270,16 @@ pub async fn background_loop_until(
             _ = wake.notified() => {}
             _ = &mut stop => return,
         }
+    }
+}
+
+/// Engines that fail to open in the pool's background are logged (a request
+/// waiting for one gets `store_unavailable`).
+#[derive(Debug)]
+struct LogOpenErrors;
+
+impl r2d2::HandleError<Error> for LogOpenErrors {
+    fn handle_error(&self, e: Error) {
+        tracing::warn!(code = %e.code.as_str(), "cannot open a pooled engine: {}", e.message);
     }
 }

@@ -193,7 +193,10 @@ fn tenants_write_side_by_side_and_each_chain_has_one_writer() {
     let swept = b.apply_due().unwrap();
     assert_eq!(swept.len(), 1);
     assert_eq!(swept[0].request_id, in_default.id);
-    assert_eq!(b.request("default", &in_default.id).unwrap().state, State::Expired);
+    assert_eq!(
+        b.request("default", &in_default.id).unwrap().state,
+        State::Expired
+    );
 
     // A write scoped to t1 cannot change default's request (or chain).
     let err = probe
@@ -335,4 +338,28 @@ fn the_audit_log_is_append_only_and_tampering_shows() {
     .unwrap();
     let bad = e.verify_audit().unwrap().first_bad.unwrap();
     assert_eq!(bad.0, seq, "{bad:?}");
+}
+
+/// `lockbox serve`'s pool hands out engines side by side, each on its own
+/// connection: two borrowed at once both work (with one engine the second
+/// would wait for the first, and give up after 30 s).
+#[test]
+fn a_pool_lends_engines_side_by_side() {
+    use lockbox_core::runtime::{EngineHandle, Opener};
+    let (url, key, _dir) = database();
+    let clock = ManualClock::new(t0());
+    let pool = EngineHandle::pool(
+        Opener {
+            location: StoreLocation::Postgres(url),
+            receipt_key: key,
+            clock: Arc::new(clock),
+            creator: "root".into(),
+        },
+        2,
+    )
+    .unwrap();
+    let mut a = pool.lock().unwrap();
+    let mut b = pool.lock().unwrap();
+    let r = a.file_request("default", &new_request(1)).unwrap();
+    assert_eq!(b.request("default", &r.id).unwrap().case, "SR-1");
 }

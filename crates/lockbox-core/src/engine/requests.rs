@@ -14,13 +14,15 @@ impl Engine {
         self.apply_due()?;
         let id = uuid::Uuid::now_v7().to_string();
         let (clock, signer) = (&self.clock, &self.signer);
-        self.store.doing("file a request").write_tenant(tenant, |tx| {
-            let now = now_of(clock.as_ref());
-            let settings = tenant_settings(tx, tenant)?;
-            let t = machine::create(id, tenant, new, &settings, now)?;
-            Write::new(tx, signer, &mut tx.audit_tail()?, now).persist_new(&t)?;
-            Ok(t.request)
-        })
+        self.store
+            .doing("file a request")
+            .write_tenant(tenant, |tx| {
+                let now = now_of(clock.as_ref());
+                let settings = tenant_settings(tx, tenant)?;
+                let t = machine::create(id, tenant, new, &settings, now)?;
+                Write::new(tx, signer, &mut tx.audit_tail()?, now).persist_new(&t)?;
+                Ok(t.request)
+            })
     }
 
     fn transition(
