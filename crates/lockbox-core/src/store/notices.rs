@@ -66,7 +66,13 @@ impl Tx<'_> {
         Ok(self.exec(
             "INSERT INTO notice_deliveries (notice_id, channel, claimed_at, outcome, attempts)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            p![notice_id, channel, to_millis(now), outcome.as_str(), attempts],
+            p![
+                notice_id,
+                channel,
+                to_millis(now),
+                outcome.as_str(),
+                attempts
+            ],
         )? > 0)
     }
 

@@ -16,8 +16,8 @@
 //! SQLite read transaction, that never waits for a writer.
 
 use super::db::{PgTx, Tx};
-use super::Scope;
 use super::errors::pg_error;
+use super::Scope;
 use crate::{Error, ErrorCode, Result};
 use postgres::{Client, IsolationLevel};
 use std::collections::HashMap;
