@@ -11,7 +11,7 @@
 //! call at its scheduled time; latency is measured from that time, so a
 //! stall counts for every call it delays) and unpaced (each client sends
 //! its next call when the last returns: the most the pair sustains). Then
-//! the growth: the paced run again on stores of 10 000 requests with T and
+//! the growth: both runs again on stores of 10 000 requests with T and
 //! with 10 tenants.
 //!
 //! The stored requests (filed, provider-approved, expired unanswered: 3
@@ -258,7 +258,14 @@ struct Outcome {
 }
 
 /// `CLIENTS` clients for `secs` seconds, paced at `rate` calls/s in all or unpaced.
-fn drive(servers: &Servers, store: &Store, rate: Option<f64>, secs: f64) -> BoxResult<Outcome> {
+/// `reads_only`: access checks only (no writes, so no NOTIFY and no tick).
+fn drive(
+    servers: &Servers,
+    store: &Store,
+    rate: Option<f64>,
+    secs: f64,
+    reads_only: bool,
+) -> BoxResult<Outcome> {
     let start = Barrier::new(CLIENTS + 1);
     let t0_cell = std::sync::OnceLock::<Instant>::new();
     let results: Vec<Result<ClientRun, String>> = std::thread::scope(|s| {
@@ -266,7 +273,7 @@ fn drive(servers: &Servers, store: &Store, rate: Option<f64>, secs: f64) -> BoxR
             .map(|k| {
                 let (start, t0_cell) = (&start, &t0_cell);
                 let port = servers.ports[k % servers.ports.len()];
-                s.spawn(move || client(k, port, store, rate, secs, start, t0_cell))
+                s.spawn(move || client(k, port, store, (rate, reads_only), secs, start, t0_cell))
             })
             .collect();
         start.wait();
@@ -301,7 +308,7 @@ fn client(
     k: usize,
     port: u16,
     store: &Store,
-    rate: Option<f64>,
+    (rate, reads_only): (Option<f64>, bool),
     secs: f64,
     start: &Barrier,
     t0_cell: &std::sync::OnceLock<Instant>,
@@ -370,7 +377,7 @@ fn client(
         if due > now {
             std::thread::sleep(due - now);
         }
-        let op = if (j + k).is_multiple_of(2) {
+        let op = if !reads_only && (j + k).is_multiple_of(2) {
             Op::File
         } else {
             Op::Access
@@ -463,12 +470,13 @@ pub fn run(
     let met_p99 = |s: &(usize, usize, f64, f64, f64)| s.1 == 0 && s.3 < 50.0;
 
     let main = setup(&admin, &dir, "lockbox_bench_api_main", nt, n)?;
-    let paced;
+    let (paced, paced_rate, unpaced, unpaced_rate);
     {
         let servers = Servers::start(&bin, &main, &dir)?;
-        let o = drive(&servers, &main, Some(PACED_RATE), secs)?;
+        let o = drive(&servers, &main, Some(PACED_RATE), secs, false)?;
         paced = report(&format!("paced {PACED_RATE} calls/s"), &o);
-        let rate = o.calls.iter().filter(|c| c.2).count() as f64 / o.elapsed_s;
+        let rate = sustained(&o);
+        paced_rate = rate;
         for (s, name) in paced.iter().zip(["file a request", "access check"]) {
             let met = met_p99(s);
             crate::common::result_line(
@@ -491,9 +499,10 @@ pub fn run(
                 met: Some(met),
             });
         }
-        let o = drive(&servers, &main, None, secs)?;
+        let o = drive(&servers, &main, None, secs, false)?;
         let un = report("unpaced", &o);
-        let rate = o.calls.iter().filter(|c| c.2).count() as f64 / o.elapsed_s;
+        let rate = sustained(&o);
+        (unpaced, unpaced_rate) = (un, rate);
         println!(
             "RESULT API max throughput ({nt} tenants, {n} stored, 2 instances, {CLIENTS} clients): \
              {rate:.0} calls/s | file {} | access {} | {} cores",
@@ -513,47 +522,66 @@ pub fn run(
             target: "-".into(),
             met: None,
         });
+        // Control: the same pace, access checks only: no write, so no NOTIFY
+        // and no scheduler tick (what the mix pays for its writes).
+        let o = drive(&servers, &main, Some(PACED_RATE), secs, true)?;
+        let ro = report(
+            &format!("control: access checks only, paced {PACED_RATE} calls/s"),
+            &o,
+        );
+        rows.push(Row {
+            op: format!(
+                "10. control: access checks only, paced {PACED_RATE} calls/s, {nt} tenants, {n} stored"
+            ),
+            lockbox: format!("{:.0} calls/s sustained; {}", sustained(&o), ms2(ro[1].2, ro[1].3)),
+            baseline: "-".into(),
+            ratio: "-".into(),
+            target: "-".into(),
+            met: None,
+        });
     }
     drop_db(&admin, &main.name)?;
 
-    // Growth: the paced run on 10 000 stored requests, with nt and 10 tenants.
+    // Growth: the paced and unpaced runs on 10 000 stored requests, with nt
+    // and 10 tenants.
     let small = 10_000.min(n);
-    let mut growth = vec![((nt, n), paced)];
+    let mut growth = vec![((nt, n), paced, paced_rate, unpaced, unpaced_rate)];
     for (t, name) in [
         (nt, "lockbox_bench_api_small"),
         (10.min(nt), "lockbox_bench_api_few"),
     ] {
-        if (t, small) == (nt, n) || growth.iter().any(|g| g.0 == (t, small)) {
+        if growth.iter().any(|g| g.0 == (t, small)) {
             continue;
         }
         let s = setup(&admin, &dir, name, t, small)?;
         {
             let servers = Servers::start(&bin, &s, &dir)?;
-            let o = drive(&servers, &s, Some(PACED_RATE), secs)?;
-            growth.push((
-                (t, small),
-                report(
-                    &format!("paced {PACED_RATE} calls/s, {t} tenants, {small} stored"),
-                    &o,
-                ),
-            ));
+            let o = drive(&servers, &s, Some(PACED_RATE), secs, false)?;
+            let p = report(
+                &format!("paced {PACED_RATE} calls/s, {t} tenants, {small} stored"),
+                &o,
+            );
+            let pr = sustained(&o);
+            let o = drive(&servers, &s, None, secs, false)?;
+            let u = report(&format!("unpaced, {t} tenants, {small} stored"), &o);
+            growth.push(((t, small), p, pr, u, sustained(&o)));
         }
         drop_db(&admin, name)?;
     }
-    println!("   growth (paced {PACED_RATE} calls/s):");
-    for ((t, k), s) in &growth {
-        println!(
-            "      {t:>4} tenants, {k:>8} stored: file {}, access {}",
-            ms2(s[0].2, s[0].3),
-            ms2(s[1].2, s[1].3)
+    println!("   growth (paced {PACED_RATE} calls/s | unpaced):");
+    for ((t, k), p, pr, u, ur) in &growth {
+        let line = format!(
+            "paced: {pr:.0} calls/s sustained, file {}, access {} | unpaced: {ur:.0} calls/s, \
+             file {}, access {}",
+            ms2(p[0].2, p[0].3),
+            ms2(p[1].2, p[1].3),
+            ms2(u[0].2, u[0].3),
+            ms2(u[1].2, u[1].3)
         );
+        println!("      {t:>4} tenants, {k:>8} stored: {line}");
         rows.push(Row {
-            op: format!("10. growth: paced {PACED_RATE} calls/s, {t} tenants, {k} stored"),
-            lockbox: format!(
-                "file {}; access {}",
-                ms2(s[0].2, s[0].3),
-                ms2(s[1].2, s[1].3)
-            ),
+            op: format!("10. growth: {t} tenants, {k} stored"),
+            lockbox: line,
             baseline: "-".into(),
             ratio: "-".into(),
             target: "-".into(),
@@ -561,4 +589,9 @@ pub fn run(
         });
     }
     Ok(rows)
+}
+
+/// Successful calls per second over the run.
+fn sustained(o: &Outcome) -> f64 {
+    o.calls.iter().filter(|c| c.2).count() as f64 / o.elapsed_s
 }
