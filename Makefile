@@ -56,7 +56,9 @@ test-e2e: ui
 
 ## Benchmarks against raw baselines, measured in the same run (release build; not
 ## part of `make test`; see BENCHMARKS.md). Pick some: make bench BENCH_ARGS="sweep --runs 5".
+## The release `lockbox` binary is built first: api-pg runs two `lockbox serve` beside it.
 bench:
+	$(CARGO) build --release --locked -p lockbox-cli --bin lockbox
 	$(CARGO) run --release --locked -p lockbox-bench --bin lockbox-bench -- $(BENCH_ARGS)
 
 ## Desktop app vs a bare Tauri window: cold start, idle RSS and CPU (Xvfb; ~5 min).

@@ -10,6 +10,7 @@
 
 mod big;
 mod pending;
+pub mod pg;
 mod rows;
 
 pub use big::build_big;

@@ -3,19 +3,24 @@
 //! ```text
 //! lockbox-bench [all|decision|sweep|scheduler|verify|verify-ro|query]... [--runs N] [--quick] [--dir DIR]
 //! lockbox-bench big-store [--quick] [--dir DIR]   # build (once) and print the big fixture's path
+//! lockbox-bench sweep-pg [--requests N] [--tenants T] [--pg URL]        # not in `all`
+//! lockbox-bench api-pg [--stored N] [--tenants T] [--seconds S] [--pg URL]  # not in `all`
 //! ```
 //! Every benchmark prints the operation, Lockbox's figure, the baseline's,
 //! the ratio and the machine, and a summary table at the end. Run it in
 //! release mode: `make bench` (see BENCHMARKS.md). One module per benchmark;
 //! `common` holds the settings, result lines and summary table.
 
+mod api_pg;
 mod big_store;
 mod common;
 mod decision;
 mod decision_pg;
+mod pg_server;
 mod query;
 mod scheduler;
 mod sweep;
+mod sweep_pg;
 mod verify;
 mod verify_ro;
 
@@ -54,6 +59,18 @@ struct Cli {
     /// created on it) [default: a throwaway cluster started for the run]
     #[arg(long, value_name = "URL", global = true)]
     pg: Option<String>,
+    /// sweep-pg: due requests to sweep [default: 100000; --quick 10000]
+    #[arg(long, value_name = "N", global = true)]
+    requests: Option<usize>,
+    /// sweep-pg, api-pg: tenants the requests are spread over [default: 500; --quick 50]
+    #[arg(long, value_name = "T", global = true)]
+    tenants: Option<usize>,
+    /// api-pg: requests stored before the load starts [default: 100000; --quick 10000]
+    #[arg(long, value_name = "N", global = true)]
+    stored: Option<usize>,
+    /// api-pg: seconds of each load run [default: 20; --quick 5]
+    #[arg(long, value_name = "S", global = true)]
+    seconds: Option<u64>,
     #[command(subcommand)]
     mode: Option<Mode>,
 }
@@ -77,6 +94,10 @@ enum Bench {
     Query,
     /// 8. the decision path on PostgreSQL vs the same statements sent raw (not in `all`: needs a server, --pg or a throwaway cluster)
     DecisionPg,
+    /// 9. the expiry sweep of due requests on PostgreSQL by 2 engine instances vs raw statements (not in `all`)
+    SweepPg,
+    /// 10. the provider API on 2 `lockbox serve` instances on PostgreSQL, 16 keep-alive clients (not in `all`; needs the release `lockbox` binary)
+    ApiPg,
 }
 
 #[derive(Subcommand)]
@@ -149,6 +170,19 @@ fn run(cli: Cli) -> BoxResult<()> {
             Bench::VerifyRo => rows.extend(verify_ro::run(&cfg)?),
             Bench::Query => rows.extend(query::run(&cfg)?),
             Bench::DecisionPg => rows.extend(decision_pg::run(&cfg, cli.pg.as_deref())?),
+            Bench::SweepPg => rows.extend(sweep_pg::run(
+                &cfg,
+                cli.pg.as_deref(),
+                cli.requests,
+                cli.tenants,
+            )?),
+            Bench::ApiPg => rows.extend(api_pg::run(
+                &cfg,
+                cli.pg.as_deref(),
+                cli.stored,
+                cli.tenants,
+                cli.seconds,
+            )?),
         }
     }
     print_summary(&rows, cfg.runs);
@@ -190,6 +224,35 @@ mod tests {
             assert!(matches!(c.mode, Some(Mode::BigStore)), "{args:?}");
         }
         let c = parse(&[
+            "sweep-pg",
+            "--requests",
+            "1000",
+            "--tenants",
+            "10",
+            "--runs",
+            "1",
+        ])
+        .expect("sweep-pg");
+        assert!(c.benches == [Bench::SweepPg] && c.requests == Some(1000));
+        assert!(c.tenants == Some(10) && c.runs == 1 && c.pg.is_none());
+        let c = parse(&[
+            "api-pg",
+            "--stored",
+            "1000000",
+            "--tenants",
+            "500",
+            "--seconds",
+            "30",
+            "--pg",
+            "postgres://u@h/db",
+        ])
+        .expect("api-pg");
+        assert!(c.benches == [Bench::ApiPg] && c.stored == Some(1_000_000));
+        assert!(c.tenants == Some(500) && c.seconds == Some(30));
+        assert_eq!(c.pg.as_deref(), Some("postgres://u@h/db"));
+        let c = parse(&["decision-pg", "sweep-pg", "api-pg", "--quick"]).expect("all pg");
+        assert!(c.benches == [Bench::DecisionPg, Bench::SweepPg, Bench::ApiPg] && c.quick);
+        let c = parse(&[
             "sched-child",
             "--db",
             "x.db",
@@ -213,6 +276,9 @@ mod tests {
             &["--frobnicate"],
             &["help"],
             &["sched-child", "--mode", "raw"],
+            &["sweep-pg", "--requests", "many"],
+            &["api-pg", "--stored"],
+            &["api-pg", "--seconds", "-1"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
