@@ -207,13 +207,16 @@ impl crate::Engine {
         let now = self.now();
         let due = |tx: &crate::store::Tx<'_>| -> Result<Vec<(String, i64, String)>> {
             let mut out = Vec::new();
-            for (tenant, entries, head) in tx.audit_heads()? {
-                let due = match tx.checkpoints(Some(&tenant), 1)?.pop() {
+            for (tenant, entries, newest) in tx.checkpoint_states()? {
+                let due = match newest {
                     None => true,
-                    Some(c) => entries != c.entries && (now - c.at >= EVERY || now < c.at),
+                    Some((n, at)) => entries != n && (now - at >= EVERY || now < at),
                 };
                 if due {
-                    out.push((tenant, entries, head));
+                    let (entries, head) = tx.audit_head(&tenant)?;
+                    if let Some(head) = head {
+                        out.push((tenant, entries, head));
+                    }
                 }
             }
             Ok(out)

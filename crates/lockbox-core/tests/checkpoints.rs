@@ -31,10 +31,9 @@ fn checkpoints(e: &mut Engine) -> Vec<CheckpointRow> {
 #[test]
 fn checkpoints_at_decisions_and_hourly_while_entries_arrive() {
     let mut ticker = Scheduler::default();
-    let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap());
-    let path = dir.path().join("lockbox.db");
-    let mut e = Engine::open(&path, Arc::new(clock.clone()), "root").unwrap();
+    // The test run's backend (LOCKBOX_TEST_BACKEND: SQLite, or PostgreSQL).
+    let mut e = lockbox_core::testing::engine(Arc::new(clock.clone()), "root").unwrap();
     // Opening a store with entries signs the first checkpoint of its chain.
     let first = checkpoints(&mut e);
     assert_eq!(first.len(), 1);

@@ -6,6 +6,10 @@ use super::Tx;
 use crate::clock::{from_millis, to_millis, Time};
 use crate::Result;
 
+/// A tenant's chain for the checkpoint scheduler: `(tenant, entries, newest
+/// checkpoint's (entries, at))`.
+pub type ChainState = (String, i64, Option<(i64, Time)>);
+
 /// A stored checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRow {
@@ -56,6 +60,34 @@ impl Tx<'_> {
                 })
             },
         )
+    }
+
+    /// Every tenant with audit entries: `(tenant, entries, newest
+    /// checkpoint's (entries, at))`, by tenant, in one statement (the
+    /// scheduler asks on every tick; one query per tenant cost ~1 000 round
+    /// trips a tick at 500 tenants on PostgreSQL).
+    pub fn checkpoint_states(&self) -> Result<Vec<ChainState>> {
+        self.rows(
+            "SELECT t.id,
+                    (SELECT MAX(a.tenant_seq) FROM audit_log a WHERE a.tenant = t.id),
+                    (SELECT c.entries FROM audit_checkpoints c WHERE c.tenant = t.id
+                      ORDER BY c.id DESC LIMIT 1),
+                    (SELECT c.at FROM audit_checkpoints c WHERE c.tenant = t.id
+                      ORDER BY c.id DESC LIMIT 1)
+             FROM tenants t ORDER BY t.id",
+            p![],
+            |r| {
+                let entries: Option<i64> = r.get(1)?;
+                let cp: Option<i64> = r.get(2)?;
+                let at: Option<i64> = r.get(3)?;
+                Ok((
+                    r.get::<String>(0)?,
+                    entries.unwrap_or(0),
+                    cp.zip(at).map(|(e, at)| (e, from_millis(at))),
+                ))
+            },
+        )
+        .map(|v| v.into_iter().filter(|(_, n, _)| *n > 0).collect())
     }
 
     /// The hash of `tenant`'s entry at chain position `tenant_seq`.
