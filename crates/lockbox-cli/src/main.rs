@@ -439,37 +439,13 @@ fn store_copy(
 ) -> Result<ExitCode> {
     let (from, to) = (StoreLocation::parse(from), StoreLocation::parse(to));
     let report = lockbox_core::store::copy::copy(&from, &to)?;
-    let src_key = match receipt_key {
-        Some(k) => k.to_path_buf(),
-        None => lockbox_core::receipts::default_key_path(&from)?,
-    };
-    let key_note = match &to {
-        StoreLocation::File(p) => {
-            let dst_key = lockbox_core::receipts::key_path_for(p);
-            if src_key.is_file() && !dst_key.exists() {
-                let bytes = std::fs::read(&src_key).map_err(|e| {
-                    Error::new(
-                        ErrorCode::StoreUnavailable,
-                        format!("cannot read the receipt key {}: {e}", src_key.display()),
-                    )
-                })?;
-                let io = |e: std::io::Error| {
-                    Error::new(
-                        ErrorCode::StoreUnavailable,
-                        format!("cannot write the receipt key {}: {e}", dst_key.display()),
-                    )
-                };
-                let mut f = lockbox_core::files::AtomicFile::new(&dst_key, 0o600).map_err(io)?;
-                std::io::Write::write_all(f.file(), &bytes).map_err(io)?;
-                f.commit_new().map_err(io)?;
-                format!("receipt key copied to {}", dst_key.display())
-            } else {
-                format!("receipt key: {}", dst_key.display())
-            }
-        }
-        StoreLocation::Postgres(_) => format!(
+    use lockbox_core::receipts::{carry_key, CopiedKey};
+    let key_note = match carry_key(&from, &to, receipt_key)? {
+        CopiedKey::Copied(k) => format!("receipt key copied to {}", k.display()),
+        CopiedKey::Beside(k) => format!("receipt key: {}", k.display()),
+        CopiedKey::NameIt(k) => format!(
             "open it with --receipt-key {} (the key the copied log records)",
-            src_key.display()
+            k.display()
         ),
     };
     let heads: serde_json::Map<String, serde_json::Value> = report

@@ -69,6 +69,55 @@ pub fn default_key_path(loc: &crate::store::StoreLocation) -> Result<PathBuf> {
     }
 }
 
+/// Where a copied store's receipt key is (see [`carry_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopiedKey {
+    /// Copied beside the new file store.
+    Copied(PathBuf),
+    /// Beside the new file store already (left as it was), or none to copy.
+    Beside(PathBuf),
+    /// A PostgreSQL copy: its instances must be given this key file.
+    NameIt(PathBuf),
+}
+
+/// After `lockbox store copy`: give the copy the key its log records. A file
+/// destination gets the source's key (`key`, else the source's default)
+/// beside it, mode 0600, unless one is there; a PostgreSQL destination is
+/// opened with the key named (nothing to write).
+pub fn carry_key(
+    from: &crate::store::StoreLocation,
+    to: &crate::store::StoreLocation,
+    key: Option<&Path>,
+) -> Result<CopiedKey> {
+    let src = match key {
+        Some(k) => k.to_path_buf(),
+        None => default_key_path(from)?,
+    };
+    let dst = match to {
+        crate::store::StoreLocation::Postgres(_) => return Ok(CopiedKey::NameIt(src)),
+        crate::store::StoreLocation::File(p) => key_path_for(p),
+    };
+    if !src.is_file() || dst.exists() {
+        return Ok(CopiedKey::Beside(dst));
+    }
+    let bytes = std::fs::read(&src).map_err(|e| {
+        Error::new(
+            ErrorCode::StoreUnavailable,
+            format!("cannot read the receipt key {}: {e}", src.display()),
+        )
+    })?;
+    let io = |e: std::io::Error| {
+        Error::new(
+            ErrorCode::StoreUnavailable,
+            format!("cannot write the receipt key {}: {e}", dst.display()),
+        )
+    };
+    let mut f = crate::files::AtomicFile::new(&dst, 0o600).map_err(io)?;
+    std::io::Write::write_all(f.file(), &bytes).map_err(io)?;
+    f.commit_new().map_err(io)?;
+    Ok(CopiedKey::Copied(dst))
+}
+
 impl Signer {
     fn new(key: SigningKey) -> Signer {
         let public = key.verifying_key();
