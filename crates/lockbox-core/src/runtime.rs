@@ -147,7 +147,7 @@ impl EngineHandle {
         let engines = self.engines.clone();
         tokio::task::spawn_blocking(move || {
             let mut engine = engines.get()?;
-            f(&mut engine)
+            crate::store::pg::on_blocking_thread(|| f(&mut engine))
         })
         .await
         .map_err(|e| Error::internal(format!("engine task failed: {e}")))?

@@ -293,13 +293,30 @@ impl Drop for PgConn {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs [`on_blocking_thread`]'s closure.
+    static MAY_BLOCK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` on a thread that drives no async tasks although it belongs to an
+/// async runtime (tokio's blocking pool: `spawn_blocking`): the client may
+/// block here, so [`off_runtime`] calls straight through instead of
+/// spawning a thread per statement. (A blocking-pool thread never runs an
+/// async task, so the mark cannot leak to one.)
+pub fn on_blocking_thread<T>(f: impl FnOnce() -> T) -> T {
+    let before = MAY_BLOCK.replace(true);
+    let out = f();
+    MAY_BLOCK.set(before);
+    out
+}
+
 /// The postgres crate's blocking client runs its own small runtime: it must
 /// not block a thread that drives an async runtime (tokio panics). Work done
 /// on such a thread (an engine opened or dropped inside async code) runs on
 /// a helper thread instead; an engine used through `EngineHandle` runs on
 /// tokio's blocking threads, where blocking is allowed.
 pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
+    if MAY_BLOCK.get() || tokio::runtime::Handle::try_current().is_err() {
         return f();
     }
     std::thread::scope(|s| match s.spawn(f).join() {
