@@ -94,7 +94,7 @@ pub fn new_database() -> String {
 }
 
 /// `url` naming database `db` instead of its own.
-fn with_database(url: &str, db: &str) -> String {
+pub fn with_database(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),

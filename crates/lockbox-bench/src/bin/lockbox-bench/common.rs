@@ -92,3 +92,38 @@ pub fn fresh_dir(cfg: &Cfg, name: &str) -> BoxResult<PathBuf> {
     std::fs::create_dir_all(&d)?;
     Ok(d)
 }
+
+/// The summary of a sweep timed on both sides (ms per run, `n` requests
+/// each): the medians, the median of the runs' ratios against "at most
+/// `max`× the baseline's time", its RESULT line (`what`) and its row (`op`).
+pub fn sweep_summary(
+    what: &str,
+    op: String,
+    n: usize,
+    lb_t: &[f64],
+    raw_t: &[f64],
+    max: f64,
+) -> Row {
+    let (lb, rw) = (lockbox_bench::median(lb_t), lockbox_bench::median(raw_t));
+    let ratios: Vec<f64> = lb_t.iter().zip(raw_t).map(|(l, r)| l / r).collect();
+    let ratio = lockbox_bench::median(&ratios);
+    let met = ratio <= max;
+    let f = |x: f64| format!("{x:.0} ms ({:.0} req/s)", n as f64 / (x / 1000.0));
+    let target = format!("{max}x time");
+    result_line(
+        what,
+        &f(lb),
+        &f(rw),
+        &format!("{ratio:.2}x time"),
+        &format!("<= {target}"),
+        met,
+    );
+    Row {
+        op,
+        lockbox: f(lb),
+        baseline: f(rw),
+        ratio: format!("{ratio:.2}x time"),
+        target: format!("≤ {target}"),
+        met: Some(met),
+    }
+}

@@ -21,19 +21,7 @@ pub fn describe(pg: Option<&str>) -> String {
 
 /// `url` naming database `db` instead of its own.
 pub fn db_url(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[after_scheme..].find('/') {
-        Some(i) => &base[..after_scheme + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{db}?{q}"),
-        None => format!("{base}/{db}"),
-    }
+    lockbox_core::testing::with_database(url, db)
 }
 
 /// Drop database `name` (its connections too).

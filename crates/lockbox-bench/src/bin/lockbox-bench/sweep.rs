@@ -1,9 +1,9 @@
 //! Benchmark 2, the expiry sweep: `Engine::apply_due_at` on due pending requests,
 //! against one raw UPDATE and two INSERT ... SELECT.
 
-use crate::common::{fresh_dir, raw_conn, remove_db, result_line, Cfg, Row};
+use crate::common::{fresh_dir, raw_conn, remove_db, sweep_summary, Cfg, Row};
 use lockbox_bench::fixture::{self, t_ref_ms, HOUR};
-use lockbox_bench::{median, ms, BoxResult};
+use lockbox_bench::{ms, BoxResult};
 use lockbox_core::clock::from_millis;
 use lockbox_core::{Engine, ManualClock};
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -124,25 +124,12 @@ pub fn run(cfg: &Cfg) -> BoxResult<Vec<Row>> {
         remove_db(&lb_path);
         remove_db(&raw_path);
     }
-    let (lb, rw) = (median(&lb_t), median(&raw_t));
-    let ratios: Vec<f64> = lb_t.iter().zip(&raw_t).map(|(l, r)| l / r).collect();
-    let ratio = median(&ratios);
-    let met = ratio <= 2.0;
-    let f = |x: f64| format!("{x:.0} ms ({:.0} req/s)", n as f64 / (x / 1000.0));
-    result_line(
+    Ok(vec![sweep_summary(
         "expiry sweep",
-        &f(lb),
-        &f(rw),
-        &format!("{ratio:.2}x time"),
-        "<= 2x time",
-        met,
-    );
-    Ok(vec![Row {
-        op: format!("2. expiry sweep of {n} due requests"),
-        lockbox: f(lb),
-        baseline: f(rw),
-        ratio: format!("{ratio:.2}x time"),
-        target: "≤ 2x time".into(),
-        met: Some(met),
-    }])
+        format!("2. expiry sweep of {n} due requests"),
+        n,
+        &lb_t,
+        &raw_t,
+        2.0,
+    )])
 }

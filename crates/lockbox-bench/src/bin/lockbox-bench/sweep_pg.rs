@@ -17,10 +17,10 @@
 //! The fixture is written once with COPY (`lockbox_bench::fixture::pg`) into
 //! a template database; each run sweeps two fresh clones of it.
 
-use crate::common::{result_line, Cfg, Row};
+use crate::common::{sweep_summary, Cfg, Row};
 use crate::pg_server::{add_tenants, admin_url, count, create_db, db_size, describe, drop_db};
 use lockbox_bench::fixture::{pg, t_ref_ms, DAY, HOUR};
-use lockbox_bench::{median, ms, BoxResult};
+use lockbox_bench::{ms, BoxResult};
 use lockbox_core::clock::from_millis;
 use lockbox_core::store::StoreLocation;
 use lockbox_core::{Engine, ManualClock};
@@ -351,25 +351,12 @@ pub fn run(
         drop_db(&admin, RAW)?;
     }
     drop_db(&admin, TEMPLATE)?;
-    let (lb, rw) = (median(&lb_t), median(&raw_t));
-    let ratios: Vec<f64> = lb_t.iter().zip(&raw_t).map(|(l, r)| l / r).collect();
-    let ratio = median(&ratios);
-    let met = ratio <= 2.0;
-    let f = |x: f64| format!("{x:.0} ms ({:.0} req/s)", n as f64 / (x / 1000.0));
-    result_line(
+    Ok(vec![sweep_summary(
         "expiry sweep (PostgreSQL, 2 instances)",
-        &f(lb),
-        &f(rw),
-        &format!("{ratio:.2}x time"),
-        "<= 2x time",
-        met,
-    );
-    Ok(vec![Row {
-        op: format!("9. expiry sweep of {n} due requests, {nt} tenants, PostgreSQL, 2 instances"),
-        lockbox: f(lb),
-        baseline: f(rw),
-        ratio: format!("{ratio:.2}x time"),
-        target: "≤ 2x time".into(),
-        met: Some(met),
-    }])
+        format!("9. expiry sweep of {n} due requests, {nt} tenants, PostgreSQL, 2 instances"),
+        n,
+        &lb_t,
+        &raw_t,
+        2.0,
+    )])
 }
