@@ -14,6 +14,10 @@ use chrono::Duration;
 /// Never sleep longer than this, so a wall-clock jump is noticed within it.
 pub const MAX_SLEEP: Duration = Duration::seconds(60);
 
+/// How soon to look again at a deadline that is due but was left, because
+/// another writer held its tenant during the sweep.
+pub const BUSY_RETRY: Duration = Duration::seconds(1);
+
 /// What one tick did and when to tick next.
 #[derive(Debug, Clone)]
 pub struct Tick {
@@ -95,6 +99,11 @@ impl Scheduler {
         }
         let mut wake_at = now + MAX_SLEEP;
         if let Some(d) = engine.next_deadline()? {
+            // Still due after the sweep: another writer holds that tenant
+            // (a sweep skips it) and applies it, or leaves it to us; its
+            // commit wakes a team server's loop at once. Look again
+            // shortly rather than at once, so the loop does not spin.
+            let d = if d <= now { now + BUSY_RETRY } else { d };
             wake_at = wake_at.min(d);
         }
         if let Some(r) = next_reminder {
