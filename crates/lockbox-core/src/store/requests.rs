@@ -206,23 +206,6 @@ impl Tx<'_> {
         self.insert_decisions(req, known_decisions)
     }
 
-    /// Requests (any tenant) whose deadline is at or before `now`, oldest
-    /// deadline first, with their decisions (the deadline sweep).
-    pub fn due_requests(&self, now: Time, limit: u32) -> Result<Vec<Request>> {
-        let mut out = self.rows(
-            &format!(
-                "SELECT {COLUMNS} FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
-             ORDER BY deadline_at, id LIMIT ?2"
-            ),
-            p![to_millis(now), limit],
-            map_request,
-        )?;
-        for r in &mut out {
-            r.decisions = self.decisions(&r.id)?;
-        }
-        Ok(out)
-    }
-
     /// The tenants with a deadline at or before `now`, by id.
     pub fn due_tenants(&self, now: Time) -> Result<Vec<String>> {
         self.rows(
@@ -247,16 +230,6 @@ impl Tx<'_> {
             r.decisions = self.decisions(&r.id)?;
         }
         Ok(out)
-    }
-
-    /// Ids of requests (any tenant) whose deadline is at or before `now`, oldest first.
-    pub fn due_request_ids(&self, now: Time, limit: u32) -> Result<Vec<String>> {
-        self.rows(
-            "SELECT id FROM requests WHERE deadline_at IS NOT NULL AND deadline_at <= ?1
-             ORDER BY deadline_at, id LIMIT ?2",
-            p![to_millis(now), limit],
-            |r| r.get(0),
-        )
     }
 
     /// The earliest deadline of any request in any tenant.
