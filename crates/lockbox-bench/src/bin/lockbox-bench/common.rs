@@ -127,3 +127,25 @@ pub fn sweep_summary(
         met: Some(met),
     }
 }
+
+/// Run `run` of a timed pair (ms each): the side that goes first alternates
+/// between runs, so neither always meets the warmer cache. Prints the run.
+pub fn timed_pair(
+    run: usize,
+    lockbox: impl FnOnce() -> BoxResult<f64>,
+    raw: impl FnOnce() -> BoxResult<f64>,
+) -> BoxResult<(f64, f64)> {
+    let (lb, rw) = if run.is_multiple_of(2) {
+        let lb = lockbox()?;
+        (lb, raw()?)
+    } else {
+        let rw = raw()?;
+        (lockbox()?, rw)
+    };
+    println!(
+        "   run {}: lockbox {lb:.0} ms, raw {rw:.0} ms ({:.2}x)",
+        run + 1,
+        lb / rw
+    );
+    Ok((lb, rw))
+}

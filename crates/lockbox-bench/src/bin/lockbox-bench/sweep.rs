@@ -1,7 +1,7 @@
 //! Benchmark 2, the expiry sweep: `Engine::apply_due_at` on due pending requests,
 //! against one raw UPDATE and two INSERT ... SELECT.
 
-use crate::common::{fresh_dir, raw_conn, remove_db, sweep_summary, Cfg, Row};
+use crate::common::{fresh_dir, raw_conn, remove_db, sweep_summary, timed_pair, Cfg, Row};
 use lockbox_bench::fixture::{self, t_ref_ms, HOUR};
 use lockbox_bench::{ms, BoxResult};
 use lockbox_core::clock::from_millis;
@@ -107,18 +107,7 @@ pub fn run(cfg: &Cfg) -> BoxResult<Vec<Row>> {
             }
             Ok(el)
         };
-        let (lb, rw) = if run % 2 == 0 {
-            let lb = measure_lb()?;
-            (lb, measure_raw()?)
-        } else {
-            let rw = measure_raw()?;
-            (measure_lb()?, rw)
-        };
-        println!(
-            "   run {}: lockbox {lb:.0} ms, raw {rw:.0} ms ({:.2}x)",
-            run + 1,
-            lb / rw
-        );
+        let (lb, rw) = timed_pair(run, measure_lb, measure_raw)?;
         lb_t.push(lb);
         raw_t.push(rw);
         remove_db(&lb_path);

@@ -17,7 +17,7 @@
 //! The fixture is written once with COPY (`lockbox_bench::fixture::pg`) into
 //! a template database; each run sweeps two fresh clones of it.
 
-use crate::common::{sweep_summary, Cfg, Row};
+use crate::common::{sweep_summary, timed_pair, Cfg, Row};
 use crate::pg_server::{add_tenants, admin_url, count, create_db, db_size, describe, drop_db};
 use lockbox_bench::fixture::{pg, t_ref_ms, DAY, HOUR};
 use lockbox_bench::{ms, BoxResult};
@@ -332,18 +332,7 @@ pub fn run(
             }
             Ok(el)
         };
-        let (lb, rw) = if run % 2 == 0 {
-            let lb = measure_lb()?;
-            (lb, measure_raw()?)
-        } else {
-            let rw = measure_raw()?;
-            (measure_lb()?, rw)
-        };
-        println!(
-            "   run {}: lockbox {lb:.0} ms, raw {rw:.0} ms ({:.2}x)",
-            run + 1,
-            lb / rw
-        );
+        let (lb, rw) = timed_pair(run, measure_lb, measure_raw)?;
         check(&lb_url, &key, n, sweep_at, nt)?;
         lb_t.push(lb);
         raw_t.push(rw);
