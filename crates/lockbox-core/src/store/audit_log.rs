@@ -38,8 +38,9 @@ const TIME_WINDOW_SORT_MAX: i64 = 1000;
 /// transaction (each tenant's read once, when first appended to).
 #[derive(Debug, Clone)]
 pub struct AuditTail {
-    /// The newest store position.
-    seq: i64,
+    /// The newest store position, once known (on PostgreSQL: once this
+    /// transaction holds the positions lock, at its first append).
+    seq: Option<i64>,
     tenants: std::collections::HashMap<String, TenantTail>,
 }
 
@@ -125,9 +126,9 @@ impl Tx<'_> {
     pub fn audit_tail(&self) -> Result<AuditTail> {
         Ok(AuditTail {
             seq: if self.is_sqlite() {
-                self.audit_max_seq()?
+                Some(self.audit_max_seq()?)
             } else {
-                0 // taken under the positions lock at the first append
+                None // read under the positions lock at the first append
             },
             tenants: Default::default(),
         })
@@ -142,17 +143,22 @@ impl Tx<'_> {
     /// seen position n has seen everything before it). What runs before the
     /// first append (loading, the rules) never waits for another tenant.
     fn next_audit_seqs(&self, tail: &mut AuditTail, n: usize) -> Result<Vec<i64>> {
-        if !self.is_sqlite() {
-            self.one(
-                "SELECT pg_advisory_xact_lock(?1)",
-                p![super::pg::POSITIONS_LOCK],
-                |_| Ok(()),
-            )?;
-            tail.seq = self.audit_max_seq()?;
-        }
-        let first = tail.seq + 1;
-        tail.seq += n as i64;
-        Ok((first..=tail.seq).collect())
+        let newest = match tail.seq {
+            Some(seq) => seq,
+            None => {
+                // Held to the commit: later appends through this tail need
+                // neither the lock nor the read again.
+                self.one(
+                    "SELECT pg_advisory_xact_lock(?1)",
+                    p![super::pg::POSITIONS_LOCK],
+                    |_| Ok(()),
+                )?;
+                self.audit_max_seq()?
+            }
+        };
+        let last = newest + n as i64;
+        tail.seq = Some(last);
+        Ok((newest + 1..=last).collect())
     }
 
     /// The newest store position (0: no entries).
