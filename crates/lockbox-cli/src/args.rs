@@ -1,7 +1,37 @@
 //! Command-line grammar (clap derive).
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
+
+impl Cli {
+    /// The command line, with one store: `--db` and `--store` on the command
+    /// line together are refused; otherwise the command line beats the
+    /// environment, and `LOCKBOX_STORE` beats an inherited `LOCKBOX_DB` (a
+    /// service unit's or a shell profile's). Exits with clap's usage error.
+    pub fn parse_args() -> Cli {
+        let matches = Cli::command().get_matches();
+        Cli::from_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    pub fn from_matches(matches: &ArgMatches) -> Result<Cli, clap::Error> {
+        let mut cli = Cli::from_arg_matches(matches)?;
+        if cli.db.is_some() && cli.store.is_some() {
+            let typed = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
+            match (typed("db"), typed("store")) {
+                (true, true) => {
+                    return Err(Cli::command().error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "--db and --store both name the store: give one",
+                    ))
+                }
+                (true, false) => cli.store = None,
+                (false, _) => cli.db = None,
+            }
+        }
+        Ok(cli)
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -11,7 +41,9 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Store path (default: the user's data dir, e.g. ~/.local/share/lockbox/lockbox.db).
-    #[arg(long, global = true, env = "LOCKBOX_DB", conflicts_with = "store")]
+    /// `--store` or `LOCKBOX_STORE` takes its place when both are set, unless
+    /// `--db` is on the command line and the store only in the environment.
+    #[arg(long, global = true, env = "LOCKBOX_DB")]
     pub db: Option<PathBuf>,
     /// The store: a SQLite file path, or a PostgreSQL URL
     /// (`postgres://user:password@host/db?sslmode=require`, a team server's

@@ -24,7 +24,6 @@ mod provider;
 use args::{
     AccessCmd, AuditCmd, AuditFilter, Cli, Cmd, RequestCmd, SettingsCmd, TenantCmd, UserCmd,
 };
-use clap::Parser;
 use lockbox_core::dto::{
     AccessDto, AuditEntryDto, FileVerifyReport, RequestDto, SettingsDto, TenantDto, UserDto,
     VerifyReport,
@@ -45,7 +44,7 @@ use std::sync::Arc;
 fn main() -> ExitCode {
     // Before anything may speak TLS (`serve --tls-cert`, email): one rustls provider.
     lockbox_api::install_crypto_provider();
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     init_logs(&cli);
     let out = Out { json: cli.json };
     match run(cli, &out) {

@@ -811,3 +811,42 @@ fn audit_verify_reads_an_auditors_copy_without_its_key_and_changes_nothing() {
     assert_eq!(v["head_hash"], live["head_hash"]);
     assert_eq!(listing(dir.path()), before, "the copy is not written to");
 }
+
+/// A service unit or shell profile may leave `LOCKBOX_DB` set: a store named
+/// by `LOCKBOX_STORE` or `--store` takes its place, `--db` typed on the
+/// command line beats `LOCKBOX_STORE`, and both typed are refused.
+#[test]
+fn the_store_named_last_wins_over_an_inherited_lockbox_db() {
+    let inherited = Store::new();
+    let named = Store::new();
+    let id = named.file("eng", &[]);
+    let show = |args: &[&str], env: &[(&str, &PathBuf)]| {
+        let mut c = Command::cargo_bin("lockbox").unwrap();
+        c.env_remove("LOCKBOX_DB")
+            .env_remove("LOCKBOX_STORE")
+            .env_remove("LOCKBOX_TENANT")
+            .env("LOCKBOX_NOW", T0);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(args).args(["request", "show", &id]).assert()
+    };
+    // LOCKBOX_STORE beats the inherited LOCKBOX_DB.
+    show(
+        &[],
+        &[("LOCKBOX_DB", &inherited.db), ("LOCKBOX_STORE", &named.db)],
+    )
+    .success();
+    // --store beats it too.
+    let named_db = named.db.to_str().unwrap();
+    show(&["--store", named_db], &[("LOCKBOX_DB", &inherited.db)]).success();
+    // --db typed on the command line beats LOCKBOX_STORE.
+    show(&["--db", named_db], &[("LOCKBOX_STORE", &inherited.db)]).success();
+    show(&[], &[("LOCKBOX_DB", &inherited.db)]).code(1);
+    // Both typed: refused, a usage error, nothing opened.
+    let other = named.db.with_file_name("never.db");
+    let out = show(&["--db", other.to_str().unwrap(), "--store", named_db], &[]).code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("--db and --store"), "{err}");
+    assert!(!other.exists());
+}
