@@ -35,7 +35,8 @@ test-rust-future: ui py-deps
 ## from Debian's postgresql package, as `nobody` when run as root) and give
 ## each test a new database. (crates/lockbox-core/tests/postgres.rs runs on
 ## PostgreSQL in every run: several instances on one database.)
-PG_SUITES := -p lockbox-core --test properties --test scheduler --test audit_chain --test checkpoints --test postgres \
+PG_SUITES := -p lockbox-core --test properties --test scheduler --test scheduler_reminders --test store \
+	--test audit_chain --test checkpoints --test postgres \
 	-p lockbox-api --test api -p lockbox-app --test scenarios -p lockbox-bench --test clock
 test-postgres: ui py-deps
 	LOCKBOX_TEST_BACKEND=postgres $(CARGO) test --locked $(PG_SUITES)

@@ -13,6 +13,7 @@
 //!
 //! A missing PostgreSQL fails loudly: `make test` installs it.
 
+pub use crate::store::outside::{outside_count, outside_execute, WriteLockHeld};
 use crate::store::StoreLocation;
 use crate::{Clock, Engine, Result};
 use std::path::{Path, PathBuf};
@@ -46,11 +47,28 @@ pub fn engine_and_location(
     clock: Arc<dyn Clock>,
     creator: &str,
 ) -> Result<(Engine, StoreLocation)> {
-    crate::store::pg::off_runtime(|| {
-        let loc = store_location();
-        let key = scratch_dir().join(format!("key-{}", next_id()));
-        Ok((Engine::open_at(&loc, &key, clock, creator)?, loc))
-    })
+    let loc = store_location();
+    Ok((open(&loc, clock, creator)?, loc))
+}
+
+/// Another engine on the store at `loc` (another process's, another
+/// instance's), with the receipt key every engine of that store in this
+/// test process shares.
+pub fn open(loc: &StoreLocation, clock: Arc<dyn Clock>, creator: &str) -> Result<Engine> {
+    crate::store::pg::off_runtime(|| Engine::open_at(loc, &key_for(loc), clock, creator))
+}
+
+/// The receipt key file of the store at `loc`: beside a store file, in the
+/// scratch folder, named after the database, for PostgreSQL.
+fn key_for(loc: &StoreLocation) -> PathBuf {
+    match loc {
+        StoreLocation::File(p) => p.with_extension("key"),
+        StoreLocation::Postgres(url) => {
+            let db = url.split('?').next().unwrap_or(url);
+            let name = db.rsplit('/').next().unwrap_or(db);
+            scratch_dir().join(format!("key-{name}"))
+        }
+    }
 }
 
 /// A new, empty store of the test run's backend: a file in a new temporary

@@ -1,15 +1,17 @@
 //! The scheduler skips its reminder scans while nothing changed, yet never
 //! misses a reminder: one made due by this engine, by another process on the
 //! same store, by a settings change or by time is found on the next tick.
+//! On the test run's backend (`LOCKBOX_TEST_BACKEND`).
 
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::NewRequest;
 use lockbox_core::scheduler::{self, Scheduler};
+use lockbox_core::store::StoreLocation;
+use lockbox_core::testing;
 use lockbox_core::Principal;
 use lockbox_core::{Engine, ManualClock, Time};
-use std::path::Path;
 use std::sync::Arc;
 
 fn t0() -> Time {
@@ -34,15 +36,14 @@ fn pending(e: &mut Engine, engineer: &str) -> String {
     r.id
 }
 
-fn open(path: &Path, clock: &ManualClock) -> Engine {
-    Engine::open(path, Arc::new(clock.clone()), "root").unwrap()
+fn open(loc: &StoreLocation, clock: &ManualClock) -> Engine {
+    testing::open(loc, Arc::new(clock.clone()), "root").unwrap()
 }
 
 #[test]
 fn reminders_made_due_by_anyone_are_found_on_the_next_tick() {
     let mut ticker = Scheduler::default();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lockbox.db");
+    let db = testing::store_location();
     let clock = ManualClock::new(t0());
     let mut sched = open(&db, &clock);
     let mut other = open(&db, &clock); // another process's connection

@@ -1,11 +1,14 @@
 //! Store: migrations, the schema guard, all-or-nothing writes, and racing
-//! connections on one file.
+//! connections on one store. All-or-nothing writes and the races run on the
+//! test run's backend (`LOCKBOX_TEST_BACKEND`); the migration and file tests
+//! are SQLite's own (PostgreSQL's: `tests/postgres.rs`).
 
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::*;
 use lockbox_core::store::{Store, SCHEMA_VERSION};
+use lockbox_core::testing;
 use lockbox_core::Principal;
 use lockbox_core::{Engine, ErrorCode, ManualClock, Time};
 use std::sync::{Arc, Barrier};
@@ -111,20 +114,22 @@ fn a_file_that_is_not_a_database_is_a_clear_store_error() {
 
 #[test]
 fn a_failed_write_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lockbox.db");
     let clock = Arc::new(ManualClock::new(t0()));
-    let mut e = Engine::open(&path, clock, "root").unwrap();
+    let (mut e, loc) = testing::engine_and_location(clock, "root").unwrap();
     let req = e.file_request("default", &new_request("eng")).unwrap();
     let req = e.provider_approve("default", &req.id, "mgr", None).unwrap();
     assert_eq!(req.state, State::Pending);
     // Make the audit insert of an approval fail: the state change must roll back with it.
-    raw(&path)
-        .execute_batch(
-            "CREATE TRIGGER fail_approved BEFORE INSERT ON audit_log WHEN NEW.operation = 'approved'
-             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
-        )
-        .unwrap();
+    testing::outside_execute(
+        &loc,
+        "CREATE TRIGGER fail_approved BEFORE INSERT ON audit_log WHEN NEW.operation = 'approved'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        "CREATE FUNCTION fail_approved() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.operation = 'approved' THEN RAISE EXCEPTION 'injected failure'; END IF;
+         RETURN NEW; END $$;
+         CREATE TRIGGER fail_approved BEFORE INSERT ON audit_log
+         FOR EACH ROW EXECUTE FUNCTION fail_approved();",
+    );
     let head = e.audit_head("default").unwrap();
     let err = e
         .approve(
@@ -161,12 +166,10 @@ fn a_failed_write_changes_nothing() {
 
 #[test]
 fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lockbox.db");
     // Request i is filed at t0+i min with a 1h lifetime, so it expires at t0+60+i min:
     // the sweeper below expires them one by one while the others decide them.
     let before_expiry = Arc::new(ManualClock::new(t0()));
-    let mut setup = Engine::open(&path, before_expiry.clone(), "root").unwrap();
+    let (mut setup, loc) = testing::engine_and_location(before_expiry.clone(), "root").unwrap();
     let mut ids = Vec::new();
     setup
         .set_setting(
@@ -190,10 +193,10 @@ fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
     let ids = Arc::new(ids);
     let barrier = Arc::new(Barrier::new(3));
     let spawn = |role: &'static str| {
-        let (path, ids, barrier) = (path.clone(), ids.clone(), barrier.clone());
+        let (loc, ids, barrier) = (loc.clone(), ids.clone(), barrier.clone());
         let clock = before_expiry.clone();
         std::thread::spawn(move || {
-            let mut e = Engine::open(&path, clock, "root").unwrap();
+            let mut e = testing::open(&loc, clock, "root").unwrap();
             barrier.wait();
             let mut wins = 0;
             let n = ids.len();
@@ -232,7 +235,7 @@ fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
     };
     let handles = [spawn("approve"), spawn("revoke"), spawn("expire")];
     let wins: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let mut e = Engine::open(&path, before_expiry, "root").unwrap();
+    let mut e = testing::open(&loc, before_expiry, "root").unwrap();
     let mut count = std::collections::HashMap::new();
     for id in ids.iter() {
         let r = e.request("default", id).unwrap();
@@ -284,11 +287,9 @@ fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
 /// Now the clock is read under the write lock.
 #[test]
 fn an_action_that_waits_for_the_write_lock_is_judged_when_it_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lockbox.db");
     let clock = ManualClock::new(t0());
     let root = Principal::os_user("root", 0);
-    let mut e = Engine::open(&path, Arc::new(clock.clone()), "root").unwrap();
+    let (mut e, loc) = testing::engine_and_location(Arc::new(clock.clone()), "root").unwrap();
     let r = e.file_request("default", &new_request("eng")).unwrap();
     e.provider_approve("default", &r.id, "mgr", None).unwrap();
     let granted = e.approve("default", &r.id, &root, None, Some(600)).unwrap();
@@ -296,24 +297,19 @@ fn an_action_that_waits_for_the_write_lock_is_judged_when_it_is_written() {
     clock.set(end - Duration::seconds(1));
 
     // Another writer holds the store's write lock.
-    let blocker = raw(&path);
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let blocker = testing::WriteLockHeld::take(&loc);
     let id = r.id.clone();
     let acting = std::thread::spawn(move || e.log_access("default", &id, "eng", "Read mail"));
     // Let the action start and wait on the lock (thread sequencing, not a deadline),
     // then the window closes while it waits, then the lock is released.
     std::thread::sleep(std::time::Duration::from_millis(500));
     clock.set(end + Duration::seconds(5));
-    blocker.execute_batch("COMMIT").unwrap();
+    blocker.release();
     let err = acting.join().unwrap().unwrap_err();
     assert_eq!(err.code, ErrorCode::AccessDenied, "{err:?}");
-    let c = raw(&path);
-    let used: i64 = c
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE operation = 'access_used'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let used = testing::outside_count(
+        &loc,
+        "SELECT count(*) FROM audit_log WHERE operation = 'access_used'",
+    );
     assert_eq!(used, 0, "no action was accepted after the window ended");
 }

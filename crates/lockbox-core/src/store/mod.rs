@@ -29,6 +29,7 @@ pub(crate) use file::ReadOnlyAccess;
 use file::{cannot_read, private_dir, private_files, store_err, wal_hint, with_path};
 pub use file::{store_files, store_writable};
 mod notices;
+pub mod outside;
 pub mod pg;
 mod provider;
 mod rechain;

@@ -35,7 +35,7 @@ pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory lock every write transaction holds (a constant: "LOCKBOX"
 /// in ASCII, taken as an integer), and the one migrations hold.
-const WRITE_LOCK: i64 = 0x004c_4f43_4b42_4f58;
+pub(crate) const WRITE_LOCK: i64 = 0x004c_4f43_4b42_4f58;
 const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
 /// Held from a transaction's first audit append to its commit: the audit
 /// log's store positions (see `Tx::next_audit_seqs`).
