@@ -47,7 +47,7 @@ pub fn engine_and_location(
     clock: Arc<dyn Clock>,
     creator: &str,
 ) -> Result<(Engine, StoreLocation)> {
-    let loc = store_location();
+    let loc = crate::store::pg::off_runtime(store_location);
     Ok((open(&loc, clock, creator)?, loc))
 }
 
