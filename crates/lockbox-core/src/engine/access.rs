@@ -1,6 +1,6 @@
 //! Access under a grant: the check, and the engineer's actions (audited, allowed or not).
 
-use super::{load, now_of, Engine};
+use super::{load, Engine};
 use crate::machine::{self, AuditRecord};
 use crate::model::*;
 use crate::{Error, ErrorCode, Result};
@@ -25,15 +25,12 @@ impl Engine {
     ) -> Result<AccessDecision> {
         let engineer = required("engineer", engineer, limits::NAME)?;
         let action = required("action", action, limits::ACTION)?;
-        self.apply_due()?;
-        let clock = &self.clock;
-        let decision = self
-            .store
-            .doing("record an action under a grant")
-            .write_tenant(tenant, |tx| {
-                // Read the clock under the write lock: an action that waited for
-                // another writer must not be judged at the time it started waiting.
-                let now = now_of(clock.as_ref());
+        // The clock is read under the write lock: an action that waited for
+        // another writer must not be judged at the time it started waiting.
+        let decision = self.write_after_due(
+            "record an action under a grant",
+            tenant,
+            |tx, _, tail, now| {
                 let req = load(tx, tenant, id)?;
                 let mut d = machine::access(&req, now);
                 if d.allowed && !crate::text::same_person(&engineer, &req.requester) {
@@ -58,9 +55,10 @@ impl Engine {
                     request_id: Some(req.id.clone()),
                     details,
                 };
-                tx.append_audit(tenant, &[&rec], now)?;
+                tx.append_audit_after(tail, tenant, &[&rec], now)?;
                 Ok(d)
-            })?;
+            },
+        )?;
         if decision.allowed {
             Ok(decision)
         } else {

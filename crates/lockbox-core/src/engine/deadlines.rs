@@ -5,6 +5,8 @@ use super::Engine;
 use crate::clock::Time;
 use crate::machine;
 use crate::model::*;
+use crate::receipts::Signer;
+use crate::store::{AuditTail, Tx};
 use crate::Result;
 
 /// How many due requests one sweep transaction handles.
@@ -42,24 +44,7 @@ impl Engine {
         for tenant in &tenants {
             loop {
                 let batch = self.store.try_write_tenant(tenant, |tx| {
-                    // Read inside the lock: someone may have decided them meanwhile.
-                    let due = tx.due_requests_of(tenant, now, SWEEP_BATCH)?;
-                    let fetched = due.len();
-                    let mut tail = tx.audit_tail()?;
-                    let mut out = Vec::with_capacity(due.len());
-                    for req in due {
-                        let Some(ev) = machine::due_event(&req, now) else {
-                            continue;
-                        };
-                        let t = machine::step(&req, &ev, now)?;
-                        Write::new(tx, signer, &mut tail, now).persist(&req, &t)?;
-                        out.push(Swept {
-                            request_id: t.request.id,
-                            tenant: t.request.tenant,
-                            state: t.request.state,
-                        });
-                    }
-                    Ok((fetched, out))
+                    sweep_tenant(tx, signer, &mut tx.audit_tail()?, tenant, now)
                 })?;
                 let Some((fetched, swept)) = batch else {
                     break; // another writer holds this tenant now
@@ -73,8 +58,66 @@ impl Engine {
         Ok(done)
     }
 
+    /// A write to `tenant` (`what`: the use case) that first applies the
+    /// tenant's due transitions in the same transaction, under the tenant's
+    /// lock, with the clock read under it: on PostgreSQL one round trip
+    /// when nothing is due, instead of a read transaction of its own.
+    /// Other tenants' deadlines are the scheduler's (and every read's). If
+    /// `f` fails, its transaction rolls back with the sweep, and the sweep
+    /// is then applied on its own: a refused action never holds back an
+    /// expiry.
+    pub(super) fn write_after_due<T: Send>(
+        &mut self,
+        what: &'static str,
+        tenant: &str,
+        f: impl FnOnce(&Tx<'_>, &Signer, &mut AuditTail, Time) -> Result<T> + Send,
+    ) -> Result<T> {
+        let mut swept = 0;
+        let (clock, signer) = (&self.clock, &self.signer);
+        let out = self.store.doing(what).write_tenant(tenant, |tx| {
+            // Read the clock under the write lock: a write that waited for
+            // another writer is judged at the time it is written.
+            let now = super::now_of(clock.as_ref());
+            let mut tail = tx.audit_tail()?;
+            swept = sweep_tenant(tx, signer, &mut tail, tenant, now)?.0;
+            f(tx, signer, &mut tail, now)
+        });
+        if out.is_err() && swept > 0 {
+            self.apply_due()?;
+        }
+        out
+    }
+
     /// The earliest stored deadline of any request (any tenant).
     pub fn next_deadline(&mut self) -> Result<Option<Time>> {
         self.store.read(|tx| tx.next_deadline())
     }
+}
+
+/// Apply up to [`SWEEP_BATCH`] of `tenant`'s transitions due at `now` in
+/// `tx` (which holds the tenant's lock: they are read under it, so someone
+/// who decided one meanwhile wins). `(due requests read, applied)`.
+fn sweep_tenant(
+    tx: &Tx<'_>,
+    signer: &Signer,
+    tail: &mut AuditTail,
+    tenant: &str,
+    now: Time,
+) -> Result<(usize, Vec<Swept>)> {
+    let due = tx.due_requests_of(tenant, now, SWEEP_BATCH)?;
+    let fetched = due.len();
+    let mut out = Vec::with_capacity(due.len());
+    for req in due {
+        let Some(ev) = machine::due_event(&req, now) else {
+            continue;
+        };
+        let t = machine::step(&req, &ev, now)?;
+        Write::new(tx, signer, tail, now).persist(&req, &t)?;
+        out.push(Swept {
+            request_id: t.request.id,
+            tenant: t.request.tenant,
+            state: t.request.state,
+        });
+    }
+    Ok((fetched, out))
 }

@@ -1,7 +1,7 @@
 //! Requests: filing, decisions (approve, reject, cancel, revoke), reads and listings.
 
 use super::write::Write;
-use super::{ensure_tenant, load, now_of, tenant_settings, Engine};
+use super::{ensure_tenant, load, tenant_settings, Engine};
 use crate::identity::Principal;
 use crate::machine::{self, Effect, Event};
 use crate::model::*;
@@ -11,18 +11,13 @@ use crate::{Error, Result};
 impl Engine {
     /// File a new request (the provider engineer's side).
     pub fn file_request(&mut self, tenant: &str, new: &NewRequest) -> Result<Request> {
-        self.apply_due()?;
         let id = uuid::Uuid::now_v7().to_string();
-        let (clock, signer) = (&self.clock, &self.signer);
-        self.store
-            .doing("file a request")
-            .write_tenant(tenant, |tx| {
-                let now = now_of(clock.as_ref());
-                let settings = tenant_settings(tx, tenant)?;
-                let t = machine::create(id, tenant, new, &settings, now)?;
-                Write::new(tx, signer, &mut tx.audit_tail()?, now).persist_new(&t)?;
-                Ok(t.request)
-            })
+        self.write_after_due("file a request", tenant, |tx, signer, tail, now| {
+            let settings = tenant_settings(tx, tenant)?;
+            let t = machine::create(id, tenant, new, &settings, now)?;
+            Write::new(tx, signer, tail, now).persist_new(&t)?;
+            Ok(t.request)
+        })
     }
 
     fn transition(
@@ -58,12 +53,7 @@ impl Engine {
         by: Option<&Principal>,
         make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event> + Send,
     ) -> Result<Request> {
-        self.apply_due()?;
-        let (clock, signer) = (&self.clock, &self.signer);
-        self.store.doing(what).write_tenant(tenant, |tx| {
-            // Read the clock under the write lock: a transition that waited
-            // for another writer is judged at the time it is written.
-            let now = now_of(clock.as_ref());
+        self.write_after_due(what, tenant, |tx, signer, tail, now| {
             let req = load(tx, tenant, id)?;
             let ev = make(tx, &req)?;
             let mut t = machine::step(&req, &ev, now)?;
@@ -76,7 +66,7 @@ impl Engine {
                     }
                 }
             }
-            Write::new(tx, signer, &mut tx.audit_tail()?, now).persist(&req, &t)?;
+            Write::new(tx, signer, tail, now).persist(&req, &t)?;
             Ok(t.request)
         })
     }

@@ -146,19 +146,49 @@ impl Tx<'_> {
         let newest = match tail.seq {
             Some(seq) => seq,
             None => {
-                // Held to the commit: later appends through this tail need
-                // neither the lock nor the read again.
-                self.one(
-                    "SELECT pg_advisory_xact_lock(?1)",
-                    p![super::pg::POSITIONS_LOCK],
-                    |_| Ok(()),
-                )?;
+                self.take_positions_lock()?;
                 self.audit_max_seq()?
             }
         };
         let last = newest + n as i64;
         tail.seq = Some(last);
         Ok((newest + 1..=last).collect())
+    }
+
+    /// The positions lock ([`Tx::next_audit_seqs`]), held to the commit:
+    /// later appends through the same tail need neither it nor the newest
+    /// position again.
+    fn take_positions_lock(&self) -> Result<()> {
+        self.one(
+            "SELECT pg_advisory_xact_lock(?1)",
+            p![super::pg::POSITIONS_LOCK],
+            |_| Ok(()),
+        )
+    }
+
+    /// What an append to `tenant` starts from, in one statement: the newest
+    /// store position, and the tenant's head and newest `at`.
+    fn tenant_tail(&self, tenant: &str) -> Result<(i64, TenantTail)> {
+        self.one(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log), h.tenant_seq, h.hash,
+                    (SELECT MAX(at) FROM audit_log WHERE tenant = ?1)
+             FROM (SELECT 1 AS one) AS one
+             LEFT JOIN (SELECT tenant_seq, hash FROM audit_log WHERE tenant = ?1
+                        ORDER BY tenant_seq DESC LIMIT 1) AS h ON 1 = 1",
+            p![tenant],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    TenantTail {
+                        tenant_seq: r.get::<Option<i64>>(1)?.unwrap_or(0),
+                        prev: r
+                            .get::<Option<String>>(2)?
+                            .unwrap_or_else(|| GENESIS.to_string()),
+                        max_at: r.get::<Option<i64>>(3)?.unwrap_or(i64::MIN),
+                    },
+                ))
+            },
+        )
     }
 
     /// The newest store position (0: no entries).
@@ -224,23 +254,21 @@ impl Tx<'_> {
         now: Time,
     ) -> Result<Vec<i64>> {
         self.in_scope(tenant)?;
-        let seqs = self.next_audit_seqs(tail, records.len())?;
         if !tail.tenants.contains_key(tenant) {
-            let (tenant_seq, prev) = self.audit_head(tenant)?;
-            let m: Option<i64> = self.one(
-                "SELECT MAX(at) FROM audit_log WHERE tenant = ?1",
-                p![tenant],
-                |r| r.get(0),
-            )?;
-            tail.tenants.insert(
-                tenant.to_string(),
-                TenantTail {
-                    tenant_seq,
-                    prev: prev.unwrap_or_else(|| GENESIS.to_string()),
-                    max_at: m.unwrap_or(i64::MIN),
-                },
-            );
+            // The first append to this tenant: its head, and on PostgreSQL
+            // (no position read yet) the newest position, read together
+            // under the positions lock.
+            let first = tail.seq.is_none();
+            if first {
+                self.take_positions_lock()?;
+            }
+            let (newest, t) = self.tenant_tail(tenant)?;
+            if first {
+                tail.seq = Some(newest);
+            }
+            tail.tenants.insert(tenant.to_string(), t);
         }
+        let seqs = self.next_audit_seqs(tail, records.len())?;
         let t = tail.tenants.get_mut(tenant).expect("inserted above");
         let ins = format!(
             "INSERT INTO audit_log ({COLUMNS}, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"

@@ -359,6 +359,30 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// Run `sql` (statements without parameters), then commit: on
+    /// PostgreSQL in one round trip (one simple query ending in `COMMIT`).
+    pub(super) fn commit_after(self, sql: &str) -> Result<()> {
+        match self.inner {
+            Inner::Lite(tx) => {
+                tx.execute_batch(sql)?;
+                Ok(tx.commit()?)
+            }
+            Inner::Pg(tx) => {
+                let mut tx = tx.into_inner().tx;
+                // On an error the server has ended or failed the
+                // transaction; dropping `tx` sends the ROLLBACK.
+                tx.batch_execute(&format!("{sql}; COMMIT"))
+                    .map_err(pg_error)?;
+                // Committed by the batch: forget the handle, whose drop would
+                // send a ROLLBACK (only a server warning, but a round trip).
+                // It owns no memory or connection of its own (a borrow of
+                // the client), so nothing leaks.
+                std::mem::forget(tx);
+                Ok(())
+            }
+        }
+    }
+
     /// Refuse a change to `tenant` in a write scoped to another tenant: it
     /// does not hold that tenant's lock (a bug, not bad input).
     pub(super) fn in_scope(&self, tenant: &str) -> Result<()> {
@@ -491,14 +515,6 @@ impl<'c> Tx<'c> {
                 let st = tx.statement(sql)?;
                 tx.tx.execute(&st, &pg_params(params)).map_err(pg_error)
             }
-        }
-    }
-
-    /// Run statements without parameters or results (as written: no translation).
-    pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        match &self.inner {
-            Inner::Lite(tx) => Ok(tx.execute_batch(sql)?),
-            Inner::Pg(tx) => tx.borrow_mut().tx.batch_execute(sql).map_err(pg_error),
         }
     }
 }

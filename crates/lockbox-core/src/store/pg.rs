@@ -15,7 +15,7 @@
 //! `REPEATABLE READ READ ONLY` transaction: one consistent snapshot, as a
 //! SQLite read transaction, that never waits for a writer.
 
-use super::db::{PgTx, Tx};
+use super::db::{p, PgTx, Tx};
 use super::errors::pg_error;
 use super::Scope;
 use crate::{Error, ErrorCode, Result};
@@ -215,42 +215,37 @@ impl PgConn {
         let Some(client) = self.client.as_mut() else {
             return Err(Error::internal("no PostgreSQL connection"));
         };
-        let mut tx = client.transaction().map_err(pg_error)?;
-        match scope {
-            Scope::All => {
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-                    .map_err(pg_error)?;
-            }
-            Scope::Tenant(t) => {
-                tx.execute(
-                    "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2, hashtext($3))",
-                    &[&WRITE_LOCK, &TENANT_LOCKS, &t],
-                )
-                .map_err(pg_error)?;
-            }
-            Scope::TryTenant(t) => {
-                tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&WRITE_LOCK])
-                    .map_err(pg_error)?;
-                let got: bool = tx
-                    .query_one(
-                        "SELECT pg_try_advisory_xact_lock($1, hashtext($2))",
-                        &[&TENANT_LOCKS, &t],
-                    )
-                    .map_err(pg_error)?
-                    .get(0);
-                if !got {
-                    return Ok(None); // dropping `tx` rolls it back
-                }
-            }
-        }
+        let tx = client.transaction().map_err(pg_error)?;
         let mut tx = Tx::pg(PgTx {
             tx,
             stmts: &mut self.stmts,
         });
+        // Prepared once per connection, like every statement of `Tx`.
+        let locked = match scope {
+            Scope::All => tx.one("SELECT pg_advisory_xact_lock(?1)", p![WRITE_LOCK], |_| {
+                Ok(true)
+            })?,
+            Scope::Tenant(t) => tx.one(
+                "SELECT pg_advisory_xact_lock_shared(?1), pg_advisory_xact_lock(?2, hashtext(?3))",
+                p![WRITE_LOCK, TENANT_LOCKS, t],
+                |_| Ok(true),
+            )?,
+            // The shared lock first (waiting for an exclusive writer, as
+            // every writer does), then the tenant's if nobody holds it.
+            Scope::TryTenant(t) => tx.one(
+                "SELECT pg_try_advisory_xact_lock(?2, hashtext(?3))
+                 FROM (SELECT pg_advisory_xact_lock_shared(?1)) AS shared",
+                p![WRITE_LOCK, TENANT_LOCKS, t],
+                |r| r.get(0),
+            )?,
+        };
+        if !locked {
+            return Ok(None); // dropping `tx` rolls it back
+        }
         tx.scope = scope.tenant().map(str::to_string);
         let out = f(&tx)?;
-        tx.batch("SELECT nextval('lockbox_changes'); NOTIFY lockbox_changes")?;
-        tx.commit()?;
+        // Tell the other instances, and commit, in one round trip.
+        tx.commit_after("SELECT nextval('lockbox_changes'); NOTIFY lockbox_changes")?;
         Ok(Some(out))
     }
 

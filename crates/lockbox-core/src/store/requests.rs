@@ -12,6 +12,9 @@ pub(super) const COLUMNS: &str =
     requested_duration_s, granted_duration_s, created_at, expires_at, approved_at, access_ends_at,
     closed_at, approvals_required, provider_approvals_required, lockbox_required";
 
+/// Where a decision's columns start after [`COLUMNS`].
+const DECISION_AT: usize = 18;
+
 pub(super) fn map_request(r: &Row<'_>) -> Result<Request> {
     let state: String = r.get(2)?;
     let opt = |i: usize| -> Result<Option<Time>> { Ok(r.get::<Option<i64>>(i)?.map(from_millis)) };
@@ -62,18 +65,29 @@ impl Tx<'_> {
         )
     }
 
-    /// Load a request of `tenant` by its id.
+    /// Load a request of `tenant` by its id, with its decisions: one
+    /// statement (a round trip on PostgreSQL), a row per decision.
     pub fn request(&self, tenant: &str, id: &str) -> Result<Option<Request>> {
-        let Some(mut req) = self.opt(
-            &format!("SELECT {COLUMNS} FROM requests WHERE id = ?1 AND tenant = ?2"),
+        let mut req: Option<Request> = None;
+        self.each(
+            &format!(
+                "SELECT {COLUMNS}, d.level, d.actor, d.decision, d.comment, d.duration_s, d.at
+                 FROM requests LEFT JOIN decisions AS d ON d.request_id = requests.id
+                 WHERE requests.id = ?1 AND requests.tenant = ?2 ORDER BY d.idx"
+            ),
             p![id, tenant],
-            map_request,
-        )?
-        else {
-            return Ok(None);
-        };
-        req.decisions = self.decisions(&req.id)?;
-        Ok(Some(req))
+            |r| {
+                let loaded = match &mut req {
+                    Some(q) => q,
+                    None => req.insert(map_request(r)?),
+                };
+                if r.get::<Option<String>>(DECISION_AT)?.is_some() {
+                    loaded.decisions.push(map_decision(r, DECISION_AT)?);
+                }
+                Ok(true)
+            },
+        )?;
+        Ok(req)
     }
 
     /// Load a request by id in any tenant (the deadline sweep).

@@ -9,6 +9,7 @@
 //! with raw statements, not the disk).
 
 use crate::common::{result_line, Cfg, Row};
+use crate::pg_server;
 use chrono::Utc;
 use lockbox_bench::fixture::{self, HOUR};
 use lockbox_bench::{median, BoxResult};
@@ -205,38 +206,17 @@ impl RawPg {
     }
 }
 
-/// A new database on the server at `admin` (an admin URL), or on a throwaway cluster.
-fn database(admin: Option<&str>, name: &str) -> BoxResult<String> {
-    let Some(admin) = admin else {
-        return Ok(lockbox_core::testing::new_database());
-    };
-    let mut c = postgres::Client::connect(admin, postgres::NoTls)?;
-    c.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-    ))?;
-    let (base, query) = admin
-        .split_once('?')
-        .map_or((admin, None), |(b, q)| (b, Some(q)));
-    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-    Ok(match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    })
-}
-
 pub fn run(cfg: &Cfg, pg: Option<&str>) -> BoxResult<Vec<Row>> {
     let n = cfg.size(100, 30);
     let rounds = 3 * cfg.runs.max(1);
     println!(
         "\n== 8. decision path on PostgreSQL: file -> provider-approve -> approve, {n} requests x \
          {rounds} rounds (3 transactions each, synchronous_commit=on; server: {})",
-        pg.map_or(
-            "a throwaway cluster (fsync off)".to_string(),
-            lockbox_core::store::pg::redact
-        )
+        pg_server::describe(pg)
     );
-    let lb_url = database(pg, "lockbox_bench_engine")?;
-    let raw_url = database(pg, "lockbox_bench_raw")?;
+    let admin = pg_server::admin_url(pg);
+    let lb_url = pg_server::create_db(&admin, "lockbox_bench_engine", None)?;
+    let raw_url = pg_server::create_db(&admin, "lockbox_bench_raw", None)?;
     let key = cfg.dir.join("decision-pg.key");
     let _ = std::fs::remove_file(&key);
     std::fs::create_dir_all(&cfg.dir)?;
