@@ -7,6 +7,10 @@
 
 pub mod fixture;
 
+use lockbox_core::store::StoreLocation;
+use lockbox_core::{Clock, Engine};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub type BoxResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -81,4 +85,24 @@ pub fn cpu_seconds() -> f64 {
 /// A small deterministic PRNG seeded from a string (helpers print their seed).
 pub fn rng(seed: u64) -> fastrand::Rng {
     fastrand::Rng::with_seed(seed)
+}
+
+/// The value after `name` on this process's command line (the test helpers' arguments).
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}
+
+/// The test helpers' store, opened as `creator`: `--store PATH|URL` (a SQLite
+/// file, or a `postgres://` URL) with `--receipt-key FILE` (default: the
+/// store's own, beside a file store; every process on one PostgreSQL store
+/// must name the same).
+pub fn open_store_arg(clock: Arc<dyn Clock>, creator: &str) -> BoxResult<Engine> {
+    let loc = StoreLocation::parse(&arg("--store").ok_or("--store PATH|URL is required")?);
+    let key = match arg("--receipt-key") {
+        Some(k) => PathBuf::from(k),
+        None => lockbox_core::receipts::default_key_path(&loc)?,
+    };
+    Ok(Engine::open_at(&loc, &key, clock, creator)?)
 }

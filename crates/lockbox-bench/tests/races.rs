@@ -3,7 +3,9 @@
 //! engine processes (`lockbox-race-client`), one of which walks its clock
 //! through the requests' expiry times. Afterwards every request has exactly
 //! one terminal transition, audited once, every success a client saw is in
-//! the store, and nobody saw SQLITE_BUSY (or any store error).
+//! the store, and nobody saw SQLITE_BUSY (or any store error) — on SQLite,
+//! or on PostgreSQL (LOCKBOX_TEST_BACKEND=postgres), where the tenant's
+//! advisory lock serializes the writers instead.
 //!
 //! 200 requests by default; LOCKBOX_STRESS=1 makes it 1000.
 
@@ -16,7 +18,7 @@ use common::*;
 use lockbox_core::clock::rfc3339;
 use lockbox_core::model::NewRequest;
 use lockbox_core::Principal;
-use lockbox_core::{Engine, ManualClock, Time};
+use lockbox_core::{ManualClock, Time};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -29,14 +31,14 @@ fn t0() -> Time {
 fn four_processes_race_and_each_request_ends_exactly_once() {
     let n = if stress() { 1000 } else { 200 };
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lockbox.db");
+    let db = Db::new(dir.path(), "lockbox.db");
     // Request i is filed at t0 + i s and expires 12 h later.
     let clock = ManualClock::new(t0());
     let mut ids = Vec::new();
     {
         // The OS user opens the store first, so it is the admin the CLI client decides as.
         let me = Principal::current_os_user();
-        let mut e = Engine::open(&db, Arc::new(clock.clone()), me.name()).unwrap();
+        let mut e = db.open(Arc::new(clock.clone()), me.name());
         for u in ["alice", "bob"] {
             e.add_user("default", &me, u, lockbox_core::model::Role::Approver, None)
                 .unwrap();
@@ -71,8 +73,7 @@ fn four_processes_race_and_each_request_ends_exactly_once() {
 
     let client = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_lockbox-race-client"))
-            .arg("--db")
-            .arg(&db)
+            .args(db.args())
             .arg("--ids")
             .arg(&ids_file)
             .args(args)
@@ -180,7 +181,7 @@ fn four_processes_race_and_each_request_ends_exactly_once() {
     // Let time finish the story: everything still open expires or completes.
     {
         let clock = ManualClock::new(first_expiry + Duration::days(2));
-        let mut e = Engine::open(&db, Arc::new(clock), "root").unwrap();
+        let mut e = db.open(Arc::new(clock), "root");
         e.apply_due().unwrap();
     }
     assert_eq!(integrity(&db), "ok");

@@ -1,6 +1,7 @@
-//! Tamper: with the `sqlite3` CLI from outside (triggers dropped, as an
-//! attacker with the file would), edit, delete, reorder or append a forged
-//! audit entry; `lockbox audit verify` must exit 1 and name the first bad
+//! Tamper: from outside, as an attacker with the file (the `sqlite3` CLI) or
+//! with the database's superuser (`psql`, LOCKBOX_TEST_BACKEND=postgres)
+//! would, the append-only triggers dropped: edit, delete, reorder or append
+//! a forged audit entry; `lockbox audit verify` must exit 1 and name the first bad
 //! entry — for every kind of tampering, at random positions, every time.
 //! Edit the request rows instead (state, deadlines, decisions, receipts, a
 //! deleted row): the chain stays intact, and verify names the request and field.
@@ -15,20 +16,20 @@ use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use lockbox_core::audit::{entry_hash, HashInput, GENESIS};
 use lockbox_core::model::NewRequest;
+use lockbox_core::store::StoreLocation;
+use lockbox_core::ManualClock;
 use lockbox_core::Principal;
-use lockbox_core::{Engine, ManualClock};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
 const NOW: &str = "2026-11-29T09:00:00Z";
 
-/// A store with a few dozen entries of every kind; returns (path, entries).
-fn base(dir: &Path) -> (PathBuf, i64) {
-    let path = dir.join("base.db");
+/// A store with a few dozen entries of every kind; returns (store, entries).
+fn base(dir: &std::path::Path) -> (Db, i64) {
+    let db = Db::new(dir, "base.db");
     let t0 = Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap();
     let clock = ManualClock::new(t0);
-    let mut e = Engine::open(&path, Arc::new(clock.clone()), "root").unwrap();
+    let mut e = db.open(Arc::new(clock.clone()), "root");
     for i in 0..8 {
         clock.advance(Duration::seconds(30));
         let r = e
@@ -88,61 +89,65 @@ fn base(dir: &Path) -> (PathBuf, i64) {
         .unwrap();
     let n = e.audit_head("default").unwrap().0;
     drop(e);
-    (path, n)
+    (db, n)
 }
 
-fn sqlite3(db: &Path, sql: &str) {
-    let o = Command::new("sqlite3")
-        .arg(db)
-        .arg(format!(
-            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}"
-        ))
+/// Run `sql` on the store as its attacker, the append-only triggers dropped
+/// first: with the `sqlite3` CLI, or with `psql` as the database's superuser
+/// (whose `session_replication_role = replica` skips foreign-key checks
+/// too, as the `sqlite3` CLI makes none).
+fn tamper(db: &Db, sql: &str) {
+    let (mut c, triggers) = match &db.loc {
+        StoreLocation::File(p) => {
+            let mut c = Command::new("sqlite3");
+            c.arg(p);
+            (c, "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;")
+        }
+        StoreLocation::Postgres(url) => {
+            let mut c = lockbox_core::testing::real_clock("psql");
+            c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c"]);
+            (c, "DROP TRIGGER audit_log_no_update ON audit_log; DROP TRIGGER audit_log_no_delete ON audit_log; SET session_replication_role = replica;")
+        }
+    };
+    let o = c
+        .arg(format!("{triggers} {sql}"))
         .output()
-        .expect("the sqlite3 CLI (apt-get install sqlite3)");
+        .expect("the sqlite3 / psql CLI (apt-get install sqlite3 postgresql-client)");
     assert!(
         o.status.success(),
-        "sqlite3: {}",
+        "{c:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
 }
 
-fn hash_of(db: &Path, seq: i64) -> String {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| {
-        r.get(0)
-    })
-    .unwrap()
+fn hash_of(db: &Db, seq: i64) -> String {
+    query(db, &format!("SELECT hash FROM audit_log WHERE seq = {seq}"))[0][0].text()
 }
 
 /// The attacker re-hashes the edited entry `k` correctly (knowing the encoding).
-fn rehash_sql(db: &Path, k: i64) -> String {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row(
-        "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash,
+fn rehash_sql(db: &Db, k: i64) -> String {
+    let r = &query(
+        db,
+        &format!(
+            "SELECT seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash,
                 tenant_seq
-         FROM audit_log WHERE seq = ?1",
-        [k],
-        |r| {
-            let details: String = r.get(8)?;
-            let details = details.replace('}', r#","forged":true}"#);
-            let h = entry_hash(&HashInput {
-                tenant_seq: r.get(10)?,
-                at_ms: r.get(1)?,
-                recorded_ms: r.get(2)?,
-                tenant: &r.get::<_, String>(3)?,
-                actor_kind: &r.get::<_, String>(4)?,
-                actor: &r.get::<_, String>(5)?,
-                operation: &r.get::<_, String>(6)?,
-                request_id: r.get::<_, Option<String>>(7)?.as_deref(),
-                details: &details,
-                prev_hash: &r.get::<_, String>(9)?,
-            });
-            Ok(format!(
-                "UPDATE audit_log SET details = '{details}', hash = '{h}' WHERE seq = {k};"
-            ))
-        },
-    )
-    .unwrap()
+         FROM audit_log WHERE seq = {k}"
+        ),
+    )[0];
+    let details = r[8].text().replace('}', r#","forged":true}"#);
+    let h = entry_hash(&HashInput {
+        tenant_seq: r[10].int(),
+        at_ms: r[1].int(),
+        recorded_ms: r[2].int(),
+        tenant: &r[3].text(),
+        actor_kind: &r[4].text(),
+        actor: &r[5].text(),
+        operation: &r[6].text(),
+        request_id: r[7].opt_text().as_deref(),
+        details: &details,
+        prev_hash: &r[9].text(),
+    });
+    format!("UPDATE audit_log SET details = '{details}', hash = '{h}' WHERE seq = {k};")
 }
 
 #[test]
@@ -162,7 +167,7 @@ fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
             .unwrap_or(7),
     );
     let forged = "f".repeat(64);
-    type Case = Box<dyn Fn(&Path, i64) -> (String, i64)>;
+    type Case = Box<dyn Fn(&Db, i64) -> (String, i64)>;
     let kinds: Vec<(&str, Case)> = vec![
         (
             "edit details",
@@ -242,10 +247,9 @@ fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
         let mut positions: Vec<i64> = (0..per_kind).map(|_| rng.i64(2..n)).collect();
         positions.push(1);
         for k in positions {
-            let db = dir.path().join("t.db");
-            std::fs::copy(&base, &db).unwrap();
+            let db = base.copy("t.db");
             let (sql, expect) = case(&db, k);
-            sqlite3(&db, &sql);
+            tamper(&db, &sql);
             let (code, v) = verify_at(&db, Some(NOW));
             assert_eq!(code, 1, "{name} at #{k}: {v}");
             assert_eq!(v["ok"], false);
@@ -258,9 +262,8 @@ fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
         (hash_of(&base, n), "forged hash"),
         (GENESIS.to_string(), "wrong prev_hash"),
     ] {
-        let db = dir.path().join("t.db");
-        std::fs::copy(&base, &db).unwrap();
-        sqlite3(
+        let db = base.copy("t.db");
+        tamper(
             &db,
             &format!(
                 "INSERT INTO audit_log (seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash) VALUES ({}, 2, 2, 'default', 'customer', 'root', 'approved', NULL, '{{}}', '{prev}', '{forged}');",
@@ -286,14 +289,12 @@ fn every_kind_of_tampering_is_detected_and_the_first_bad_entry_named() {
 }
 
 /// The id of a request of `base` by what its row says.
-fn request_where(db: &Path, cond: &str) -> String {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row(
+fn request_where(db: &Db, cond: &str) -> String {
+    query(
+        db,
         &format!("SELECT id FROM requests WHERE {cond} ORDER BY id LIMIT 1"),
-        [],
-        |r| r.get(0),
-    )
-    .unwrap()
+    )[0][0]
+        .text()
 }
 
 #[test]
@@ -363,9 +364,8 @@ fn edited_request_rows_are_named_though_the_chain_is_intact() {
         ),
     ];
     for (what, sql, id, field) in &cases {
-        let db = dir.path().join("rows.db");
-        std::fs::copy(&base, &db).unwrap();
-        sqlite3(&db, sql);
+        let db = base.copy("rows.db");
+        tamper(&db, sql);
         let (code, v) = verify_at(&db, Some(NOW));
         assert_eq!(code, 1, "{what}: {v}");
         assert_eq!(v["ok"], false, "{what}: {v}");

@@ -1,18 +1,18 @@
 //! Test helper for the kill -9 test (`tests/kill9.rs`), not a user tool.
 //!
-//! `lockbox-crash-writer --db PATH [--seed N]` performs random operations on
-//! the store through the engine, forever: file, provider-approve, approve,
+//! `lockbox-crash-writer --store PATH|URL [--receipt-key FILE] [--seed N]`
+//! performs random operations on the store (a SQLite file or a PostgreSQL
+//! URL) through the engine, forever: file, provider-approve, approve,
 //! reject, cancel, revoke, access log. It prints one line per operation
 //! (`<operation> <request id>`) only AFTER the engine call returned, i.e.
 //! after the transaction committed; the harness SIGKILLs it at random moments.
 
-use lockbox_bench::BoxResult;
+use lockbox_bench::{arg, open_store_arg, BoxResult};
 use lockbox_core::model::{NewRequest, State};
 use lockbox_core::store::RequestQuery;
 use lockbox_core::Principal;
-use lockbox_core::{Engine, SystemClock};
+use lockbox_core::SystemClock;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 const ENGINEER: &str = "eng@provider.example";
@@ -26,20 +26,13 @@ fn main() {
     }
 }
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    let i = args.iter().position(|a| a == name)?;
-    args.get(i + 1).cloned()
-}
-
 fn run() -> BoxResult<()> {
-    let db = PathBuf::from(arg("--db").ok_or("--db PATH is required")?);
     let seed = match arg("--seed") {
         Some(s) => s.parse()?,
         None => fastrand::u64(..),
     };
     let mut rng = lockbox_bench::rng(seed);
-    let mut e = Engine::open(&db, Arc::new(SystemClock), APPROVER)?;
+    let mut e = open_store_arg(Arc::new(SystemClock), APPROVER)?;
     let mut pool = |state: State| -> BoxResult<Vec<String>> {
         let q = RequestQuery {
             states: vec![state],

@@ -2,10 +2,14 @@
 //! engine client among several processes racing on the same requests.
 //!
 //! ```text
-//! lockbox-race-client --db PATH --ids FILE --as NAME --now RFC3339 --actions approve,reject,revoke,cancel,pass
+//! lockbox-race-client --store PATH|URL [--receipt-key FILE] --ids FILE --as NAME --now RFC3339
+//!                     --actions approve,reject,revoke,cancel,pass
 //!                     [--grant-s N] [--seed N] [--passes N] [--shuffle]
-//! lockbox-race-client --db PATH --ids FILE --expire-from RFC3339 --step-ms N [--after-decided N]
+//! lockbox-race-client --store PATH|URL [--receipt-key FILE] --ids FILE --expire-from RFC3339
+//!                     --step-ms N [--after-decided N]
 //! ```
+//! The store is a SQLite file or a PostgreSQL URL (with the key file every
+//! process on it uses).
 //! The first form tries a random action of the list on every id, in file
 //! order (or shuffled), `--passes` times (`pass` does nothing; approvals grant
 //! `--grant-s` seconds); the second walks its clock from `--expire-from` by
@@ -18,12 +22,11 @@
 //! (e.g. the store was busy).
 
 use chrono::Duration;
-use lockbox_bench::BoxResult;
+use lockbox_bench::{arg, open_store_arg, BoxResult};
 use lockbox_core::clock::parse_time;
 use lockbox_core::Principal;
-use lockbox_core::{Engine, ErrorClass, ManualClock};
+use lockbox_core::{ErrorClass, ManualClock};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 fn main() {
@@ -40,14 +43,7 @@ fn main() {
     }
 }
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    let i = args.iter().position(|a| a == name)?;
-    args.get(i + 1).cloned()
-}
-
 fn run() -> BoxResult<usize> {
-    let db = PathBuf::from(arg("--db").ok_or("--db PATH")?);
     let ids: Vec<String> = std::fs::read_to_string(arg("--ids").ok_or("--ids FILE")?)?
         .lines()
         .map(str::to_string)
@@ -59,7 +55,7 @@ fn run() -> BoxResult<usize> {
     if let Some(from) = arg("--expire-from") {
         let step: i64 = arg("--step-ms").ok_or("--step-ms N")?.parse()?;
         let clock = ManualClock::new(parse_time(&from)?);
-        let mut e = Engine::open(&db, Arc::new(clock.clone()), "root")?;
+        let mut e = open_store_arg(Arc::new(clock.clone()), "root")?;
         if let Some(decided) = arg("--after-decided") {
             let decided: u64 = decided.parse()?;
             let total = ids.len() as u64;
@@ -103,7 +99,7 @@ fn run() -> BoxResult<usize> {
         .unwrap_or(60);
     let shuffle = std::env::args().any(|a| a == "--shuffle");
     let mut rng = lockbox_bench::rng(seed);
-    let mut e = Engine::open(&db, Arc::new(clock), "root")?;
+    let mut e = open_store_arg(Arc::new(clock), "root")?;
     for _ in 0..passes {
         let mut order = ids.clone();
         if shuffle {

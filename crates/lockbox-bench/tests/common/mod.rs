@@ -1,13 +1,223 @@
 //! Shared helpers of the reliability tests: the real `lockbox` binary, and a
-//! store checker that finds half-changed requests.
+//! store checker that finds half-changed requests — on the backend the test
+//! run asks for (`LOCKBOX_TEST_BACKEND`, see `lockbox_core::testing`).
 
 #![allow(dead_code)]
 
-use rusqlite::{params, Connection, OpenFlags};
+use lockbox_core::receipts::key_path_for;
+use lockbox_core::store::StoreLocation;
+use lockbox_core::{Clock, Engine};
+use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+/// A store under test and its receipt key: a SQLite file with the key
+/// beside it (where `Engine::open` and the CLI look), or a PostgreSQL
+/// database with the key file every process on it is given.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub loc: StoreLocation,
+    pub key: PathBuf,
+}
+
+impl Db {
+    /// A new store of the test run's backend: the file `dir/name` on SQLite,
+    /// a new database on the test server on PostgreSQL; its key in `dir`.
+    pub fn new(dir: &Path, name: &str) -> Db {
+        let path = dir.join(name);
+        let loc = if lockbox_core::testing::backend_is_postgres() {
+            StoreLocation::Postgres(lockbox_core::testing::new_database())
+        } else {
+            StoreLocation::File(path.clone())
+        };
+        Db {
+            loc,
+            key: key_path_for(&path),
+        }
+    }
+
+    /// An engine on this store (created if new), as `creator`.
+    pub fn open(&self, clock: Arc<dyn Clock>, creator: &str) -> Engine {
+        Engine::open_at(&self.loc, &self.key, clock, creator).unwrap()
+    }
+
+    /// The arguments naming this store to a helper process
+    /// (`lockbox-race-client`, `lockbox-crash-writer`).
+    pub fn args(&self) -> [OsString; 4] {
+        let store = match &self.loc {
+            StoreLocation::File(p) => p.clone().into_os_string(),
+            StoreLocation::Postgres(url) => url.into(),
+        };
+        [
+            "--store".into(),
+            store,
+            "--receipt-key".into(),
+            self.key.clone().into_os_string(),
+        ]
+    }
+
+    /// Has anyone created the store yet (the file; the schema in the database)?
+    pub fn exists(&self) -> bool {
+        match &self.loc {
+            StoreLocation::File(p) => p.exists(),
+            StoreLocation::Postgres(_) => {
+                query(self, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'lockbox_schema'")
+                    [0][0]
+                    .int()
+                    == 1
+            }
+        }
+    }
+
+    /// A copy of this store as it is now (nobody may have it open), named
+    /// `name` beside it, replacing an earlier copy of that name; same key.
+    pub fn copy(&self, name: &str) -> Db {
+        let loc = match &self.loc {
+            StoreLocation::File(p) => {
+                let to = p.with_file_name(name);
+                std::fs::copy(p, &to).unwrap();
+                StoreLocation::File(to)
+            }
+            StoreLocation::Postgres(url) => {
+                let from = db_name(url);
+                let to = format!("{from}_{}", name.replace('.', "_"));
+                let mut admin = pg_client(&lockbox_core::testing::server_url());
+                // Two statements: each refuses to run inside a transaction (block).
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {to}"))
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {to} TEMPLATE {from}"))
+                    .unwrap();
+                StoreLocation::Postgres(lockbox_core::testing::with_database(url, &to))
+            }
+        };
+        Db {
+            loc,
+            key: self.key.clone(),
+        }
+    }
+}
+
+/// The old helpers' argument: a store file, its key beside it.
+impl From<&Path> for Db {
+    fn from(p: &Path) -> Db {
+        Db {
+            loc: StoreLocation::File(p.to_path_buf()),
+            key: key_path_for(p),
+        }
+    }
+}
+
+impl From<&PathBuf> for Db {
+    fn from(p: &PathBuf) -> Db {
+        p.as_path().into()
+    }
+}
+
+impl From<&Db> for Db {
+    fn from(d: &Db) -> Db {
+        d.clone()
+    }
+}
+
+fn db_name(url: &str) -> String {
+    let config: postgres::Config = url.parse().unwrap();
+    config.get_dbname().unwrap().to_string()
+}
+
+fn pg_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot reach the test database {url}: {e}"))
+}
+
+/// A value of a [`query`] row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Cell {
+    pub fn opt_int(&self) -> Option<i64> {
+        match self {
+            Cell::Null => None,
+            Cell::Int(i) => Some(*i),
+            Cell::Text(t) => panic!("{t:?} is not an integer"),
+        }
+    }
+
+    pub fn int(&self) -> i64 {
+        self.opt_int().expect("an integer, not NULL")
+    }
+
+    pub fn opt_text(&self) -> Option<String> {
+        match self {
+            Cell::Null => None,
+            Cell::Text(t) => Some(t.clone()),
+            Cell::Int(i) => panic!("{i} is not text"),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.opt_text().expect("text, not NULL")
+    }
+}
+
+/// The rows of `sql` (one text for both backends), read without the engine.
+pub fn query(db: impl Into<Db>, sql: &str) -> Vec<Vec<Cell>> {
+    match db.into().loc {
+        StoreLocation::File(p) => {
+            let c = Connection::open(p).unwrap();
+            let mut q = c.prepare(sql).unwrap();
+            let n = q.column_count();
+            q.query_map([], |r| {
+                (0..n)
+                    .map(|i| {
+                        Ok(match r.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => Cell::Null,
+                            rusqlite::types::ValueRef::Integer(v) => Cell::Int(v),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                Cell::Text(String::from_utf8_lossy(t).into_owned())
+                            }
+                            other => panic!("{sql}: column {i} is {:?}", other.data_type()),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        }
+        StoreLocation::Postgres(url) => {
+            use postgres::types::Type;
+            let rows = pg_client(&url).query(sql, &[]).unwrap();
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| {
+                            let t = r.columns()[i].type_();
+                            let v = if *t == Type::INT8 {
+                                r.get::<_, Option<i64>>(i).map(Cell::Int)
+                            } else if *t == Type::INT4 {
+                                r.get::<_, Option<i32>>(i).map(|v| Cell::Int(v.into()))
+                            } else if *t == Type::TEXT || *t == Type::VARCHAR || *t == Type::NAME {
+                                r.get::<_, Option<String>>(i).map(Cell::Text)
+                            } else {
+                                panic!("{sql}: column {i} is {t}")
+                            };
+                            v.unwrap_or(Cell::Null)
+                        })
+                        .collect()
+                })
+                .collect()
+        }
+    }
+}
 
 /// Bigger runs with LOCKBOX_STRESS=1.
 pub fn stress() -> bool {
@@ -48,10 +258,21 @@ pub fn lockbox_bin() -> PathBuf {
 }
 
 /// A `lockbox` command on `db` as user `root`, with the clock pinned if `now` is set.
-pub fn lockbox(db: &Path, now: Option<&str>) -> Command {
+pub fn lockbox(db: impl Into<Db>, now: Option<&str>) -> Command {
+    let db = db.into();
     let mut c = Command::new(lockbox_bin());
-    c.env("LOCKBOX_DB", db)
-        .env("USER", "root")
+    match &db.loc {
+        StoreLocation::File(p) => c
+            .env("LOCKBOX_DB", p)
+            .env_remove("LOCKBOX_STORE")
+            .env_remove("LOCKBOX_RECEIPT_KEY"),
+        // clap refuses LOCKBOX_DB beside LOCKBOX_STORE.
+        StoreLocation::Postgres(url) => c
+            .env("LOCKBOX_STORE", url)
+            .env("LOCKBOX_RECEIPT_KEY", &db.key)
+            .env_remove("LOCKBOX_DB"),
+    };
+    c.env("USER", "root")
         .env_remove("LOCKBOX_TENANT")
         .env_remove("LOCKBOX_NOW")
         .env_remove("LOCKBOX_LOG");
@@ -74,12 +295,12 @@ pub fn stderr(o: &Output) -> String {
 }
 
 /// `lockbox audit verify --json` -> (exit code, report).
-pub fn verify(db: &Path) -> (i32, serde_json::Value) {
+pub fn verify(db: impl Into<Db>) -> (i32, serde_json::Value) {
     verify_at(db, None)
 }
 
 /// `lockbox audit verify --json` with the clock pinned (so opening sweeps nothing).
-pub fn verify_at(db: &Path, now: Option<&str>) -> (i32, serde_json::Value) {
+pub fn verify_at(db: impl Into<Db>, now: Option<&str>) -> (i32, serde_json::Value) {
     let mut c = lockbox(db, now);
     c.args(["audit", "verify", "--json"]);
     let o = run(c);
@@ -87,16 +308,71 @@ pub fn verify_at(db: &Path, now: Option<&str>) -> (i32, serde_json::Value) {
     (o.status.code().unwrap_or(-1), v)
 }
 
-pub fn integrity(db: &Path) -> String {
-    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap();
-    let rows: Vec<String> = c
-        .prepare("PRAGMA integrity_check")
+/// "ok", or what is wrong with the store's files: SQLite's
+/// `PRAGMA integrity_check`; on PostgreSQL, amcheck's checks of every table
+/// (`verify_heapam`) and every index (`bt_index_check`, all heap tuples
+/// indexed) of the store's schema.
+pub fn integrity(db: impl Into<Db>) -> String {
+    let url = match db.into().loc {
+        StoreLocation::File(p) => {
+            let c = Connection::open_with_flags(p, OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap();
+            let rows: Vec<String> = c
+                .prepare("PRAGMA integrity_check")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            return rows.join("; ");
+        }
+        StoreLocation::Postgres(url) => url,
+    };
+    let mut c = pg_client(&url);
+    c.batch_execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        .expect("amcheck (PostgreSQL's contrib; a superuser creates it)");
+    let mut bad: Vec<String> = c
+        .query(
+            "SELECT c.relname::text, v.blkno, v.offnum, v.msg FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace, verify_heapam(c.oid) v
+             WHERE n.nspname = 'public' AND c.relkind = 'r'",
+            &[],
+        )
         .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
+        .iter()
+        .map(|r| {
+            let (t, b, o, m): (String, i64, i32, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+            format!("{t} block {b} item {o}: {m}")
+        })
+        .collect();
+    let indexes = c
+        .query(
+            "SELECT c.relname::text, a.amname::text FROM pg_index i
+             JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_am a ON a.oid = c.relam
+             WHERE n.nspname = 'public' ORDER BY 1",
+            &[],
+        )
         .unwrap();
-    rows.join("; ")
+    // The schema has some 30; a handful means the wrong schema was looked at.
+    if indexes.len() < 10 {
+        bad.push(format!("only {} indexes found to check", indexes.len()));
+    }
+    for r in indexes {
+        let (index, am): (String, String) = (r.get(0), r.get(1));
+        if am != "btree" {
+            bad.push(format!("{index}: a {am} index, which amcheck cannot check"));
+        } else if let Err(e) =
+            c.execute("SELECT bt_index_check($1::text::regclass, true)", &[&index])
+        {
+            bad.push(format!("{index}: {e}"));
+        }
+    }
+    if bad.is_empty() {
+        "ok".into()
+    } else {
+        bad.join("; ")
+    }
 }
 
 /// One request as stored, with its decisions, audit operations and notices.
@@ -130,71 +406,41 @@ impl Stored {
 pub const TERMINAL_OPS: [&str; 5] = ["rejected", "expired", "canceled", "revoked", "completed"];
 
 /// Every request of the store, by id.
-pub fn load(db: &Path) -> HashMap<String, Stored> {
-    let c = Connection::open(db).unwrap();
+pub fn load(db: impl Into<Db>) -> HashMap<String, Stored> {
+    let db = db.into();
     let mut out: HashMap<String, Stored> = HashMap::new();
-    let mut q = c
-        .prepare(
-            "SELECT id, state, expires_at, approved_at, access_ends_at, closed_at, deadline_at FROM requests",
-        )
-        .unwrap();
-    let rows = q
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Stored {
-                    state: r.get(1)?,
-                    expires_at: r.get(2)?,
-                    approved_at: r.get(3)?,
-                    access_ends_at: r.get(4)?,
-                    closed_at: r.get(5)?,
-                    deadline_at: r.get(6)?,
-                    ..Default::default()
-                },
-            ))
-        })
-        .unwrap();
-    for r in rows {
-        let (id, s) = r.unwrap();
-        out.insert(id, s);
+    let q = "SELECT id, state, expires_at, approved_at, access_ends_at, closed_at, deadline_at FROM requests";
+    for r in query(&db, q) {
+        let s = Stored {
+            state: r[1].text(),
+            expires_at: r[2].int(),
+            approved_at: r[3].opt_int(),
+            access_ends_at: r[4].opt_int(),
+            closed_at: r[5].opt_int(),
+            deadline_at: r[6].opt_int(),
+            ..Default::default()
+        };
+        out.insert(r[0].text(), s);
     }
     let mut orphans = Vec::new();
-    let mut q = c
-        .prepare("SELECT request_id, level, decision FROM decisions ORDER BY request_id, idx")
-        .unwrap();
-    for r in q
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-    {
-        let (id, level, kind) = r.unwrap();
+    let q = "SELECT request_id, level, decision FROM decisions ORDER BY request_id, idx";
+    for r in query(&db, q) {
+        let id = r[0].text();
         match out.get_mut(&id) {
-            Some(s) => s.decisions.push((level, kind)),
+            Some(s) => s.decisions.push((r[1].text(), r[2].text())),
             None => orphans.push(format!("decision of unknown request {id}")),
         }
     }
-    let mut q = c
-        .prepare(
-            "SELECT request_id, operation FROM audit_log WHERE request_id IS NOT NULL ORDER BY seq",
-        )
-        .unwrap();
-    for r in q
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
-        .unwrap()
-    {
-        let (id, op) = r.unwrap();
+    let q = "SELECT request_id, operation FROM audit_log WHERE request_id IS NOT NULL ORDER BY seq";
+    for r in query(&db, q) {
+        let (id, op) = (r[0].text(), r[1].text());
         match out.get_mut(&id) {
             Some(s) => s.ops.push(op),
             None => orphans.push(format!("audit entry {op} of unknown request {id}")),
         }
     }
-    let mut q = c
-        .prepare("SELECT request_id, kind FROM notices ORDER BY id")
-        .unwrap();
-    for r in q
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
-        .unwrap()
-    {
-        let (id, kind) = r.unwrap();
+    for r in query(&db, "SELECT request_id, kind FROM notices ORDER BY id") {
+        let (id, kind) = (r[0].text(), r[1].text());
         match out.get_mut(&id) {
             Some(s) => s.notices.push(kind),
             None => orphans.push(format!("notice {kind} of unknown request {id}")),
@@ -293,20 +539,9 @@ pub fn problems(id: &str, s: &Stored) -> Vec<String> {
 }
 
 /// Every problem of every request of the store.
-pub fn check_store(db: &Path) -> Vec<String> {
+pub fn check_store(db: impl Into<Db>) -> Vec<String> {
     load(db)
         .iter()
         .flat_map(|(id, s)| problems(id, s))
         .collect()
-}
-
-/// Count of `operation` entries for `request_id`.
-pub fn audit_count(db: &Path, request_id: &str, operation: &str) -> i64 {
-    let c = Connection::open(db).unwrap();
-    c.query_row(
-        "SELECT COUNT(*) FROM audit_log WHERE request_id = ?1 AND operation = ?2",
-        params![request_id, operation],
-        |r| r.get(0),
-    )
-    .unwrap()
 }
