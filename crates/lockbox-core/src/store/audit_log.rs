@@ -6,7 +6,7 @@ use crate::audit::{entry_hash, AuditEntry, HashInput, RawEntry, Verifier, Verify
 use crate::clock::{from_millis, to_millis, Time};
 use crate::machine::AuditRecord;
 use crate::model::{ActorKind, AuditQuery};
-use crate::Result;
+use crate::{Error, Result};
 
 pub(super) const COLUMNS: &str =
     "seq, at, recorded_at, tenant, actor_kind, actor, operation, request_id, details, prev_hash, hash, tenant_seq";
@@ -38,8 +38,8 @@ const TIME_WINDOW_SORT_MAX: i64 = 1000;
 /// transaction (each tenant's read once, when first appended to).
 #[derive(Debug, Clone)]
 pub struct AuditTail {
-    /// The newest store position, once known (on PostgreSQL: once this
-    /// transaction holds the positions lock, at its first append).
+    /// The newest store position, once known: read at the transaction's
+    /// first append (on PostgreSQL under the positions lock).
     seq: Option<i64>,
     tenants: std::collections::HashMap<String, TenantTail>,
 }
@@ -123,42 +123,38 @@ impl AuditQuery {
 impl Tx<'_> {
     /// The chains' tail, to append after (a write transaction holds the
     /// lock of the chains it appends to, so nobody else appends meanwhile).
+    /// Read at the first append to each tenant ([`Tx::append_audit_after`]).
     pub fn audit_tail(&self) -> Result<AuditTail> {
         Ok(AuditTail {
-            seq: if self.is_sqlite() {
-                Some(self.audit_max_seq()?)
-            } else {
-                None // read under the positions lock at the first append
-            },
+            seq: None,
             tenants: Default::default(),
         })
     }
 
-    /// The store positions of `n` new entries: the newest + 1, … . SQLite
-    /// has one writer at a time. On PostgreSQL writes to other tenants run
-    /// meanwhile, so the positions are taken under one more lock, held from
-    /// the first append to the commit: positions stay gapless (a rolled-back
-    /// or killed transaction leaves none behind; verify reads a missing
-    /// position as a deleted entry) and in commit order (a reader that has
-    /// seen position n has seen everything before it). What runs before the
-    /// first append (loading, the rules) never waits for another tenant.
-    fn next_audit_seqs(&self, tail: &mut AuditTail, n: usize) -> Result<Vec<i64>> {
-        let newest = match tail.seq {
-            Some(seq) => seq,
-            None => {
-                self.take_positions_lock()?;
-                self.audit_max_seq()?
-            }
-        };
+    /// The store positions of `n` new entries after `tail`'s: the newest +
+    /// 1, … . SQLite has one writer at a time. On PostgreSQL writes to other
+    /// tenants run meanwhile, so the newest position is read under one more
+    /// lock ([`Tx::take_positions_lock`]), held from the first append to the
+    /// commit: positions stay gapless (a rolled-back or killed transaction
+    /// leaves none behind; verify reads a missing position as a deleted
+    /// entry) and in commit order (a reader that has seen position n has
+    /// seen everything before it). What runs before the first append
+    /// (loading, the rules) never waits for another tenant.
+    fn next_audit_seqs(tail: &mut AuditTail, n: usize) -> Result<Vec<i64>> {
+        let newest = tail
+            .seq
+            .ok_or_else(|| Error::internal("an audit append before its tail was read"))?;
         let last = newest + n as i64;
         tail.seq = Some(last);
         Ok((newest + 1..=last).collect())
     }
 
-    /// The positions lock ([`Tx::next_audit_seqs`]), held to the commit:
-    /// later appends through the same tail need neither it nor the newest
-    /// position again.
+    /// On PostgreSQL, the positions lock, held to the commit: later appends
+    /// through the same tail need neither it nor the newest position again.
     fn take_positions_lock(&self) -> Result<()> {
+        if self.is_sqlite() {
+            return Ok(()); // one writer at a time already
+        }
         self.one(
             "SELECT pg_advisory_xact_lock(?1)",
             p![super::pg::POSITIONS_LOCK],
@@ -255,20 +251,17 @@ impl Tx<'_> {
     ) -> Result<Vec<i64>> {
         self.in_scope(tenant)?;
         if !tail.tenants.contains_key(tenant) {
-            // The first append to this tenant: its head, and on PostgreSQL
-            // (no position read yet) the newest position, read together
+            // The first append to this tenant: its head, and at the
+            // transaction's first append the newest position, read together
             // under the positions lock.
-            let first = tail.seq.is_none();
-            if first {
+            if tail.seq.is_none() {
                 self.take_positions_lock()?;
             }
             let (newest, t) = self.tenant_tail(tenant)?;
-            if first {
-                tail.seq = Some(newest);
-            }
+            tail.seq.get_or_insert(newest);
             tail.tenants.insert(tenant.to_string(), t);
         }
-        let seqs = self.next_audit_seqs(tail, records.len())?;
+        let seqs = Self::next_audit_seqs(tail, records.len())?;
         let t = tail.tenants.get_mut(tenant).expect("inserted above");
         let ins = format!(
             "INSERT INTO audit_log ({COLUMNS}, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
