@@ -13,7 +13,9 @@
 //!
 //! A missing PostgreSQL fails loudly: `make test` installs it.
 
-pub use crate::store::outside::{outside_count, outside_execute, WriteLockHeld};
+pub use crate::store::outside::{
+    outside_count, outside_execute, outside_rows, Cell, WriteLockHeld,
+};
 use crate::store::StoreLocation;
 use crate::{Clock, Engine, Result};
 use std::path::{Path, PathBuf};
@@ -62,7 +64,7 @@ pub fn open(loc: &StoreLocation, clock: Arc<dyn Clock>, creator: &str) -> Result
 /// scratch folder, named after the database, for PostgreSQL.
 fn key_for(loc: &StoreLocation) -> PathBuf {
     match loc {
-        StoreLocation::File(p) => p.with_extension("key"),
+        StoreLocation::File(p) => crate::receipts::key_path_for(p),
         StoreLocation::Postgres(url) => {
             let db = url.split('?').next().unwrap_or(url);
             let name = db.rsplit('/').next().unwrap_or(db);

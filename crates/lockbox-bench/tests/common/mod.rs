@@ -6,6 +6,7 @@
 
 use lockbox_core::receipts::key_path_for;
 use lockbox_core::store::StoreLocation;
+pub use lockbox_core::testing::Cell;
 use lockbox_core::{Clock, Engine};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
@@ -134,89 +135,9 @@ fn pg_client(url: &str) -> postgres::Client {
         .unwrap_or_else(|e| panic!("cannot reach the test database {url}: {e}"))
 }
 
-/// A value of a [`query`] row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Null,
-    Int(i64),
-    Text(String),
-}
-
-impl Cell {
-    pub fn opt_int(&self) -> Option<i64> {
-        match self {
-            Cell::Null => None,
-            Cell::Int(i) => Some(*i),
-            Cell::Text(t) => panic!("{t:?} is not an integer"),
-        }
-    }
-
-    pub fn int(&self) -> i64 {
-        self.opt_int().expect("an integer, not NULL")
-    }
-
-    pub fn opt_text(&self) -> Option<String> {
-        match self {
-            Cell::Null => None,
-            Cell::Text(t) => Some(t.clone()),
-            Cell::Int(i) => panic!("{i} is not text"),
-        }
-    }
-
-    pub fn text(&self) -> String {
-        self.opt_text().expect("text, not NULL")
-    }
-}
-
 /// The rows of `sql` (one text for both backends), read without the engine.
 pub fn query(db: impl Into<Db>, sql: &str) -> Vec<Vec<Cell>> {
-    match db.into().loc {
-        StoreLocation::File(p) => {
-            let c = Connection::open(p).unwrap();
-            let mut q = c.prepare(sql).unwrap();
-            let n = q.column_count();
-            q.query_map([], |r| {
-                (0..n)
-                    .map(|i| {
-                        Ok(match r.get_ref(i)? {
-                            rusqlite::types::ValueRef::Null => Cell::Null,
-                            rusqlite::types::ValueRef::Integer(v) => Cell::Int(v),
-                            rusqlite::types::ValueRef::Text(t) => {
-                                Cell::Text(String::from_utf8_lossy(t).into_owned())
-                            }
-                            other => panic!("{sql}: column {i} is {:?}", other.data_type()),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-        }
-        StoreLocation::Postgres(url) => {
-            use postgres::types::Type;
-            let rows = pg_client(&url).query(sql, &[]).unwrap();
-            rows.iter()
-                .map(|r| {
-                    (0..r.len())
-                        .map(|i| {
-                            let t = r.columns()[i].type_();
-                            let v = if *t == Type::INT8 {
-                                r.get::<_, Option<i64>>(i).map(Cell::Int)
-                            } else if *t == Type::INT4 {
-                                r.get::<_, Option<i32>>(i).map(|v| Cell::Int(v.into()))
-                            } else if *t == Type::TEXT || *t == Type::VARCHAR || *t == Type::NAME {
-                                r.get::<_, Option<String>>(i).map(Cell::Text)
-                            } else {
-                                panic!("{sql}: column {i} is {t}")
-                            };
-                            v.unwrap_or(Cell::Null)
-                        })
-                        .collect()
-                })
-                .collect()
-        }
-    }
+    lockbox_core::testing::outside_rows(&db.into().loc, sql)
 }
 
 /// Bigger runs with LOCKBOX_STRESS=1.
