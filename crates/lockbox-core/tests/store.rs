@@ -164,6 +164,43 @@ fn a_failed_write_changes_nothing() {
     assert!(e.verify_audit().unwrap().ok());
 }
 
+/// Statements nobody waits for (on PostgreSQL sent with the write's next
+/// statement or its commit, pipelined) still fail their write: an update of a
+/// request that is not there fails it, what the write did before is rolled
+/// back, and the connection goes on to the next write.
+#[test]
+fn a_write_fails_whole_when_a_statement_sent_without_waiting_fails() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let (mut e, _loc) = testing::engine_and_location(clock, "root").unwrap();
+    let filed = e.file_request("default", &new_request("eng")).unwrap();
+    let head = e.audit_head("default").unwrap();
+    let mut copy = e.request("default", &filed.id).unwrap();
+    copy.id = format!("{}-copy", filed.id);
+    let mut ghost = copy.clone();
+    ghost.id = "no-such-request".into();
+    let (c, g) = (copy.clone(), ghost.clone());
+    let err = e
+        .store()
+        .write_tenant("default", move |tx| {
+            tx.insert_request(&c)?;
+            tx.update_request(&g, 0)
+        })
+        .unwrap_err();
+    assert!(err.message.contains("vanished"), "{}", err.message);
+    assert_eq!(
+        e.request("default", &copy.id).unwrap_err().code,
+        ErrorCode::NotFound,
+        "the insert before the failed update was rolled back"
+    );
+    assert_eq!(e.audit_head("default").unwrap(), head);
+    // The same connection, next write: it lands.
+    let c = copy.clone();
+    e.store()
+        .write_tenant("default", move |tx| tx.insert_request(&c))
+        .unwrap();
+    assert_eq!(e.request("default", &copy.id).unwrap().id, copy.id);
+}
+
 #[test]
 fn racing_approve_expire_and_revoke_have_exactly_one_winner() {
     // Request i is filed at t0+i min with a 1h lifetime, so it expires at t0+60+i min:

@@ -155,10 +155,11 @@ impl Tx<'_> {
         if self.is_sqlite() {
             return Ok(()); // one writer at a time already
         }
-        self.one(
+        // Sent with the tail's read that follows it.
+        self.put(
             "SELECT pg_advisory_xact_lock(?1)",
             p![super::pg::POSITIONS_LOCK],
-            |_| Ok(()),
+            None,
         )
     }
 
@@ -288,7 +289,7 @@ impl Tx<'_> {
                 details: &details,
                 prev_hash: &t.prev,
             });
-            self.exec(
+            self.put(
                 &ins,
                 p![
                     seq,
@@ -305,6 +306,7 @@ impl Tx<'_> {
                     t.tenant_seq,
                     late
                 ],
+                None,
             )?;
             t.prev = hash;
             out.push(seq);

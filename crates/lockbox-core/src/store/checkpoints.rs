@@ -24,7 +24,7 @@ pub struct CheckpointRow {
 
 impl Tx<'_> {
     pub fn insert_checkpoint(&self, c: &CheckpointRow) -> Result<()> {
-        self.exec(
+        self.put(
             "INSERT INTO audit_checkpoints (tenant, entries, head_hash, at, key_id, body, signature)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             p![
@@ -36,8 +36,8 @@ impl Tx<'_> {
                 c.body,
                 c.signature
             ],
-        )?;
-        Ok(())
+            None,
+        )
     }
 
     /// The newest checkpoints: of `tenant`, or of every tenant; at most `limit` per tenant.

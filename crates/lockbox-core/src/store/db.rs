@@ -16,10 +16,11 @@
 
 use super::errors::pg_error;
 use crate::{Error, Result};
-use postgres::types::{FromSql, IsNull, ToSql, Type};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
+use tokio_postgres::{Client, Statement};
 
 pub use super::dialect::{to_postgres, Dialect};
 
@@ -29,6 +30,17 @@ pub enum P<'a> {
     Null,
     Int(i64),
     Text(Cow<'a, str>),
+}
+
+impl P<'_> {
+    /// The same parameter, owning its text.
+    pub fn to_static(&self) -> P<'static> {
+        match self {
+            P::Null => P::Null,
+            P::Int(i) => P::Int(*i),
+            P::Text(s) => P::Text(Cow::Owned(s.to_string())),
+        }
+    }
 }
 
 /// What can be a parameter.
@@ -128,7 +140,7 @@ impl ToSql for P<'_> {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
 /// An integer column of any width (PostgreSQL types `count(*)` as BIGINT but
@@ -154,7 +166,7 @@ impl<'a> FromSql<'a> for PgInt {
 /// What a column can be read as.
 pub trait FromCol: Sized {
     fn lite(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Self, String>;
-    fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String>;
+    fn pg(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Self, String>;
 }
 
 fn lite_int(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Option<i64>, String> {
@@ -176,12 +188,12 @@ fn lite_text(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Option<Str
         other => Err(format!("expected text, found {:?}", other.data_type())),
     }
 }
-fn pg_int(r: &postgres::Row, i: usize) -> std::result::Result<Option<i64>, String> {
+fn pg_int(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Option<i64>, String> {
     r.try_get::<_, Option<PgInt>>(i)
         .map(|v| v.map(|v| v.0))
         .map_err(|e| e.to_string())
 }
-fn pg_text(r: &postgres::Row, i: usize) -> std::result::Result<Option<String>, String> {
+fn pg_text(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Option<String>, String> {
     r.try_get::<_, Option<String>>(i).map_err(|e| e.to_string())
 }
 fn need<T>(v: Option<T>) -> std::result::Result<T, String> {
@@ -194,7 +206,7 @@ macro_rules! int_col {
             fn lite(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Self, String> {
                 <$t>::try_from(need(lite_int(v)?)?).map_err(|e| e.to_string())
             }
-            fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String> {
+            fn pg(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Self, String> {
                 <$t>::try_from(need(pg_int(r, i)?)?).map_err(|e| e.to_string())
             }
         }
@@ -202,7 +214,7 @@ macro_rules! int_col {
             fn lite(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Self, String> {
                 lite_int(v)?.map(<$t>::try_from).transpose().map_err(|e| e.to_string())
             }
-            fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String> {
+            fn pg(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Self, String> {
                 pg_int(r, i)?.map(<$t>::try_from).transpose().map_err(|e| e.to_string())
             }
         }
@@ -214,7 +226,7 @@ impl FromCol for bool {
     fn lite(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Self, String> {
         Ok(need(lite_int(v)?)? != 0)
     }
-    fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String> {
+    fn pg(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Self, String> {
         Ok(need(pg_int(r, i)?)? != 0)
     }
 }
@@ -222,7 +234,7 @@ impl FromCol for String {
     fn lite(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Self, String> {
         need(lite_text(v)?)
     }
-    fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String> {
+    fn pg(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Self, String> {
         need(pg_text(r, i)?)
     }
 }
@@ -230,7 +242,7 @@ impl FromCol for Option<String> {
     fn lite(v: rusqlite::types::ValueRef<'_>) -> std::result::Result<Self, String> {
         lite_text(v)
     }
-    fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String> {
+    fn pg(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Self, String> {
         pg_text(r, i)
     }
 }
@@ -249,7 +261,7 @@ impl FromCol for P<'static> {
             other => Err(format!("unexpected {:?} value", other.data_type())),
         }
     }
-    fn pg(r: &postgres::Row, i: usize) -> std::result::Result<Self, String> {
+    fn pg(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Self, String> {
         let ty = r.columns().get(i).map(|c| c.type_().clone());
         match ty {
             Some(Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL) => {
@@ -264,7 +276,7 @@ impl FromCol for P<'static> {
 /// A result row of either backend.
 pub enum Row<'r> {
     Lite(&'r rusqlite::Row<'r>),
-    Pg(&'r postgres::Row),
+    Pg(&'r tokio_postgres::Row),
 }
 
 impl Row<'_> {
@@ -300,24 +312,176 @@ impl Row<'_> {
     }
 }
 
-/// A PostgreSQL transaction and its connection's prepared statements.
+/// A PostgreSQL transaction, the runtime that drives its connection, and
+/// the connection's prepared statements.
 pub struct PgTx<'c> {
-    pub(super) tx: postgres::Transaction<'c>,
-    pub(super) stmts: &'c mut HashMap<String, postgres::Statement>,
+    txn: Txn<'c>,
+    rt: &'c tokio::runtime::Runtime,
+    stmts: &'c mut HashMap<String, Statement>,
+    /// Statements whose answers nobody waits for ([`Tx::put`]), not sent yet.
+    queued: Vec<Queued>,
 }
 
-impl PgTx<'_> {
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+/// How a transaction was opened.
+enum Txn<'c> {
+    /// By the client library (a read: its cursors need it).
+    Lib(tokio_postgres::Transaction<'c>),
+    /// By hand (a write), so that BEGIN and the write's locks go out as one
+    /// message.
+    Hand(Hand<'c>),
+}
+
+/// A transaction opened by hand: rolled back when dropped before its commit.
+struct Hand<'c> {
+    client: &'c Client,
+    done: bool,
+}
+
+impl Txn<'_> {
+    fn client(&self) -> &Client {
+        match self {
+            Txn::Lib(t) => t.client(),
+            Txn::Hand(h) => h.client,
+        }
+    }
+}
+
+impl Drop for Hand<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Sent on the first poll; the answer is not waited for (the
+            // connection reads it while it runs the next statement), as the
+            // library does for its own transactions.
+            use futures_util::FutureExt;
+            let _ = self.client.batch_execute("ROLLBACK").now_or_never();
+        }
+    }
+}
+
+/// A statement of [`Tx::put`], waiting to go out with the next one.
+struct Queued {
+    st: Statement,
+    params: Vec<P<'static>>,
+    /// The error if it does not change exactly one row.
+    one_row: Option<String>,
+}
+
+impl<'c> PgTx<'c> {
+    /// A transaction the client library opened.
+    pub(super) fn new(
+        tx: tokio_postgres::Transaction<'c>,
+        rt: &'c tokio::runtime::Runtime,
+        stmts: &'c mut HashMap<String, Statement>,
+    ) -> PgTx<'c> {
+        PgTx {
+            txn: Txn::Lib(tx),
+            rt,
+            stmts,
+            queued: Vec::new(),
+        }
+    }
+
+    /// Open a write transaction by hand: BEGIN and `first` (a statement of
+    /// one row: the locks) sent as one message. With `answer`, the row's
+    /// first column (a boolean), else true.
+    pub(super) fn begin_with(
+        client: &'c Client,
+        rt: &'c tokio::runtime::Runtime,
+        stmts: &'c mut HashMap<String, Statement>,
+        first: &str,
+        params: &[P<'_>],
+        answer: bool,
+    ) -> Result<(PgTx<'c>, bool)> {
+        let mut tx = PgTx {
+            txn: Txn::Hand(Hand {
+                client,
+                done: false,
+            }),
+            rt,
+            stmts,
+            queued: Vec::new(),
+        };
+        let st = tx.statement(first)?;
+        let (begun, row) = rt.block_on(futures_util::future::join(
+            client.batch_execute("BEGIN"),
+            client.query_one(&st, &pg_params(params)),
+        ));
+        begun.map_err(pg_error)?;
+        let row = row.map_err(pg_error)?;
+        let first = if answer { Row::Pg(&row).get(0)? } else { true };
+        Ok((tx, first))
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
         }
-        let st = self.tx.prepare(&to_postgres(sql)).map_err(|e| {
-            let e = pg_error(e);
-            Error::new(e.code, format!("{} (in: {})", e.message, to_postgres(sql)))
-        })?;
+        let st = self
+            .rt
+            .block_on(self.txn.client().prepare(&to_postgres(sql)))
+            .map_err(|e| {
+                let e = pg_error(e);
+                Error::new(e.code, format!("{} (in: {})", e.message, to_postgres(sql)))
+            })?;
         self.stmts.insert(sql.to_string(), st.clone());
         Ok(st)
     }
+
+    /// Send the queued statements and wait for their answers.
+    fn flush(&mut self) -> Result<()> {
+        if self.queued.is_empty() {
+            return Ok(());
+        }
+        let q = std::mem::take(&mut self.queued);
+        self.rt.block_on(run_queued(self.txn.client(), &q))
+    }
+}
+
+/// Run `q` in order, every statement sent before the first answer is awaited
+/// (one round trip). The first failure is the answer; the server skips what
+/// follows it in the transaction (which is then rolled back).
+async fn run_queued(tx: &Client, q: &[Queued]) -> Result<()> {
+    use std::future::Future;
+    use std::task::Poll;
+    if q.is_empty() {
+        return Ok(());
+    }
+    let params: Vec<Vec<&(dyn ToSql + Sync)>> = q.iter().map(|x| pg_params(&x.params)).collect();
+    // Polled in order: each is sent (into the connection's queue) on its
+    // first poll, so they go out in the order they were queued.
+    let mut sends: Vec<_> = q
+        .iter()
+        .zip(&params)
+        .map(|(x, p)| Box::pin(tx.execute(&x.st, p.as_slice())))
+        .collect();
+    let mut outs: Vec<Option<std::result::Result<u64, tokio_postgres::Error>>> =
+        q.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in sends.iter_mut().zip(outs.iter_mut()) {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    for (x, out) in q.iter().zip(outs.into_iter().flatten()) {
+        let n = out.map_err(pg_error)?;
+        if let Some(what) = &x.one_row {
+            if n != 1 {
+                return Err(Error::internal(what.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn pg_params<'a>(params: &'a [P<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -355,7 +519,20 @@ impl<'c> Tx<'c> {
     pub(super) fn commit(self) -> Result<()> {
         match self.inner {
             Inner::Lite(tx) => Ok(tx.commit()?),
-            Inner::Pg(tx) => tx.into_inner().tx.commit().map_err(pg_error),
+            Inner::Pg(tx) => {
+                let mut tx = tx.into_inner();
+                tx.flush()?;
+                let PgTx { txn, rt, .. } = tx;
+                match txn {
+                    Txn::Lib(t) => rt.block_on(t.commit()).map_err(pg_error),
+                    Txn::Hand(mut h) => {
+                        rt.block_on(h.client.batch_execute("COMMIT"))
+                            .map_err(pg_error)?;
+                        h.done = true;
+                        Ok(())
+                    }
+                }
+            }
         }
     }
 
@@ -368,16 +545,43 @@ impl<'c> Tx<'c> {
                 Ok(tx.commit()?)
             }
             Inner::Pg(tx) => {
-                let mut tx = tx.into_inner().tx;
-                // On an error the server has ended or failed the
-                // transaction; dropping `tx` sends the ROLLBACK.
-                tx.batch_execute(&format!("{sql}; COMMIT"))
-                    .map_err(pg_error)?;
-                // Committed by the batch: forget the handle, whose drop would
-                // send a ROLLBACK (only a server warning, but a round trip).
-                // It owns no memory or connection of its own (a borrow of
-                // the client), so nothing leaks.
-                std::mem::forget(tx);
+                let PgTx {
+                    mut txn,
+                    rt,
+                    queued,
+                    ..
+                } = tx.into_inner();
+                // The queued statements, then `sql` and COMMIT as one simple
+                // query, all sent at once. On an error the server has failed
+                // the transaction (and skipped the rest); dropping `txn`
+                // sends the ROLLBACK.
+                let batch = if sql.is_empty() {
+                    "COMMIT".to_string()
+                } else {
+                    format!("{sql}; COMMIT")
+                };
+                let client = txn.client();
+                // A row count is checked here, not by the server: such a
+                // statement is answered before COMMIT is sent.
+                let queued = if queued.iter().any(|q| q.one_row.is_some()) {
+                    rt.block_on(run_queued(client, &queued))?;
+                    Vec::new()
+                } else {
+                    queued
+                };
+                let (sent, committed) = rt.block_on(futures_util::future::join(
+                    run_queued(client, &queued),
+                    client.batch_execute(&batch),
+                ));
+                sent?;
+                committed.map_err(pg_error)?;
+                match &mut txn {
+                    Txn::Hand(h) => h.done = true,
+                    // Committed by the batch: forget the library's handle,
+                    // whose drop would send a ROLLBACK (a server warning).
+                    // It owns nothing but a borrow of the client.
+                    Txn::Lib(_) => std::mem::forget(txn),
+                }
                 Ok(())
             }
         }
@@ -490,14 +694,27 @@ impl<'c> Tx<'c> {
             Inner::Pg(tx) => {
                 let mut tx = tx.borrow_mut();
                 let st = tx.statement(sql)?;
-                let mut rows = tx.tx.query_raw(&st, pg_params(params)).map_err(pg_error)?;
-                use postgres::fallible_iterator::FallibleIterator;
-                while let Some(r) = rows.next().map_err(pg_error)? {
-                    n += 1;
-                    if !f(&Row::Pg(&r))? {
-                        break;
+                let q = std::mem::take(&mut tx.queued);
+                let PgTx { txn, rt, .. } = &*tx;
+                let tx = txn.client();
+                rt.block_on(async {
+                    use futures_util::TryStreamExt;
+                    // The queued statements and this one go out together.
+                    let (sent, rows) = futures_util::future::join(
+                        run_queued(tx, &q),
+                        tx.query_raw(&st, pg_params(params)),
+                    )
+                    .await;
+                    sent?;
+                    let mut rows = std::pin::pin!(rows.map_err(pg_error)?);
+                    while let Some(r) = rows.try_next().await.map_err(pg_error)? {
+                        n += 1;
+                        if !f(&Row::Pg(&r))? {
+                            break;
+                        }
                     }
-                }
+                    Ok::<(), Error>(())
+                })?;
             }
         }
         Ok(n)
@@ -513,7 +730,43 @@ impl<'c> Tx<'c> {
             Inner::Pg(tx) => {
                 let mut tx = tx.borrow_mut();
                 let st = tx.statement(sql)?;
-                tx.tx.execute(&st, &pg_params(params)).map_err(pg_error)
+                let q = std::mem::take(&mut tx.queued);
+                let PgTx { txn, rt, .. } = &*tx;
+                let tx = txn.client();
+                let (sent, n) = rt.block_on(futures_util::future::join(
+                    run_queued(tx, &q),
+                    tx.execute(&st, &pg_params(params)),
+                ));
+                sent?;
+                n.map_err(pg_error)
+            }
+        }
+    }
+
+    /// Run a statement whose answer nobody waits for (an insert, an update,
+    /// a lock): on PostgreSQL it is sent with the transaction's next
+    /// statement or its commit, in order, so several cost one round trip.
+    /// A failure fails that next call (and so the transaction). `one_row`:
+    /// the error if it does not change exactly one row (checked when its
+    /// answer arrives, always before COMMIT is sent).
+    pub(super) fn put(&self, sql: &str, params: &[P<'_>], one_row: Option<&str>) -> Result<()> {
+        match &self.inner {
+            Inner::Lite(_) => {
+                let n = self.exec(sql, params)?;
+                match one_row {
+                    Some(what) if n != 1 => Err(Error::internal(what)),
+                    _ => Ok(()),
+                }
+            }
+            Inner::Pg(tx) => {
+                let mut tx = tx.borrow_mut();
+                let st = tx.statement(sql)?;
+                tx.queued.push(Queued {
+                    st,
+                    params: params.iter().map(P::to_static).collect(),
+                    one_row: one_row.map(str::to_string),
+                });
+                Ok(())
             }
         }
     }
@@ -523,7 +776,7 @@ impl<'c> Tx<'c> {
 /// transaction read side by side (a merge of ordered queries).
 pub(super) enum Query<'t, 'c> {
     Lite(rusqlite::Statement<'t>),
-    Pg(&'t RefCell<PgTx<'c>>, postgres::Statement),
+    Pg(&'t RefCell<PgTx<'c>>, Statement),
 }
 
 /// An open cursor of a [`Query`]: rows one at a time. On PostgreSQL a
@@ -532,8 +785,8 @@ pub(super) enum Cursor<'q, 'c> {
     Lite(rusqlite::Rows<'q>),
     Pg {
         tx: &'q RefCell<PgTx<'c>>,
-        portal: postgres::Portal,
-        buf: std::collections::VecDeque<postgres::Row>,
+        portal: tokio_postgres::Portal,
+        buf: std::collections::VecDeque<tokio_postgres::Row>,
         done: bool,
     },
 }
@@ -559,7 +812,13 @@ impl<'c> Query<'_, 'c> {
         Ok(match self {
             Query::Lite(st) => Cursor::Lite(st.query([])?),
             Query::Pg(tx, st) => {
-                let portal = tx.borrow_mut().tx.bind(&*st, &[]).map_err(pg_error)?;
+                let mut t = tx.borrow_mut();
+                t.flush()?;
+                let Txn::Lib(lib) = &t.txn else {
+                    return Err(Error::internal("a cursor outside a read transaction"));
+                };
+                let portal = t.rt.block_on(lib.bind(&*st, &[])).map_err(pg_error)?;
+                drop(t);
                 Cursor::Pg {
                     tx,
                     portal,
@@ -586,11 +845,14 @@ impl Cursor<'_, '_> {
                 done,
             } => {
                 if buf.is_empty() && !*done {
-                    let rows = tx
-                        .borrow_mut()
-                        .tx
-                        .query_portal(portal, PG_BATCH)
-                        .map_err(pg_error)?;
+                    let mut t = tx.borrow_mut();
+                    t.flush()?;
+                    let Txn::Lib(lib) = &t.txn else {
+                        return Err(Error::internal("a cursor outside a read transaction"));
+                    };
+                    let rows =
+                        t.rt.block_on(lib.query_portal(portal, PG_BATCH))
+                            .map_err(pg_error)?;
                     *done = rows.len() < PG_BATCH as usize;
                     buf.extend(rows);
                 }

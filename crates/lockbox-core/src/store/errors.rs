@@ -36,7 +36,7 @@ impl From<rusqlite::Error> for Error {
 }
 
 /// What a PostgreSQL failure means to the caller (SQLSTATE classes).
-pub(crate) fn pg_error(e: postgres::Error) -> Error {
+pub(crate) fn pg_error(e: tokio_postgres::Error) -> Error {
     let Some(db) = e.as_db_error() else {
         // No server answer: the connection failed or was lost.
         return Error::new(

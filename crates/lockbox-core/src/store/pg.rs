@@ -15,13 +15,13 @@
 //! `REPEATABLE READ READ ONLY` transaction: one consistent snapshot, as a
 //! SQLite read transaction, that never waits for a writer.
 
-use super::db::{p, PgTx, Tx};
+use super::db::{PgTx, ToP, Tx, P};
 use super::errors::pg_error;
 use super::Scope;
 use crate::{Error, ErrorCode, Result};
-use postgres::{Client, IsolationLevel};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio_postgres::{Client, IsolationLevel};
 
 /// Migrations, in order; migration N brings the store to schema version N
 /// (recorded in `lockbox_schema`).
@@ -46,14 +46,60 @@ const TENANT_LOCKS: i32 = 0x4c42;
 
 /// An open PostgreSQL store: one connection and its prepared statements.
 pub struct PgConn {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     /// `None` only while being replaced or dropped (closing it blocks: it
     /// is closed off any async runtime).
-    client: Option<Client>,
-    stmts: HashMap<String, postgres::Statement>,
+    conn: Option<Conn>,
+    stmts: HashMap<String, tokio_postgres::Statement>,
     /// Where it is, without a password (for messages).
     pub(super) display: String,
+}
+
+/// One connection: the async client, driven by a runtime of its own on the
+/// calling thread, as the postgres crate's blocking client does. Unlike that
+/// client it lets a transaction send several statements before it waits for
+/// their answers (pipelining: `Tx::put`), so a write costs fewer round trips.
+pub(super) struct Conn {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    /// The task that drives the socket (it runs while `rt` blocks on something).
+    driver: tokio::task::JoinHandle<()>,
+}
+
+impl Conn {
+    fn connect(
+        config: &tokio_postgres::Config,
+        tls: &tokio_postgres_rustls::MakeRustlsConnect,
+    ) -> Result<Conn> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::internal(format!("cannot start the PostgreSQL client's runtime: {e}"))
+            })?;
+        let (client, connection) = rt.block_on(config.connect(tls.clone())).map_err(pg_error)?;
+        let driver = rt.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("PostgreSQL connection ended: {e}");
+            }
+        });
+        Ok(Conn { rt, client, driver })
+    }
+
+    fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Say goodbye to the server (it blocks: call it off any async runtime).
+    fn close(self) {
+        let Conn { rt, client, driver } = self;
+        // The last client gone, the driver sends Terminate and ends.
+        drop(client);
+        let _ = rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), driver).await
+        });
+    }
 }
 
 /// Is `s` a PostgreSQL connection URL (`postgres://` or `postgresql://`)?
@@ -89,21 +135,19 @@ impl PgConn {
     fn open_here(url: &str) -> Result<PgConn> {
         let display = redact(url);
         let (url_rest, root_file) = take_param(url, "sslrootcert");
-        let config: postgres::Config = url_rest.parse().map_err(|e| {
+        let config: tokio_postgres::Config = url_rest.parse().map_err(|e| {
             Error::new(
                 ErrorCode::InvalidInput,
                 format!("{display} is not a usable PostgreSQL URL: {e}"),
             )
         })?;
         let tls = tls_connector(root_file.as_deref())?;
-        let client = config.connect(tls.clone()).map_err(|e| {
-            let e = pg_error(e);
-            Error::new(e.code, format!("store {display}: {}", e.message))
-        })?;
+        let conn = Conn::connect(&config, &tls)
+            .map_err(|e| Error::new(e.code, format!("store {display}: {}", e.message)))?;
         let mut c = PgConn {
             config,
             tls,
-            client: Some(client),
+            conn: Some(conn),
             stmts: HashMap::new(),
             display,
         };
@@ -113,85 +157,104 @@ impl PgConn {
 
     /// The connection, re-opened if the server closed it (a restart, a
     /// failover): a lost connection costs the transaction it broke, not the store.
-    fn client(&mut self) -> Result<&mut Client> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
+    fn conn(&mut self) -> Result<&mut Conn> {
+        if self.conn.as_ref().is_none_or(Conn::is_closed) {
             tracing::warn!(store = %self.display, "the PostgreSQL connection was lost: reconnecting");
-            let new = off_runtime(|| self.config.connect(self.tls.clone())).map_err(pg_error)?;
-            if let Some(old) = self.client.replace(new) {
+            let new = off_runtime(|| Conn::connect(&self.config, &self.tls))?;
+            if let Some(old) = self.conn.replace(new) {
                 drop_off_runtime(old);
             }
             self.stmts.clear();
         }
-        self.client
+        self.conn
             .as_mut()
             .ok_or_else(|| Error::internal("no PostgreSQL connection"))
     }
 
-    fn schema_version(client: &mut Client) -> Result<i64> {
-        let exists: bool = client
-            .query_one("SELECT to_regclass('lockbox_schema') IS NOT NULL", &[])
-            .map_err(pg_error)?
-            .get(0);
-        if !exists {
-            return Ok(0);
-        }
-        let v: Option<i64> = client
-            .query_one("SELECT max(version) FROM lockbox_schema", &[])
-            .map_err(pg_error)?
-            .get(0);
-        Ok(v.unwrap_or(0))
+    fn schema_version(conn: &mut Conn) -> Result<i64> {
+        let Conn { rt, client, .. } = conn;
+        rt.block_on(async {
+            let exists: bool = client
+                .query_one("SELECT to_regclass('lockbox_schema') IS NOT NULL", &[])
+                .await
+                .map_err(pg_error)?
+                .get(0);
+            if !exists {
+                return Ok(0);
+            }
+            let v: Option<i64> = client
+                .query_one("SELECT max(version) FROM lockbox_schema", &[])
+                .await
+                .map_err(pg_error)?
+                .get(0);
+            Ok(v.unwrap_or(0))
+        })
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let client = self.client()?;
-        if Self::schema_version(client)? == PG_SCHEMA_VERSION {
+        let conn = self.conn()?;
+        if Self::schema_version(conn)? == PG_SCHEMA_VERSION {
             return Ok(());
         }
         // A session lock, then a transaction of its own: a transaction that
         // began before another instance's migration committed can miss its
         // tables in the catalog even after waiting for a lock (PostgreSQL
         // refreshes catalog snapshots on relation locks, not advisory ones).
-        client
-            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
+        conn.rt
+            .block_on(
+                conn.client
+                    .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK]),
+            )
             .map_err(pg_error)?;
-        let out = Self::migrate_locked(client);
-        let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK]);
+        let out = Self::migrate_locked(conn);
+        let unlocked = conn.rt.block_on(
+            conn.client
+                .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK]),
+        );
         out?;
         unlocked.map_err(pg_error)?;
         Ok(())
     }
 
-    fn migrate_locked(client: &mut Client) -> Result<()> {
+    fn migrate_locked(conn: &mut Conn) -> Result<()> {
         // Re-read under the lock: another instance may have migrated meanwhile.
-        let current = Self::schema_version(client)?;
+        let current = Self::schema_version(conn)?;
         if current > PG_SCHEMA_VERSION {
             return Err(schema_too_new(current));
         }
         if current == PG_SCHEMA_VERSION {
             return Ok(());
         }
-        let mut tx = client.transaction().map_err(pg_error)?;
-        if current == 0 {
-            tx.batch_execute("CREATE TABLE IF NOT EXISTS lockbox_schema (version BIGINT NOT NULL)")
+        let Conn { rt, client, .. } = conn;
+        rt.block_on(async {
+            let tx = client.transaction().await.map_err(pg_error)?;
+            if current == 0 {
+                tx.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS lockbox_schema (version BIGINT NOT NULL)",
+                )
+                .await
                 .map_err(pg_error)?;
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.batch_execute(sql).map_err(|e| {
-                Error::internal(format!(
-                    "PostgreSQL migration {} failed: {}",
-                    i + 1,
-                    pg_error(e).message
-                ))
-            })?;
-        }
-        tx.execute("DELETE FROM lockbox_schema", &[])
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+                tx.batch_execute(sql).await.map_err(|e| {
+                    Error::internal(format!(
+                        "PostgreSQL migration {} failed: {}",
+                        i + 1,
+                        pg_error(e).message
+                    ))
+                })?;
+            }
+            tx.execute("DELETE FROM lockbox_schema", &[])
+                .await
+                .map_err(pg_error)?;
+            tx.execute(
+                "INSERT INTO lockbox_schema (version) VALUES ($1)",
+                &[&PG_SCHEMA_VERSION],
+            )
+            .await
             .map_err(pg_error)?;
-        tx.execute(
-            "INSERT INTO lockbox_schema (version) VALUES ($1)",
-            &[&PG_SCHEMA_VERSION],
-        )
-        .map_err(pg_error)?;
-        tx.commit().map_err(pg_error)?;
+            tx.commit().await.map_err(pg_error)
+        })?;
         tracing::info!(
             from = current,
             to = PG_SCHEMA_VERSION,
@@ -211,34 +274,35 @@ impl PgConn {
         scope: Scope<'_>,
         f: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        self.client()?;
-        let Some(client) = self.client.as_mut() else {
+        self.conn()?;
+        let Some(Conn { rt, client, .. }) = self.conn.as_mut() else {
             return Err(Error::internal("no PostgreSQL connection"));
         };
-        let tx = client.transaction().map_err(pg_error)?;
-        let mut tx = Tx::pg(PgTx {
-            tx,
-            stmts: &mut self.stmts,
-        });
-        // Prepared once per connection, like every statement of `Tx`.
-        let locked = match scope {
-            Scope::All => tx.one("SELECT pg_advisory_xact_lock(?1)", p![WRITE_LOCK], |_| {
-                Ok(true)
-            })?,
-            Scope::Tenant(t) => tx.one(
+        // BEGIN and the locks as one message (prepared once per
+        // connection, like every statement of `Tx`); held before `f` runs,
+        // which reads the clock under them.
+        let (sql, tenant) = match scope {
+            Scope::All => ("SELECT pg_advisory_xact_lock(?1)", None),
+            Scope::Tenant(t) => (
                 "SELECT pg_advisory_xact_lock_shared(?1), pg_advisory_xact_lock(?2, hashtext(?3))",
-                p![WRITE_LOCK, TENANT_LOCKS, t],
-                |_| Ok(true),
-            )?,
+                Some(t),
+            ),
             // The shared lock first (waiting for an exclusive writer, as
             // every writer does), then the tenant's if nobody holds it.
-            Scope::TryTenant(t) => tx.one(
+            Scope::TryTenant(t) => (
                 "SELECT pg_try_advisory_xact_lock(?2, hashtext(?3))
                  FROM (SELECT pg_advisory_xact_lock_shared(?1)) AS shared",
-                p![WRITE_LOCK, TENANT_LOCKS, t],
-                |r| r.get(0),
-            )?,
+                Some(t),
+            ),
         };
+        let params = match tenant {
+            Some(t) => vec![P::Int(WRITE_LOCK), P::Int(TENANT_LOCKS.into()), t.to_p()],
+            None => vec![P::Int(WRITE_LOCK)],
+        };
+        let try_only = matches!(scope, Scope::TryTenant(_));
+        let (pg_tx, locked) =
+            PgTx::begin_with(client, rt, &mut self.stmts, sql, &params, try_only)?;
+        let mut tx = Tx::pg(pg_tx);
         if !locked {
             return Ok(None); // dropping `tx` rolls it back
         }
@@ -251,20 +315,20 @@ impl PgConn {
 
     /// Run `f` in a read transaction (one consistent snapshot).
     pub(super) fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.client()?;
-        let Some(client) = self.client.as_mut() else {
+        self.conn()?;
+        let Some(Conn { rt, client, .. }) = self.conn.as_mut() else {
             return Err(Error::internal("no PostgreSQL connection"));
         };
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
+        let tx = rt
+            .block_on(
+                client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start(),
+            )
             .map_err(pg_error)?;
-        let tx = Tx::pg(PgTx {
-            tx,
-            stmts: &mut self.stmts,
-        });
+        let tx = Tx::pg(PgTx::new(tx, rt, &mut self.stmts));
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -272,9 +336,13 @@ impl PgConn {
 
     /// Moves whenever anyone commits a write to this database.
     pub(super) fn change_mark(&mut self) -> Result<i64> {
-        let row = self
-            .client()?
-            .query_one("SELECT last_value FROM lockbox_changes", &[])
+        let conn = self.conn()?;
+        let row = conn
+            .rt
+            .block_on(
+                conn.client
+                    .query_one("SELECT last_value FROM lockbox_changes", &[]),
+            )
             .map_err(pg_error)?;
         Ok(row.get(0))
     }
@@ -282,7 +350,7 @@ impl PgConn {
 
 impl Drop for PgConn {
     fn drop(&mut self) {
-        if let Some(c) = self.client.take() {
+        if let Some(c) = self.conn.take() {
             drop_off_runtime(c);
         }
     }
@@ -321,11 +389,11 @@ pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// Close a connection (a blocking goodbye to the server) off any async runtime.
-fn drop_off_runtime(client: Client) {
+fn drop_off_runtime(conn: Conn) {
     if tokio::runtime::Handle::try_current().is_err() {
-        drop(client);
+        conn.close();
     } else {
-        std::thread::spawn(move || drop(client));
+        std::thread::spawn(move || conn.close());
     }
 }
 

@@ -80,12 +80,11 @@ impl Tx<'_> {
         )? > 0)
     }
 
-    pub fn insert_receipt(&self, r: &ReceiptRow) -> Result<i64> {
-        self.one(
-            "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             RETURNING seq",
+    pub fn insert_receipt(&self, r: &ReceiptRow) -> Result<()> {
+        self.put(
+            "INSERT INTO receipts (request_id, tenant, decision, body, signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             p![r.request_id, r.tenant, r.decision, r.body, r.signature, to_millis(r.created_at)],
-            |r| r.get(0),
+            None,
         )
     }
 

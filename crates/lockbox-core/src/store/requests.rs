@@ -145,7 +145,7 @@ impl Tx<'_> {
     pub fn insert_request(&self, req: &Request) -> Result<()> {
         self.in_scope(&req.tenant)?;
         let ms = |t: Option<Time>| t.map(to_millis);
-        self.exec(
+        self.put(
             &format!(
                 "INSERT INTO requests ({COLUMNS}, deadline_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
@@ -171,13 +171,14 @@ impl Tx<'_> {
             req.lockbox_required,
             ms(req.deadline()),
             ],
+            None,
         )?;
         self.insert_decisions(req, 0)
     }
 
     fn insert_decisions(&self, req: &Request, known_decisions: usize) -> Result<()> {
         for (i, d) in req.decisions.iter().enumerate().skip(known_decisions) {
-            self.exec(
+            self.put(
                 "INSERT INTO decisions (request_id, idx, level, actor, decision, comment, duration_s, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 p![
@@ -190,6 +191,7 @@ impl Tx<'_> {
                 d.duration_s,
                 to_millis(d.at)
                 ],
+                None,
             )?;
         }
         Ok(())
@@ -200,7 +202,8 @@ impl Tx<'_> {
     pub fn update_request(&self, req: &Request, known_decisions: usize) -> Result<()> {
         self.in_scope(&req.tenant)?;
         let ms = |t: Option<Time>| t.map(to_millis);
-        let n = self.exec(
+        let vanished = format!("request {} vanished", req.id);
+        self.put(
             "UPDATE requests SET state = ?2, granted_duration_s = ?3, approved_at = ?4,
                     access_ends_at = ?5, closed_at = ?6, deadline_at = ?7
                  WHERE id = ?1",
@@ -213,10 +216,8 @@ impl Tx<'_> {
                 ms(req.closed_at),
                 ms(req.deadline()),
             ],
+            Some(&vanished),
         )?;
-        if n != 1 {
-            return Err(Error::internal(format!("request {} vanished", req.id)));
-        }
         self.insert_decisions(req, known_decisions)
     }
 
@@ -362,8 +363,14 @@ impl Tx<'_> {
         )? > 0)
     }
 
-    pub fn add_machine_notice(&self, req: &Request, n: Notice, now: Time) -> Result<bool> {
-        self.add_notice(req, n.as_str(), now)
+    /// [`Tx::add_notice`] of the machine's notice, sent with the next statement.
+    pub fn add_machine_notice(&self, req: &Request, n: Notice, now: Time) -> Result<()> {
+        self.put(
+            "INSERT INTO notices (tenant, request_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            p![req.tenant, req.id, n.as_str(), to_millis(now)],
+            None,
+        )
     }
 }
 
