@@ -245,11 +245,19 @@ fn start_cluster() -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // fsync off in the configuration file, not on the command line, so that
+    // a benchmark can turn it on for a while (ALTER SYSTEM; a command-line
+    // setting would win over that).
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"\nfsync = off\n"))
+        .expect("configure the test PostgreSQL server");
     let port = free_port();
     // The server runs under a shell that stops it (fast shutdown) when our
     // end of its stdin closes, i.e. when this process exits, however it exits.
     let script = format!(
-        "{postgres} -D {data} -p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off \
+        "{postgres} -D {data} -p {port} -k {dir} -c listen_addresses=127.0.0.1 \
          -c max_connections=200 -c shared_buffers=64MB > {dir}/server.log 2>&1 & pid=$!; \
          read _; kill -INT $pid; wait $pid; rm -rf {dir}",
         postgres = bin.join("postgres").display(),
