@@ -28,9 +28,9 @@ import type { RequestQuery } from "../bindings/RequestQuery";
 import type { RequestSort } from "../bindings/RequestSort";
 import { ErrorBar } from "../components/ErrorBar";
 import { STATE_LABEL, StatusBadge } from "../components/StatusBadge";
-import { formatCountdown } from "../lib/duration";
+import { countdownChangesAt, countdownSlack, formatCountdown } from "../lib/duration";
 import { useDebounced, useLockboxEvents, useTickValue } from "../lib/hooks";
-import { formatDateTime, relativeTime, shortId } from "../lib/time";
+import { formatDateTime, relativeTime, relativeTimeChangesAt, relativeTimeSlack, shortId } from "../lib/time";
 import { takeBootRequests } from "../boot";
 import { RequestDetailsDrawer } from "./requests/RequestDetailsDrawer";
 import { initialStatus as statusFrom, isStatusFilter, PAGE_SIZE, requestsQuery, type StatusFilter } from "./requests/query";
@@ -358,19 +358,33 @@ export function ServiceRequestsPage({ initialStatus, initialRequest }: { initial
   );
 }
 
+/** By when a relative time must be looked at again: its next change, plus the lateness its unit allows. */
+function relativeDue(iso: string | null | undefined) {
+  return (now: number) => relativeTimeChangesAt(iso, now) + relativeTimeSlack(iso, now);
+}
+
 function RelativeTime({ iso }: { iso: string }) {
-  const text = useTickValue((now) => relativeTime(iso, now));
+  const text = useTickValue((now) => relativeTime(iso, now), relativeDue(iso));
   return <span title={formatDateTime(iso)}>{text}</span>;
 }
 
+const URGENT_MS = 15 * 60 * 1000;
+
 function Countdown({ request, urgentClass }: { request: RequestDto; urgentClass: string }) {
   const d = deadlineOf(request);
-  const text = useTickValue((now) => {
-    if (!d) return request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—";
-    const left = d.at - now;
-    return left <= 0 ? d.after : `${d.label} ${formatCountdown(left)}`;
-  });
-  const urgent = useTickValue((now) => d !== null && d.at - now > 0 && d.at - now < 15 * 60 * 1000);
+  const text = useTickValue(
+    (now) => {
+      if (!d) return request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—";
+      const left = d.at - now;
+      return left <= 0 ? d.after : `${d.label} ${formatCountdown(left)}`;
+    },
+    d ? (now) => countdownChangesAt(d.at, now) + countdownSlack(d.at, now) : relativeDue(request.closed_at),
+  );
+  const urgent = useTickValue(
+    (now) => d !== null && d.at - now > 0 && d.at - now < URGENT_MS,
+    // It turns on as the last quarter hour starts and off at the deadline.
+    (now) => (d === null || d.at <= now ? Infinity : d.at - now >= URGENT_MS ? d.at - URGENT_MS + 1 : d.at),
+  );
   if (!d) return <span title={formatDateTime(request.closed_at)}>{text}</span>;
   if (text === d.after) return <span data-testid="countdown">{text}</span>;
   return (
