@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
+import { coalescer } from "./coalesce";
 import { onWindowShownChange, windowShown } from "./visibility";
 import { onLockboxEvent } from "../api/client";
 import type { LockboxEvent } from "../bindings/LockboxEvent";
@@ -38,9 +39,14 @@ export function useOnChange<T>(value: T, onChange: (value: T) => void): void {
   }
 }
 
+/** How long change events are collected into one call of a page's handler. */
+export const EVENT_COALESCE_MS = 500;
+
 /**
  * Calls `handler` for engine change events that concern `tenant` (events
- * with a null tenant concern every tenant) and whose kind is in `kinds`.
+ * with a null tenant concern every tenant) and whose kind is in `kinds`:
+ * once for all such events within EVENT_COALESCE_MS (with the last of them),
+ * and while the window is not shown, once when it is shown again.
  */
 export function useLockboxEvents(
   tenant: string | null,
@@ -55,11 +61,20 @@ export function useLockboxEvents(
   const kindsKey = kinds.join(",");
   useEffect(() => {
     const wanted = kindsKey.split(",");
-    return onLockboxEvent((e) => {
+    let last: LockboxEvent | null = null;
+    const c = coalescer(() => {
+      if (last) ref.current(last);
+    }, EVENT_COALESCE_MS);
+    const off = onLockboxEvent((e) => {
       if (!wanted.includes(e.kind)) return;
       if (e.tenant !== null && tenant !== null && e.tenant !== tenant) return;
-      ref.current(e);
+      last = e;
+      c.request();
     });
+    return () => {
+      off();
+      c.dispose();
+    };
   }, [tenant, kindsKey]);
 }
 
