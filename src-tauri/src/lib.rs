@@ -145,34 +145,8 @@ pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
     }
 }
 
-/// Without a GPU (no DRM render node: a VM, a remote or virtual display,
-/// Xvfb) WebKit composites every frame through software OpenGL (llvmpipe):
-/// ~100 ms of CPU per repaint, however small the change (one changed count
-/// while idle). Painting without compositing costs a few ms there, so the app
-/// asks WebKit for it; with a GPU compositing stays on. A
-/// `WEBKIT_DISABLE_COMPOSITING_MODE` the user set is left as it is.
-pub fn disable_compositing(user_set: bool, render_node: bool, software_gl: bool) -> bool {
-    !user_set && (!render_node || software_gl)
-}
-
-#[cfg(target_os = "linux")]
-fn avoid_software_compositing() {
-    const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
-    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
-        d.flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
-    });
-    let software_gl = std::env::var("LIBGL_ALWAYS_SOFTWARE").is_ok_and(|v| v == "1" || v == "true");
-    if disable_compositing(std::env::var_os(VAR).is_some(), render_node, software_gl) {
-        // Before any thread or webview exists: the first thing `run` does.
-        std::env::set_var(VAR, "1");
-    }
-}
-
 pub fn run() {
     started();
-    #[cfg(target_os = "linux")]
-    avoid_software_compositing();
     let context = tauri::generate_context!();
     // `--archive PATH`: a read-only window on a store copy, a process of its own.
     if let Some(path) = archive::archive_path_from(std::env::args().skip(1)) {
@@ -244,34 +218,4 @@ pub(crate) fn fail(e: &lockbox_core::Error) -> ! {
     tracing::error!(code = e.code.as_str(), "{}", e.message);
     eprintln!("lockbox-app: error ({}): {}", e.code.as_str(), e.message);
     std::process::exit(3)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::disable_compositing;
-
-    #[test]
-    fn compositing_is_turned_off_only_without_a_gpu_and_never_over_the_users_choice() {
-        // (user set the variable, a DRM render node exists, LIBGL_ALWAYS_SOFTWARE) -> turn it off
-        assert!(
-            disable_compositing(false, false, false),
-            "no GPU (Xvfb, a VM)"
-        );
-        assert!(
-            disable_compositing(false, true, true),
-            "a GPU, but software GL forced"
-        );
-        assert!(
-            !disable_compositing(false, true, false),
-            "a GPU: keep compositing"
-        );
-        assert!(
-            !disable_compositing(true, false, false),
-            "the user's setting wins"
-        );
-        assert!(
-            !disable_compositing(true, true, true),
-            "the user's setting wins"
-        );
-    }
 }
