@@ -56,6 +56,7 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
     let mut last_audit: Option<i64> = None;
     let mut forced = true; // refresh once at start: tray, pending notices
     let mut notices = Notices::default();
+    let mut gap = Gap::default();
     loop {
         match state.run(|e, _| e.store().data_version()).await {
             Ok(v) => {
@@ -81,6 +82,47 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
             _ = disk.notified() => false,
             _ = state.changed.notified() => true,
         };
+        // A change right after a refresh waits for the rest of FEED_GAP, and
+        // whatever else changes meanwhile is the same refresh: one audit read,
+        // pending count, tray update and notice claim for a burst of writes.
+        let wait = gap.wait(std::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+            forced |= take(&state.changed).await;
+            take(&disk).await;
+        }
+        gap.refreshed(std::time::Instant::now());
+    }
+}
+
+/// Whether `n` was notified (consuming the stored permit), without waiting.
+async fn take(n: &Notify) -> bool {
+    tokio::select! {
+        biased;
+        _ = n.notified() => true,
+        _ = std::future::ready(()) => false,
+    }
+}
+
+/// The feed's refreshes are at least [`FEED_GAP`] apart.
+pub const FEED_GAP: Duration = Duration::from_millis(250);
+
+/// When the feed last looked, and how long a change must wait for the next look.
+#[derive(Debug, Default)]
+struct Gap {
+    last: Option<std::time::Instant>,
+}
+
+impl Gap {
+    /// How long to wait at `now` before looking again.
+    fn wait(&self, now: std::time::Instant) -> Duration {
+        self.last.map_or(Duration::ZERO, |l| {
+            (l + FEED_GAP).saturating_duration_since(now)
+        })
+    }
+
+    fn refreshed(&mut self, now: std::time::Instant) {
+        self.last = Some(now);
     }
 }
 
@@ -236,6 +278,34 @@ pub fn events_for(audit: Option<&lockbox_core::engine::AuditChanges>) -> Vec<Loc
 mod tests {
     use super::*;
     use lockbox_core::engine::AuditChanges;
+
+    #[test]
+    fn a_change_soon_after_a_refresh_waits_for_the_gap_and_a_later_one_does_not() {
+        let t0 = std::time::Instant::now();
+        let mut gap = Gap::default();
+        assert_eq!(
+            gap.wait(t0),
+            Duration::ZERO,
+            "the first look waits for nothing"
+        );
+        gap.refreshed(t0);
+        assert_eq!(gap.wait(t0), FEED_GAP);
+        assert_eq!(
+            gap.wait(t0 + Duration::from_millis(100)),
+            FEED_GAP - Duration::from_millis(100)
+        );
+        assert_eq!(gap.wait(t0 + FEED_GAP), Duration::ZERO);
+        assert_eq!(gap.wait(t0 + Duration::from_secs(6)), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn take_consumes_a_stored_notification_without_waiting() {
+        let n = Notify::new();
+        assert!(!take(&n).await);
+        n.notify_one();
+        assert!(take(&n).await);
+        assert!(!take(&n).await, "the permit was consumed");
+    }
 
     #[test]
     fn a_change_tells_the_ui_which_tenants_got_audit_entries_and_settings_changes() {

@@ -161,20 +161,31 @@ impl<R: Runtime> Tray<R> {
         })
     }
 
-    /// Show `state`; does nothing if it is what is shown already.
+    /// Show `state`: only the parts that differ from what is shown (a new
+    /// pending count changes the labels, not the icon); nothing if it is all
+    /// the same.
     pub fn update(&self, state: &TrayStateDto) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.as_ref() == Some(state) {
+        let todo = TrayChanges::between(last.as_ref(), state);
+        if todo.is_empty() {
             return;
         }
-        let icon = if state.pending > 0 { ICON_ALERT } else { ICON };
         let result = (|| -> tauri::Result<()> {
-            self.icon.set_icon(Some(Image::from_bytes(icon)?))?;
-            self.icon.set_tooltip(Some(&state.tooltip))?;
-            self.requests.set_text(requests_label(state.pending))?;
-            self.notifications
-                .set_checked(state.notifications_enabled)?;
-            if last.as_ref().map(|l| &l.requests) != Some(&state.requests) {
+            if todo.icon {
+                let icon = if state.pending > 0 { ICON_ALERT } else { ICON };
+                self.icon.set_icon(Some(Image::from_bytes(icon)?))?;
+            }
+            if todo.tooltip {
+                self.icon.set_tooltip(Some(&state.tooltip))?;
+            }
+            if todo.label {
+                self.requests.set_text(requests_label(state.pending))?;
+            }
+            if todo.checked {
+                self.notifications
+                    .set_checked(state.notifications_enabled)?;
+            }
+            if todo.requests {
                 self.set_requests(&state.requests)?;
             }
             Ok(())
@@ -188,6 +199,44 @@ impl<R: Runtime> Tray<R> {
         }
         let _ = self.icon.app_handle().emit("lockbox://tray", state);
         *last = Some(state.clone());
+    }
+}
+
+/// Which parts of the tray an update touches. Setting the icon decodes a PNG
+/// and, with an app indicator, writes it to a file and signals D-Bus; the
+/// menu's parts each send a D-Bus layout update. So only what differs is set.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TrayChanges {
+    pub icon: bool,
+    pub tooltip: bool,
+    pub label: bool,
+    pub checked: bool,
+    pub requests: bool,
+}
+
+impl TrayChanges {
+    /// What to set to go from `last` (None: nothing set yet, so everything) to `next`.
+    pub fn between(last: Option<&TrayStateDto>, next: &TrayStateDto) -> TrayChanges {
+        let Some(l) = last else {
+            return TrayChanges {
+                icon: true,
+                tooltip: true,
+                label: true,
+                checked: true,
+                requests: true,
+            };
+        };
+        TrayChanges {
+            icon: (l.pending > 0) != (next.pending > 0),
+            tooltip: l.tooltip != next.tooltip,
+            label: l.pending != next.pending,
+            checked: l.notifications_enabled != next.notifications_enabled,
+            requests: l.requests != next.requests,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == TrayChanges::default()
     }
 }
 
@@ -214,4 +263,62 @@ impl<R: Runtime> Tray<R> {
 /// Used by the menu handler to reach the tray from an AppHandle.
 pub fn get<R: Runtime>(app: &AppHandle<R>) -> Option<tauri::State<'_, Tray<R>>> {
     app.try_state::<Tray<R>>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(pending: u64, enabled: bool, labels: &[&str]) -> TrayStateDto {
+        TrayStateDto {
+            pending,
+            tooltip: format!("Lockbox — {pending} pending"),
+            notifications_enabled: enabled,
+            requests: labels
+                .iter()
+                .map(|l| TrayRequestDto {
+                    label: l.to_string(),
+                    route: format!("requests?request={l}"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_first_update_sets_everything() {
+        let c = TrayChanges::between(None, &state(0, true, &[]));
+        assert!(c.icon && c.tooltip && c.label && c.checked && c.requests);
+    }
+
+    #[test]
+    fn a_new_count_sets_the_labels_but_not_the_icon_or_menu_items() {
+        let a = state(10_000, true, &["a", "b"]);
+        let b = state(9_999, true, &["a", "b"]);
+        assert_eq!(
+            TrayChanges::between(Some(&a), &b),
+            TrayChanges {
+                tooltip: true,
+                label: true,
+                ..TrayChanges::default()
+            }
+        );
+        assert!(TrayChanges::between(Some(&b), &b).is_empty());
+    }
+
+    #[test]
+    fn the_icon_changes_only_when_pending_requests_come_or_go() {
+        let none = state(0, true, &[]);
+        let one = state(1, true, &["a"]);
+        let c = TrayChanges::between(Some(&none), &one);
+        assert!(c.icon && c.label && c.requests && !c.checked);
+        assert!(TrayChanges::between(Some(&one), &none).icon);
+        let off = state(1, false, &["a"]);
+        assert_eq!(
+            TrayChanges::between(Some(&one), &off),
+            TrayChanges {
+                checked: true,
+                ..TrayChanges::default()
+            }
+        );
+    }
 }

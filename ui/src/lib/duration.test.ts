@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatDuration, humanDuration, parseDuration } from "./duration";
+import { countdownChangesAt, countdownSlack, formatCountdown, formatDuration, humanDuration, parseDuration } from "./duration";
 
 describe("parseDuration", () => {
   it.each([
@@ -42,5 +42,35 @@ describe("formatting", () => {
     expect(formatCountdown(2 * 3600_000 + 5 * 60_000 + 9000)).toBe("2h 05m");
     expect(formatCountdown(59 * 60_000 + 9000)).toBe("59m 09s");
     expect(formatCountdown(3 * 86400_000 + 4 * 3600_000)).toBe("3d 4h");
+  });
+});
+
+describe("countdownChangesAt", () => {
+  const text = (at: number, now: number) => (at - now <= 0 ? "passed" : formatCountdown(at - now));
+  it("is the first instant the countdown reads differently, in every unit", () => {
+    const now = 1_700_000_000_000;
+    const lefts = [1, 999, 1000, 1001, 59_999, 60_000, 3_599_999, 3_600_000, 3_600_001, 3_660_500, 86_399_999, 86_400_000,
+      86_400_001, 3 * 86_400_000 + 4 * 3_600_000 + 17];
+    let seeded = 7;
+    const rand = () => ((seeded = (seeded * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 2000; i++) lefts.push(1 + Math.floor(rand() * 40 * 86_400_000));
+    for (const left of lefts) {
+      const at = now + left;
+      const next = countdownChangesAt(at, now);
+      expect(next).toBeGreaterThan(now);
+      expect(text(at, next - 1), `left=${left}`).toBe(text(at, now));
+      expect(text(at, next), `left=${left}`).not.toBe(text(at, now));
+    }
+    expect(countdownChangesAt(now, now)).toBe(Infinity);
+    expect(countdownChangesAt(now - 5, now)).toBe(Infinity);
+  });
+
+  it("ticks every second only in the last hour, and slack matches", () => {
+    const now = 1_700_000_000_000;
+    expect(countdownChangesAt(now + 2 * 3_600_000 + 5 * 60_000 + 9_000, now) - now).toBe(9_001);
+    expect(countdownChangesAt(now + 3 * 86_400_000 + 4 * 3_600_000 + 120_000, now) - now).toBe(120_001);
+    expect(countdownChangesAt(now + 65_500, now) - now).toBe(501);
+    expect(countdownSlack(now + 65_500, now)).toBe(0);
+    expect(countdownSlack(now + 2 * 3_600_000, now)).toBe(1_000);
   });
 });

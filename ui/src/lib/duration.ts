@@ -87,3 +87,23 @@ export function formatCountdown(remainingMs: number): string {
   if (h > 0) return `${h}h ${pad(m)}m`;
   return `${m}m ${pad(sec)}s`;
 }
+
+/**
+ * The first instant after `now` at which the countdown to `at` (`formatCountdown(at - now)`,
+ * or the text for "passed" once `now >= at`) reads differently; Infinity once it has passed.
+ */
+export function countdownChangesAt(at: number, now: number): number {
+  const left = at - now;
+  if (left <= 0) return Infinity;
+  const s = Math.floor(left / 1000);
+  // The text shows whole days and hours, then hours and minutes, then minutes and seconds.
+  const step = s >= DAY ? HOUR : s >= HOUR ? MINUTE : 1;
+  const floor = Math.floor(s / step) * step; // the text changes when s drops below this
+  return Math.min(at - floor * 1000 + 1, at);
+}
+
+/** How late a countdown's text may change: none while it shows seconds, a second for minutes, a minute for hours. */
+export function countdownSlack(at: number, now: number): number {
+  const left = at - now;
+  return left >= DAY * 1000 ? 60_000 : left >= HOUR * 1000 ? 1_000 : 0;
+}

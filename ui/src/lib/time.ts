@@ -26,6 +26,55 @@ export function relativeTime(iso: string | null | undefined, now: number): strin
   return formatDateTime(iso);
 }
 
+const MIN_MS = 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+// relativeTime's bands: |t - now| below each bound uses its unit.
+const BANDS: Array<{ below: number; unit: number; slack: number }> = [
+  { below: 45 * MIN_MS, unit: MIN_MS, slack: 5_000 },
+  { below: 22 * HOUR_MS, unit: HOUR_MS, slack: MIN_MS },
+  { below: 26 * DAY_MS, unit: DAY_MS, slack: 10 * MIN_MS },
+];
+
+/**
+ * The first instant after `now` at which `relativeTime(iso, now)` can read
+ * differently (never later than that; Infinity if it never changes: a date
+ * shown in full, a past one beyond 26 days).
+ */
+export function relativeTimeChangesAt(iso: string | null | undefined, now: number): number {
+  if (!iso) return Infinity;
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return Infinity;
+  const s = t - now; // falls as time passes
+  const abs = Math.abs(s);
+  // The band's own edges: a future time's |s| falls below `lo`, a past one's grows to `hi`.
+  const leave = (lo: number, hi: number) => (s > 0 ? Math.floor(t - lo) + 1 : Math.ceil(t + hi));
+  if (abs < MIN_MS) return t + MIN_MS; // "now" until it is a minute past
+  let lo = MIN_MS;
+  for (const b of BANDS) {
+    if (abs < b.below) {
+      // Math.round(s / unit) = k until s / unit < k - 1/2.
+      const k = Math.round(s / b.unit);
+      return Math.min(Math.floor(t - (k - 0.5) * b.unit) + 1, leave(lo, b.below));
+    }
+    lo = b.below;
+  }
+  return s > 0 ? Math.floor(t - lo) + 1 : Infinity;
+}
+
+/**
+ * How late a `relativeTime` text may change without anyone noticing: a
+ * "5 minutes ago" a few seconds late, an "in 3 hours" a minute late. Lets
+ * texts that change at nearby instants share one repaint.
+ */
+export function relativeTimeSlack(iso: string | null | undefined, now: number): number {
+  const t = iso ? Date.parse(iso) : NaN;
+  if (Number.isNaN(t)) return 0;
+  const abs = Math.abs(t - now);
+  if (abs < MIN_MS) return 5_000;
+  return BANDS.find((b) => abs < b.below)?.slack ?? 10 * MIN_MS;
+}
+
 /** The UTC instant of local midnight starting the given YYYY-MM-DD day. */
 export function startOfDayIso(day: string): string | null {
   const d = parseDay(day, 0);

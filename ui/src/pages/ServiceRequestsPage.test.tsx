@@ -5,6 +5,13 @@ import { describe, expect, it, vi } from "vitest";
 import type { RequestDto } from "../bindings/RequestDto";
 import { TEST_NOW, testIso } from "../test/clock";
 import { renderApp, setupMock } from "../test/utils";
+import { EVENT_COALESCE_MS } from "../lib/hooks";
+import { keepUnchanged } from "./ServiceRequestsPage";
+
+function setVisibility(state: "visible" | "hidden") {
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+  document.dispatchEvent(new Event("visibilitychange"));
+}
 
 const user = () => userEvent.setup({ delay: null });
 
@@ -124,6 +131,51 @@ describe("Service requests grid", () => {
     expect(m.calls("list_requests")).toHaveLength(n);
     m.backend.emit("requests_changed", "contoso");
     await waitFor(() => expect(m.calls("list_requests").length).toBe(n + 1));
+  });
+
+  it("coalesces a burst of change events into one refetch", async () => {
+    const m = setupMock();
+    await renderApp("#/requests");
+    await screen.findByRole("table", { name: "Service requests" });
+    await waitFor(() => expect(m.listen).toHaveBeenCalled());
+    const n = m.calls("list_requests").length;
+    for (let i = 0; i < 10; i++) m.backend.emit("requests_changed", "contoso");
+    await waitFor(() => expect(m.calls("list_requests").length).toBe(n + 1));
+    await new Promise((r) => setTimeout(r, EVENT_COALESCE_MS + 300));
+    expect(m.calls("list_requests")).toHaveLength(n + 1);
+  });
+
+  it("refetches nothing while the window is hidden, and once when it is shown", async () => {
+    const m = setupMock();
+    await renderApp("#/requests");
+    await screen.findByRole("table", { name: "Service requests" });
+    await waitFor(() => expect(m.listen).toHaveBeenCalled());
+    const n = m.calls("list_requests").length;
+    setVisibility("hidden");
+    try {
+      for (let i = 0; i < 5; i++) m.backend.emit("requests_changed", "contoso");
+      await new Promise((r) => setTimeout(r, EVENT_COALESCE_MS + 300));
+      expect(m.calls("list_requests")).toHaveLength(n);
+    } finally {
+      setVisibility("visible");
+    }
+    await waitFor(() => expect(m.calls("list_requests").length).toBe(n + 1));
+    await new Promise((r) => setTimeout(r, EVENT_COALESCE_MS + 300));
+    expect(m.calls("list_requests")).toHaveLength(n + 1);
+  });
+
+  it("keeps the objects of requests that did not change, so their rows do not render again", () => {
+    const a = { id: "a", state: "pending" } as RequestDto;
+    const b = { id: "b", state: "pending" } as RequestDto;
+    const shown = [a, b];
+    expect(keepUnchanged(shown, [{ ...a }, { ...b }])).toBe(shown);
+    const changed = keepUnchanged(shown, [{ ...a }, { ...b, state: "expired" }]);
+    expect(changed[0]).toBe(a);
+    expect(changed[1]).not.toBe(b);
+    expect(changed[1]?.state).toBe("expired");
+    const fewer = keepUnchanged(shown, [{ ...b }]);
+    expect(fewer).toEqual([b]);
+    expect(fewer[0]).toBe(b);
   });
 
   it("counts down and refetches when a request expires", async () => {

@@ -20,7 +20,7 @@ import {
   tokens,
 } from "@fluentui/react-components";
 import { ArrowClockwiseRegular, LockClosedRegular } from "@fluentui/react-icons";
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { errorMessage, listRequests, reportFirstPaint, reportShown } from "../api/client";
 import { useApp, useArchive } from "../AppContext";
 import type { RequestDto } from "../bindings/RequestDto";
@@ -28,9 +28,9 @@ import type { RequestQuery } from "../bindings/RequestQuery";
 import type { RequestSort } from "../bindings/RequestSort";
 import { ErrorBar } from "../components/ErrorBar";
 import { STATE_LABEL, StatusBadge } from "../components/StatusBadge";
-import { formatCountdown } from "../lib/duration";
+import { countdownChangesAt, countdownSlack, formatCountdown } from "../lib/duration";
 import { useDebounced, useLockboxEvents, useTickValue } from "../lib/hooks";
-import { formatDateTime, relativeTime, shortId } from "../lib/time";
+import { formatDateTime, relativeTime, relativeTimeChangesAt, relativeTimeSlack, shortId } from "../lib/time";
 import { takeBootRequests } from "../boot";
 import { RequestDetailsDrawer } from "./requests/RequestDetailsDrawer";
 import { initialStatus as statusFrom, isStatusFilter, PAGE_SIZE, requestsQuery, type StatusFilter } from "./requests/query";
@@ -91,6 +91,10 @@ export function deadlineOf(r: RequestDto): { at: number; label: string; after: s
 /** `initialRequest`: a request whose details open at once (a notification click, a tray item). */
 export function ServiceRequestsPage({ initialStatus, initialRequest }: { initialStatus?: string; initialRequest?: string }) {
   const styles = useStyles();
+  const rowStyles = useMemo<RowStyles>(
+    () => ({ row: styles.row, idButton: styles.idButton, countdownUrgent: styles.countdownUrgent }),
+    [styles.row, styles.idButton, styles.countdownUrgent],
+  );
   const { tenant } = useApp();
   const archive = useArchive();
   // An archive is reviewed as a whole: it opens on every request, not the pending ones.
@@ -128,7 +132,9 @@ export function ServiceRequestsPage({ initialStatus, initialRequest }: { initial
       try {
         const page = await listRequests(tenant.id, { ...baseQuery, limit });
         if (gen !== generation.current) return;
-        setItems(page.items);
+        // Rows whose request did not change keep their object, so they do not
+        // render again; a refetch that changed nothing renders nothing.
+        setItems((shown) => keepUnchanged(shown, page.items));
         reportFirstPaint("requests");
         setTotal(page.total);
         setNextCursor(page.next_cursor);
@@ -300,40 +306,7 @@ export function ServiceRequestsPage({ initialStatus, initialRequest }: { initial
             </TableHeader>
             <TableBody>
               {items.map((r) => (
-                <TableRow
-                  key={r.id}
-                  className={styles.row}
-                  appearance={selected === r.id ? "brand" : "none"}
-                  onClick={() => setSelected(r.id)}
-                  data-request-id={r.id}
-                >
-                  <TableCell>
-                    <Link
-                      as="button"
-                      className={styles.idButton}
-                      aria-label={`Open request ${shortId(r.id)} (${r.case})`}
-                      onClick={(e) => {
-                        e.stopPropagation();
-                        setSelected(r.id);
-                      }}
-                    >
-                      {shortId(r.id)}
-                    </Link>
-                  </TableCell>
-                  <TableCell>{r.case}</TableCell>
-                  <TableCell>{r.requester}</TableCell>
-                  <TableCell>{r.workload}</TableCell>
-                  <TableCell>{r.resource}</TableCell>
-                  <TableCell>
-                    <StatusBadge state={r.state} />
-                  </TableCell>
-                  <TableCell>
-                    <RelativeTime iso={r.created_at} />
-                  </TableCell>
-                  <TableCell>
-                    <Countdown request={r} urgentClass={styles.countdownUrgent} />
-                  </TableCell>
-                </TableRow>
+                <RequestRow key={r.id} request={r} selected={selected === r.id} onSelect={setSelected} styles={rowStyles} />
               ))}
             </TableBody>
           </Table>
@@ -358,19 +331,97 @@ export function ServiceRequestsPage({ initialStatus, initialRequest }: { initial
   );
 }
 
+/** `fresh`, with each request equal to one in `shown` replaced by that object (and `shown` itself if all are). */
+export function keepUnchanged(shown: RequestDto[], fresh: RequestDto[]): RequestDto[] {
+  const byId = new Map(shown.map((r) => [r.id, r]));
+  let same = shown.length === fresh.length;
+  const out = fresh.map((r, i) => {
+    const old = byId.get(r.id);
+    const keep = old !== undefined && JSON.stringify(old) === JSON.stringify(r) ? old : r;
+    if (keep !== shown[i]) same = false;
+    return keep;
+  });
+  return same ? shown : out;
+}
+
+type RowStyles = Record<"row" | "idButton" | "countdownUrgent", string>;
+
+/** One row of the grid; renders again only when its request, or whether it is selected, changes. */
+const RequestRow = memo(function RequestRow({
+  request: r,
+  selected,
+  onSelect,
+  styles,
+}: {
+  request: RequestDto;
+  selected: boolean;
+  onSelect: (id: string) => void;
+  styles: RowStyles;
+}) {
+  return (
+    <TableRow
+      className={styles.row}
+      appearance={selected ? "brand" : "none"}
+      onClick={() => onSelect(r.id)}
+      data-request-id={r.id}
+    >
+      <TableCell>
+        <Link
+          as="button"
+          className={styles.idButton}
+          aria-label={`Open request ${shortId(r.id)} (${r.case})`}
+          onClick={(e) => {
+            e.stopPropagation();
+            onSelect(r.id);
+          }}
+        >
+          {shortId(r.id)}
+        </Link>
+      </TableCell>
+      <TableCell>{r.case}</TableCell>
+      <TableCell>{r.requester}</TableCell>
+      <TableCell>{r.workload}</TableCell>
+      <TableCell>{r.resource}</TableCell>
+      <TableCell>
+        <StatusBadge state={r.state} />
+      </TableCell>
+      <TableCell>
+        <RelativeTime iso={r.created_at} />
+      </TableCell>
+      <TableCell>
+        <Countdown request={r} urgentClass={styles.countdownUrgent} />
+      </TableCell>
+    </TableRow>
+  );
+});
+
+/** By when a relative time must be looked at again: its next change, plus the lateness its unit allows. */
+function relativeDue(iso: string | null | undefined) {
+  return (now: number) => relativeTimeChangesAt(iso, now) + relativeTimeSlack(iso, now);
+}
+
 function RelativeTime({ iso }: { iso: string }) {
-  const text = useTickValue((now) => relativeTime(iso, now));
+  const text = useTickValue((now) => relativeTime(iso, now), relativeDue(iso));
   return <span title={formatDateTime(iso)}>{text}</span>;
 }
 
+const URGENT_MS = 15 * 60 * 1000;
+
 function Countdown({ request, urgentClass }: { request: RequestDto; urgentClass: string }) {
   const d = deadlineOf(request);
-  const text = useTickValue((now) => {
-    if (!d) return request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—";
-    const left = d.at - now;
-    return left <= 0 ? d.after : `${d.label} ${formatCountdown(left)}`;
-  });
-  const urgent = useTickValue((now) => d !== null && d.at - now > 0 && d.at - now < 15 * 60 * 1000);
+  const text = useTickValue(
+    (now) => {
+      if (!d) return request.closed_at ? `Closed ${relativeTime(request.closed_at, now)}` : "—";
+      const left = d.at - now;
+      return left <= 0 ? d.after : `${d.label} ${formatCountdown(left)}`;
+    },
+    d ? (now) => countdownChangesAt(d.at, now) + countdownSlack(d.at, now) : relativeDue(request.closed_at),
+  );
+  const urgent = useTickValue(
+    (now) => d !== null && d.at - now > 0 && d.at - now < URGENT_MS,
+    // It turns on as the last quarter hour starts and off at the deadline.
+    (now) => (d === null || d.at <= now ? Infinity : d.at - now >= URGENT_MS ? d.at - URGENT_MS + 1 : d.at),
+  );
   if (!d) return <span title={formatDateTime(request.closed_at)}>{text}</span>;
   if (text === d.after) return <span data-testid="countdown">{text}</span>;
   return (

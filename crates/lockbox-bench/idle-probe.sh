@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# idle-probe.sh APP SECONDS EXPIRING: per-thread CPU ticks of APP's process tree over SECONDS,
+# 10 000 pending (+ EXPIRING expiring inside the window), the store desktop.sh makes.
+# Run it under a display and a session bus, e.g.
+#   xvfb-run -a -s "-screen 0 1400x900x24 -nolisten tcp" dbus-run-session -- \
+#     crates/lockbox-bench/idle-probe.sh target/release/lockbox-app 60 15
+# STRACE=1 adds `strace -c -f` of the app over the window.
+set -euo pipefail
+APP=$1; SECS=$2; EXP=$3; ROOT=$(cd "$(dirname "$0")/../.." && pwd); CLI=${CLI:-$ROOT/target/release/lockbox}
+W=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$W"' EXIT
+export LOCKBOX_DB="$W/lockbox.db" USER=admin LOCKBOX_USER=admin LOCKBOX_API_BIND=127.0.0.1:0 NO_AT_BRIDGE=1 LOCKBOX_START_PAGE=requests
+dunst >/dev/null 2>&1 &
+"$CLI" settings set reminder-lead off >/dev/null
+python3 - "$LOCKBOX_DB" "$EXP" 15 $((SECS - 10)) <<'PY'
+import sqlite3, sys, time, uuid
+db = sqlite3.connect(sys.argv[1]); now = int(time.time() * 1000); far = now + 29 * 86400 * 1000
+n_exp, start, span = int(sys.argv[2]), int(sys.argv[3]) * 1000, int(sys.argv[4]) * 1000
+rows = [(str(uuid.uuid4()), "default", "pending", f"SR-{i:06d}", "Exchange Online", f"Mailbox: user{i}@contoso.example",
+         "Benchmark fixture", f"eng{i % 50}@provider.example", 3600, now - i, far, 1, 1, 1, far) for i in range(10000)]
+for j in range(n_exp):
+    at = now + start + (span * j) // max(n_exp, 1)
+    rows.append((str(uuid.uuid4()), "default", "pending", f"SR-9{j:05d}", "Teams", f"Team: ops{j}",
+                 "Benchmark fixture: expires while idle", "eng@provider.example", 3600, now - 20000 - j, at, 1, 1, 1, at))
+db.executemany("""INSERT INTO requests (id, tenant, state, case_number, workload, resource, reason, requester,
+  requested_duration_s, created_at, expires_at, approvals_required, provider_approvals_required, lockbox_required, deadline_at)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
+db.commit()
+PY
+"$APP" >"$W/app.log" 2>&1 & pid=$!
+for _ in $(seq 300); do grep -q "first paint" "$W/app.log" && break; sleep 0.1; done
+sleep 5
+tree() { local p=$1; echo "$p"; for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done; }
+snap() { for p in $(tree $pid); do for t in /proc/$p/task/*; do
+  awk -v p=$p -v c="$(cat $t/comm 2>/dev/null | tr ' ' _)" -v pc="$(cat /proc/$p/comm | tr ' ' _)" '{print p"/"pc"/"c"/"$1, $14+$15}' $t/stat 2>/dev/null; done; done | sort; }
+snap >"$W/a"
+if [ -n "${STRACE:-}" ]; then timeout "$SECS" strace -c -f -p $pid -o "$W/strace" >/dev/null 2>&1 || true; else sleep "$SECS"; fi
+snap >"$W/b"
+join "$W/a" "$W/b" | awk '{d=$3-$2; if (d>0) print d, $1}' | sort -rn | head -25
+join "$W/a" "$W/b" | awk '{d+=$3-$2} END {print "total ticks", d, "=", d/'"$(getconf CLK_TCK)"'/'"$SECS"'*100, "%"}'
+echo "expired: $(grep -c 'deadline applied' "$W/app.log" || true); tray updates: $(grep -c 'tray updated' "$W/app.log" || true); notifications: $(grep -c 'notification sent' "$W/app.log" || true)"
+[ -n "${STRACE:-}" ] && head -25 "$W/strace"
+kill -TERM $pid; wait $pid 2>/dev/null || true
