@@ -11,21 +11,7 @@ W=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm 
 export LOCKBOX_DB="$W/lockbox.db" USER=admin LOCKBOX_USER=admin LOCKBOX_API_BIND=127.0.0.1:0 NO_AT_BRIDGE=1 LOCKBOX_START_PAGE=requests
 dunst >/dev/null 2>&1 &
 "$CLI" settings set reminder-lead off >/dev/null
-python3 - "$LOCKBOX_DB" "$EXP" 15 $((SECS - 10)) <<'PY'
-import sqlite3, sys, time, uuid
-db = sqlite3.connect(sys.argv[1]); now = int(time.time() * 1000); far = now + 29 * 86400 * 1000
-n_exp, start, span = int(sys.argv[2]), int(sys.argv[3]) * 1000, int(sys.argv[4]) * 1000
-rows = [(str(uuid.uuid4()), "default", "pending", f"SR-{i:06d}", "Exchange Online", f"Mailbox: user{i}@contoso.example",
-         "Benchmark fixture", f"eng{i % 50}@provider.example", 3600, now - i, far, 1, 1, 1, far) for i in range(10000)]
-for j in range(n_exp):
-    at = now + start + (span * j) // max(n_exp, 1)
-    rows.append((str(uuid.uuid4()), "default", "pending", f"SR-9{j:05d}", "Teams", f"Team: ops{j}",
-                 "Benchmark fixture: expires while idle", "eng@provider.example", 3600, now - 20000 - j, at, 1, 1, 1, at))
-db.executemany("""INSERT INTO requests (id, tenant, state, case_number, workload, resource, reason, requester,
-  requested_duration_s, created_at, expires_at, approvals_required, provider_approvals_required, lockbox_required, deadline_at)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
-db.commit()
-PY
+python3 "$ROOT/crates/lockbox-bench/desktop-fixture.py" "$LOCKBOX_DB" "$EXP" 15 $((SECS - 10))
 "$APP" >"$W/app.log" 2>&1 & pid=$!
 for _ in $(seq 300); do grep -q "first paint" "$W/app.log" && break; sleep 0.1; done
 sleep 5
