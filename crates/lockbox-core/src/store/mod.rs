@@ -31,6 +31,7 @@ pub use file::{store_files, store_writable};
 mod notices;
 pub mod outside;
 pub mod pg;
+mod pg_tx;
 mod provider;
 mod rechain;
 mod requests;

@@ -15,8 +15,9 @@
 //! `REPEATABLE READ READ ONLY` transaction: one consistent snapshot, as a
 //! SQLite read transaction, that never waits for a writer.
 
-use super::db::{PgTx, ToP, Tx, P};
+use super::db::{ToP, Tx, P};
 use super::errors::pg_error;
+use super::pg_tx::PgTx;
 use super::Scope;
 use crate::{Error, ErrorCode, Result};
 use std::collections::HashMap;
