@@ -344,20 +344,7 @@ impl<'c> Tx<'c> {
     pub(super) fn commit(self) -> Result<()> {
         match self.inner {
             Inner::Lite(tx) => Ok(tx.commit()?),
-            Inner::Pg(tx) => {
-                let mut tx = tx.into_inner();
-                tx.flush()?;
-                let PgTx { txn, rt, .. } = tx;
-                match txn {
-                    Txn::Lib(t) => rt.block_on(t.commit()).map_err(pg_error),
-                    Txn::Hand(mut h) => {
-                        rt.block_on(h.client.batch_execute("COMMIT"))
-                            .map_err(pg_error)?;
-                        h.done = true;
-                        Ok(())
-                    }
-                }
-            }
+            Inner::Pg(_) => self.commit_after(""),
         }
     }
 
@@ -638,11 +625,9 @@ impl<'c> Query<'_, 'c> {
             Query::Lite(st) => Cursor::Lite(st.query([])?),
             Query::Pg(tx, st) => {
                 let mut t = tx.borrow_mut();
-                t.flush()?;
-                let Txn::Lib(lib) = &t.txn else {
-                    return Err(Error::internal("a cursor outside a read transaction"));
-                };
-                let portal = t.rt.block_on(lib.bind(&*st, &[])).map_err(pg_error)?;
+                let rt = t.rt;
+                let lib = t.for_cursor()?;
+                let portal = rt.block_on(lib.bind(&*st, &[])).map_err(pg_error)?;
                 drop(t);
                 Cursor::Pg {
                     tx,
@@ -671,13 +656,11 @@ impl Cursor<'_, '_> {
             } => {
                 if buf.is_empty() && !*done {
                     let mut t = tx.borrow_mut();
-                    t.flush()?;
-                    let Txn::Lib(lib) = &t.txn else {
-                        return Err(Error::internal("a cursor outside a read transaction"));
-                    };
-                    let rows =
-                        t.rt.block_on(lib.query_portal(portal, PG_BATCH))
-                            .map_err(pg_error)?;
+                    let rt = t.rt;
+                    let lib = t.for_cursor()?;
+                    let rows = rt
+                        .block_on(lib.query_portal(portal, PG_BATCH))
+                        .map_err(pg_error)?;
                     *done = rows.len() < PG_BATCH as usize;
                     buf.extend(rows);
                 }

@@ -126,6 +126,16 @@ impl<'c> PgTx<'c> {
         Ok(st)
     }
 
+    /// The library's transaction, for a cursor (its portals need one: a
+    /// read), once the queued statements are answered.
+    pub(super) fn for_cursor(&mut self) -> Result<&tokio_postgres::Transaction<'c>> {
+        self.flush()?;
+        match &self.txn {
+            Txn::Lib(lib) => Ok(lib),
+            Txn::Hand(_) => Err(Error::internal("a cursor outside a read transaction")),
+        }
+    }
+
     /// Send the queued statements and wait for their answers.
     pub(super) fn flush(&mut self) -> Result<()> {
         if self.queued.is_empty() {
