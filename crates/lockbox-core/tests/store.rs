@@ -350,3 +350,105 @@ fn an_action_that_waits_for_the_write_lock_is_judged_when_it_is_written() {
     );
     assert_eq!(used, 0, "no action was accepted after the window ended");
 }
+
+/// A write applies its tenant's due transitions first, read under the
+/// tenant's lock (on PostgreSQL the earliest deadline comes in the same
+/// message as the lock: it must be read after the lock is held). Here the
+/// deadline is stored by another writer while this one waits for the lock.
+#[test]
+fn a_deadline_stored_while_a_write_waits_for_the_lock_is_applied_first() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let root = Principal::os_user("root", 0);
+    let (mut e, loc) = testing::engine_and_location(clock.clone(), "root").unwrap();
+    // Filed at t0 with the default lifetime (12 h): not due at t0 + 2 h.
+    let r = e.file_request("default", &new_request("eng")).unwrap();
+    let pending = e.provider_approve("default", &r.id, "mgr", None).unwrap();
+    // Its copy, due one hour after t0, is stored by another writer that
+    // holds the tenant's lock while the approval below waits for it.
+    let mut copy = pending.clone();
+    copy.id = format!("{}-copy", r.id);
+    copy.expires_at = t0() + Duration::hours(1);
+    let mut other = testing::open(&loc, clock.clone(), "root").unwrap();
+    let (held, holding) = std::sync::mpsc::channel();
+    let c = copy.clone();
+    let writer = std::thread::spawn(move || {
+        other
+            .store()
+            .write_tenant("default", move |tx| {
+                tx.insert_request(&c)?;
+                held.send(()).unwrap();
+                // Thread sequencing, not a deadline: the approval starts
+                // and waits for the lock meanwhile.
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                Ok(())
+            })
+            .unwrap();
+    });
+    holding.recv().unwrap();
+    clock.set(t0() + Duration::hours(2));
+    let id = copy.id.clone();
+    let approving = std::thread::spawn(move || e.approve("default", &id, &root, None, None));
+    writer.join().unwrap();
+    let err = approving.join().unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err.code,
+            ErrorCode::RequestExpired | ErrorCode::InvalidTransition
+        ),
+        "{err:?}"
+    );
+    // The expiry was written by the approval's own write, not left to a
+    // later sweep.
+    let expired = testing::outside_count(
+        &loc,
+        &format!(
+            "SELECT count(*) FROM audit_log WHERE operation = 'expired' AND request_id = '{}'",
+            copy.id
+        ),
+    );
+    assert_eq!(
+        expired, 1,
+        "the copy's expiry was applied by the waiting write"
+    );
+    let state = testing::outside_rows(
+        &loc,
+        &format!("SELECT state FROM requests WHERE id = '{}'", copy.id),
+    );
+    assert_eq!(state[0][0].text(), "expired");
+}
+
+/// On PostgreSQL a connection remembers the chain heads it wrote, and trusts
+/// them only while nobody else has appended since. Two connections taking
+/// turns on one chain, and on two chains, must each follow the newest head.
+#[test]
+fn appends_by_connections_taking_turns_follow_the_newest_head() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let root = Principal::os_user("root", 0);
+    let (mut a, loc) = testing::engine_and_location(clock.clone(), "root").unwrap();
+    a.add_tenant("default", &root, "other", "Other").unwrap();
+    let mut b = testing::open(&loc, clock.clone(), "root").unwrap();
+    let turns = [
+        ("a", "default"),
+        ("a", "default"),
+        ("b", "default"),
+        ("a", "default"),
+        ("b", "other"),
+        ("a", "default"),
+        ("a", "other"),
+        ("b", "other"),
+        ("b", "default"),
+        ("a", "other"),
+        ("a", "default"),
+    ];
+    for (i, (who, tenant)) in turns.iter().enumerate() {
+        clock.set(t0() + Duration::seconds(i as i64));
+        let e = if *who == "a" { &mut a } else { &mut b };
+        let before = e.audit_head(tenant).unwrap().0;
+        e.file_request(tenant, &new_request(&format!("eng{i}")))
+            .unwrap_or_else(|err| panic!("turn {i} ({who} on {tenant}): {err:?}"));
+        let after = e.audit_head(tenant).unwrap().0;
+        assert_eq!(after, before + 1, "turn {i}: one entry after the newest");
+    }
+    assert!(a.verify_audit().unwrap().ok());
+    assert!(b.verify_audit().unwrap().ok());
+}

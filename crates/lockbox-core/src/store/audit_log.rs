@@ -46,7 +46,7 @@ pub struct AuditTail {
 
 /// One tenant's chain head, as an [`AuditTail`] holds it.
 #[derive(Debug, Clone)]
-struct TenantTail {
+pub(super) struct TenantTail {
     tenant_seq: i64,
     prev: String,
     /// The latest effective time written so far (see `late`).
@@ -164,8 +164,40 @@ impl Tx<'_> {
     }
 
     /// What an append to `tenant` starts from, in one statement: the newest
-    /// store position, and the tenant's head and newest `at`.
-    fn tenant_tail(&self, tenant: &str) -> Result<(i64, TenantTail)> {
+    /// store position, and the tenant's head and newest `at`. `first`: the
+    /// transaction's first append (it holds the positions lock).
+    ///
+    /// On PostgreSQL a connection remembers the heads it wrote: when the
+    /// newest position is still the one it last wrote, nobody has appended
+    /// since (positions grow by one under one lock, and a transaction's
+    /// first append reads the newest anyway), so those heads are current
+    /// and the tenant's own three index probes are skipped.
+    fn tenant_tail(&self, tenant: &str, first: bool) -> Result<(i64, TenantTail)> {
+        if let Some((seq, head, trusted)) = self.remembered_tail(tenant) {
+            if first {
+                // Probe the tenant only if its head is not known: `?2`
+                // is the position at which it would be.
+                let known = head.as_ref().map_or(-1, |_| seq);
+                let (newest, read) = self.one(
+                    "SELECT m.seq, h.tenant_seq, h.hash,
+                            CASE WHEN m.seq <> ?2 THEN (SELECT MAX(at) FROM audit_log WHERE tenant = ?1) END
+                     FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_log) AS m
+                     LEFT JOIN LATERAL (SELECT tenant_seq, hash FROM audit_log
+                                        WHERE tenant = ?1 AND m.seq <> ?2
+                                        ORDER BY tenant_seq DESC LIMIT 1) AS h ON true",
+                    p![tenant, known],
+                    |r| Ok((r.get::<i64>(0)?, Self::map_tail(r, 1)?)),
+                )?;
+                self.trust_remembered_tails(newest == seq);
+                return Ok(match head {
+                    Some(h) if newest == seq => (newest, h),
+                    _ => (newest, read),
+                });
+            }
+            if let (true, Some(h)) = (trusted, head) {
+                return Ok((seq, h));
+            }
+        }
         self.one(
             "SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log), h.tenant_seq, h.hash,
                     (SELECT MAX(at) FROM audit_log WHERE tenant = ?1)
@@ -173,19 +205,20 @@ impl Tx<'_> {
              LEFT JOIN (SELECT tenant_seq, hash FROM audit_log WHERE tenant = ?1
                         ORDER BY tenant_seq DESC LIMIT 1) AS h ON 1 = 1",
             p![tenant],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    TenantTail {
-                        tenant_seq: r.get::<Option<i64>>(1)?.unwrap_or(0),
-                        prev: r
-                            .get::<Option<String>>(2)?
-                            .unwrap_or_else(|| GENESIS.to_string()),
-                        max_at: r.get::<Option<i64>>(3)?.unwrap_or(i64::MIN),
-                    },
-                ))
-            },
+            |r| Ok((r.get(0)?, Self::map_tail(r, 1)?)),
         )
+    }
+
+    /// A tenant's head from columns `i..i + 3`: its newest entry's
+    /// `tenant_seq` and hash, and its newest `at` (NULLs: no entries).
+    fn map_tail(r: &Row<'_>, i: usize) -> Result<TenantTail> {
+        Ok(TenantTail {
+            tenant_seq: r.get::<Option<i64>>(i)?.unwrap_or(0),
+            prev: r
+                .get::<Option<String>>(i + 1)?
+                .unwrap_or_else(|| GENESIS.to_string()),
+            max_at: r.get::<Option<i64>>(i + 2)?.unwrap_or(i64::MIN),
+        })
     }
 
     /// The newest store position (0: no entries).
@@ -255,10 +288,11 @@ impl Tx<'_> {
             // The first append to this tenant: its head, and at the
             // transaction's first append the newest position, read together
             // under the positions lock.
-            if tail.seq.is_none() {
+            let first = tail.seq.is_none();
+            if first {
                 self.take_positions_lock()?;
             }
-            let (newest, t) = self.tenant_tail(tenant)?;
+            let (newest, t) = self.tenant_tail(tenant, first)?;
             tail.seq.get_or_insert(newest);
             tail.tenants.insert(tenant.to_string(), t);
         }
@@ -310,6 +344,9 @@ impl Tx<'_> {
             )?;
             t.prev = hash;
             out.push(seq);
+        }
+        if let Some(seq) = tail.seq {
+            self.note_appended(seq, &tail.tenants);
         }
         Ok(out)
     }

@@ -361,6 +361,9 @@ impl<'c> Tx<'c> {
                     mut txn,
                     rt,
                     queued,
+                    session,
+                    appended,
+                    tails_trusted,
                     ..
                 } = tx.into_inner();
                 // The queued statements, then `sql` and COMMIT as one simple
@@ -387,6 +390,7 @@ impl<'c> Tx<'c> {
                 ));
                 sent?;
                 committed.map_err(pg_error)?;
+                PgTx::committed(session, appended, tails_trusted);
                 match &mut txn {
                     Txn::Hand(h) => h.done = true,
                     // Committed by the batch: forget the library's handle,
@@ -542,6 +546,7 @@ impl<'c> Tx<'c> {
             Inner::Pg(tx) => {
                 let mut tx = tx.borrow_mut();
                 let st = tx.statement(sql)?;
+                tx.next_due = None; // a change: what was read before may not hold
                 let q = std::mem::take(&mut tx.queued);
                 let PgTx { txn, rt, .. } = &*tx;
                 let tx = txn.client();
@@ -573,6 +578,7 @@ impl<'c> Tx<'c> {
             Inner::Pg(tx) => {
                 let mut tx = tx.borrow_mut();
                 let st = tx.statement(sql)?;
+                tx.next_due = None; // a change: what was read before may not hold
                 tx.queued.push(Queued {
                     st,
                     params: params.iter().map(P::to_static).collect(),

@@ -17,10 +17,9 @@
 
 use super::db::{ToP, Tx, P};
 use super::errors::pg_error;
-use super::pg_tx::PgTx;
+use super::pg_tx::{PgTx, Session};
 use super::Scope;
 use crate::{Error, ErrorCode, Result};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_postgres::{Client, IsolationLevel};
 
@@ -45,14 +44,14 @@ pub(super) const POSITIONS_LOCK: i64 = WRITE_LOCK + 2;
 /// `hashtext`; two tenants with the same hash only share a lock).
 const TENANT_LOCKS: i32 = 0x4c42;
 
-/// An open PostgreSQL store: one connection and its prepared statements.
+/// An open PostgreSQL store: one connection and its [`Session`].
 pub struct PgConn {
     config: tokio_postgres::Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     /// `None` only while being replaced or dropped (closing it blocks: it
     /// is closed off any async runtime).
     conn: Option<Conn>,
-    stmts: HashMap<String, tokio_postgres::Statement>,
+    session: Session,
     /// Where it is, without a password (for messages).
     pub(super) display: String,
 }
@@ -149,7 +148,7 @@ impl PgConn {
             config,
             tls,
             conn: Some(conn),
-            stmts: HashMap::new(),
+            session: Session::default(),
             display,
         };
         c.migrate()?;
@@ -165,7 +164,7 @@ impl PgConn {
             if let Some(old) = self.conn.replace(new) {
                 drop_off_runtime(old);
             }
-            self.stmts.clear();
+            self.session = Session::default();
         }
         self.conn
             .as_mut()
@@ -301,8 +300,24 @@ impl PgConn {
             None => vec![P::Int(WRITE_LOCK)],
         };
         let try_only = matches!(scope, Scope::TryTenant(_));
-        let (pg_tx, locked) =
-            PgTx::begin_with(client, rt, &mut self.stmts, sql, &params, try_only)?;
+        // A tenant's write first applies the tenant's due transitions: its
+        // earliest deadline comes with the locks.
+        let due_of = match scope {
+            Scope::Tenant(t) => Some(t),
+            _ => None,
+        };
+        if matches!(scope, Scope::All) {
+            self.session.store_id = None;
+        }
+        let (pg_tx, locked) = PgTx::begin_with(
+            client,
+            rt,
+            &mut self.session,
+            sql,
+            &params,
+            try_only,
+            due_of,
+        )?;
         let mut tx = Tx::pg(pg_tx);
         if !locked {
             return Ok(None); // dropping `tx` rolls it back
@@ -329,7 +344,7 @@ impl PgConn {
                     .start(),
             )
             .map_err(pg_error)?;
-        let tx = Tx::pg(PgTx::new(tx, rt, &mut self.stmts));
+        let tx = Tx::pg(PgTx::new(tx, rt, &mut self.session));
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)

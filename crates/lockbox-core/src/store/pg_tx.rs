@@ -3,7 +3,8 @@
 //! BEGIN and its locks as one message), and the statements it sends without
 //! waiting for their answers ([`super::db::Tx::put`], pipelined).
 
-use super::db::{Row, P};
+use super::audit_log::TenantTail;
+use super::db::{Inner, Row, Tx, P};
 use super::dialect::to_postgres;
 use super::errors::pg_error;
 use crate::{Error, Result};
@@ -11,14 +12,47 @@ use std::collections::HashMap;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
+/// What one connection keeps between its transactions (all of it dropped
+/// when the connection is replaced): its prepared statements, and what it
+/// learnt that only a write of its own kind can change.
+#[derive(Default)]
+pub struct Session {
+    stmts: HashMap<String, Statement>,
+    /// The audit log's newest store position and the chain heads this
+    /// connection wrote, as of its last commit that appended. Trusted only
+    /// while the newest position is still that one (nobody has appended
+    /// since: positions grow under one lock), which the first append of a
+    /// transaction reads anyway (`Tx::tenant_tail`).
+    pub(super) tails: Option<Tails>,
+    /// The store's id, once read. Only a whole-store write can change it
+    /// (`store copy` onto a new store): it forgets it (`PgConn::write`).
+    pub(super) store_id: Option<String>,
+}
+
+/// The newest store position and the heads of some chains at that moment.
+#[derive(Debug, Clone)]
+pub(super) struct Tails {
+    pub(super) seq: i64,
+    pub(super) tenants: HashMap<String, TenantTail>,
+}
+
 /// A PostgreSQL transaction, the runtime that drives its connection, and
-/// the connection's prepared statements.
+/// the connection's [`Session`].
 pub struct PgTx<'c> {
     pub(super) txn: Txn<'c>,
     pub(super) rt: &'c tokio::runtime::Runtime,
-    stmts: &'c mut HashMap<String, Statement>,
+    pub(super) session: &'c mut Session,
     /// Statements whose answers nobody waits for ([`Tx::put`]), not sent yet.
     pub(super) queued: Vec<Queued>,
+    /// A tenant's earliest deadline (`None`: it has none), read with BEGIN
+    /// and the tenant's lock; forgotten at this transaction's first change.
+    pub(super) next_due: Option<(String, Option<i64>)>,
+    /// The chain heads this transaction wrote.
+    pub(super) appended: Option<Tails>,
+    /// The session's remembered heads were found current in this
+    /// transaction (then they still are at its commit: it holds the
+    /// positions lock).
+    pub(super) tails_trusted: bool,
 }
 
 /// How a transaction was opened.
@@ -70,26 +104,33 @@ impl<'c> PgTx<'c> {
     pub(super) fn new(
         tx: tokio_postgres::Transaction<'c>,
         rt: &'c tokio::runtime::Runtime,
-        stmts: &'c mut HashMap<String, Statement>,
+        session: &'c mut Session,
     ) -> PgTx<'c> {
         PgTx {
             txn: Txn::Lib(tx),
             rt,
-            stmts,
+            session,
             queued: Vec::new(),
+            next_due: None,
+            appended: None,
+            tails_trusted: false,
         }
     }
 
     /// Open a write transaction by hand: BEGIN and `first` (a statement of
     /// one row: the locks) sent as one message. With `answer`, the row's
-    /// first column (a boolean), else true.
+    /// first column (a boolean), else true. With `due_of`, that tenant's
+    /// earliest deadline is read in the same message, after the locks (a
+    /// statement of its own: its snapshot is taken once they are held), so
+    /// a write with nothing due need not ask ([`super::db::Tx::next_due_of`]).
     pub(super) fn begin_with(
         client: &'c Client,
         rt: &'c tokio::runtime::Runtime,
-        stmts: &'c mut HashMap<String, Statement>,
+        session: &'c mut Session,
         first: &str,
         params: &[P<'_>],
         answer: bool,
+        due_of: Option<&str>,
     ) -> Result<(PgTx<'c>, bool)> {
         let mut tx = PgTx {
             txn: Txn::Hand(Hand {
@@ -97,22 +138,42 @@ impl<'c> PgTx<'c> {
                 done: false,
             }),
             rt,
-            stmts,
+            session,
             queued: Vec::new(),
+            next_due: None,
+            appended: None,
+            tails_trusted: false,
         };
         let st = tx.statement(first)?;
-        let (begun, row) = rt.block_on(futures_util::future::join(
+        let due_st = match due_of {
+            Some(_) => Some(tx.statement(NEXT_DUE_OF)?),
+            None => None,
+        };
+        let due_params: Vec<P<'_>> = due_of.map(|t| vec![P::Text(t.into())]).unwrap_or_default();
+        let (begun, row, due) = rt.block_on(futures_util::future::join3(
             client.batch_execute("BEGIN"),
             client.query_one(&st, &pg_params(params)),
+            async {
+                match &due_st {
+                    Some(st) => client
+                        .query_one(st, &pg_params(&due_params))
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            },
         ));
         begun.map_err(pg_error)?;
         let row = row.map_err(pg_error)?;
         let first = if answer { Row::Pg(&row).get(0)? } else { true };
+        if let (Some(t), Some(due)) = (due_of, due.map_err(pg_error)?) {
+            tx.next_due = Some((t.to_string(), Row::Pg(&due).get(0)?));
+        }
         Ok((tx, first))
     }
 
     pub(super) fn statement(&mut self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.stmts.get(sql) {
+        if let Some(s) = self.session.stmts.get(sql) {
             return Ok(s.clone());
         }
         let st = self
@@ -122,8 +183,22 @@ impl<'c> PgTx<'c> {
                 let e = pg_error(e);
                 Error::new(e.code, format!("{} (in: {})", e.message, to_postgres(sql)))
             })?;
-        self.stmts.insert(sql.to_string(), st.clone());
+        self.session.stmts.insert(sql.to_string(), st.clone());
         Ok(st)
+    }
+
+    /// After a successful commit: what the session remembers of it.
+    pub(super) fn committed(session: &mut Session, appended: Option<Tails>, trusted: bool) {
+        if let Some(now) = appended {
+            session.tails = Some(match (trusted, session.tails.take()) {
+                (true, Some(mut before)) => {
+                    before.seq = now.seq;
+                    before.tenants.extend(now.tenants);
+                    before
+                }
+                _ => now,
+            });
+        }
     }
 
     /// The library's transaction, for a cursor (its portals need one: a
@@ -145,6 +220,79 @@ impl<'c> PgTx<'c> {
         self.rt.block_on(run_queued(self.txn.client(), &q))
     }
 }
+
+impl Tx<'_> {
+    /// `tenant`'s earliest deadline (`Some(None)`: none), when it came with
+    /// this transaction's locks and nothing was changed since; asked once.
+    pub(super) fn next_due_of(&self, tenant: &str) -> Option<Option<i64>> {
+        let Inner::Pg(tx) = &self.inner else {
+            return None;
+        };
+        match tx.borrow_mut().next_due.take() {
+            Some((t, due)) if t == tenant => Some(due),
+            _ => None,
+        }
+    }
+
+    /// What the session remembers of the audit log: the newest position,
+    /// and `tenant`'s head then (if it wrote it), and whether an earlier
+    /// append of this transaction found that memory current.
+    pub(super) fn remembered_tail(&self, tenant: &str) -> Option<(i64, Option<TenantTail>, bool)> {
+        let Inner::Pg(tx) = &self.inner else {
+            return None;
+        };
+        let tx = tx.borrow();
+        let tails = tx.session.tails.as_ref()?;
+        Some((
+            tails.seq,
+            tails.tenants.get(tenant).cloned(),
+            tx.tails_trusted,
+        ))
+    }
+
+    /// The first append of this transaction found the session's memory of
+    /// the audit log current (or not).
+    pub(super) fn trust_remembered_tails(&self, trusted: bool) {
+        if let Inner::Pg(tx) = &self.inner {
+            tx.borrow_mut().tails_trusted = trusted;
+        }
+    }
+
+    /// The heads this transaction has written so far (remembered by the
+    /// session if it commits).
+    pub(super) fn note_appended(&self, seq: i64, tenants: &HashMap<String, TenantTail>) {
+        if let Inner::Pg(tx) = &self.inner {
+            tx.borrow_mut().appended = Some(Tails {
+                seq,
+                tenants: tenants.clone(),
+            });
+        }
+    }
+
+    /// The store id, if the session knows it.
+    pub(super) fn remembered_store_id(&self) -> Option<String> {
+        match &self.inner {
+            Inner::Pg(tx) => tx.borrow().session.store_id.clone(),
+            Inner::Lite(_) => None,
+        }
+    }
+
+    /// Remember the store id read in this transaction (not in a whole-store
+    /// write: it may be the one changing it).
+    pub(super) fn remember_store_id(&self, id: &str) {
+        if let Inner::Pg(tx) = &self.inner {
+            let mut tx = tx.borrow_mut();
+            if matches!(tx.txn, Txn::Hand(_)) && self.scope.is_none() {
+                return;
+            }
+            tx.session.store_id = Some(id.to_string());
+        }
+    }
+}
+
+/// A tenant's earliest deadline (see [`PgTx::begin_with`]).
+const NEXT_DUE_OF: &str =
+    "SELECT MIN(deadline_at) FROM requests WHERE tenant = ?1 AND deadline_at IS NOT NULL";
 
 /// Run `q` in order, every statement sent before the first answer is awaited
 /// (one round trip). The first failure is the answer; the server skips what

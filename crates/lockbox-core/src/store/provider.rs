@@ -151,9 +151,14 @@ impl Tx<'_> {
 
     /// This store's id (names its keyring entries); written by migration 5.
     pub fn store_id(&self) -> Result<String> {
-        self.app_setting("store.id")?.ok_or_else(|| {
+        if let Some(id) = self.remembered_store_id() {
+            return Ok(id);
+        }
+        let id = self.app_setting("store.id")?.ok_or_else(|| {
             crate::Error::internal("the store has no store.id (migration 5 did not run)")
-        })
+        })?;
+        self.remember_store_id(&id);
+        Ok(id)
     }
 
     /// Re-claim failed deliveries of `channel` whose retry time has come; returns their notice ids.
