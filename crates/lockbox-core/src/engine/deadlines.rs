@@ -74,14 +74,21 @@ impl Engine {
     ) -> Result<T> {
         let mut swept = 0;
         let (clock, signer) = (&self.clock, &self.signer);
-        let out = self.store.doing(what).write_tenant(tenant, |tx| {
-            // Read the clock under the write lock: a write that waited for
-            // another writer is judged at the time it is written.
-            let now = super::now_of(clock.as_ref());
-            let mut tail = tx.audit_tail()?;
-            swept = sweep_tenant(tx, signer, &mut tail, tenant, now)?.0;
-            f(tx, signer, &mut tail, now)
-        });
+        // The clock is read again under the lock; a minute covers the wait
+        // for it (a longer wait only costs the due query).
+        let soon = super::now_of(clock.as_ref()) + chrono::Duration::minutes(1);
+        let out = self
+            .store
+            .doing(what)
+            .due_by(soon)
+            .write_tenant(tenant, |tx| {
+                // Read the clock under the write lock: a write that waited for
+                // another writer is judged at the time it is written.
+                let now = super::now_of(clock.as_ref());
+                let mut tail = tx.audit_tail()?;
+                swept = sweep_tenant(tx, signer, &mut tail, tenant, now)?.0;
+                f(tx, signer, &mut tail, now)
+            });
         if out.is_err() && swept > 0 {
             self.apply_due()?;
         }

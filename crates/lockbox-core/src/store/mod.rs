@@ -112,6 +112,9 @@ pub struct Store {
     read_only: Option<ReadOnlyAccess>,
     /// What the next [`Store::write`] does, for its refusal on a read-only store.
     doing: Option<&'static str>,
+    /// The next tenant write's horizon for its tenant's due transitions
+    /// ([`Store::due_by`]), in ms.
+    due_by: Option<i64>,
 }
 
 /// The connection of either backend.
@@ -171,6 +174,7 @@ impl Store {
             path: None,
             read_only: None,
             doing: None,
+            due_by: None,
         })
     }
 
@@ -234,6 +238,7 @@ impl Store {
             path: Some(path.to_path_buf()),
             read_only: None,
             doing: None,
+            due_by: None,
         };
         store.configure().map_err(|e| with_path(path, e))?;
         store.migrate().map_err(|e| with_path(path, e))?;
@@ -247,6 +252,7 @@ impl Store {
             path: None,
             read_only: None,
             doing: None,
+            due_by: None,
         };
         store.configure()?;
         store.migrate()?;
@@ -272,6 +278,7 @@ impl Store {
             path: Some(path.to_path_buf()),
             read_only: Some(access),
             doing: None,
+            due_by: None,
         };
         // The first read: it also proves the file is a database.
         let v = store.user_version().map_err(|e| match &store.read_only {
@@ -325,6 +332,16 @@ impl Store {
     /// the message of its refusal on a read-only store.
     pub fn doing(&mut self, what: &'static str) -> &mut Store {
         self.doing = Some(what);
+        self
+    }
+
+    /// The next [`Store::write_tenant`] will look for its tenant's due
+    /// transitions ([`Tx::due_requests_of`]) at a moment no later than
+    /// `by`, most likely: on PostgreSQL it then asks with its locks, in the
+    /// same message, whether anything falls due by then (mostly not: the
+    /// due query is skipped). Later than `by`, the due query runs as usual.
+    pub fn due_by(&mut self, by: crate::clock::Time) -> &mut Store {
+        self.due_by = Some(crate::clock::to_millis(by));
         self
     }
 
@@ -456,13 +473,14 @@ impl Store {
         scope: Scope<'_>,
         f: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
+        let due_by = self.due_by.take();
         if self.read_only.is_some() {
             return Err(self.refuse_write());
         }
         self.doing = None;
         let conn = match &mut self.conn {
             Conn::Lite(c) => c,
-            Conn::Pg(pg) => return pg.write(scope, f),
+            Conn::Pg(pg) => return pg.write(scope, due_by, f),
         };
         // SQLite has one writer at a time: every scope is the whole store.
         let mut tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);

@@ -272,6 +272,7 @@ impl PgConn {
     pub(super) fn write<T>(
         &mut self,
         scope: Scope<'_>,
+        due_by: Option<i64>,
         f: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         self.conn()?;
@@ -300,10 +301,10 @@ impl PgConn {
             None => vec![P::Int(WRITE_LOCK)],
         };
         let try_only = matches!(scope, Scope::TryTenant(_));
-        // A tenant's write first applies the tenant's due transitions: its
-        // earliest deadline comes with the locks.
-        let due_of = match scope {
-            Scope::Tenant(t) => Some(t),
+        // A tenant's write first applies the tenant's due transitions:
+        // whether any falls due soon comes with the locks.
+        let due_of = match (scope, due_by) {
+            (Scope::Tenant(t), Some(by)) => Some((t, by)),
             _ => None,
         };
         if matches!(scope, Scope::All) {
@@ -325,7 +326,8 @@ impl PgConn {
         tx.scope = scope.tenant().map(str::to_string);
         let out = f(&tx)?;
         // Tell the other instances, and commit, in one round trip.
-        tx.commit_after("SELECT nextval('lockbox_changes'); NOTIFY lockbox_changes")?;
+        // (One statement: the change mark is the notification's payload.)
+        tx.commit_after("SELECT pg_notify('lockbox_changes', nextval('lockbox_changes')::text)")?;
         Ok(Some(out))
     }
 

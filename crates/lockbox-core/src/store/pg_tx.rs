@@ -44,9 +44,10 @@ pub struct PgTx<'c> {
     pub(super) session: &'c mut Session,
     /// Statements whose answers nobody waits for ([`Tx::put`]), not sent yet.
     pub(super) queued: Vec<Queued>,
-    /// A tenant's earliest deadline (`None`: it has none), read with BEGIN
-    /// and the tenant's lock; forgotten at this transaction's first change.
-    pub(super) next_due: Option<(String, Option<i64>)>,
+    /// A tenant, a moment (ms), and the tenant's earliest deadline if it
+    /// is at or before that moment: read with BEGIN and the tenant's lock,
+    /// forgotten at this transaction's first change.
+    pub(super) next_due: Option<(String, i64, Option<i64>)>,
     /// The chain heads this transaction wrote.
     pub(super) appended: Option<Tails>,
     /// The session's remembered heads were found current in this
@@ -119,10 +120,11 @@ impl<'c> PgTx<'c> {
 
     /// Open a write transaction by hand: BEGIN and `first` (a statement of
     /// one row: the locks) sent as one message. With `answer`, the row's
-    /// first column (a boolean), else true. With `due_of`, that tenant's
-    /// earliest deadline is read in the same message, after the locks (a
-    /// statement of its own: its snapshot is taken once they are held), so
-    /// a write with nothing due need not ask ([`super::db::Tx::next_due_of`]).
+    /// first column (a boolean), else true. With `due_of` (a tenant, a
+    /// moment), whether anything of that tenant falls due by then is read
+    /// in the same message, after the locks (a statement of its own: its
+    /// snapshot is taken once they are held), so that a write with nothing
+    /// due need not ask again ([`Tx::nothing_due`]).
     pub(super) fn begin_with(
         client: &'c Client,
         rt: &'c tokio::runtime::Runtime,
@@ -130,7 +132,7 @@ impl<'c> PgTx<'c> {
         first: &str,
         params: &[P<'_>],
         answer: bool,
-        due_of: Option<&str>,
+        due_of: Option<(&str, i64)>,
     ) -> Result<(PgTx<'c>, bool)> {
         let mut tx = PgTx {
             txn: Txn::Hand(Hand {
@@ -149,7 +151,9 @@ impl<'c> PgTx<'c> {
             Some(_) => Some(tx.statement(NEXT_DUE_OF)?),
             None => None,
         };
-        let due_params: Vec<P<'_>> = due_of.map(|t| vec![P::Text(t.into())]).unwrap_or_default();
+        let due_params: Vec<P<'_>> = due_of
+            .map(|(t, by)| vec![P::Text(t.into()), P::Int(by)])
+            .unwrap_or_default();
         let (begun, row, due) = rt.block_on(futures_util::future::join3(
             client.batch_execute("BEGIN"),
             client.query_one(&st, &pg_params(params)),
@@ -166,8 +170,8 @@ impl<'c> PgTx<'c> {
         begun.map_err(pg_error)?;
         let row = row.map_err(pg_error)?;
         let first = if answer { Row::Pg(&row).get(0)? } else { true };
-        if let (Some(t), Some(due)) = (due_of, due.map_err(pg_error)?) {
-            tx.next_due = Some((t.to_string(), Row::Pg(&due).get(0)?));
+        if let (Some((t, by)), Some(due)) = (due_of, due.map_err(pg_error)?) {
+            tx.next_due = Some((t.to_string(), by, Row::Pg(&due).get(0)?));
         }
         Ok((tx, first))
     }
@@ -222,15 +226,19 @@ impl<'c> PgTx<'c> {
 }
 
 impl Tx<'_> {
-    /// `tenant`'s earliest deadline (`Some(None)`: none), when it came with
-    /// this transaction's locks and nothing was changed since; asked once.
-    pub(super) fn next_due_of(&self, tenant: &str) -> Option<Option<i64>> {
+    /// Nothing of `tenant` is due at `now_ms`, as read with this
+    /// transaction's locks (nothing changed since): then the due query need
+    /// not run. False when unknown. Answered once.
+    pub(super) fn nothing_due(&self, tenant: &str, now_ms: i64) -> bool {
         let Inner::Pg(tx) = &self.inner else {
-            return None;
+            return false;
         };
         match tx.borrow_mut().next_due.take() {
-            Some((t, due)) if t == tenant => Some(due),
-            _ => None,
+            Some((t, by, earliest)) if t == tenant => match earliest {
+                Some(at) => at > now_ms,
+                None => now_ms <= by,
+            },
+            _ => false,
         }
     }
 
@@ -290,9 +298,11 @@ impl Tx<'_> {
     }
 }
 
-/// A tenant's earliest deadline (see [`PgTx::begin_with`]).
-const NEXT_DUE_OF: &str =
-    "SELECT MIN(deadline_at) FROM requests WHERE tenant = ?1 AND deadline_at IS NOT NULL";
+/// A tenant's earliest deadline at or before a moment (see
+/// [`PgTx::begin_with`]): when there is none, the index scan stops at its
+/// first entry without reading the table.
+const NEXT_DUE_OF: &str = "SELECT MIN(deadline_at) FROM requests
+     WHERE tenant = ?1 AND deadline_at IS NOT NULL AND deadline_at <= ?2";
 
 /// Run `q` in order, every statement sent before the first answer is awaited
 /// (one round trip). The first failure is the answer; the server skips what
