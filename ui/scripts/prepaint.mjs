@@ -59,8 +59,39 @@ for (const [, attrs, text] of page.css.matchAll(STYLE)) {
   rules.push(m ? `@media ${m}{${text}}` : text);
 }
 const html5 = page.html.replace(STYLE, "");
-const sheet = rules.join("\n");
+// Only the rules for classes the page uses (Griffel emits every slot of every
+// makeStyles the render touched: about half is for states not on screen).
+const used = new Set([...`${html5} ${page.avatars}`.matchAll(/class="([^"]*)"/g)].flatMap((m) => m[1].split(/\s+/)));
+// An open category's chevron points up: Fluent turns it with a motion that
+// runs in the browser only, so the server render draws it pointing down.
+const motions = `[aria-expanded="true"]>.fui-NavCategoryItem__expandIcon{transform:rotate(180deg)}`;
+const sheet = `${prune(rules.join("\n"), used)}\n${motions}`;
 if (/<style/.test(html5)) throw new Error("prepaint: a style element is left in the page");
+/** CSS without the rules whose selectors name no class in `used` (keyframes and other at-rules kept). */
+function prune(css, used) {
+  const out = [];
+  let i = 0;
+  while (i < css.length) {
+    const open = css.indexOf("{", i);
+    if (open < 0) break;
+    let depth = 1;
+    let j = open + 1;
+    for (; j < css.length && depth > 0; j++) depth += css[j] === "{" ? 1 : css[j] === "}" ? -1 : 0;
+    const prelude = css.slice(i, open).trim();
+    const body = css.slice(open + 1, j - 1);
+    if (/^@(media|supports|container|layer)/.test(prelude)) {
+      const inner = prune(body, used);
+      if (inner) out.push(`${prelude}{${inner}}`);
+    } else if (prelude.startsWith("@")) {
+      out.push(`${prelude}{${body}}`);
+    } else {
+      const classes = [...prelude.matchAll(/\.([\w-]+)/g)].map((m) => m[1]);
+      if (classes.length === 0 || classes.some((c) => used.has(c))) out.push(`${prelude}{${body}}`);
+    }
+    i = j;
+  }
+  return out.join("");
+}
 const hash = (text) => createHash("sha256").update(text).digest("hex").slice(0, 8);
 const cssName = `prepaint-${hash(sheet)}.css`;
 writeFileSync(join(DIST, "assets", cssName), sheet);
