@@ -145,37 +145,8 @@ pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
     }
 }
 
-/// WebKit rasterises the page with Skia on the GPU. Without a GPU (no DRM
-/// render node, or Mesa told to render in software: a VM, a remote session,
-/// Xvfb) that GPU is Mesa's software OpenGL (llvmpipe), much slower than
-/// Skia's own CPU rasteriser: under Xvfb the first frame of Service requests
-/// took ~380 ms instead of ~160 ms. There, WebKit is asked to paint on the CPU
-/// (`WEBKIT_SKIA_ENABLE_CPU_RENDERING`; compositing stays on). With a GPU
-/// nothing changes, and a value the user set is kept. Called first thing,
-/// before any thread or the web process starts.
-#[cfg(target_os = "linux")]
-fn cpu_raster_without_gpu() {
-    const VAR: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
-    if std::env::var_os(VAR).is_some() {
-        return;
-    }
-    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
-        d.flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
-    });
-    let software = matches!(
-        std::env::var("LIBGL_ALWAYS_SOFTWARE").as_deref(),
-        Ok("1" | "true")
-    );
-    if !render_node || software {
-        std::env::set_var(VAR, "1");
-    }
-}
-
 pub fn run() {
     started();
-    #[cfg(target_os = "linux")]
-    cpu_raster_without_gpu();
     let context = tauri::generate_context!();
     // `--archive PATH`: a read-only window on a store copy, a process of its own.
     if let Some(path) = archive::archive_path_from(std::env::args().skip(1)) {
