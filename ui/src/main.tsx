@@ -1,11 +1,20 @@
-import { StrictMode } from "react";
+import { StrictMode, useLayoutEffect } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { parseHash, storedTenant } from "./AppContext";
 import { startBoot } from "./boot";
 import { preloadPage } from "./pages";
 import { firstRequestsQuery } from "./pages/requests/query";
+import { PREPAINT_ATTR } from "./prepaint/shared";
 import "./index.css";
+
+/** Once React has rendered (it replaced #root's children), the static first paint's styles go too. */
+function DropPrepaint() {
+  useLayoutEffect(() => {
+    for (const el of document.querySelectorAll(`[${PREPAINT_ATTR}]`)) el.remove();
+  }, []);
+  return null;
+}
 
 const root = document.getElementById("root");
 if (root) {
@@ -19,6 +28,7 @@ if (root) {
     createRoot(root).render(
       <StrictMode>
         <App boot={boot.status === "fulfilled" ? boot.value : undefined} />
+        <DropPrepaint />
       </StrictMode>,
     );
   });

@@ -25,6 +25,7 @@ import {
   type Transport,
   type Unlisten,
 } from "./transport";
+import { PREPAINTED } from "../prepaint/shared";
 
 // The transport's types and event names live in ./transport (the mock imports
 // them from there); importers of this module keep finding them here.
@@ -337,7 +338,8 @@ let readyReported = false;
  * started: the cold-start benchmark's "first paint". Never fails the page.
  */
 export function reportFirstPaint(page: string): void {
-  if (readyReported) return;
+  // The static first paint (prepaint/) already reported it.
+  if (readyReported || (typeof window !== "undefined" && PREPAINTED in window)) return;
   readyReported = true;
   requestAnimationFrame(() =>
     requestAnimationFrame(() => {

@@ -214,5 +214,7 @@ export function useTickValue<T extends string | number | boolean>(view: (now: nu
     replanTick();
   });
   const subscribe = useCallback((l: () => void) => subscribeTick(l, (now) => dueRef.current(now)), []);
-  return useSyncExternalStore(subscribe, () => view(readTickNow()));
+  const snapshot = () => view(readTickNow());
+  // (The same on the server: the static first paint is rendered at build time.)
+  return useSyncExternalStore(subscribe, snapshot, snapshot);
 }

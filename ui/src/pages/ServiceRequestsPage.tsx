@@ -33,9 +33,17 @@ import { useDebounced, useLockboxEvents, useTickValue } from "../lib/hooks";
 import { formatDateTime, relativeTime, relativeTimeChangesAt, relativeTimeSlack, shortId } from "../lib/time";
 import { takeBootRequests } from "../boot";
 import { RequestDetailsDrawer } from "./requests/RequestDetailsDrawer";
-import { initialStatus as statusFrom, isStatusFilter, PAGE_SIZE, requestsQuery, type StatusFilter } from "./requests/query";
+import {
+  deadlineOf,
+  initialStatus as statusFrom,
+  isStatusFilter,
+  PAGE_SIZE,
+  requestsQuery,
+  URGENT_MS,
+  type StatusFilter,
+} from "./requests/query";
 
-export { PAGE_SIZE };
+export { deadlineOf, PAGE_SIZE };
 
 export const STATUS_FILTERS: Array<{ value: StatusFilter; label: string }> = [
   { value: "pending", label: "Pending" },
@@ -76,17 +84,6 @@ const useStyles = makeStyles({
   code: { fontFamily: tokens.fontFamilyMonospace },
   countdownUrgent: { color: tokens.colorPaletteRedForeground1, fontWeight: tokens.fontWeightSemibold },
 });
-
-/** The instant a live request changes by itself, and what it becomes. */
-export function deadlineOf(r: RequestDto): { at: number; label: string; after: string } | null {
-  if (r.state === "pending" || r.state === "awaiting_provider") {
-    return { at: Date.parse(r.expires_at), label: "Expires in", after: "Expired" };
-  }
-  if (r.state === "approved" && r.access_ends_at) {
-    return { at: Date.parse(r.access_ends_at), label: "Access ends in", after: "Completed" };
-  }
-  return null;
-}
 
 /** `initialRequest`: a request whose details open at once (a notification click, a tray item). */
 export function ServiceRequestsPage({ initialStatus, initialRequest }: { initialStatus?: string; initialRequest?: string }) {
@@ -404,8 +401,6 @@ function RelativeTime({ iso }: { iso: string }) {
   const text = useTickValue((now) => relativeTime(iso, now), relativeDue(iso));
   return <span title={formatDateTime(iso)}>{text}</span>;
 }
-
-const URGENT_MS = 15 * 60 * 1000;
 
 function Countdown({ request, urgentClass }: { request: RequestDto; urgentClass: string }) {
   const d = deadlineOf(request);

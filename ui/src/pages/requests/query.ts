@@ -1,5 +1,6 @@
 // The Service requests page's list query, shared with the boot path (main.tsx),
 // which asks for the first page before the page's own code has loaded.
+import type { RequestDto } from "../../bindings/RequestDto";
 import type { RequestQuery } from "../../bindings/RequestQuery";
 import type { RequestSort } from "../../bindings/RequestSort";
 import type { RequestState } from "../../bindings/RequestState";
@@ -43,3 +44,17 @@ export function requestsQuery(status: StatusFilter, search: string, sort: Reques
 export function firstRequestsQuery(status: string | undefined): RequestQuery {
   return requestsQuery(initialStatus(status), "", "newest");
 }
+
+/** The instant a live request changes by itself, and what it becomes. */
+export function deadlineOf(r: RequestDto): { at: number; label: string; after: string } | null {
+  if (r.state === "pending" || r.state === "awaiting_provider") {
+    return { at: Date.parse(r.expires_at), label: "Expires in", after: "Expired" };
+  }
+  if (r.state === "approved" && r.access_ends_at) {
+    return { at: Date.parse(r.access_ends_at), label: "Access ends in", after: "Completed" };
+  }
+  return null;
+}
+
+/** A countdown this close to its deadline is shown urgent. */
+export const URGENT_MS = 15 * 60 * 1000;
