@@ -5,6 +5,7 @@ import { screen } from "@testing-library/react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { boot } from "../api/client";
 import { firstRequestsQuery } from "../pages/requests/query";
+import { TEST_NOW } from "../test/clock";
 import { renderApp, setupMock } from "../test/utils";
 import { avatarColorIndex, fill } from "./prepaint";
 import { render as renderTemplate } from "./ssr";
@@ -59,7 +60,8 @@ describe("static first paint", () => {
     setupMock();
     const b = await boot(null, firstRequestsQuery(undefined));
     expect(b.requests?.items.length).toBeGreaterThan(0);
-    const painted = fill(fragment(page.html), fragment(page.avatars), b, Date.now());
+    // The tests' clock stands at TEST_NOW (setup.ts), for React's render too.
+    const painted = fill(fragment(page.html), fragment(page.avatars), b, TEST_NOW);
     expect(painted).not.toBeNull();
     if (!painted) return;
 
@@ -82,8 +84,8 @@ describe("static first paint", () => {
     setupMock();
     const b = await boot(null, firstRequestsQuery(undefined));
     const empty = { ...b, requests: { items: [], next_cursor: null, total: 0 } };
-    expect(fill(fragment(page.html), fragment(page.avatars), empty, Date.now())).toBeNull();
+    expect(fill(fragment(page.html), fragment(page.avatars), empty, TEST_NOW)).toBeNull();
     const archive = { ...b, session: { ...b.session, archive: {} as never } };
-    expect(fill(fragment(page.html), fragment(page.avatars), archive, Date.now())).toBeNull();
+    expect(fill(fragment(page.html), fragment(page.avatars), archive, TEST_NOW)).toBeNull();
   });
 });
