@@ -18,19 +18,8 @@ import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestState } from "../bindings/RequestState";
 import { startBoot } from "../boot";
 import { ServiceRequestsPage } from "../pages";
-import { firstRequestsQuery } from "../pages/requests/query";
+import { firstRequestsQuery, REQUEST_STATES } from "../pages/requests/query";
 import { AVATAR_COLORS } from "./shared";
-
-const STATES: RequestState[] = [
-  "pending",
-  "awaiting_provider",
-  "approved",
-  "completed",
-  "rejected",
-  "expired",
-  "canceled",
-  "revoked",
-];
 
 function row(i: number, state: RequestState, now: number, urgent = false): RequestDto {
   const iso = (ms: number) => new Date(now + ms).toISOString();
@@ -66,7 +55,7 @@ export async function render(): Promise<{ html: string; css: string; avatars: st
   const noWindow = g.window === undefined;
   if (noWindow) g.window = { location: { hash: "#/requests" } };
   const now = Date.now();
-  const items = [...STATES.map((s, i) => row(i, s, now)), row(STATES.length, "pending", now, true)];
+  const items = [...REQUEST_STATES.map((s, i) => row(i, s, now)), row(REQUEST_STATES.length, "pending", now, true)];
   const boot: BootDto = {
     session: {
       user: "USER",

@@ -9,7 +9,8 @@ export const PAGE_SIZE = 20;
 
 export type StatusFilter = RequestState | "all";
 
-const STATUS_VALUES: ReadonlyArray<string> = [
+/** Every state a request can be in. */
+export const REQUEST_STATES: ReadonlyArray<RequestState> = [
   "pending",
   "awaiting_provider",
   "approved",
@@ -18,8 +19,9 @@ const STATUS_VALUES: ReadonlyArray<string> = [
   "expired",
   "canceled",
   "revoked",
-  "all",
-] satisfies ReadonlyArray<StatusFilter>;
+];
+
+const STATUS_VALUES: ReadonlyArray<string> = [...REQUEST_STATES, "all"] satisfies ReadonlyArray<StatusFilter>;
 
 export function isStatusFilter(s: string | undefined): s is StatusFilter {
   return s !== undefined && STATUS_VALUES.includes(s);
