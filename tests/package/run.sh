@@ -30,9 +30,18 @@ bad()  { failed=$((failed + 1)); echo "FAIL - $*" >&2; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 # What this test creates on the machine; nothing of the admin's is touched.
-if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q "ok installed"; then
-  die "$PKG is already installed: this test installs and removes it (dpkg -P $PKG first)"
+# MARK says "this test installed the package": a run that was cut off (a CI job
+# killed inside dpkg) leaves it behind, and only then is an installed package
+# this test's own to remove.
+MARK=/var/tmp/lockbox-package-test.installed
+if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q "ok installed\|half-\|unpacked"; then
+  [ -e "$MARK" ] \
+    || die "$PKG is already installed: this test installs and removes it (dpkg -P $PKG first)"
+  echo "# removing the $PKG an earlier, interrupted run of this test installed"
+  dpkg -P "$PKG" || die "dpkg -P $PKG (left by an interrupted run) failed"
+  rm -f "$ENVFILE"; rmdir /etc/lockbox 2>/dev/null || true
 fi
+rm -f "$MARK"
 [ ! -e "$ENVFILE" ] || die "$ENVFILE exists: this test writes its own (move it away first)"
 if getent passwd lockbox >/dev/null; then
   # Left by an earlier run of this test (the package keeps the user, by design).
@@ -45,7 +54,7 @@ SERVE_PID=
 cleanup() {
   [ -n "$SERVE_PID" ] && kill -KILL "$SERVE_PID" 2>/dev/null || true
   rm -f "$ENVFILE"; rmdir /etc/lockbox 2>/dev/null || true
-  dpkg -P "$PKG" >/dev/null 2>&1 || true
+  dpkg -P "$PKG" >/dev/null 2>&1 && rm -f "$MARK"
   getent passwd lockbox >/dev/null && userdel lockbox
   rm -rf /var/lib/lockbox
 }
@@ -68,6 +77,7 @@ for f in "${SHIPPED[@]}"; do
 done
 
 echo "# dpkg -i $DEB"
+touch "$MARK"
 dpkg -i "$DEB" || die "dpkg -i $DEB failed"
 
 for f in "${SHIPPED[@]}"; do check "installed: $f" test -s "$f"; done
