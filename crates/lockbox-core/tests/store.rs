@@ -7,7 +7,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use lockbox_core::model::*;
-use lockbox_core::store::{Store, SCHEMA_VERSION};
+use lockbox_core::store::{Read, Store, SCHEMA_VERSION};
 use lockbox_core::testing;
 use lockbox_core::Principal;
 use lockbox_core::{Engine, ErrorCode, ManualClock, Time};
@@ -199,6 +199,73 @@ fn a_write_fails_whole_when_a_statement_sent_without_waiting_fails() {
         .write_tenant("default", move |tx| tx.insert_request(&c))
         .unwrap();
     assert_eq!(e.request("default", &copy.id).unwrap().id, copy.id);
+}
+
+/// Reads named before a write ([`Store::reads_first`]; on PostgreSQL sent
+/// with BEGIN) answer the use case's first identical reads, and only until
+/// it changes something: a read after a change sees the change.
+#[test]
+fn reads_named_before_a_write_answer_only_until_it_changes_something() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let (mut e, _loc) = testing::engine_and_location(clock, "root").unwrap();
+    let filed = e.file_request("default", &new_request("eng")).unwrap();
+    let id = filed.id.clone();
+    let reads = [
+        Read::Request {
+            tenant: "default",
+            id: &id,
+        },
+        Read::User {
+            tenant: "default",
+            name: "root",
+        },
+        Read::Settings { tenant: "default" },
+    ];
+    let seen = e.request("default", &id).unwrap();
+    assert_eq!(seen.state, State::AwaitingProvider);
+    let (after, role, settings) = e
+        .store()
+        .reads_first(&reads)
+        .write_tenant("default", |tx| {
+            let mut changed = seen.clone();
+            changed.state = State::Canceled;
+            changed.closed_at = Some(t0());
+            tx.update_request(&changed, seen.decisions.len())?;
+            // Named, but first read after a change: read after it.
+            let after = tx.request("default", &id)?.unwrap();
+            Ok((after, tx.role("default", "root")?, tx.settings("default")?))
+        })
+        .unwrap();
+    assert_eq!(
+        after.state,
+        State::Canceled,
+        "a read after a change sees it"
+    );
+    assert_eq!(role, Some(Role::Admin));
+    assert!(settings.is_some());
+    // Read twice, unchanged: the same answer (the second from the store).
+    let (a, b) = e
+        .store()
+        .reads_first(&reads)
+        .write_tenant("default", |tx| {
+            Ok((tx.request("default", &id)?, tx.request("default", &id)?))
+        })
+        .unwrap();
+    assert_eq!(a.unwrap().state, State::Canceled);
+    assert_eq!(b.unwrap().state, State::Canceled);
+    // A named read of another request than the one read: not mixed up.
+    let other = e.file_request("default", &new_request("eng2")).unwrap();
+    let got = e
+        .store()
+        .reads_first(&[Read::Request {
+            tenant: "default",
+            id: &other.id,
+        }])
+        .write_tenant("default", |tx| tx.request("default", &id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.id, id);
+    assert_eq!(got.state, State::Canceled);
 }
 
 #[test]

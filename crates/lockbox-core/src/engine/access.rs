@@ -3,6 +3,7 @@
 use super::{load, Engine};
 use crate::machine::{self, AuditRecord};
 use crate::model::*;
+use crate::store::Read;
 use crate::{Error, ErrorCode, Result};
 use serde_json::json;
 
@@ -30,6 +31,7 @@ impl Engine {
         let decision = self.write_after_due(
             "record an action under a grant",
             tenant,
+            &[Read::Request { tenant, id }],
             |tx, _, tail, now| {
                 let req = load(tx, tenant, id)?;
                 let mut d = machine::access(&req, now);

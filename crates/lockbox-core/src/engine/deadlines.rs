@@ -6,7 +6,7 @@ use crate::clock::Time;
 use crate::machine;
 use crate::model::*;
 use crate::receipts::Signer;
-use crate::store::{AuditTail, Tx};
+use crate::store::{AuditTail, Read, Tx};
 use crate::Result;
 
 /// How many due requests one sweep transaction handles.
@@ -70,6 +70,7 @@ impl Engine {
         &mut self,
         what: &'static str,
         tenant: &str,
+        reads: &[Read<'_>],
         f: impl FnOnce(&Tx<'_>, &Signer, &mut AuditTail, Time) -> Result<T> + Send,
     ) -> Result<T> {
         let mut swept = 0;
@@ -81,6 +82,7 @@ impl Engine {
             .store
             .doing(what)
             .due_by(soon)
+            .reads_first(reads)
             .write_tenant(tenant, |tx| {
                 // Read the clock under the write lock: a write that waited for
                 // another writer is judged at the time it is written.

@@ -5,14 +5,15 @@ use super::{ensure_tenant, load, tenant_settings, Engine};
 use crate::identity::Principal;
 use crate::machine::{self, Effect, Event};
 use crate::model::*;
-use crate::store::Tx;
+use crate::store::{Read, Tx};
 use crate::{Error, Result};
 
 impl Engine {
     /// File a new request (the provider engineer's side).
     pub fn file_request(&mut self, tenant: &str, new: &NewRequest) -> Result<Request> {
         let id = uuid::Uuid::now_v7().to_string();
-        self.write_after_due("file a request", tenant, |tx, signer, tail, now| {
+        let reads = [Read::Settings { tenant }];
+        self.write_after_due("file a request", tenant, &reads, |tx, signer, tail, now| {
             let settings = tenant_settings(tx, tenant)?;
             let t = machine::create(id, tenant, new, &settings, now)?;
             Write::new(tx, signer, tail, now).persist_new(&t)?;
@@ -53,7 +54,16 @@ impl Engine {
         by: Option<&Principal>,
         make: impl FnOnce(&Tx<'_>, &Request) -> Result<Event> + Send,
     ) -> Result<Request> {
-        self.write_after_due(what, tenant, |tx, signer, tail, now| {
+        // What the use case reads first: the request, and the role of the
+        // customer deciding (approve, reject and revoke ask for it).
+        let mut reads = vec![Read::Request { tenant, id }];
+        if let Some(by) = by {
+            reads.push(Read::User {
+                tenant,
+                name: by.name(),
+            });
+        }
+        self.write_after_due(what, tenant, &reads, |tx, signer, tail, now| {
             let req = load(tx, tenant, id)?;
             let ev = make(tx, &req)?;
             let mut t = machine::step(&req, &ev, now)?;

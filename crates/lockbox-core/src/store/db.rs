@@ -26,7 +26,7 @@ use super::pg_tx::{pg_params, run_queued, PgTx, Queued, Txn};
 pub use super::dialect::Dialect;
 
 /// A statement parameter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum P<'a> {
     Null,
     Int(i64),
@@ -40,6 +40,25 @@ impl P<'_> {
             P::Null => P::Null,
             P::Int(i) => P::Int(*i),
             P::Text(s) => P::Text(Cow::Owned(s.to_string())),
+        }
+    }
+}
+
+/// A read sent ahead of the use case that makes it
+/// ([`super::Store::reads_first`]): its statement and parameters, and on
+/// PostgreSQL, once sent with BEGIN, its rows.
+pub(super) struct Prefetched {
+    pub(super) sql: &'static str,
+    pub(super) params: Vec<P<'static>>,
+    pub(super) rows: Vec<tokio_postgres::Row>,
+}
+
+impl Prefetched {
+    pub(super) fn new(sql: &'static str, params: Vec<P<'static>>) -> Prefetched {
+        Prefetched {
+            sql,
+            params,
+            rows: Vec::new(),
         }
     }
 }
@@ -376,14 +395,6 @@ impl<'c> Tx<'c> {
                     format!("{sql}; COMMIT")
                 };
                 let client = txn.client();
-                // A row count is checked here, not by the server: such a
-                // statement is answered before COMMIT is sent.
-                let queued = if queued.iter().any(|q| q.one_row.is_some()) {
-                    rt.block_on(run_queued(client, &queued))?;
-                    Vec::new()
-                } else {
-                    queued
-                };
                 let (sent, committed) = rt.block_on(futures_util::future::join(
                     run_queued(client, &queued),
                     client.batch_execute(&batch),
@@ -509,6 +520,20 @@ impl<'c> Tx<'c> {
             }
             Inner::Pg(tx) => {
                 let mut tx = tx.borrow_mut();
+                // Sent with BEGIN, answered already (nothing changed since).
+                let ahead = tx
+                    .prefetched
+                    .iter()
+                    .position(|r| r.sql == sql && r.params == params);
+                if let Some(i) = ahead {
+                    for r in &tx.prefetched.swap_remove(i).rows {
+                        n += 1;
+                        if !f(&Row::Pg(r))? {
+                            break;
+                        }
+                    }
+                    return Ok(n);
+                }
                 let st = tx.statement(sql)?;
                 let q = std::mem::take(&mut tx.queued);
                 let PgTx { txn, rt, .. } = &*tx;
@@ -546,7 +571,9 @@ impl<'c> Tx<'c> {
             Inner::Pg(tx) => {
                 let mut tx = tx.borrow_mut();
                 let st = tx.statement(sql)?;
-                tx.next_due = None; // a change: what was read before may not hold
+                // A change: what was read before may not hold.
+                tx.next_due = None;
+                tx.prefetched.clear();
                 let q = std::mem::take(&mut tx.queued);
                 let PgTx { txn, rt, .. } = &*tx;
                 let tx = txn.client();
@@ -564,8 +591,9 @@ impl<'c> Tx<'c> {
     /// a lock): on PostgreSQL it is sent with the transaction's next
     /// statement or its commit, in order, so several cost one round trip.
     /// A failure fails that next call (and so the transaction). `one_row`:
-    /// the error if it does not change exactly one row (checked when its
-    /// answer arrives, always before COMMIT is sent).
+    /// the error if it does not change exactly one row (on PostgreSQL the
+    /// server checks it, so that it fails the statement and the rest of the
+    /// transaction is skipped: see [`one_row_checked`]).
     pub(super) fn put(&self, sql: &str, params: &[P<'_>], one_row: Option<&str>) -> Result<()> {
         match &self.inner {
             Inner::Lite(_) => {
@@ -577,8 +605,13 @@ impl<'c> Tx<'c> {
             }
             Inner::Pg(tx) => {
                 let mut tx = tx.borrow_mut();
-                let st = tx.statement(sql)?;
-                tx.next_due = None; // a change: what was read before may not hold
+                let st = match one_row {
+                    Some(_) => tx.statement(&one_row_checked(sql))?,
+                    None => tx.statement(sql)?,
+                };
+                // A change: what was read before may not hold.
+                tx.next_due = None;
+                tx.prefetched.clear();
                 tx.queued.push(Queued {
                     st,
                     params: params.iter().map(P::to_static).collect(),
@@ -588,6 +621,15 @@ impl<'c> Tx<'c> {
             }
         }
     }
+}
+
+/// `sql` (an INSERT, UPDATE or DELETE) as a statement that fails unless it
+/// changes exactly one row: the server divides by whether the count is 1,
+/// so a queued statement's row count fails the transaction before COMMIT
+/// without a round trip of its own. [`run_queued`] turns that failure into
+/// the statement's own error.
+fn one_row_checked(sql: &str) -> String {
+    format!("WITH changed AS ({sql} RETURNING 1) SELECT 1 / (COUNT(*) = 1)::int FROM changed")
 }
 
 /// A statement prepared for [`Query::open`]: several cursors of one

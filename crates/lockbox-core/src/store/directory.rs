@@ -6,6 +6,16 @@ use crate::clock::{from_millis, to_millis, Time};
 use crate::model::{Role, Settings, Tenant, User};
 use crate::Result;
 
+/// A tenant's settings ([`Tx::settings`]): `?1` the tenant.
+pub(super) const SETTINGS_OF: &str =
+    "SELECT lockbox_enabled, request_lifetime_s, max_access_duration_s, approvals_required,
+            provider_approvals_required, reminder_lead_s
+     FROM settings WHERE tenant = ?1";
+
+/// A user of a tenant ([`Tx::user`]): `?1` the tenant, `?2` the name.
+pub(super) const USER_BY_NAME: &str =
+    "SELECT name, role, email, created_at FROM users WHERE tenant = ?1 AND name = ?2";
+
 impl Tx<'_> {
     pub fn tenants(&self) -> Result<Vec<Tenant>> {
         self.rows(
@@ -36,22 +46,16 @@ impl Tx<'_> {
     }
 
     pub fn settings(&self, tenant: &str) -> Result<Option<Settings>> {
-        self.opt(
-            "SELECT lockbox_enabled, request_lifetime_s, max_access_duration_s, approvals_required,
-                    provider_approvals_required, reminder_lead_s
-             FROM settings WHERE tenant = ?1",
-            p![tenant],
-            |r| {
-                Ok(Settings {
-                    lockbox_enabled: r.get(0)?,
-                    request_lifetime_s: r.get(1)?,
-                    max_access_duration_s: r.get(2)?,
-                    approvals_required: r.get(3)?,
-                    provider_approvals_required: r.get(4)?,
-                    reminder_lead_s: r.get(5)?,
-                })
-            },
-        )
+        self.opt(SETTINGS_OF, p![tenant], |r| {
+            Ok(Settings {
+                lockbox_enabled: r.get(0)?,
+                request_lifetime_s: r.get(1)?,
+                max_access_duration_s: r.get(2)?,
+                approvals_required: r.get(3)?,
+                provider_approvals_required: r.get(4)?,
+                reminder_lead_s: r.get(5)?,
+            })
+        })
     }
 
     pub fn put_settings(&self, tenant: &str, s: &Settings) -> Result<()> {
@@ -88,11 +92,7 @@ impl Tx<'_> {
     }
 
     pub fn user(&self, tenant: &str, name: &str) -> Result<Option<User>> {
-        self.opt(
-            "SELECT name, role, email, created_at FROM users WHERE tenant = ?1 AND name = ?2",
-            p![tenant, name],
-            map_user,
-        )
+        self.opt(USER_BY_NAME, p![tenant, name], map_user)
     }
 
     pub fn role(&self, tenant: &str, name: &str) -> Result<Option<Role>> {

@@ -115,6 +115,37 @@ pub struct Store {
     /// The next tenant write's horizon for its tenant's due transitions
     /// ([`Store::due_by`]), in ms.
     due_by: Option<i64>,
+    /// The reads the next tenant write starts with ([`Store::reads_first`]).
+    reads: Vec<db::Prefetched>,
+}
+
+/// A read that a tenant write's use case makes first, named before the
+/// write starts ([`Store::reads_first`]). Each is the statement of the
+/// [`Tx`] method named, with the same parameters.
+#[derive(Debug, Clone, Copy)]
+pub enum Read<'a> {
+    /// [`Tx::request`]: a request and its decisions.
+    Request { tenant: &'a str, id: &'a str },
+    /// [`Tx::settings`]: the tenant's settings.
+    Settings { tenant: &'a str },
+    /// [`Tx::user`] (and so [`Tx::role`]): one user of the tenant.
+    User { tenant: &'a str, name: &'a str },
+}
+
+impl Read<'_> {
+    fn statement(&self) -> db::Prefetched {
+        use db::ToP;
+        let (sql, params) = match *self {
+            Read::Request { tenant, id } => {
+                (requests::REQUEST_BY_ID, vec![id.to_p(), tenant.to_p()])
+            }
+            Read::Settings { tenant } => (directory::SETTINGS_OF, vec![tenant.to_p()]),
+            Read::User { tenant, name } => {
+                (directory::USER_BY_NAME, vec![tenant.to_p(), name.to_p()])
+            }
+        };
+        db::Prefetched::new(sql, params.iter().map(db::P::to_static).collect())
+    }
 }
 
 /// The connection of either backend.
@@ -175,6 +206,7 @@ impl Store {
             read_only: None,
             doing: None,
             due_by: None,
+            reads: Vec::new(),
         })
     }
 
@@ -239,6 +271,7 @@ impl Store {
             read_only: None,
             doing: None,
             due_by: None,
+            reads: Vec::new(),
         };
         store.configure().map_err(|e| with_path(path, e))?;
         store.migrate().map_err(|e| with_path(path, e))?;
@@ -253,6 +286,7 @@ impl Store {
             read_only: None,
             doing: None,
             due_by: None,
+            reads: Vec::new(),
         };
         store.configure()?;
         store.migrate()?;
@@ -279,6 +313,7 @@ impl Store {
             read_only: Some(access),
             doing: None,
             due_by: None,
+            reads: Vec::new(),
         };
         // The first read: it also proves the file is a database.
         let v = store.user_version().map_err(|e| match &store.read_only {
@@ -342,6 +377,19 @@ impl Store {
     /// due query is skipped). Later than `by`, the due query runs as usual.
     pub fn due_by(&mut self, by: crate::clock::Time) -> &mut Store {
         self.due_by = Some(crate::clock::to_millis(by));
+        self
+    }
+
+    /// The next [`Store::write_tenant`]'s use case starts with `reads`
+    /// (before it changes anything): on PostgreSQL they go out in the same
+    /// message as BEGIN and the locks, and the use case's own calls get
+    /// their answers without a round trip each. A read not made, or made
+    /// after a change, runs as usual (what it would have read may have
+    /// changed). SQLite reads in-process: nothing to save.
+    pub fn reads_first(&mut self, reads: &[Read<'_>]) -> &mut Store {
+        if matches!(self.conn, Conn::Pg(_)) {
+            self.reads = reads.iter().map(Read::statement).collect();
+        }
         self
     }
 
@@ -474,13 +522,14 @@ impl Store {
         f: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         let due_by = self.due_by.take();
+        let reads = std::mem::take(&mut self.reads);
         if self.read_only.is_some() {
             return Err(self.refuse_write());
         }
         self.doing = None;
         let conn = match &mut self.conn {
             Conn::Lite(c) => c,
-            Conn::Pg(pg) => return pg.write(scope, due_by, f),
+            Conn::Pg(pg) => return pg.write(scope, due_by, reads, f),
         };
         // SQLite has one writer at a time: every scope is the whole store.
         let mut tx = Tx::lite(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);

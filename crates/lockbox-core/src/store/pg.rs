@@ -15,9 +15,9 @@
 //! `REPEATABLE READ READ ONLY` transaction: one consistent snapshot, as a
 //! SQLite read transaction, that never waits for a writer.
 
-use super::db::{ToP, Tx, P};
+use super::db::{Prefetched, ToP, Tx, P};
 use super::errors::pg_error;
-use super::pg_tx::{PgTx, Session};
+use super::pg_tx::{Ahead, PgTx, Session};
 use super::Scope;
 use crate::{Error, ErrorCode, Result};
 use std::sync::Arc;
@@ -273,6 +273,7 @@ impl PgConn {
         &mut self,
         scope: Scope<'_>,
         due_by: Option<i64>,
+        reads: Vec<Prefetched>,
         f: impl FnOnce(&Tx<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         self.conn()?;
@@ -307,6 +308,12 @@ impl PgConn {
             (Scope::Tenant(t), Some(by)) => Some((t, by)),
             _ => None,
         };
+        // The use case's first reads, after the due check: only a tenant's
+        // write (a sweep's `TryTenant` may not get its lock).
+        let reads = match scope {
+            Scope::Tenant(_) => reads,
+            _ => Vec::new(),
+        };
         if matches!(scope, Scope::All) {
             self.session.store_id = None;
         }
@@ -317,7 +324,7 @@ impl PgConn {
             sql,
             &params,
             try_only,
-            due_of,
+            Ahead { due_of, reads },
         )?;
         let mut tx = Tx::pg(pg_tx);
         if !locked {

@@ -4,11 +4,12 @@
 //! waiting for their answers ([`super::db::Tx::put`], pipelined).
 
 use super::audit_log::TenantTail;
-use super::db::{Inner, Row, Tx, P};
+use super::db::{Inner, Prefetched, Row, Tx, P};
 use super::dialect::to_postgres;
 use super::errors::pg_error;
 use crate::{Error, Result};
 use std::collections::HashMap;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
@@ -48,6 +49,9 @@ pub struct PgTx<'c> {
     /// is at or before that moment: read with BEGIN and the tenant's lock,
     /// forgotten at this transaction's first change.
     pub(super) next_due: Option<(String, i64, Option<i64>)>,
+    /// Reads sent with BEGIN and their answers, each taken by the first
+    /// identical read ([`Tx::each`]); all forgotten at the first change.
+    pub(super) prefetched: Vec<Prefetched>,
     /// The chain heads this transaction wrote.
     pub(super) appended: Option<Tails>,
     /// The session's remembered heads were found current in this
@@ -92,11 +96,20 @@ impl Drop for Hand<'_> {
     }
 }
 
+/// What a write's first message asks after its locks ([`PgTx::begin_with`]).
+pub(super) struct Ahead<'a> {
+    /// A tenant and a moment: whether anything of the tenant falls due by then.
+    pub(super) due_of: Option<(&'a str, i64)>,
+    /// The use case's first reads.
+    pub(super) reads: Vec<Prefetched>,
+}
+
 /// A statement of [`Tx::put`], waiting to go out with the next one.
 pub(super) struct Queued {
     pub(super) st: Statement,
     pub(super) params: Vec<P<'static>>,
-    /// The error if it does not change exactly one row.
+    /// The error if it does not change exactly one row (the statement was
+    /// prepared to fail then: `db::one_row_checked`).
     pub(super) one_row: Option<String>,
 }
 
@@ -113,6 +126,7 @@ impl<'c> PgTx<'c> {
             session,
             queued: Vec::new(),
             next_due: None,
+            prefetched: Vec::new(),
             appended: None,
             tails_trusted: false,
         }
@@ -120,11 +134,14 @@ impl<'c> PgTx<'c> {
 
     /// Open a write transaction by hand: BEGIN and `first` (a statement of
     /// one row: the locks) sent as one message. With `answer`, the row's
-    /// first column (a boolean), else true. With `due_of` (a tenant, a
+    /// first column (a boolean), else true. `ahead`: what else the message
+    /// asks. With `due_of` (a tenant, a
     /// moment), whether anything of that tenant falls due by then is read
     /// in the same message, after the locks (a statement of its own: its
     /// snapshot is taken once they are held), so that a write with nothing
-    /// due need not ask again ([`Tx::nothing_due`]).
+    /// due need not ask again ([`Tx::nothing_due`]). `reads` follow, each a
+    /// statement of its own after the locks: their rows are what the use
+    /// case reads first ([`super::Store::reads_first`]).
     pub(super) fn begin_with(
         client: &'c Client,
         rt: &'c tokio::runtime::Runtime,
@@ -132,8 +149,9 @@ impl<'c> PgTx<'c> {
         first: &str,
         params: &[P<'_>],
         answer: bool,
-        due_of: Option<(&str, i64)>,
+        ahead: Ahead<'_>,
     ) -> Result<(PgTx<'c>, bool)> {
+        let Ahead { due_of, reads } = ahead;
         let mut tx = PgTx {
             txn: Txn::Hand(Hand {
                 client,
@@ -143,6 +161,7 @@ impl<'c> PgTx<'c> {
             session,
             queued: Vec::new(),
             next_due: None,
+            prefetched: Vec::new(),
             appended: None,
             tails_trusted: false,
         };
@@ -154,24 +173,44 @@ impl<'c> PgTx<'c> {
         let due_params: Vec<P<'_>> = due_of
             .map(|(t, by)| vec![P::Text(t.into()), P::Int(by)])
             .unwrap_or_default();
-        let (begun, row, due) = rt.block_on(futures_util::future::join3(
-            client.batch_execute("BEGIN"),
-            client.query_one(&st, &pg_params(params)),
-            async {
-                match &due_st {
-                    Some(st) => client
-                        .query_one(st, &pg_params(&due_params))
-                        .await
-                        .map(Some),
-                    None => Ok(None),
-                }
-            },
+        let read_sts = reads
+            .iter()
+            .map(|r| tx.statement(r.sql))
+            .collect::<Result<Vec<_>>>()?;
+        let read_params: Vec<_> = reads.iter().map(|r| pg_params(&r.params)).collect();
+        // Each is sent on its first poll, and the first poll of the whole
+        // polls them in this order.
+        let ((begun, row, due), read) = rt.block_on(futures_util::future::join(
+            futures_util::future::join3(
+                client.batch_execute("BEGIN"),
+                client.query_one(&st, &pg_params(params)),
+                async {
+                    match &due_st {
+                        Some(st) => client
+                            .query_one(st, &pg_params(&due_params))
+                            .await
+                            .map(Some),
+                        None => Ok(None),
+                    }
+                },
+            ),
+            futures_util::future::join_all(
+                read_sts
+                    .iter()
+                    .zip(&read_params)
+                    .map(|(st, p)| client.query(st, p.as_slice())),
+            ),
         ));
         begun.map_err(pg_error)?;
         let row = row.map_err(pg_error)?;
         let first = if answer { Row::Pg(&row).get(0)? } else { true };
         if let (Some((t, by)), Some(due)) = (due_of, due.map_err(pg_error)?) {
             tx.next_due = Some((t.to_string(), by, Row::Pg(&due).get(0)?));
+        }
+        drop(read_params);
+        for (mut r, rows) in reads.into_iter().zip(read) {
+            r.rows = rows.map_err(pg_error)?;
+            tx.prefetched.push(r);
         }
         Ok((tx, first))
     }
@@ -341,11 +380,13 @@ pub(super) async fn run_queued(tx: &Client, q: &[Queued]) -> Result<()> {
     })
     .await;
     for (x, out) in q.iter().zip(outs.into_iter().flatten()) {
-        let n = out.map_err(pg_error)?;
-        if let Some(what) = &x.one_row {
-            if n != 1 {
-                return Err(Error::internal(what.clone()));
-            }
+        if let Err(e) = out {
+            return Err(match &x.one_row {
+                Some(what) if e.code() == Some(&SqlState::DIVISION_BY_ZERO) => {
+                    Error::internal(what.clone())
+                }
+                _ => pg_error(e),
+            });
         }
     }
     Ok(())

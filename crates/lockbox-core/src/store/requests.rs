@@ -7,10 +7,23 @@ use crate::machine::Notice;
 use crate::model::{Decision, DecisionKind, Level, Request, RequestQuery, RequestSort, State};
 use crate::{Error, Result};
 
-pub(super) const COLUMNS: &str =
-    "id, tenant, state, case_number, workload, resource, reason, requester,
+macro_rules! request_columns {
+    () => {
+        "id, tenant, state, case_number, workload, resource, reason, requester,
     requested_duration_s, granted_duration_s, created_at, expires_at, approved_at, access_ends_at,
-    closed_at, approvals_required, provider_approvals_required, lockbox_required";
+    closed_at, approvals_required, provider_approvals_required, lockbox_required"
+    };
+}
+pub(super) const COLUMNS: &str = request_columns!();
+
+/// A request and its decisions ([`Tx::request`]): `?1` the id, `?2` the tenant.
+pub(super) const REQUEST_BY_ID: &str = concat!(
+    "SELECT ",
+    request_columns!(),
+    ", d.level, d.actor, d.decision, d.comment, d.duration_s, d.at
+     FROM requests LEFT JOIN decisions AS d ON d.request_id = requests.id
+     WHERE requests.id = ?1 AND requests.tenant = ?2 ORDER BY d.idx"
+);
 
 /// Where a decision's columns start after [`COLUMNS`].
 const DECISION_AT: usize = 18;
@@ -69,24 +82,16 @@ impl Tx<'_> {
     /// statement (a round trip on PostgreSQL), a row per decision.
     pub fn request(&self, tenant: &str, id: &str) -> Result<Option<Request>> {
         let mut req: Option<Request> = None;
-        self.each(
-            &format!(
-                "SELECT {COLUMNS}, d.level, d.actor, d.decision, d.comment, d.duration_s, d.at
-                 FROM requests LEFT JOIN decisions AS d ON d.request_id = requests.id
-                 WHERE requests.id = ?1 AND requests.tenant = ?2 ORDER BY d.idx"
-            ),
-            p![id, tenant],
-            |r| {
-                let loaded = match &mut req {
-                    Some(q) => q,
-                    None => req.insert(map_request(r)?),
-                };
-                if r.get::<Option<String>>(DECISION_AT)?.is_some() {
-                    loaded.decisions.push(map_decision(r, DECISION_AT)?);
-                }
-                Ok(true)
-            },
-        )?;
+        self.each(REQUEST_BY_ID, p![id, tenant], |r| {
+            let loaded = match &mut req {
+                Some(q) => q,
+                None => req.insert(map_request(r)?),
+            };
+            if r.get::<Option<String>>(DECISION_AT)?.is_some() {
+                loaded.decisions.push(map_decision(r, DECISION_AT)?);
+            }
+            Ok(true)
+        })?;
         Ok(req)
     }
 
