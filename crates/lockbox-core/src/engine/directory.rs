@@ -130,6 +130,21 @@ impl Engine {
         })
     }
 
+    /// Refuse `by` unless they are a user of `tenant` (any role): the rule of
+    /// the commands that read a tenant's data (`commands::Who::Member`).
+    pub fn need_member(&mut self, tenant: &str, by: &Principal) -> Result<()> {
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            match tx.role(tenant, by.name())? {
+                Some(_) => Ok(()),
+                None => Err(Error::not_permitted(format!(
+                    "{} is not a user of tenant '{tenant}'",
+                    by.name()
+                ))),
+            }
+        })
+    }
+
     /// `lockbox serve --bootstrap-admin EMAIL`: make the person who signs in
     /// with `email` an admin of the default tenant, unless a user of that
     /// name (the same person, see `text::same_person`) is already there, in
