@@ -141,6 +141,11 @@ impl OidcVerifier {
         self.issuer.as_str()
     }
 
+    /// How many times the issuer's key set has been fetched.
+    pub async fn key_set_fetches(&self) -> u64 {
+        self.keys.read().await.as_ref().map_or(0, |k| k.generation)
+    }
+
     /// Fetch the discovery document and the key set now (`lockbox serve`
     /// does at start, to say early when the issuer cannot be reached; a
     /// failure here is tried again on the first call).

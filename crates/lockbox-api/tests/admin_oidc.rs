@@ -44,6 +44,16 @@ impl Drop for Idp {
 }
 
 fn start_idp() -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    start_idp_on(port)
+}
+
+/// The provider on `port`, with a signing key of its own (a new one each start).
+fn start_idp_on(port: u16) -> Idp {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
     assert!(
         dir.join("node_modules/oidc-provider/package.json")
@@ -51,11 +61,6 @@ fn start_idp() -> Idp {
         "tests/oidc/node_modules is missing: run `make oidc-deps` (npm ci in tests/oidc) first; \
          these tests need the real OpenID provider and are not skipped without it"
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut child = Command::new("node")
         .arg("server.mjs")
         .arg(port.to_string())
@@ -187,6 +192,7 @@ fn time_of(jwt: &str, name: &str) -> chrono::DateTime<Utc> {
 
 struct Server {
     base: String,
+    oidc: Arc<OidcVerifier>,
     http: Client,
     clock: ManualClock,
     provider_token: String,
@@ -230,6 +236,7 @@ async fn start_server(issuer: &str, now: chrono::DateTime<Utc>) -> Server {
     let state =
         lockbox_api::ApiState::with_limits(engine.clone(), limits, LimiterClock::monotonic())
             .with_oidc(verifier);
+    let oidc = state.oidc.clone().unwrap();
     let cfg = lockbox_api::ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         tls: None,
@@ -237,6 +244,7 @@ async fn start_server(issuer: &str, now: chrono::DateTime<Utc>) -> Server {
     let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
     Server {
         base: format!("http://{addr}"),
+        oidc,
         http: Client::new(),
         clock,
         provider_token,
@@ -324,6 +332,7 @@ async fn verified_people_use_the_admin_api_and_nobody_else_does() {
     let cy = sign_in(&idp.issuer, CLIENT_ID, APPROVER_2).await;
     let ana_elsewhere = sign_in(&idp.issuer, "other-app", ADMIN).await;
     let unverified = sign_in(&idp.issuer, CLIENT_ID, "unverified-dan@contoso.example").await;
+    let eve = sign_in(&idp.issuer, CLIENT_ID, "eve@contoso.example").await;
     // The engine's clock starts when Ana's token was issued (read from the
     // token, not from the wall clock).
     let server = start_server(&idp.issuer, time_of(&ana, "iat")).await;
@@ -429,6 +438,36 @@ async fn verified_people_use_the_admin_api_and_nobody_else_does() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
+    // Verified, but no user of the tenant: no tenant in the session, and
+    // none of the tenant's data (the table's `Member`, enforced by the engine).
+    let (s, v) = server.admin(Some(&eve), "session", json!({})).await;
+    assert_eq!(
+        (s, &v["user"], &v["tenants"]),
+        (StatusCode::OK, &json!("eve@contoso.example"), &json!([])),
+        "{v}"
+    );
+    for (name, args) in [
+        ("list_requests", json!({"tenant": "default", "query": {}})),
+        ("get_settings", json!({"tenant": "default"})),
+        ("query_audit", json!({"tenant": "default", "query": {}})),
+    ] {
+        let (s, v) = server.admin(Some(&eve), name, args).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("not_permitted")),
+            "{name}: {v}"
+        );
+    }
+    // An approver is a user: they read.
+    let (s, v) = server
+        .admin(
+            Some(&ben),
+            "list_requests",
+            json!({"tenant": "default", "query": {}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
     // An approver is not an admin: the engine refuses, 403.
     let (s, v) = server
         .admin(
@@ -517,6 +556,61 @@ async fn verified_people_use_the_admin_api_and_nobody_else_does() {
     server.clock.set(exp + Duration::seconds(1));
     let r = server.admin(Some(&ana), "session", json!({})).await;
     assert!(unauthorized(&r), "expired: {r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_signing_key_is_fetched_once_per_unknown_key() {
+    let idp = start_idp();
+    let before = sign_in(&idp.issuer, CLIENT_ID, ADMIN).await;
+    let server = start_server(&idp.issuer, time_of(&before, "iat")).await;
+    let (s, v) = server.admin(Some(&before), "session", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = server.admin(Some(&before), "session", json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        server.oidc.key_set_fetches().await,
+        1,
+        "the key set is cached"
+    );
+    // The issuer restarts with a new signing key (a new kid) at the same address.
+    let port: u16 = idp.issuer.rsplit(':').next().unwrap().parse().unwrap();
+    drop(idp);
+    let idp = start_idp_on(port);
+    let after = sign_in(&idp.issuer, CLIENT_ID, ADMIN).await;
+    assert_ne!(
+        serde_json::from_slice::<Value>(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(before.split('.').next().unwrap())
+                .unwrap()
+        )
+        .unwrap()["kid"],
+        serde_json::from_slice::<Value>(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(after.split('.').next().unwrap())
+                .unwrap()
+        )
+        .unwrap()["kid"],
+    );
+    let (s, v) = server.admin(Some(&after), "session", json!({})).await;
+    assert_eq!(
+        (s, v["user"].as_str()),
+        (StatusCode::OK, Some("ana@contoso.example")),
+        "{v}"
+    );
+    assert_eq!(
+        server.oidc.key_set_fetches().await,
+        2,
+        "fetched again for the new kid"
+    );
+    let (s, _) = server.admin(Some(&after), "session", json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(server.oidc.key_set_fetches().await, 2, "and cached again");
+    // The old key is gone from the issuer's set: its token no longer signs anyone in.
+    let r = server.admin(Some(&before), "session", json!({})).await;
+    assert!(
+        unauthorized(&r),
+        "a token of a key the issuer dropped: {r:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
