@@ -140,7 +140,8 @@ impl utoipa::Modify for AdminPaths<'_> {
                     .description(Some(format!(
                         "An OpenID Connect ID token of {} for this server's client id, with a verified email. \
                          Discovery: {}/.well-known/openid-configuration",
-                        self.issuer, self.issuer
+                        self.issuer,
+                        self.issuer.trim_end_matches('/')
                     )))
                     .build(),
             ),

@@ -90,7 +90,9 @@ impl OidcVerifier {
     /// Check the configuration; nothing is fetched yet ([`discover`](Self::discover)).
     /// `clock` is the engine's.
     pub fn new(cfg: &OidcConfig, clock: Arc<dyn Clock>) -> Result<Self> {
-        let issuer = IssuerUrl::new(cfg.issuer.trim_end_matches('/').to_string())
+        // Exactly as configured: `iss` must match it byte for byte (some
+        // issuers end in `/`, most do not).
+        let issuer = IssuerUrl::new(cfg.issuer.clone())
             .map_err(|e| Error::input(format!("--oidc-issuer '{}': {e}", cfg.issuer)))?;
         let url = issuer.url();
         let loopback = match url.host() {

@@ -551,6 +551,9 @@ fn an_issuer_must_be_https_except_on_loopback() {
     assert!(OidcVerifier::new(&cfg("http://id.example"), clock.clone()).is_err());
     assert!(OidcVerifier::new(&cfg("https://id.example"), clock.clone()).is_ok());
     assert!(OidcVerifier::new(&cfg("http://127.0.0.1:5556"), clock.clone()).is_ok());
+    // The issuer is compared with `iss` exactly: a trailing slash is kept.
+    let slash = OidcVerifier::new(&cfg("https://id.example/tenant/"), clock.clone()).unwrap();
+    assert_eq!(slash.issuer(), "https://id.example/tenant/");
     let no_pem = OidcConfig {
         ca_pem: Some(b"not a certificate".to_vec()),
         ..cfg("https://id.example")
