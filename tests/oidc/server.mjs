@@ -16,13 +16,18 @@
 // Prints "listening ISSUER" on stdout once it accepts connections.
 import Provider from 'oidc-provider';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   console.error('usage: node server.mjs PORT');
   process.exit(2);
 }
-const issuer = `http://127.0.0.1:${port}`;
+const tls = process.env.OIDC_TLS_CERT && process.env.OIDC_TLS_KEY
+  ? { cert: readFileSync(process.env.OIDC_TLS_CERT), key: readFileSync(process.env.OIDC_TLS_KEY) }
+  : null;
+const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = {
@@ -78,9 +83,10 @@ const configuration = {
 
 const provider = new Provider(issuer, configuration);
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
-const server = provider.listen(port, '127.0.0.1', () => {
-  console.log(`listening ${issuer}`);
-});
+const listening = () => console.log(`listening ${issuer}`);
+const server = tls
+  ? createServer(tls, provider.callback()).listen(port, '127.0.0.1', listening)
+  : provider.listen(port, '127.0.0.1', listening);
 server.on('error', (err) => {
   console.error(`cannot listen on ${issuer}: ${err.message}`);
   process.exit(1);

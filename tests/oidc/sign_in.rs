@@ -52,6 +52,21 @@ pub fn start_idp() -> Idp {
 
 /// The provider on `port`, with a signing key of its own (a new one each start).
 pub fn start_idp_on(port: u16) -> Idp {
+    launch(port, None)
+}
+
+/// The provider on a free port serving https with this certificate and key
+/// (PEM files): issuer `https://127.0.0.1:PORT`.
+pub fn start_idp_tls(cert: &std::path::Path, key: &std::path::Path) -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    launch(port, Some((cert, key)))
+}
+
+fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>) -> Idp {
     // Both users of this file are crates/NAME/tests/.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
     assert!(
@@ -60,7 +75,12 @@ pub fn start_idp_on(port: u16) -> Idp {
         "tests/oidc/node_modules is missing: run `make oidc-deps` (npm ci in tests/oidc) first; \
          these tests need the real OpenID provider and are not skipped without it"
     );
-    let mut child = Command::new("node")
+    let mut node = Command::new("node");
+    node.env_remove("OIDC_TLS_CERT").env_remove("OIDC_TLS_KEY");
+    if let Some((cert, key)) = tls {
+        node.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
+    }
+    let mut child = node
         .arg("server.mjs")
         .arg(port.to_string())
         .current_dir(&dir)
@@ -76,7 +96,8 @@ pub fn start_idp_on(port: u16) -> Idp {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let issuer = format!("http://127.0.0.1:{port}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = format!("{scheme}://127.0.0.1:{port}");
     assert_eq!(
         line.trim(),
         format!("listening {issuer}"),
@@ -88,11 +109,23 @@ pub fn start_idp_on(port: u16) -> Idp {
 /// Sign `login` in at the provider as client `client_id` (authorization code
 /// + PKCE, the provider's own login and consent pages); the ID token.
 pub async fn sign_in(issuer: &str, client_id: &str, login: &str) -> String {
-    let http = Client::builder()
+    sign_in_trusting(issuer, client_id, login, None).await
+}
+
+/// [`sign_in`] at an https issuer whose certificate `ca_pem` signed.
+pub async fn sign_in_trusting(
+    issuer: &str,
+    client_id: &str,
+    login: &str,
+    ca_pem: Option<&[u8]>,
+) -> String {
+    let mut http = Client::builder()
         .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = ca_pem {
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap());
+    }
+    let http = http.build().unwrap();
     // PKCE (S256): any 43 to 128 unreserved characters; unique is enough here.
     let verifier = format!(
         "lockbox-test-verifier-{}-{}-0123456789abcdef",

@@ -23,7 +23,7 @@ use lockbox_core::runtime::EngineHandle;
 use lockbox_core::{ManualClock, Principal};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use sign_in::{claim, sign_in, start_idp, start_idp_on, time_of};
+use sign_in::{claim, sign_in, sign_in_trusting, start_idp, start_idp_on, start_idp_tls, time_of};
 use std::sync::Arc;
 
 use sign_in::CLIENT_ID;
@@ -42,6 +42,15 @@ struct Server {
 /// The API with the admin routes on, on an engine of the run's backend
 /// whose clock starts at `now`: Ana (bootstrap admin), Ben and Cy approvers.
 async fn start_server(issuer: &str, now: chrono::DateTime<Utc>) -> Server {
+    start_server_trusting(issuer, now, None).await
+}
+
+/// [`start_server`] trusting `ca_pem` for the issuer's TLS (`--oidc-ca`).
+async fn start_server_trusting(
+    issuer: &str,
+    now: chrono::DateTime<Utc>,
+    ca_pem: Option<Vec<u8>>,
+) -> Server {
     let clock = ManualClock::new(now);
     let (mut engine, _loc) =
         lockbox_core::testing::engine_and_location(Arc::new(clock.clone()), "root").unwrap();
@@ -63,7 +72,7 @@ async fn start_server(issuer: &str, now: chrono::DateTime<Utc>) -> Server {
         &OidcConfig {
             issuer: issuer.to_string(),
             client_id: CLIENT_ID.to_string(),
-            ca_pem: None,
+            ca_pem,
         },
         Arc::new(clock.clone()),
     )
@@ -451,6 +460,62 @@ async fn a_rotated_signing_key_is_fetched_once_per_unknown_key() {
     assert!(
         unauthorized(&r),
         "a token of a key the issuer dropped: {r:?}"
+    );
+}
+
+/// (CA certificate PEM, server certificate PEM, server key PEM): a private
+/// CA and a certificate it signed for 127.0.0.1.
+fn private_pki() -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Lockbox test IdP CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_behind_a_private_ca_is_trusted_only_with_oidc_ca() {
+    let (ca, cert, key) = private_pki();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("idp.pem"), dir.path().join("idp.key"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let idp = start_idp_tls(&cert_file, &key_file);
+    assert!(idp.issuer.starts_with("https://"), "{}", idp.issuer);
+    let ana = sign_in_trusting(&idp.issuer, CLIENT_ID, ADMIN, Some(ca.as_bytes())).await;
+
+    let trusting =
+        start_server_trusting(&idp.issuer, time_of(&ana, "iat"), Some(ca.into_bytes())).await;
+    let (s, v) = trusting.admin(Some(&ana), "session", json!({})).await;
+    assert_eq!(
+        (s, v["user"].as_str()),
+        (StatusCode::OK, Some("ana@contoso.example")),
+        "{v}"
+    );
+
+    // Without the CA the issuer's certificate is not trusted: its keys cannot
+    // be fetched, and nobody signs in (503, not a 200 nor a silent 401).
+    let not_trusting = start_server(&idp.issuer, time_of(&ana, "iat")).await;
+    let (s, v) = not_trusting.admin(Some(&ana), "session", json!({})).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read the OpenID configuration"),
+        "{v}"
     );
 }
 
