@@ -6,7 +6,7 @@ NPM   ?= npm
 VENV  := $(CURDIR)/.venv
 export LOCKBOX_PYTHON := $(VENV)/bin/python3
 
-.PHONY: run test test-package test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps deps package bench bench-desktop bench-archive
+.PHONY: run test test-package test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps oidc-deps deps package bench bench-desktop bench-archive
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -14,9 +14,9 @@ run: deps ui
 
 ## Run every test: engine, CLI, API, IPC commands, UI components, the headless app,
 ## API fuzzing (schemathesis), WebDriver E2E, then the .deb installed and removed.
-test: deps ui py-deps test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e test-package
+test: deps ui py-deps oidc-deps test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e test-package
 
-test-rust: ui py-deps
+test-rust: ui py-deps oidc-deps
 	$(CARGO) test --workspace --locked
 
 ## The Rust suite again with the wall clock a year ahead (libfaketime): a test
@@ -24,7 +24,7 @@ test-rust: ui py-deps
 ## Nothing is compiled under libfaketime (rustc and rustdoc hang there): the
 ## test binaries and the CLI the tests run (LOCKBOX_BIN) are built first, with
 ## the real clock; doc-tests (compiled at run time) ran in test-rust.
-test-rust-future: ui py-deps
+test-rust-future: ui py-deps oidc-deps
 	$(CARGO) test --workspace --locked --lib --bins --tests --no-run
 	$(CARGO) build -p lockbox-cli --bin lockbox --locked
 	LOCKBOX_BIN=$(CURDIR)/target/debug/lockbox DONT_FAKE_MONOTONIC=1 \
@@ -37,9 +37,9 @@ test-rust-future: ui py-deps
 ## PostgreSQL in every run: several instances on one database.)
 PG_SUITES := -p lockbox-core --test properties --test scheduler --test scheduler_reminders --test store \
 	--test audit_chain --test checkpoints --test postgres \
-	-p lockbox-api --test api -p lockbox-app --test scenarios \
+	-p lockbox-api --test api --test admin_oidc -p lockbox-app --test scenarios \
 	-p lockbox-bench --test clock --test races --test kill9 --test tamper
-test-postgres: ui py-deps
+test-postgres: ui py-deps oidc-deps
 	LOCKBOX_TEST_BACKEND=postgres $(CARGO) test --locked $(PG_SUITES)
 
 test-ui: ui-deps
@@ -112,6 +112,14 @@ $(VENV)/.installed: tests/python/requirements.txt
 	python3 -m venv $(VENV) || { echo "error: python3 -m venv failed: install python3-venv (make deps)" >&2; exit 1; }
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	touch $@
+
+## The real OpenID provider of the sign-in tests (oidc-provider, node):
+## tests/oidc/node_modules from its lock file. No node or npm is an error.
+oidc-deps: tests/oidc/node_modules/.package-lock.json
+
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
+	@command -v node >/dev/null && command -v $(NPM) >/dev/null || { echo "error: make oidc-deps: node and npm are needed for the OpenID provider of the sign-in tests (tests/oidc): install nodejs and npm (make deps)" >&2; exit 1; }
+	cd tests/oidc && $(NPM) ci --no-audit --no-fund
 
 ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
 	cd ui && $(NPM) ci --no-audit --no-fund

@@ -184,7 +184,7 @@ impl Limiter {
     }
 }
 
-fn too_many(message: &str, wait: Duration) -> ApiError {
+pub(crate) fn too_many(message: &str, wait: Duration) -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::RateLimited,

@@ -3,9 +3,11 @@
 //! log actions and fetch signed receipts. Bound to 127.0.0.1:8787 by default;
 //! a non-loopback address requires TLS.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod oidc;
 pub mod routes;
 mod text_fields;
 
@@ -59,6 +61,9 @@ pub struct ApiState {
     pub limiter: Arc<auth::Limiter>,
     /// `/readyz`: one store read at a time, shared by concurrent probes.
     pub ready: Arc<health::ReadyCheck>,
+    /// The admin API's sign-in (`--oidc-issuer`): without it the admin
+    /// routes are not served.
+    pub oidc: Option<Arc<oidc::OidcVerifier>>,
 }
 
 impl ApiState {
@@ -82,7 +87,14 @@ impl ApiState {
             engine,
             limiter: Arc::new(auth::Limiter::new(limits, clock)),
             ready: Arc::default(),
+            oidc: None,
         }
+    }
+
+    /// Serve the admin API too, for people `verifier` signs in.
+    pub fn with_oidc(mut self, verifier: oidc::OidcVerifier) -> Self {
+        self.oidc = Some(Arc::new(verifier));
+        self
     }
 
     /// Run `f` with the engine on a blocking thread.
@@ -102,8 +114,20 @@ impl ApiState {
     }
 }
 
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The OpenAPI document: the provider API, and the admin API when this
+/// server signs people in (`issuer`).
+pub fn openapi(issuer: Option<&str>) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    if let Some(issuer) = issuer {
+        utoipa::Modify::modify(&admin::AdminPaths { issuer }, &mut doc);
+    }
+    doc
+}
+
+async fn openapi_json(
+    axum::extract::State(s): axum::extract::State<ApiState>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi(s.oidc.as_ref().map(|o| o.issuer())))
 }
 
 async fn not_found() -> ApiError {
@@ -123,7 +147,14 @@ async fn method_not_allowed() -> ApiError {
 }
 
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let admin = state.oidc.is_some();
+    let router = Router::new();
+    let router = if admin {
+        router.route("/admin/v1/commands/{name}", post(admin::command))
+    } else {
+        router
+    };
+    router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/v1/openapi.json", get(openapi_json))

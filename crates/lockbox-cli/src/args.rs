@@ -182,6 +182,45 @@ pub enum Cmd {
         /// connection) serve requests side by side. A SQLite store has one.
         #[arg(long, env = "LOCKBOX_POOL", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
         pool: u32,
+        /// Serve the admin API (/admin/v1/commands/NAME) to people signed in
+        /// with this OpenID Connect issuer (an https URL; its discovery
+        /// document is ISSUER/.well-known/openid-configuration). Without it
+        /// the admin API is off.
+        #[arg(
+            long,
+            env = "LOCKBOX_OIDC_ISSUER",
+            value_name = "URL",
+            requires = "oidc_client_id"
+        )]
+        oidc_issuer: Option<String>,
+        /// The client id the desktop app signs in as: ID tokens must name it
+        /// in their audience.
+        #[arg(
+            long,
+            env = "LOCKBOX_OIDC_CLIENT_ID",
+            value_name = "ID",
+            requires = "oidc_issuer"
+        )]
+        oidc_client_id: Option<String>,
+        /// PEM certificates to trust for the issuer's TLS, besides the
+        /// system's roots (a private CA).
+        #[arg(
+            long,
+            env = "LOCKBOX_OIDC_CA",
+            value_name = "FILE",
+            requires = "oidc_issuer"
+        )]
+        oidc_ca: Option<PathBuf>,
+        /// Make the person signing in with this (verified) email an admin of
+        /// the default tenant at start, unless that user exists already
+        /// (audited, as done by the OS user running the server).
+        #[arg(
+            long,
+            env = "LOCKBOX_BOOTSTRAP_ADMIN",
+            value_name = "EMAIL",
+            requires = "oidc_issuer"
+        )]
+        bootstrap_admin: Option<String>,
     },
     /// Move a store between backends.
     Store {

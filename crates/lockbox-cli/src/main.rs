@@ -219,9 +219,18 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         rate,
         auth_failures,
         pool,
+        oidc_issuer,
+        oidc_client_id,
+        oidc_ca,
+        bootstrap_admin,
     } = cli.cmd
     {
-        let engines = provider::engines(engine, &loc, &key, clock()?, os.name(), pool)?;
+        let clock = clock()?;
+        let oidc = provider::oidc(oidc_issuer, oidc_client_id, oidc_ca, clock.clone())?;
+        if let Some(email) = bootstrap_admin {
+            provider::bootstrap_admin(&mut engine, &os, &email)?;
+        }
+        let engines = provider::engines(engine, &loc, &key, clock, os.name(), pool)?;
         return provider::serve(
             engines,
             &loc,
@@ -229,6 +238,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             tls_cert.zip(tls_key),
             rate,
             auth_failures,
+            oidc,
         );
     }
     let e = &mut engine;

@@ -251,6 +251,44 @@ pub fn engines(
     }
 }
 
+/// The admin API's sign-in, from `serve --oidc-*` (clap makes the issuer and
+/// the client id come together). `clock` is the engines' (ID tokens expire by it).
+pub fn oidc(
+    issuer: Option<String>,
+    client_id: Option<String>,
+    ca: Option<PathBuf>,
+    clock: std::sync::Arc<dyn lockbox_core::Clock>,
+) -> Result<Option<lockbox_api::oidc::OidcVerifier>> {
+    let (Some(issuer), Some(client_id)) = (issuer, client_id) else {
+        return Ok(None);
+    };
+    let ca_pem = ca
+        .map(|p| {
+            std::fs::read(&p).map_err(|e| Error::input(format!("--oidc-ca {}: {e}", p.display())))
+        })
+        .transpose()?;
+    let cfg = lockbox_api::oidc::OidcConfig {
+        issuer,
+        client_id,
+        ca_pem,
+    };
+    lockbox_api::oidc::OidcVerifier::new(&cfg, clock).map(Some)
+}
+
+/// `serve --bootstrap-admin EMAIL`: the engine's use case, said in the log.
+pub fn bootstrap_admin(e: &mut Engine, os: &Principal, email: &str) -> Result<()> {
+    match e.bootstrap_admin(os, email)? {
+        Some(u) => {
+            tracing::info!(user = %u.name, "made the bootstrap admin an admin of the default tenant")
+        }
+        None => tracing::info!(
+            email,
+            "the bootstrap admin is a user already; nothing changed"
+        ),
+    }
+    Ok(())
+}
+
 pub fn serve(
     engine: lockbox_core::runtime::EngineHandle,
     store: &lockbox_core::store::StoreLocation,
@@ -258,6 +296,7 @@ pub fn serve(
     tls: Option<(PathBuf, PathBuf)>,
     rate: u32,
     auth_failures: u32,
+    oidc: Option<lockbox_api::oidc::OidcVerifier>,
 ) -> Result<ExitCode> {
     let bind = bind
         .parse()
@@ -274,11 +313,21 @@ pub fn serve(
             failures_burst: auth_failures,
             ..lockbox_api::auth::Limits::per_token(rate, rate.saturating_mul(5))
         };
-        let state = lockbox_api::ApiState::with_limits(
+        let mut state = lockbox_api::ApiState::with_limits(
             engine.clone(),
             limits,
             lockbox_api::auth::LimiterClock::monotonic(),
         );
+        if let Some(verifier) = oidc {
+            // Said early: an issuer that cannot be reached now is asked
+            // again on the first call.
+            match verifier.discover().await {
+                Ok(()) => tracing::info!(issuer = verifier.issuer(), "admin API: signing people in with OpenID Connect"),
+                Err(e) => tracing::warn!(issuer = verifier.issuer(), "admin API: {e}; trying again on the first call"),
+            }
+            state = state.with_oidc(verifier);
+        }
+        let admin = state.oidc.is_some();
         let wake = engine.changed().clone();
         // On PostgreSQL, other instances' writes wake this one's loop too.
         let listener = match store {
@@ -300,6 +349,9 @@ pub fn serve(
         let (addr, server) = lockbox_api::bind_with_shutdown(state, cfg, stopped(stopping)).await?;
         tracing::info!(%addr, scheme, "Lockbox API listening");
         outln!("Lockbox API listening on {scheme}://{addr}/v1  (OpenAPI: {scheme}://{addr}/v1/openapi.json)");
+        if admin {
+            outln!("Admin API on {scheme}://{addr}/admin/v1/commands/NAME (OpenID Connect ID tokens)");
+        }
         // Deadlines and email, woken by every write through the API.
         let worker = tokio::spawn(lockbox_core::runtime::background_loop_until(
             engine,

@@ -353,9 +353,10 @@ fn one_os_user_cannot_satisfy_a_quorum_of_two() {
 }
 
 fn nix_uid() -> u32 {
-    let lockbox_core::identity::Authn::OsUser { uid } =
-        *lockbox_core::Principal::current_os_user().authn();
-    uid
+    match *lockbox_core::Principal::current_os_user().authn() {
+        lockbox_core::identity::Authn::OsUser { uid } => uid,
+        ref other => panic!("the CLI's user is not an OS user: {other:?}"),
+    }
 }
 
 /// Security finding: `Alex@provider.example` approved a request filed by

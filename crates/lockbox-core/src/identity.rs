@@ -5,6 +5,12 @@
 //! any other variable the caller controls). Provider-side names (engineer,
 //! manager) are asserted by the provider and stay plain strings.
 //!
+//! On a team server (`lockbox serve --oidc-issuer`) it is a person the server
+//! verified with OpenID Connect: an ID token signed by the configured issuer,
+//! for the configured client, not expired, with a verified email. The
+//! principal's name is that email, lower-cased: it is the Lockbox user name
+//! (the `users` table, a role per tenant).
+//!
 //! Trust model of a local store: whoever can write the store file holds every
 //! role (they can edit it directly); the engine's rules bind the processes
 //! that go through it. The store's files are the OS user's alone (0600).
@@ -24,6 +30,9 @@ pub struct Principal {
 pub enum Authn {
     /// The OS user running the process, by real uid.
     OsUser { uid: u32 },
+    /// A person whose OpenID Connect ID token the server verified: the
+    /// token's issuer (`iss`) and subject (`sub`).
+    Oidc { issuer: String, subject: String },
 }
 
 impl Principal {
@@ -34,6 +43,30 @@ impl Principal {
             name: name.into(),
             authn: Authn::OsUser { uid },
         }
+    }
+
+    /// A person the server verified with OpenID Connect: `issuer` and
+    /// `subject` from a verified ID token, `email` its `email` claim, which
+    /// the issuer said is verified (`email_verified`). Only an adapter that
+    /// checked all of that calls this. The name is the email, lower-cased;
+    /// an email that cannot be a user name (empty, control or format
+    /// characters, too long, no `@`) is refused.
+    pub fn verified_oidc(issuer: &str, subject: &str, email: &str) -> crate::Result<Principal> {
+        use crate::model::{limits, required};
+        let name = required("the ID token's email", &email.to_lowercase(), limits::NAME)?;
+        crate::mail::parse_email(&name)?;
+        if issuer.is_empty() || subject.is_empty() {
+            return Err(crate::Error::input(
+                "an ID token without an issuer or a subject",
+            ));
+        }
+        Ok(Principal {
+            name,
+            authn: Authn::Oidc {
+                issuer: issuer.to_string(),
+                subject: subject.to_string(),
+            },
+        })
     }
 
     /// The OS user running this process: the real uid and its passwd name
@@ -59,8 +92,11 @@ impl Principal {
 
     /// How this principal was authenticated, as audit details.
     pub fn authn_details(&self) -> Value {
-        match self.authn {
+        match &self.authn {
             Authn::OsUser { uid } => json!({ "method": "os_user", "uid": uid }),
+            Authn::Oidc { issuer, subject } => {
+                json!({ "method": "oidc", "issuer": issuer, "sub": subject })
+            }
         }
     }
 
@@ -107,7 +143,9 @@ mod tests {
         let after = Principal::current_os_user();
         assert_eq!(before, after);
         assert_ne!(after.name(), "mallory-from-env");
-        let Authn::OsUser { uid } = *after.authn();
+        let Authn::OsUser { uid } = *after.authn() else {
+            panic!("not an OS user: {after:?}")
+        };
         assert_eq!(uid, nix::unistd::getuid().as_raw());
     }
 
@@ -116,5 +154,29 @@ mod tests {
         let p = Principal::os_user("alice", 1001);
         let d = p.with_authn(json!({ "comment": null }));
         assert_eq!(d["authn"], json!({ "method": "os_user", "uid": 1001 }));
+    }
+
+    #[test]
+    fn a_verified_person_is_named_by_their_email_lower_cased() {
+        let p = Principal::verified_oidc(
+            "https://id.example",
+            "248289761001",
+            " Ana@Contoso.Example ",
+        )
+        .unwrap();
+        assert_eq!(p.name(), "ana@contoso.example");
+        let d = p.with_authn(json!({}));
+        assert_eq!(
+            d["authn"],
+            json!({ "method": "oidc", "issuer": "https://id.example", "sub": "248289761001" })
+        );
+        for bad in ["", "no-at-sign", "ana\u{202e}@x.example", "ana\n@x.example"] {
+            assert!(
+                Principal::verified_oidc("https://id.example", "s", bad).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(Principal::verified_oidc("", "s", "a@b.example").is_err());
+        assert!(Principal::verified_oidc("https://id.example", "", "a@b.example").is_err());
     }
 }

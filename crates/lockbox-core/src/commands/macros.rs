@@ -64,7 +64,8 @@ macro_rules! declare_commands {
         ) -> Option<crate::Result<serde_json::Value>> {
             match name {
                 $(stringify!($ename) => Some(
-                    parse_args::<args::$eargs>(name, args)
+                    admit(e, caller, name, &args)
+                        .and_then(|()| parse_args::<args::$eargs>(name, args))
                         .and_then(|a| engine_cmds::$ename(e, caller, a))
                         .and_then(to_json),
                 ),)*

@@ -13,7 +13,8 @@
 //!   renamed or retyped command fails `tsc` as it fails `cargo build`.
 //!
 //! The desktop shell (`src-tauri/src/ipc.rs`) is one generic handler over
-//! this table; the team server's admin routes will be another.
+//! this table; the team server's admin routes (`lockbox_api::admin`) are
+//! another.
 
 mod engine_cmds;
 mod macros;
@@ -43,7 +44,8 @@ pub enum Access {
 }
 
 /// Who may call a command. The engine enforces it (`need_admin`, the
-/// approver rules); the table says it for adapters and readers.
+/// approver rules; `Member` by `Engine::need_member` before the command
+/// runs); the table says it for adapters and readers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Who {
     /// Anyone signed in (no tenant involved).
@@ -150,6 +152,27 @@ fn parse_args<A: DeserializeOwned>(name: &str, args: serde_json::Value) -> Resul
     };
     serde_json::from_value(args)
         .map_err(|e| Error::input(format!("invalid arguments for {name}: {e}")))
+}
+
+/// The table's `Who::Member`, enforced for every host: a command that reads
+/// a tenant's data is for users of that tenant (on a team server, anyone
+/// the issuer signs in could otherwise read every tenant). Approver and
+/// admin commands are checked by their use cases (`need_admin`, the
+/// approver rules). An archive window shows a copy to an auditor, who
+/// need not be a user of it.
+fn admit(
+    e: &mut crate::Engine,
+    caller: &Caller,
+    name: &str,
+    args: &serde_json::Value,
+) -> Result<()> {
+    let member_only = spec(name).is_some_and(|s| s.role == Who::Member);
+    match args.get("tenant").and_then(serde_json::Value::as_str) {
+        Some(tenant) if member_only && caller.archive.is_none() => {
+            e.need_member(tenant, me(caller))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn to_json<T: Serialize>(v: T) -> Result<serde_json::Value> {

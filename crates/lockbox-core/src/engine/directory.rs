@@ -130,6 +130,63 @@ impl Engine {
         })
     }
 
+    /// Refuse `by` unless they are a user of `tenant` (any role): the rule of
+    /// the commands that read a tenant's data (`commands::Who::Member`).
+    pub fn need_member(&mut self, tenant: &str, by: &Principal) -> Result<()> {
+        self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            match tx.role(tenant, by.name())? {
+                Some(_) => Ok(()),
+                None => Err(Error::not_permitted(format!(
+                    "{} is not a user of tenant '{tenant}'",
+                    by.name()
+                ))),
+            }
+        })
+    }
+
+    /// `lockbox serve --bootstrap-admin EMAIL`: make the person who signs in
+    /// with `email` an admin of the default tenant, unless a user of that
+    /// name (the same person, see `text::same_person`) is already there, in
+    /// any role. `by` is who starts the server (the OS user running it, who
+    /// holds the store's configuration anyway, so no admin role is asked of
+    /// them); the entry is `user_added` with `"bootstrap": true`. The user
+    /// added, or `None` when there was one already.
+    pub fn bootstrap_admin(&mut self, by: &Principal, email: &str) -> Result<Option<User>> {
+        let name = required("admin email", &email.to_lowercase(), limits::NAME)?;
+        validate_email(&name)?;
+        let tenant = super::DEFAULT_TENANT;
+        let now = self.now();
+        self.store.doing("add the bootstrap admin").write(|tx| {
+            ensure_tenant(tx, tenant)?;
+            if tx
+                .users(tenant)?
+                .iter()
+                .any(|u| crate::text::same_person(&u.name, &name))
+            {
+                return Ok(None);
+            }
+            let user = User {
+                name: name.clone(),
+                role: Role::Admin,
+                email: Some(name.clone()),
+                created_at: now,
+            };
+            tx.insert_user(tenant, &user)?;
+            let rec = AuditRecord {
+                operation: Operation::UserAdded,
+                actor: by.actor(),
+                at: now,
+                request_id: None,
+                details: by.with_authn(json!({
+                    "user": name, "role": Role::Admin.as_str(), "email": name, "bootstrap": true
+                })),
+            };
+            tx.append_audit(tenant, &[&rec], now)?;
+            Ok(Some(user))
+        })
+    }
+
     pub fn remove_user(&mut self, tenant: &str, by: &Principal, name: &str) -> Result<()> {
         let now = self.now();
         self.store.doing("remove a user").write(|tx| {

@@ -1,0 +1,240 @@
+//! The team server's admin API: every **engine** command of the admin
+//! center's table (`lockbox_core::commands::COMMANDS`) as
+//! `POST /admin/v1/commands/{name}`, the JSON arguments as the body, for a
+//! person signed in with OpenID Connect (`Authorization: Bearer <ID token>`,
+//! checked on every call by [`crate::oidc`]). The body of each command is the
+//! same one the desktop app runs (`commands::call`); the engine decides who
+//! may do what (`need_admin`, the approver rules), with the verified person
+//! as the principal. Shell commands (dialogs, keyring, preferences) are the
+//! desktop's: 404 here. Served only when OIDC is configured.
+
+use crate::error::{ApiError, ApiResult};
+use crate::oidc::VerifyError;
+use crate::ApiState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use lockbox_core::commands::{self, Access, Caller, Runs, Who};
+use lockbox_core::{ErrorCode, Principal};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// The person a call is made by, verified from its ID token.
+#[derive(Debug, Clone)]
+pub struct Person(pub Principal);
+
+impl FromRequestParts<ApiState> for Person {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(oidc) = state.oidc.clone() else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "the admin API is off: this server has no --oidc-issuer",
+            ));
+        };
+        // Failed sign-ins share the provider API's budget per client: a
+        // client guessing tokens (or sending unknown key ids, each of which
+        // may fetch the issuer's keys once) is slowed the same way.
+        let limiter = &state.limiter;
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        const SLOW_DOWN: &str =
+            "too many calls without a valid ID token from this client; slow down";
+        limiter
+            .allow_client(ip)
+            .map_err(|wait| crate::auth::too_many(SLOW_DOWN, wait))?;
+        let refuse = |e: ApiError| {
+            if e.status != StatusCode::UNAUTHORIZED {
+                return e;
+            }
+            match limiter.failed(ip) {
+                Ok(()) => e,
+                Err(wait) => crate::auth::too_many(SLOW_DOWN, wait),
+            }
+        };
+        let invalid = |m: &str| refuse(VerifyError::Invalid(m.to_string()).into());
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| invalid("missing Authorization: Bearer <ID token>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| invalid("the Authorization header must be 'Bearer <ID token>'"))?;
+        let person = oidc.verify(token).await.map_err(|e| refuse(e.into()))?;
+        Ok(Person(person))
+    }
+}
+
+/// `POST /admin/v1/commands/{name}`: run engine command `name` as the
+/// verified person; its result as JSON. No body (or `null`) is `{}`.
+pub async fn command(
+    State(s): State<ApiState>,
+    Person(person): Person,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
+    let args = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidInput,
+                format!("the body is not JSON: {e}"),
+            )
+        })?
+    };
+    let caller = Caller {
+        principal: person,
+        archive: None,
+    };
+    match commands::call(&s.engine, &caller, &name, args).await {
+        Some(result) => Ok(Json(result?)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            match commands::spec(&name) {
+                Some(_) => format!("'{name}' runs in the desktop app, not on the server"),
+                None => format!("no command '{name}'"),
+            },
+        )),
+    }
+}
+
+/// The admin routes in the OpenAPI document: one path per engine command,
+/// built from the command table (it is not known to `#[utoipa::path]`), tag
+/// `admin`, security scheme `oidc` (the issuer's ID token as a bearer).
+pub struct AdminPaths<'a> {
+    pub issuer: &'a str,
+}
+
+impl utoipa::Modify for AdminPaths<'_> {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        use utoipa::openapi::tag::TagBuilder;
+        use utoipa::openapi::{
+            ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, ResponsesBuilder, Schema,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "oidc",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(format!(
+                        "An OpenID Connect ID token of {} for this server's client id, with a verified email. \
+                         Discovery: {}/.well-known/openid-configuration",
+                        self.issuer,
+                        self.issuer.trim_end_matches('/')
+                    )))
+                    .build(),
+            ),
+        );
+        let tags = openapi.tags.get_or_insert_with(Vec::new);
+        tags.push(
+            TagBuilder::new()
+                .name("admin")
+                .description(Some(
+                    "The admin center's commands, for a person signed in with OpenID Connect.",
+                ))
+                .build(),
+        );
+        let any_object = || -> RefOr<Schema> { ObjectBuilder::new().into() };
+        let error = || {
+            ResponseBuilder::new().content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Error")))
+                    .build(),
+            )
+        };
+        for c in commands::COMMANDS.iter().filter(|c| c.runs == Runs::Engine) {
+            let who = match c.role {
+                Who::Anyone => "anyone signed in",
+                Who::Member => "a user of the tenant named in the arguments",
+                Who::Approver => "an approver or admin of the tenant",
+                Who::Admin => "an admin of the tenant",
+            };
+            let access = match c.access {
+                Access::Read => "Reads",
+                Access::Write => "Writes",
+            };
+            let doc = c.doc.trim();
+            let summary = if doc.is_empty() {
+                c.name
+            } else {
+                doc.lines().next().unwrap_or(c.name)
+            };
+            let op = OperationBuilder::new()
+                .operation_id(Some(format!("admin_{}", c.name)))
+                .tag("admin")
+                .summary(Some(summary.to_string()))
+                .description(Some(format!(
+                    "{doc}\n\n{access} the store. Who may call it: {who} (the engine decides). \
+                     The arguments are those of `{}` in ui/src/bindings/commands.ts.",
+                    c.name
+                )))
+                .request_body(Some(
+                    RequestBodyBuilder::new()
+                        .description(Some("The command's arguments (camelCase); none is {}"))
+                        .content(
+                            "application/json",
+                            ContentBuilder::new().schema(Some(any_object())).build(),
+                        )
+                        .build(),
+                ))
+                .responses(
+                    ResponsesBuilder::new()
+                        .response(
+                            "200",
+                            ResponseBuilder::new()
+                                .description("The command's result")
+                                .content("application/json", ContentBuilder::new().build()),
+                        )
+                        .response("400", error().description("Malformed JSON"))
+                        .response(
+                            "401",
+                            error().description(
+                                "No, malformed, expired or otherwise invalid ID token",
+                            ),
+                        )
+                        .response(
+                            "403",
+                            error().description("The person may not do this (role, self-approval)"),
+                        )
+                        .response("404", error().description("No such tenant or request"))
+                        .response("409", error().description("Not in this state"))
+                        .response("422", error().description("Invalid arguments"))
+                        .response(
+                            "429",
+                            error().description(
+                                "Too many calls without a valid ID token from this client",
+                            ),
+                        )
+                        .build(),
+                )
+                .security(SecurityRequirement::new("oidc", Vec::<String>::new()))
+                .build();
+            openapi.paths.paths.insert(
+                format!("/admin/v1/commands/{}", c.name),
+                PathItem::new(HttpMethod::Post, op),
+            );
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The real OpenID provider of the sign-in tests, for Rust tests: start
+//! `server.mjs` (oidc-provider on node) on a free port, and sign a person in
+//! the way the desktop app will: the authorization-code flow with PKCE over
+//! plain HTTP, through the provider's own login and consent pages (a cookie
+//! jar; the code taken from the redirect to a loopback address), then the
+//! code for tokens at the token endpoint. Included with `#[path]` by
+//! `crates/lockbox-api/tests/admin_oidc.rs` and
+//! `crates/lockbox-cli/tests/serve_oidc.rs`.
+//!
+//! Needs node and `npm ci` here (`make oidc-deps`): without them the tests
+//! fail, saying so; they are never skipped.
+
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{TimeZone, Utc};
+use reqwest::{Client, StatusCode, Url};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicU64;
+
+/// The desktop app's client id (server.mjs also has `other-app`).
+pub const CLIENT_ID: &str = "lockbox-desktop";
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// The OpenID provider: a node process, stopped when dropped.
+pub struct Idp {
+    child: Child,
+    pub issuer: String,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_idp() -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    start_idp_on(port)
+}
+
+/// The provider on `port`, with a signing key of its own (a new one each start).
+pub fn start_idp_on(port: u16) -> Idp {
+    launch(port, None)
+}
+
+/// The provider on a free port serving https with this certificate and key
+/// (PEM files): issuer `https://127.0.0.1:PORT`.
+pub fn start_idp_tls(cert: &std::path::Path, key: &std::path::Path) -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    launch(port, Some((cert, key)))
+}
+
+fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>) -> Idp {
+    // Both users of this file are crates/NAME/tests/.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
+    assert!(
+        dir.join("node_modules/oidc-provider/package.json")
+            .is_file(),
+        "tests/oidc/node_modules is missing: run `make oidc-deps` (npm ci in tests/oidc) first; \
+         these tests need the real OpenID provider and are not skipped without it"
+    );
+    let mut node = Command::new("node");
+    node.env_remove("OIDC_TLS_CERT").env_remove("OIDC_TLS_KEY");
+    if let Some((cert, key)) = tls {
+        node.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
+    }
+    let mut child = node
+        .arg("server.mjs")
+        .arg(port.to_string())
+        .current_dir(&dir)
+        // The provider stops when its stdin closes: if this process dies
+        // without dropping `Idp`, the provider does not stay behind.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start node (needed for the OpenID provider of these tests; install nodejs): {e}")
+        });
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = format!("{scheme}://127.0.0.1:{port}");
+    assert_eq!(
+        line.trim(),
+        format!("listening {issuer}"),
+        "the OpenID provider did not start"
+    );
+    Idp { child, issuer }
+}
+
+/// Sign `login` in at the provider as client `client_id` (authorization code
+/// + PKCE, the provider's own login and consent pages); the ID token.
+pub async fn sign_in(issuer: &str, client_id: &str, login: &str) -> String {
+    sign_in_trusting(issuer, client_id, login, None).await
+}
+
+/// [`sign_in`] at an https issuer whose certificate `ca_pem` signed.
+pub async fn sign_in_trusting(
+    issuer: &str,
+    client_id: &str,
+    login: &str,
+    ca_pem: Option<&[u8]>,
+) -> String {
+    let mut http = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = ca_pem {
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap());
+    }
+    let http = http.build().unwrap();
+    // PKCE (S256): any 43 to 128 unreserved characters; unique is enough here.
+    let verifier = format!(
+        "lockbox-test-verifier-{}-{}-0123456789abcdef",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    // RFC 8252: a native app's loopback redirect, on whatever port it listens.
+    let redirect = "http://127.0.0.1:49152/callback";
+    let base = Url::parse(issuer).unwrap();
+    let mut url = base.join("/auth").unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid email")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("state", "st-1")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let mut resp = http.get(url.clone()).send().await.unwrap();
+    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
+    let code = 'flow: {
+        for _ in 0..12 {
+            let status = resp.status();
+            if status.is_redirection() {
+                let location = resp.headers()["location"].to_str().unwrap().to_string();
+                let next = resp.url().join(&location).unwrap();
+                if next.as_str().starts_with(redirect) {
+                    let q: std::collections::HashMap<_, _> =
+                        next.query_pairs().into_owned().collect();
+                    assert_eq!(q.get("state").map(String::as_str), Some("st-1"));
+                    break 'flow q
+                        .get("code")
+                        .unwrap_or_else(|| panic!("no code in the redirect: {next}"))
+                        .clone();
+                }
+                resp = http.get(next).send().await.unwrap();
+                continue;
+            }
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "sign-in page: {}",
+                resp.text().await.unwrap()
+            );
+            let page_url = resp.url().clone();
+            let html = resp.text().await.unwrap();
+            let target = page_url
+                .join(
+                    &action
+                        .captures(&html)
+                        .unwrap_or_else(|| panic!("no form: {html}"))[1],
+                )
+                .unwrap();
+            let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
+                vec![("prompt", "login"), ("login", login), ("password", "any")]
+            } else {
+                assert!(
+                    html.contains(r#"value="consent""#),
+                    "neither login nor consent: {html}"
+                );
+                vec![("prompt", "consent")]
+            };
+            resp = http.post(target).form(&form).send().await.unwrap();
+        }
+        panic!("the sign-in did not end with a redirect to the app");
+    };
+    let token: Value = http
+        .post(base.join("/token").unwrap())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", client_id),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id_token: {token}"))
+        .to_string()
+}
+
+/// A claim of a JWT, unverified (the test reads its own token's times).
+pub fn claim(jwt: &str, name: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = URL_SAFE_NO_PAD.decode(payload).unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()[name].clone()
+}
+
+pub fn time_of(jwt: &str, name: &str) -> chrono::DateTime<Utc> {
+    Utc.timestamp_opt(claim(jwt, name).as_i64().unwrap(), 0)
+        .unwrap()
+}
