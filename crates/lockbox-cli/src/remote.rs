@@ -283,6 +283,8 @@ fn log_in_first(server: &str, why: &str) -> Error {
 /// `lockbox login --server URL [--ca FILE]`.
 pub fn login(server: &str, ca: Option<PathBuf>, out: &Out) -> Result<ExitCode> {
     let server = server_url(server)?;
+    // No keyring, no sign-in to keep: say so before the person signs in.
+    secrets::secret_get(SIGN_IN_SERVICE, &server).map_err(keyring_error)?;
     let http = http_client(ca.as_deref())?;
     let tokens = runtime()?.block_on(device_flow(&http, &server, out))?;
     keep(&server, &tokens)?;

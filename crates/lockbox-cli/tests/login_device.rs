@@ -329,3 +329,33 @@ fn a_denied_login_keeps_nothing_and_the_providers_text_is_escaped() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(text(&out.stderr).contains("not logged in"), "{out:?}");
 }
+
+#[test]
+fn without_a_keyring_login_and_remote_fail_and_write_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    // A session bus address where no bus listens: no Secret Service.
+    let no_bus = format!("unix:path={}", dir.path().join("no-bus").display());
+    for args in [
+        &["login", "--server", "http://127.0.0.1:9"][..],
+        &["remote", "--server", "http://127.0.0.1:9", "session"][..],
+    ] {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("lockbox"))
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", &config)
+            .env("DBUS_SESSION_BUS_ADDRESS", &no_bus)
+            .env_remove("LOCKBOX_SERVER")
+            .env_remove("LOCKBOX_NOW")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {out:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("no usable OS keyring") && err.contains("never in a file"),
+            "{args:?}: {err}"
+        );
+        assert!(!text(&out.stdout).contains("enter the code"), "{out:?}");
+    }
+    assert!(!config.exists(), "a config file was written");
+}
