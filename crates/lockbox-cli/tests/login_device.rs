@@ -116,10 +116,15 @@ impl Drop for Serve {
 }
 
 fn serve(place: &Place, issuer: &str) -> Serve {
+    serve_as(place, issuer, "127.0.0.1:0", CLIENT_ID)
+}
+
+/// `lockbox serve` on `bind`, taking ID tokens for `client_id`.
+fn serve_as(place: &Place, issuer: &str, bind: &str, client_id: &str) -> Serve {
     let mut child = place
         .lockbox()
-        .args(["serve", "--bind", "127.0.0.1:0", "--oidc-issuer", issuer])
-        .args(["--oidc-client-id", CLIENT_ID])
+        .args(["serve", "--bind", bind, "--oidc-issuer", issuer])
+        .args(["--oidc-client-id", client_id])
         .args(["--bootstrap-admin", "ana@contoso.example"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -271,6 +276,21 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     let out = place.remote(None, &["list_users", r#"{"tenant":"nowhere"}"#]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(text(&out.stderr).contains("not_found"), "{out:?}");
+
+    // The same server, now for another client: it answers 401 to the kept
+    // token; remote tries the refresh once (the provider refuses it: the
+    // refresh token is another client's), then says to log in again.
+    let bind = server.base.trim_start_matches("http://").to_string();
+    drop(server);
+    let server = serve_as(&place, &idp.issuer, &bind, "other-app");
+    let out = place.remote(None, &["session"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the OpenID provider did not renew it"),
+        "{err}"
+    );
+    assert!(err.contains("lockbox login --server"), "{err}");
 
     // Logged out: the tokens are gone, and remote says to log in.
     let out = place
