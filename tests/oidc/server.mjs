@@ -10,7 +10,12 @@
 //   A login starting with `unverified` has `email_verified: false`.
 // - The `email` scope's claims are in the ID token too (conformIdTokenClaims
 //   off): the ID token is what Lockbox's team server verifies.
-// - deviceFlow is on, for a later sign-in without a browser on the machine.
+// - deviceFlow is on: `lockbox login` signs in without a browser on the
+//   machine. With `offline_access` it gets a refresh token (the clients may
+//   use the refresh_token grant).
+// - OIDC_HOSTILE_DEVICE_TEXT=TEXT appends TEXT to the verification URIs of
+//   every device authorization response: a hostile provider's terminal
+//   escapes, for the test that a client prints them harmlessly.
 //
 // A fresh RS256 signing key per start (no key material in the repository).
 // Prints "listening ISSUER" on stdout once it accepts connections.
@@ -82,6 +87,16 @@ const configuration = {
 };
 
 const provider = new Provider(issuer, configuration);
+const hostile = process.env.OIDC_HOSTILE_DEVICE_TEXT;
+if (hostile) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/device/auth' && ctx.body && ctx.body.verification_uri) {
+      ctx.body.verification_uri += hostile;
+      ctx.body.verification_uri_complete += hostile;
+    }
+  });
+}
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
 const listening = () => console.log(`listening ${issuer}`);
 const server = tls

@@ -52,8 +52,23 @@ pub fn start_idp() -> Idp {
 
 /// The provider on `port`, with a signing key of its own (a new one each start).
 pub fn start_idp_on(port: u16) -> Idp {
-    launch(port, None)
+    launch(port, None, false)
 }
+
+/// The provider on a free port, answering each device authorization with
+/// terminal escapes and a bidi override appended to its verification URIs
+/// (`OIDC_HOSTILE_DEVICE_TEXT`): what a client prints must not obey them.
+pub fn start_hostile_idp() -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    launch(port, None, true)
+}
+
+/// What [`start_hostile_idp`]'s provider appends to a verification URI.
+pub const HOSTILE_SUFFIX: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}gnp.exe";
 
 /// The provider on a free port serving https with this certificate and key
 /// (PEM files): issuer `https://127.0.0.1:PORT`.
@@ -63,10 +78,10 @@ pub fn start_idp_tls(cert: &std::path::Path, key: &std::path::Path) -> Idp {
         .local_addr()
         .unwrap()
         .port();
-    launch(port, Some((cert, key)))
+    launch(port, Some((cert, key)), false)
 }
 
-fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>) -> Idp {
+fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile: bool) -> Idp {
     // Both users of this file are crates/NAME/tests/.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
     assert!(
@@ -76,7 +91,12 @@ fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>) -> Idp {
          these tests need the real OpenID provider and are not skipped without it"
     );
     let mut node = Command::new("node");
-    node.env_remove("OIDC_TLS_CERT").env_remove("OIDC_TLS_KEY");
+    node.env_remove("OIDC_TLS_CERT")
+        .env_remove("OIDC_TLS_KEY")
+        .env_remove("OIDC_HOSTILE_DEVICE_TEXT");
+    if hostile {
+        node.env("OIDC_HOSTILE_DEVICE_TEXT", HOSTILE_SUFFIX);
+    }
     if let Some((cert, key)) = tls {
         node.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
     }
@@ -95,7 +115,11 @@ fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>) -> Idp {
         });
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let mut stdout = BufReader::new(stdout);
+    stdout.read_line(&mut line).unwrap();
+    // Keep reading what it says later (its first-use warnings on the device
+    // pages): a closed pipe would kill it with EPIPE.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let issuer = format!("{scheme}://127.0.0.1:{port}");
     assert_eq!(
@@ -212,6 +236,100 @@ pub async fn sign_in_trusting(
         .as_str()
         .unwrap_or_else(|| panic!("no id_token: {token}"))
         .to_string()
+}
+
+/// Confirm (or, with `approve` false, abort) the device sign-in whose user
+/// code is `user_code`, as `login` would in a browser: the provider's own
+/// device pages (code input, confirmation), then its login and consent
+/// pages, over HTTP with a cookie jar. Returns once the provider says the
+/// sign-in succeeded (or was aborted).
+pub async fn confirm_device(issuer: &str, user_code: &str, login: &str, approve: bool) {
+    let http = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = Url::parse(issuer).unwrap();
+    let xsrf = regex::Regex::new(r#"name="xsrf" value="([^"]+)""#).unwrap();
+    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
+    // The code input page, then the confirmation page for that code.
+    let page = http
+        .get(base.join("/device").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = xsrf
+        .captures(&page)
+        .unwrap_or_else(|| panic!("no xsrf: {page}"))[1]
+        .to_string();
+    let page = http
+        .post(base.join("/device").unwrap())
+        .form(&[("xsrf", token.as_str()), ("user_code", user_code)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("op.deviceConfirmForm"),
+        "no confirmation page: {page}"
+    );
+    let token = xsrf.captures(&page).unwrap()[1].to_string();
+    let choice = if approve { "confirm" } else { "abort" };
+    let mut resp = http
+        .post(base.join("/device").unwrap())
+        .form(&[
+            ("xsrf", token.as_str()),
+            ("user_code", user_code),
+            (choice, "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..12 {
+        let status = resp.status();
+        if status.is_redirection() {
+            let location = resp.headers()["location"].to_str().unwrap().to_string();
+            let next = resp.url().join(&location).unwrap();
+            resp = http.get(next).send().await.unwrap();
+            continue;
+        }
+        let page_url = resp.url().clone();
+        let html = resp.text().await.unwrap();
+        if !approve {
+            assert!(
+                html.contains("The Sign-in request was interrupted"),
+                "not aborted: {status} {html}"
+            );
+            return;
+        }
+        if html.contains("Sign-in Success") {
+            return;
+        }
+        assert_eq!(status, StatusCode::OK, "device sign-in page: {html}");
+        let target = page_url
+            .join(
+                &action
+                    .captures(&html)
+                    .unwrap_or_else(|| panic!("no form: {html}"))[1],
+            )
+            .unwrap();
+        let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
+            vec![("prompt", "login"), ("login", login), ("password", "any")]
+        } else {
+            assert!(
+                html.contains(r#"value="consent""#),
+                "neither login nor consent: {html}"
+            );
+            vec![("prompt", "consent")]
+        };
+        resp = http.post(target).form(&form).send().await.unwrap();
+    }
+    panic!("the device sign-in did not end with the provider's success page");
 }
 
 /// A claim of a JWT, unverified (the test reads its own token's times).

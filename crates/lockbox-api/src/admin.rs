@@ -76,6 +76,32 @@ impl FromRequestParts<ApiState> for Person {
     }
 }
 
+/// How a client signs in to this server: the issuer to ask and the client id
+/// to ask as (`lockbox login` reads it). Not secret: public clients only.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SignIn {
+    /// The OpenID Connect issuer, exactly as its ID tokens' `iss` says it.
+    pub issuer: String,
+    /// The client id ID tokens must name in `aud`.
+    pub client_id: String,
+}
+
+/// `GET /admin/v1/sign-in`: where and as whom to sign in (no token needed);
+/// 404 when this server has no `--oidc-issuer`.
+pub async fn sign_in(State(s): State<ApiState>) -> ApiResult<Json<SignIn>> {
+    let oidc = s.oidc.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "this server signs nobody in: it has no --oidc-issuer (the admin API is off)",
+        )
+    })?;
+    Ok(Json(SignIn {
+        issuer: oidc.issuer().to_string(),
+        client_id: oidc.client_id().to_string(),
+    }))
+}
+
 /// `POST /admin/v1/commands/{name}`: run engine command `name` as the
 /// verified person; its result as JSON. No body (or `null`) is `{}`.
 pub async fn command(
@@ -164,6 +190,42 @@ impl utoipa::Modify for AdminPaths<'_> {
                     .build(),
             )
         };
+        components.schemas.insert(
+            "SignIn".to_string(),
+            <SignIn as utoipa::PartialSchema>::schema(),
+        );
+        let sign_in = OperationBuilder::new()
+            .operation_id(Some("admin_sign_in"))
+            .tag("admin")
+            .summary(Some("Where to sign in"))
+            .description(Some(
+                "The OpenID Connect issuer and the client id to sign in as (a public client: \
+                 no secret), for `lockbox login` and the desktop app. No token needed.",
+            ))
+            .responses(
+                ResponsesBuilder::new()
+                    .response(
+                        "200",
+                        ResponseBuilder::new()
+                            .description("The issuer and client id")
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("SignIn")))
+                                    .build(),
+                            ),
+                    )
+                    .response(
+                        "404",
+                        error().description("This server has no --oidc-issuer"),
+                    )
+                    .build(),
+            )
+            .build();
+        openapi.paths.paths.insert(
+            "/admin/v1/sign-in".to_string(),
+            PathItem::new(HttpMethod::Get, sign_in),
+        );
         for c in commands::COMMANDS.iter().filter(|c| c.runs == Runs::Engine) {
             let who = match c.role {
                 Who::Anyone => "anyone signed in",

@@ -155,6 +155,7 @@ pub fn router(state: ApiState) -> Router {
         router
     };
     router
+        .route("/admin/v1/sign-in", get(admin::sign_in))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/v1/openapi.json", get(openapi_json))

@@ -143,6 +143,11 @@ impl OidcVerifier {
         self.issuer.as_str()
     }
 
+    /// The client id ID tokens must name in `aud` (the one people sign in as).
+    pub fn client_id(&self) -> &str {
+        self.client_id.as_str()
+    }
+
     /// How many times the issuer's key set has been fetched.
     pub async fn key_set_fetches(&self) -> u64 {
         self.keys.read().await.as_ref().map_or(0, |k| k.generation)

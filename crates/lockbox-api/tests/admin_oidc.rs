@@ -559,6 +559,17 @@ async fn the_openapi_document_lists_every_engine_command_under_admin() {
         doc["components"]["securitySchemes"]["oidc"]["scheme"],
         "bearer"
     );
+    // Where to sign in: documented under admin, needing no token.
+    let op = &doc["paths"]["/admin/v1/sign-in"]["get"];
+    assert_eq!(op["tags"], json!(["admin"]), "{op}");
+    assert!(op.get("security").is_none(), "{op}");
+    let (s, v) = server.send("GET", "/admin/v1/sign-in", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"issuer": idp.issuer, "client_id": CLIENT_ID}),
+        "what a client needs to sign in"
+    );
     // The provider routes keep their own scheme.
     assert_eq!(
         doc["paths"]["/v1/requests"]["post"]["security"],
@@ -585,6 +596,18 @@ async fn without_an_issuer_there_is_no_admin_api() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http
+        .get(format!("http://{addr}/admin/v1/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "not_found", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("--oidc-issuer"),
+        "{v}"
+    );
     let doc: Value = http
         .get(format!("http://{addr}/v1/openapi.json"))
         .send()

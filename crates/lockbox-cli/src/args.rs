@@ -222,6 +222,42 @@ pub enum Cmd {
         )]
         bootstrap_admin: Option<String>,
     },
+    /// Sign in to a team server (OpenID Connect device flow): prints a code to
+    /// enter at your OpenID provider, waits for it, and keeps the tokens in
+    /// the OS keyring (never in a file) for `lockbox remote`.
+    Login {
+        /// The team server, e.g. https://lockbox.contoso.example:8787 (http
+        /// only on a loopback address, for tests).
+        #[arg(long, env = "LOCKBOX_SERVER", value_name = "URL")]
+        server: String,
+        /// PEM certificates to trust for the server's and the issuer's TLS,
+        /// besides the system's roots (a private CA); remembered with the server.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+    },
+    /// Forget the sign-in to a team server (its tokens in the OS keyring).
+    Logout {
+        /// The team server (default: the one you last logged in to).
+        #[arg(long, env = "LOCKBOX_SERVER", value_name = "URL")]
+        server: Option<String>,
+    },
+    /// Run an admin-center command on a team server you logged in to
+    /// (`lockbox login`), e.g. `lockbox remote session` or
+    /// `lockbox remote list_users '{"tenant":"default"}'`; prints its JSON result.
+    Remote {
+        /// The team server (default: the one you last logged in to).
+        #[arg(long, env = "LOCKBOX_SERVER", value_name = "URL")]
+        server: Option<String>,
+        /// PEM certificates to trust for the server's and the issuer's TLS
+        /// (default: the one given to `lockbox login`).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// The command's name, as in the admin API (`/admin/v1/commands/NAME`).
+        command: String,
+        /// Its arguments as a JSON object (camelCase; default `{}`).
+        #[arg(value_name = "JSON_ARGS")]
+        args: Option<String>,
+    },
     /// Move a store between backends.
     Store {
         #[command(subcommand)]

@@ -20,6 +20,7 @@ macro_rules! out {
 mod args;
 mod print;
 mod provider;
+mod remote;
 
 use args::{
     AccessCmd, AuditCmd, AuditFilter, Cli, Cmd, RequestCmd, SettingsCmd, TenantCmd, UserCmd,
@@ -98,6 +99,24 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Store {
             cmd: args::StoreCmd::Copy { from, to },
         } => return store_copy(from, to, cli.receipt_key.as_deref(), out),
+        // A team server's client: no local store is opened.
+        Cmd::Login { server, ca } => return remote::login(server, ca.clone(), out),
+        Cmd::Logout { server } => return remote::logout(server.clone(), out),
+        Cmd::Remote {
+            server,
+            ca,
+            command,
+            args,
+        } => {
+            return remote::remote(
+                server.clone(),
+                ca.clone(),
+                command,
+                args.clone(),
+                clock()?.as_ref(),
+                out,
+            )
+        }
         _ => {}
     }
     // An export file verifies on its own: no store is opened (or created).
@@ -394,7 +413,13 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Receipt { cmd } => return provider::receipt(e, tenant, cmd, out),
         Cmd::Smtp { cmd } => return provider::smtp(e, tenant, &os, cmd, out),
         Cmd::Notifications { cmd } => return provider::notifications(e, tenant, cmd, out),
-        Cmd::Serve { .. } | Cmd::Completions { .. } | Cmd::Man { .. } | Cmd::Store { .. } => {}
+        Cmd::Serve { .. }
+        | Cmd::Completions { .. }
+        | Cmd::Man { .. }
+        | Cmd::Store { .. }
+        | Cmd::Login { .. }
+        | Cmd::Logout { .. }
+        | Cmd::Remote { .. } => {}
         Cmd::Demo => {
             let reqs = lockbox_core::demo::seed(e, tenant)?;
             out.requests(&reqs.iter().map(RequestDto::from).collect::<Vec<_>>());

@@ -1,11 +1,11 @@
 //! The engine's one error type. Every error carries a stable [`ErrorCode`]
 //! that crosses every boundary (CLI exit codes, IPC, HTTP) as `{code, message}`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Closed set of error codes. The string form (snake_case) is the wire format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

@@ -3,11 +3,17 @@
 //! entry per store and tenant. Where no keyring runs (a headless server), the
 //! sending process takes it from `LOCKBOX_SMTP_PASSWORD` instead.
 //!
+//! `lockbox login` keeps a team server's sign-in (the ID and refresh tokens)
+//! there too, service [`SIGN_IN_SERVICE`], one entry per server URL; it has
+//! no environment fallback: no keyring, no kept sign-in.
+//!
 //! These calls may talk D-Bus (and a locked keyring may prompt): callers do
 //! not hold the engine lock across them.
 
 /// The keyring service name of Lockbox's SMTP passwords.
 pub const SERVICE: &str = "lockbox-smtp";
+/// The keyring service name of the team-server sign-ins `lockbox login` keeps.
+pub const SIGN_IN_SERVICE: &str = "lockbox-sign-in";
 /// The environment variable that gives the SMTP password where no keyring runs.
 pub const ENV_PASSWORD: &str = "LOCKBOX_SMTP_PASSWORD";
 
@@ -26,29 +32,44 @@ impl std::fmt::Display for Unavailable {
     }
 }
 
-fn entry(account: &str) -> Result<keyring::Entry, Unavailable> {
-    keyring::Entry::new(SERVICE, account).map_err(|e| Unavailable(e.to_string()))
+fn entry(service: &str, account: &str) -> Result<keyring::Entry, Unavailable> {
+    keyring::Entry::new(service, account).map_err(|e| Unavailable(e.to_string()))
 }
 
-/// Save the password of `account` in the OS keyring.
+/// Save the SMTP password of `account` in the OS keyring.
 pub fn keyring_set(account: &str, password: &str) -> Result<(), Unavailable> {
-    entry(account)?
-        .set_password(password)
+    secret_set(SERVICE, account, password)
+}
+
+/// The SMTP password of `account` in the OS keyring, `None` if it has none.
+pub fn keyring_get(account: &str) -> Result<Option<String>, Unavailable> {
+    secret_get(SERVICE, account)
+}
+
+/// Forget the SMTP password of `account` (none there is fine).
+pub fn keyring_delete(account: &str) -> Result<(), Unavailable> {
+    secret_delete(SERVICE, account)
+}
+
+/// Save `secret` as `account` of `service` in the OS keyring.
+pub fn secret_set(service: &str, account: &str, secret: &str) -> Result<(), Unavailable> {
+    entry(service, account)?
+        .set_password(secret)
         .map_err(|e| Unavailable(e.to_string()))
 }
 
-/// The password of `account` in the OS keyring, `None` if it has none.
-pub fn keyring_get(account: &str) -> Result<Option<String>, Unavailable> {
-    match entry(account)?.get_password() {
+/// The secret of `account` of `service` in the OS keyring, `None` if none.
+pub fn secret_get(service: &str, account: &str) -> Result<Option<String>, Unavailable> {
+    match entry(service, account)?.get_password() {
         Ok(p) => Ok(Some(p)),
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(e) => Err(Unavailable(e.to_string())),
     }
 }
 
-/// Forget the password of `account` (none there is fine).
-pub fn keyring_delete(account: &str) -> Result<(), Unavailable> {
-    match entry(account)?.delete_credential() {
+/// Forget `account` of `service` (none there is fine).
+pub fn secret_delete(service: &str, account: &str) -> Result<(), Unavailable> {
+    match entry(service, account)?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(Unavailable(e.to_string())),
     }
