@@ -169,54 +169,14 @@ pub async fn sign_in_trusting(
         .append_pair("state", "st-1")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let mut resp = http.get(url.clone()).send().await.unwrap();
-    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
-    let code = 'flow: {
-        for _ in 0..12 {
-            let status = resp.status();
-            if status.is_redirection() {
-                let location = resp.headers()["location"].to_str().unwrap().to_string();
-                let next = resp.url().join(&location).unwrap();
-                if next.as_str().starts_with(redirect) {
-                    let q: std::collections::HashMap<_, _> =
-                        next.query_pairs().into_owned().collect();
-                    assert_eq!(q.get("state").map(String::as_str), Some("st-1"));
-                    break 'flow q
-                        .get("code")
-                        .unwrap_or_else(|| panic!("no code in the redirect: {next}"))
-                        .clone();
-                }
-                resp = http.get(next).send().await.unwrap();
-                continue;
-            }
-            assert_eq!(
-                status,
-                StatusCode::OK,
-                "sign-in page: {}",
-                resp.text().await.unwrap()
-            );
-            let page_url = resp.url().clone();
-            let html = resp.text().await.unwrap();
-            let target = page_url
-                .join(
-                    &action
-                        .captures(&html)
-                        .unwrap_or_else(|| panic!("no form: {html}"))[1],
-                )
-                .unwrap();
-            let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
-                vec![("prompt", "login"), ("login", login), ("password", "any")]
-            } else {
-                assert!(
-                    html.contains(r#"value="consent""#),
-                    "neither login nor consent: {html}"
-                );
-                vec![("prompt", "consent")]
-            };
-            resp = http.post(target).form(&form).send().await.unwrap();
-        }
-        panic!("the sign-in did not end with a redirect to the app");
-    };
+    let next = browse(&http, url, login).await;
+    assert!(next.as_str().starts_with(redirect), "redirected to {next}");
+    let q: std::collections::HashMap<_, _> = next.query_pairs().into_owned().collect();
+    assert_eq!(q.get("state").map(String::as_str), Some("st-1"));
+    let code = q
+        .get("code")
+        .unwrap_or_else(|| panic!("no code in the redirect: {next}"))
+        .clone();
     let token: Value = http
         .post(base.join("/token").unwrap())
         .form(&[
@@ -238,17 +198,70 @@ pub async fn sign_in_trusting(
         .to_string()
 }
 
+/// Go from `authorize` (an authorization request) through the provider's
+/// pages as `login` would in a browser: its login and consent forms, posted
+/// with `http`'s cookie jar, redirects followed while they stay at the
+/// provider. Returns where the provider sends the browser at the end (the
+/// app's redirect URI with the code or the error), without going there.
+pub async fn browse(http: &Client, authorize: Url, login: &str) -> Url {
+    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
+    let mut resp = http.get(authorize.clone()).send().await.unwrap();
+    for _ in 0..12 {
+        let status = resp.status();
+        if status.is_redirection() {
+            let location = resp.headers()["location"].to_str().unwrap().to_string();
+            let next = resp.url().join(&location).unwrap();
+            if next.origin() != authorize.origin() {
+                return next;
+            }
+            resp = http.get(next).send().await.unwrap();
+            continue;
+        }
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "sign-in page: {}",
+            resp.text().await.unwrap()
+        );
+        let page_url = resp.url().clone();
+        let html = resp.text().await.unwrap();
+        let target = page_url
+            .join(
+                &action
+                    .captures(&html)
+                    .unwrap_or_else(|| panic!("no form: {html}"))[1],
+            )
+            .unwrap();
+        let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
+            vec![("prompt", "login"), ("login", login), ("password", "any")]
+        } else {
+            assert!(
+                html.contains(r#"value="consent""#),
+                "neither login nor consent: {html}"
+            );
+            vec![("prompt", "consent")]
+        };
+        resp = http.post(target).form(&form).send().await.unwrap();
+    }
+    panic!("the sign-in did not end with a redirect to the app");
+}
+
+/// A client as a browser is to the provider: a cookie jar, redirects seen.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// Confirm (or, with `approve` false, abort) the device sign-in whose user
 /// code is `user_code`, as `login` would in a browser: the provider's own
 /// device pages (code input, confirmation), then its login and consent
 /// pages, over HTTP with a cookie jar. Returns once the provider says the
 /// sign-in succeeded (or was aborted).
 pub async fn confirm_device(issuer: &str, user_code: &str, login: &str, approve: bool) {
-    let http = Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = browser();
     let base = Url::parse(issuer).unwrap();
     let xsrf = regex::Regex::new(r#"name="xsrf" value="([^"]+)""#).unwrap();
     let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();

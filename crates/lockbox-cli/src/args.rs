@@ -222,9 +222,10 @@ pub enum Cmd {
         )]
         bootstrap_admin: Option<String>,
     },
-    /// Sign in to a team server (OpenID Connect device flow): prints a code to
-    /// enter at your OpenID provider, waits for it, and keeps the tokens in
-    /// the OS keyring (never in a file) for `lockbox remote`.
+    /// Sign in to a team server: prints a code to enter at your OpenID
+    /// provider (the device flow), or with --browser signs in in this
+    /// machine's browser; keeps the tokens in the OS keyring (never in a
+    /// file) for `lockbox remote`.
     Login {
         /// The team server, e.g. https://lockbox.contoso.example:8787 (http
         /// only on a loopback address, for tests).
@@ -234,6 +235,11 @@ pub enum Cmd {
         /// besides the system's roots (a private CA); remembered with the server.
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
+        /// Sign in in this machine's browser (the authorization code flow with
+        /// PKCE and a loopback redirect) instead of entering a code on any
+        /// device (the device flow, the default: works on a headless machine).
+        #[arg(long)]
+        browser: bool,
     },
     /// Forget the sign-in to a team server (its tokens in the OS keyring).
     Logout {

@@ -100,7 +100,11 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             cmd: args::StoreCmd::Copy { from, to },
         } => return store_copy(from, to, cli.receipt_key.as_deref(), out),
         // A team server's client: no local store is opened.
-        Cmd::Login { server, ca } => return remote::login(server, ca.clone(), out),
+        Cmd::Login {
+            server,
+            ca,
+            browser,
+        } => return remote::login(server, ca.clone(), *browser, out),
         Cmd::Logout { server } => return remote::logout(server.clone(), out),
         Cmd::Remote {
             server,

@@ -7,6 +7,8 @@
 //!   scopes `openid email offline_access`; the ID and refresh tokens go to
 //!   the OS keyring (`lockbox_core::secrets`, one entry per server URL),
 //!   never a file; the server URL (and `--ca`) to a small config file.
+//! - `login --browser`: the authorization code flow with PKCE through the
+//!   system browser and a loopback redirect (RFC 8252), in `browser.rs`.
 //! - `remote COMMAND [JSON]`: `POST /admin/v1/commands/COMMAND` with the ID
 //!   token; one that has expired (its `exp`, by the CLI's clock —
 //!   `LOCKBOX_NOW` pins it — or a 401 from the server) is refreshed once at
@@ -16,6 +18,8 @@
 //! issuer's token endpoint over TLS (OpenID Connect Core §3.1.3.7), and the
 //! server verifies it on every call. It reads its `exp` (when to refresh)
 //! and `email` (whom to name) only.
+
+mod browser;
 
 use crate::print::Out;
 use base64::Engine as _;
@@ -280,13 +284,17 @@ fn log_in_first(server: &str, why: &str) -> Error {
     )
 }
 
-/// `lockbox login --server URL [--ca FILE]`.
-pub fn login(server: &str, ca: Option<PathBuf>, out: &Out) -> Result<ExitCode> {
+/// `lockbox login --server URL [--ca FILE] [--browser]`.
+pub fn login(server: &str, ca: Option<PathBuf>, in_browser: bool, out: &Out) -> Result<ExitCode> {
     let server = server_url(server)?;
     // No keyring, no sign-in to keep: say so before the person signs in.
     secrets::secret_get(SIGN_IN_SERVICE, &server).map_err(keyring_error)?;
     let http = http_client(ca.as_deref())?;
-    let tokens = runtime()?.block_on(device_flow(&http, &server, out))?;
+    let tokens = if in_browser {
+        runtime()?.block_on(browser::browser_flow(&http, &server, out))?
+    } else {
+        runtime()?.block_on(device_flow(&http, &server, out))?
+    };
     keep(&server, &tokens)?;
     write_config(&Config {
         server: Some(server.clone()),

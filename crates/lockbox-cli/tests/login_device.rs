@@ -1,6 +1,7 @@
-//! `lockbox login` (the OpenID Connect device flow), `lockbox remote` and
+//! `lockbox login` (the OpenID Connect device flow, and with `--browser` the
+//! authorization code flow with a loopback redirect), `lockbox remote` and
 //! `lockbox logout` end to end: a real OpenID provider (`tests/oidc`,
-//! oidc-provider on node) whose device pages the test drives over HTTP as the
+//! oidc-provider on node) whose pages the test drives over HTTP as the
 //! person would in a browser, a real `lockbox serve --oidc-*`, and a real OS
 //! keyring (a private D-Bus session bus with GNOME Keyring's Secret Service,
 //! as `keyring.rs` uses): never a fake one.
@@ -21,7 +22,9 @@ mod sign_in;
 
 use common::{start_secret_service, SecretService};
 use serde_json::Value;
-use sign_in::{confirm_device, start_hostile_idp, start_idp, CLIENT_ID, HOSTILE_SUFFIX};
+use sign_in::{
+    browse, browser, confirm_device, start_hostile_idp, start_idp, CLIENT_ID, HOSTILE_SUFFIX,
+};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -347,6 +350,168 @@ fn a_denied_login_keeps_nothing_and_the_providers_text_is_escaped() {
     assert!(!place.config_home().join("lockbox/cli.json").exists());
     let out = place.remote(None, &["--server", &server.base, "session"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(text(&out.stderr).contains("not logged in"), "{out:?}");
+}
+
+/// `lockbox login --browser` up to the browser: the process, and the address
+/// it asked `$BROWSER` (a script noting it in a file) to open.
+fn start_browser_login(place: &Place, server: &str) -> (Child, reqwest::Url) {
+    let opened = place.dir.path().join("opened");
+    let script = place.dir.path().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    let mut child = place
+        .lockbox()
+        .env("BROWSER", &script)
+        .args(["login", "--browser", "--server", server])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A bound on a failure only: the address is there as soon as it is opened.
+    for _ in 0..600 {
+        if let Ok(s) = std::fs::read_to_string(&opened) {
+            if s.ends_with('\n') {
+                return (child, reqwest::Url::parse(s.trim()).unwrap());
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!("lockbox login --browser ended ({status}) opening nothing: {out:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("lockbox login --browser opened no browser in 30 s");
+}
+
+fn query(url: &reqwest::Url) -> std::collections::HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+#[test]
+fn login_in_the_browser_takes_only_its_own_redirect() {
+    let idp = start_idp();
+    let place = Place::new();
+    let server = serve(&place, &idp.issuer);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    let (child, authorize) = start_browser_login(&place, &server.base);
+    // The provider's authorization page: PKCE (S256), a nonce, consent asked
+    // (for the refresh token), a loopback IP redirect on a port of its own.
+    assert!(
+        authorize
+            .as_str()
+            .starts_with(&format!("{}/auth?", idp.issuer)),
+        "{authorize}"
+    );
+    let q = query(&authorize);
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["prompt"], "consent");
+    assert!(
+        q["scope"].split(' ').any(|s| s == "offline_access"),
+        "{q:?}"
+    );
+    assert!(q["nonce"].len() >= 16 && q["state"].len() >= 16, "{q:?}");
+    let redirect = q["redirect_uri"].clone();
+    let port = redirect
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|r| r.strip_suffix("/callback"))
+        .unwrap_or_else(|| panic!("not a loopback IP redirect: {redirect}"));
+    assert!(port.parse::<u16>().unwrap() > 0);
+
+    // Another page sending the browser to the port (another sign-in's state,
+    // or none) is turned away, and the CLI goes on waiting.
+    for forged in [
+        format!("{redirect}?code=forged&state=other"),
+        format!("{redirect}?code=forged"),
+    ] {
+        let r = rt.block_on(reqwest::get(&forged)).unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST, "{forged}");
+    }
+
+    // The person signs in and consents; the provider sends the browser back.
+    let http = browser();
+    let back = rt.block_on(browse(&http, authorize, "ana@contoso.example"));
+    assert!(back.as_str().starts_with(&redirect), "{back}");
+    let page = rt.block_on(async { http.get(back).send().await.unwrap() });
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    assert!(rt.block_on(page.text()).unwrap().contains("Signed in."));
+
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("If no browser opened, open this address:"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "Logged in to {} as ana@contoso.example",
+            server.base
+        )),
+        "{said}"
+    );
+    assert_eq!(place.files_holding(b"eyJ"), Vec::<PathBuf>::new());
+
+    // The kept sign-in works, and renews with the refresh token it came with.
+    let out = place.remote(None, &["session"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["user"], "ana@contoso.example", "{v}");
+    let out = place.remote(Some(LATER), &["session"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out.stderr).matches("renewed the sign-in").count(), 1);
+}
+
+#[test]
+fn a_refused_browser_login_keeps_nothing_and_the_providers_text_is_escaped() {
+    let idp = start_idp();
+    let place = Place::new();
+    let server = serve(&place, &idp.issuer);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    let (child, authorize) = start_browser_login(&place, &server.base);
+    let q = query(&authorize);
+    // The provider's redirect with an error, its description hostile text.
+    let mut back = reqwest::Url::parse(&q["redirect_uri"]).unwrap();
+    back.query_pairs_mut()
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", &format!("no{HOSTILE_SUFFIX}"))
+        .append_pair("state", &q["state"]);
+    let page = rt.block_on(reqwest::get(back)).unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = rt.block_on(page.text()).unwrap();
+    assert!(
+        html.contains("did not succeed") && !html.contains("pwned"),
+        "{html}"
+    );
+
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("did not sign you in: access_denied: no"),
+        "{err}"
+    );
+    for bad in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(
+            !err.contains(bad),
+            "U+{:04X} reached the terminal: {err:?}",
+            bad as u32
+        );
+    }
+    assert!(!place.config_home().join("lockbox/cli.json").exists());
+    let out = place.remote(None, &["--server", &server.base, "session"]);
     assert!(text(&out.stderr).contains("not logged in"), "{out:?}");
 }
 
