@@ -4,7 +4,7 @@
 //! and commit run on it, and the statements it sends without waiting for
 //! their answers ([`super::db::Tx::put`], pipelined).
 
-use super::audit_log::TenantTail;
+use super::audit_log::{AuditTail, TenantTail};
 use super::db::{Inner, Prefetched, Row, Tx, P};
 use super::dialect::to_postgres;
 use super::errors::pg_error;
@@ -25,17 +25,10 @@ pub struct Session {
     /// while the newest position is still that one (nobody has appended
     /// since: positions grow under one lock), which the first append of a
     /// transaction reads anyway (`Tx::tenant_tail`).
-    pub(super) tails: Option<Tails>,
+    pub(super) tails: Option<AuditTail>,
     /// The store's id, once read. Only a whole-store write can change it
     /// (`store copy` onto a new store): it forgets it (`PgConn::write`).
     pub(super) store_id: Option<String>,
-}
-
-/// The newest store position and the heads of some chains at that moment.
-#[derive(Debug, Clone)]
-pub(super) struct Tails {
-    pub(super) seq: i64,
-    pub(super) tenants: HashMap<String, TenantTail>,
 }
 
 /// A PostgreSQL transaction, the runtime that drives its connection, and
@@ -54,7 +47,7 @@ pub struct PgTx<'c> {
     /// identical read ([`Tx::each`]); all forgotten at the first change.
     pub(super) prefetched: Vec<Prefetched>,
     /// The chain heads this transaction wrote.
-    pub(super) appended: Option<Tails>,
+    pub(super) appended: Option<AuditTail>,
     /// The session's remembered heads were found current in this
     /// transaction (then they still are at its commit: it holds the
     /// positions lock).
@@ -232,7 +225,7 @@ impl<'c> PgTx<'c> {
     }
 
     /// After a successful commit: what the session remembers of it.
-    pub(super) fn committed(session: &mut Session, appended: Option<Tails>, trusted: bool) {
+    pub(super) fn committed(session: &mut Session, appended: Option<AuditTail>, trusted: bool) {
         if let Some(now) = appended {
             session.tails = Some(match (trusted, session.tails.take()) {
                 (true, Some(mut before)) => {
@@ -410,7 +403,7 @@ impl Tx<'_> {
         let tx = tx.borrow();
         let tails = tx.session.tails.as_ref()?;
         Some((
-            tails.seq,
+            tails.seq?,
             tails.tenants.get(tenant).cloned(),
             tx.tails_trusted,
         ))
@@ -426,12 +419,9 @@ impl Tx<'_> {
 
     /// The heads this transaction has written so far (remembered by the
     /// session if it commits).
-    pub(super) fn note_appended(&self, seq: i64, tenants: &HashMap<String, TenantTail>) {
+    pub(super) fn note_appended(&self, tail: &AuditTail) {
         if let Inner::Pg(tx) = &self.inner {
-            tx.borrow_mut().appended = Some(Tails {
-                seq,
-                tenants: tenants.clone(),
-            });
+            tx.borrow_mut().appended = Some(tail.clone());
         }
     }
 
