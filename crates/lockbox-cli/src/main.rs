@@ -105,15 +105,15 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             ca,
             browser,
         } => return remote::login(server, ca.clone(), *browser, out),
-        Cmd::Logout { server } => return remote::logout(server.clone(), out),
+        Cmd::Logout { team } => return remote::logout(team.server.clone(), out),
         Cmd::Remote {
-            server,
+            team,
             ca,
             command,
             args,
         } => {
             return remote::remote(
-                server.clone(),
+                team.server.clone(),
                 ca.clone(),
                 command,
                 args.clone(),
