@@ -17,6 +17,7 @@
 //! The checks are `openidconnect`'s `CoreIdTokenVerifier` (RS256 only, its
 //! default), with its time function set to the engine's clock.
 
+use lockbox_core::error::chain;
 use lockbox_core::{Clock, Error, ErrorCode, Principal, Result};
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreProviderMetadata,
@@ -259,7 +260,7 @@ impl OidcVerifier {
                         VerifyError::Unreachable(format!(
                             "cannot read the OpenID configuration of {}: {}",
                             self.issuer.as_str(),
-                            error_chain(&e)
+                            chain(&e)
                         ))
                     })?;
                 meta.jwks_uri().clone()
@@ -272,7 +273,7 @@ impl OidcVerifier {
                     "cannot read the key set {} of {}: {}",
                     jwks_uri.as_str(),
                     self.issuer.as_str(),
-                    error_chain(&e)
+                    chain(&e)
                 ))
             })?;
         *self.keys.write().await = Some(Keys {
@@ -288,17 +289,6 @@ impl OidcVerifier {
 /// server did not send it and has nothing to compare it with.
 fn no_nonce(_: Option<&Nonce>) -> std::result::Result<(), String> {
     Ok(())
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(c) = source {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        source = c.source();
-    }
-    s
 }
 
 impl From<VerifyError> for crate::error::ApiError {

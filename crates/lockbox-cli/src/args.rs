@@ -243,17 +243,15 @@ pub enum Cmd {
     },
     /// Forget the sign-in to a team server (its tokens in the OS keyring).
     Logout {
-        /// The team server (default: the one you last logged in to).
-        #[arg(long, env = "LOCKBOX_SERVER", value_name = "URL")]
-        server: Option<String>,
+        #[command(flatten)]
+        team: TeamServer,
     },
     /// Run an admin-center command on a team server you logged in to
     /// (`lockbox login`), e.g. `lockbox remote session` or
     /// `lockbox remote list_users '{"tenant":"default"}'`; prints its JSON result.
     Remote {
-        /// The team server (default: the one you last logged in to).
-        #[arg(long, env = "LOCKBOX_SERVER", value_name = "URL")]
-        server: Option<String>,
+        #[command(flatten)]
+        team: TeamServer,
         /// PEM certificates to trust for the server's and the issuer's TLS
         /// (default: the one given to `lockbox login`).
         #[arg(long, value_name = "FILE")]
@@ -495,6 +493,16 @@ pub enum AccessCmd {
         #[arg(long)]
         action: String,
     },
+}
+
+// `--server` of `lockbox logout` and `lockbox remote` (`lockbox login`'s
+// is required). No doc comment: a flattened struct's would replace the
+// subcommand's about text.
+#[derive(Args, Debug)]
+pub struct TeamServer {
+    /// The team server (default: the one you last logged in to).
+    #[arg(long, env = "LOCKBOX_SERVER", value_name = "URL")]
+    pub server: Option<String>,
 }
 
 #[derive(Args, Debug, Default)]

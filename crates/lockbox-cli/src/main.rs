@@ -18,22 +18,17 @@ macro_rules! out {
 }
 
 mod args;
+mod audit;
 mod print;
 mod provider;
 mod remote;
 
-use args::{
-    AccessCmd, AuditCmd, AuditFilter, Cli, Cmd, RequestCmd, SettingsCmd, TenantCmd, UserCmd,
-};
-use lockbox_core::dto::{
-    AccessDto, AuditEntryDto, FileVerifyReport, RequestDto, SettingsDto, TenantDto, UserDto,
-    VerifyReport,
-};
+use args::{AccessCmd, AuditCmd, Cli, Cmd, RequestCmd, SettingsCmd, TenantCmd, UserCmd};
+use lockbox_core::dto::{AccessDto, RequestDto, SettingsDto, TenantDto, UserDto};
 use lockbox_core::duration::parse_duration;
 use lockbox_core::engine::default_db_path;
-use lockbox_core::export::{export_audit, is_time_window, verify_export, ExportFormat};
 use lockbox_core::model::{NewRequest, Role, State};
-use lockbox_core::store::{AuditQuery, RequestQuery, RequestSort, StoreLocation};
+use lockbox_core::store::{RequestQuery, RequestSort, StoreLocation};
 use lockbox_core::{
     clock::parse_time, Clock, Engine, Error, ErrorClass, ErrorCode, ManualClock, Principal, Result,
     SystemClock,
@@ -105,15 +100,15 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             ca,
             browser,
         } => return remote::login(server, ca.clone(), *browser, out),
-        Cmd::Logout { server } => return remote::logout(server.clone(), out),
+        Cmd::Logout { team } => return remote::logout(team.server.clone(), out),
         Cmd::Remote {
-            server,
+            team,
             ca,
             command,
             args,
         } => {
             return remote::remote(
-                server.clone(),
+                team.server.clone(),
                 ca.clone(),
                 command,
                 args.clone(),
@@ -133,7 +128,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             },
     } = &cli.cmd
     {
-        return verify_file(file, format.as_deref(), out);
+        return audit::verify_file(file, format.as_deref(), out);
     }
     let loc = match (&cli.store, &cli.db) {
         (Some(s), _) => StoreLocation::parse(s),
@@ -329,90 +324,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             let d = e.log_access(tenant, &id, &provider, &action)?;
             out.access(&AccessDto::new(&id, &d));
         }
-        Cmd::Audit {
-            cmd: AuditCmd::List { filter, limit },
-        } => {
-            let mut q = audit_query(&filter)?;
-            q.limit = Some(limit);
-            let page = e.audit_page(tenant, &q)?;
-            out.audit(&page.iter().map(AuditEntryDto::from).collect::<Vec<_>>());
-        }
-        Cmd::Audit {
-            cmd:
-                AuditCmd::Export {
-                    filter,
-                    format,
-                    out: file,
-                },
-        } => {
-            let q = audit_query(&filter)?;
-            let fmt = ExportFormat::parse(&format)?;
-            let n = match &file {
-                // Whole or not at all: a failed export leaves nothing half-written.
-                Some(path) => lockbox_core::files::write_atomically(path, |f| {
-                    export_audit(e, tenant, &q, fmt, f)
-                })?,
-                None => export_audit(e, tenant, &q, fmt, &mut std::io::stdout())?,
-            };
-            if !is_time_window(&q) && !out.json {
-                eprintln!(
-                    "note: this export is a selection of single entries (filtered by more than \
-                     time): they do not link into a chain, so `audit verify --file` cannot check it"
-                );
-            }
-            if let Some(path) = file {
-                out.done(&format!("exported {n} audit entries to {}", path.display()));
-            }
-        }
-        Cmd::Audit {
-            cmd:
-                AuditCmd::Verify {
-                    checkpoint,
-                    public_key,
-                    ..
-                },
-        } => {
-            let v = e.verify_audit()?;
-            let mut report = VerifyReport::from(&v);
-            if let Some(path) = &checkpoint {
-                let text = std::fs::read_to_string(path).map_err(|err| {
-                    Error::input(format!("cannot read {}: {err}", path.display()))
-                })?;
-                let key = match &public_key {
-                    Some(k) => {
-                        let k = std::fs::read_to_string(k).unwrap_or_else(|_| k.clone());
-                        Some(lockbox_core::receipts::parse_public_key(&k)?)
-                    }
-                    None => None,
-                };
-                report.checkpoints = e
-                    .check_claims(&text, key.as_ref())?
-                    .iter()
-                    .map(Into::into)
-                    .collect();
-                report.ok = report.ok && report.checkpoints.iter().all(|c| c.problem.is_none());
-            }
-            out.verify(&report);
-            return Ok(if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            });
-        }
-        Cmd::Audit {
-            cmd: AuditCmd::Checkpoint { all, out: file },
-        } => {
-            let text = e.checkpoint_now((!all).then_some(tenant))?;
-            match &file {
-                Some(path) => {
-                    std::fs::write(path, &text).map_err(|err| {
-                        Error::input(format!("cannot write {}: {err}", path.display()))
-                    })?;
-                    out.done(&format!("checkpoint written to {}", path.display()));
-                }
-                None => print!("{text}"),
-            }
-        }
+        Cmd::Audit { cmd } => return audit::audit(e, tenant, cmd, out),
         Cmd::Token { cmd } => return provider::token(e, tenant, &os, cmd, out),
         Cmd::Receipt { cmd } => return provider::receipt(e, tenant, cmd, out),
         Cmd::Smtp { cmd } => return provider::smtp(e, tenant, &os, cmd, out),
@@ -466,7 +378,6 @@ fn write_stdout(bytes: &[u8]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `audit verify --file`: recompute an export's chains from the file alone.
 /// `lockbox store copy`: copy, verify both, compare every tenant's head; a
 /// file copy gets the source's receipt key beside it (0600).
 fn store_copy(
@@ -553,27 +464,6 @@ fn open_file_read_only(db: &std::path::Path, read_only: bool, os: &Principal) ->
         }
         Err(err) => Err(err),
     }
-}
-
-fn verify_file(path: &std::path::Path, format: Option<&str>, out: &Out) -> Result<ExitCode> {
-    let fmt = match format {
-        Some(f) => ExportFormat::parse(f)?,
-        None => ExportFormat::from_path(path).ok_or_else(|| {
-            Error::input(format!(
-                "cannot tell the format of {} from its name: use --format csv or --format jsonl",
-                path.display()
-            ))
-        })?,
-    };
-    let mut f = std::fs::File::open(path)
-        .map_err(|err| Error::input(format!("cannot open {}: {err}", path.display())))?;
-    let v = verify_export(fmt, &mut f)?;
-    out.verify_file(&FileVerifyReport::new(&path.display().to_string(), &v));
-    Ok(if v.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 fn request(
@@ -666,19 +556,4 @@ fn request(
     };
     out.request(&RequestDto::from(&req));
     Ok(ExitCode::SUCCESS)
-}
-
-/// The CLI's audit filter read by the same rules as the admin center's.
-fn audit_query(f: &AuditFilter) -> Result<AuditQuery> {
-    lockbox_core::dto::AuditQuery {
-        since: f.since.clone(),
-        until: f.until.clone(),
-        request_id: f.request.clone(),
-        actor: f.actor.clone(),
-        operation: f.operation.clone(),
-        text: f.text.clone(),
-        before_seq: None,
-        limit: None,
-    }
-    .to_store()
 }

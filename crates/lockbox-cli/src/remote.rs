@@ -23,6 +23,7 @@ mod browser;
 
 use crate::print::Out;
 use base64::Engine as _;
+use lockbox_core::error::chain;
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
 use lockbox_core::text::one_line;
 use lockbox_core::{Clock, Error, ErrorCode, Result};
@@ -160,17 +161,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(c) = source {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        source = c.source();
-    }
-    s
 }
 
 fn unreachable(what: &str, e: &dyn std::error::Error) -> Error {

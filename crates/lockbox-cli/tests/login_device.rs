@@ -20,6 +20,7 @@ mod common;
 #[path = "../../../tests/oidc/sign_in.rs"]
 mod sign_in;
 
+use common::serve::{serve_oidc, without_lockbox_env, Serve};
 use common::{start_secret_service, SecretService};
 use serde_json::Value;
 use sign_in::{
@@ -56,16 +57,8 @@ impl Place {
             .env("HOME", &self.ss.home)
             .env("XDG_CONFIG_HOME", self.config_home())
             .env("DBUS_SESSION_BUS_ADDRESS", &self.ss.bus)
-            .env("USER", "root")
-            .env_remove("LOCKBOX_NOW")
-            .env_remove("LOCKBOX_SERVER")
-            .env_remove("LOCKBOX_TENANT")
-            .env_remove("LOCKBOX_API_BIND")
-            .env_remove("LOCKBOX_OIDC_ISSUER")
-            .env_remove("LOCKBOX_OIDC_CLIENT_ID")
-            .env_remove("LOCKBOX_OIDC_CA")
-            .env_remove("LOCKBOX_BOOTSTRAP_ADMIN")
-            .env_remove("LOCKBOX_LOG_FORMAT");
+            .env("USER", "root");
+        without_lockbox_env(&mut c);
         c
     }
 
@@ -105,47 +98,16 @@ impl Place {
     }
 }
 
-/// A running `lockbox serve --oidc-*`, killed when dropped.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(place: &Place, issuer: &str) -> Serve {
     serve_as(place, issuer, "127.0.0.1:0", CLIENT_ID)
 }
 
 /// `lockbox serve` on `bind`, taking ID tokens for `client_id`.
 fn serve_as(place: &Place, issuer: &str, bind: &str, client_id: &str) -> Serve {
-    let mut child = place
-        .lockbox()
-        .args(["serve", "--bind", bind, "--oidc-issuer", issuer])
-        .args(["--oidc-client-id", client_id])
-        .args(["--bootstrap-admin", "ana@contoso.example"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("lockbox serve did not start: {first:?}"))
-        .to_string();
-    Serve {
-        child,
-        base: format!("http://{addr}"),
-    }
+    let mut lockbox = place.lockbox();
+    lockbox.stderr(Stdio::null());
+    let extra = ["--bootstrap-admin", "ana@contoso.example"];
+    serve_oidc(&mut lockbox, bind, issuer, client_id, &extra).0
 }
 
 /// `lockbox login --server URL` up to its prompt: the process, the lines it

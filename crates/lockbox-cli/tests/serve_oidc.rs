@@ -11,79 +11,40 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
 #[path = "../../../tests/oidc/sign_in.rs"]
 mod sign_in;
 
+use common::serve::{serve_oidc, without_lockbox_env, Serve};
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sign_in::{sign_in, start_idp, CLIENT_ID};
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 fn lockbox(db: &Path) -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("lockbox"));
-    c.env("LOCKBOX_DB", db)
-        .env_remove("LOCKBOX_NOW")
-        .env_remove("LOCKBOX_TENANT")
-        .env_remove("LOCKBOX_API_BIND")
-        .env_remove("LOCKBOX_OIDC_ISSUER")
-        .env_remove("LOCKBOX_OIDC_CLIENT_ID")
-        .env_remove("LOCKBOX_OIDC_CA")
-        .env_remove("LOCKBOX_BOOTSTRAP_ADMIN")
-        .env_remove("LOCKBOX_LOG_FORMAT");
+    without_lockbox_env(c.env("LOCKBOX_DB", db));
     c
 }
 
-/// A running `lockbox serve`, killed when dropped; its base URL.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(db: &Path, issuer: &str) -> Serve {
-    let mut child = lockbox(db)
-        .args(["serve", "--bind", "127.0.0.1:0", "--oidc-issuer", issuer])
-        .args(["--oidc-client-id", CLIENT_ID])
-        // The env spelling of --bootstrap-admin.
-        .env("LOCKBOX_BOOTSTRAP_ADMIN", "Ana@Contoso.example")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    if out.read_line(&mut first).unwrap() == 0 {
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        panic!("lockbox serve did not start: {err}");
-    }
+    let (server, mut out) = serve_oidc(
+        lockbox(db)
+            // The env spelling of --bootstrap-admin.
+            .env("LOCKBOX_BOOTSTRAP_ADMIN", "Ana@Contoso.example")
+            .stderr(Stdio::piped()),
+        "127.0.0.1:0",
+        issuer,
+        CLIENT_ID,
+        &[],
+    );
     let mut second = String::new();
     out.read_line(&mut second).unwrap();
     assert!(second.starts_with("Admin API on http://"), "{second:?}");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string();
-    Serve {
-        child,
-        base: format!("http://{addr}"),
-    }
+    server
 }
 
 fn admin(s: &Serve, token: Option<&str>, name: &str, args: Value) -> (StatusCode, Value) {

@@ -130,6 +130,19 @@ impl Error {
     }
 }
 
+/// `e` and its sources, each after a `: ` (what a library error's own
+/// message leaves out: "error sending request: connection refused").
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(c) = source {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        source = c.source();
+    }
+    s
+}
+
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::internal(format!("JSON error: {e}"))
@@ -139,5 +152,21 @@ impl From<serde_json::Error> for Error {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::new(ErrorCode::StoreUnavailable, format!("I/O error: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chain_names_every_source() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request")]
+        struct Sending(#[source] std::io::Error);
+        let e = Sending(std::io::Error::other("connection refused"));
+        assert_eq!(
+            super::chain(&e),
+            "error sending request: connection refused"
+        );
+        assert_eq!(super::chain(&e.0), "connection refused");
     }
 }

@@ -92,11 +92,7 @@ impl Engine {
             need_admin(tx, tenant, by.name())?;
             // Two users who are "the same person" (case, width, invisible
             // characters) could each cast a vote of a quorum.
-            if let Some(same) = tx
-                .users(tenant)?
-                .into_iter()
-                .find(|u| crate::text::same_person(&u.name, &name))
-            {
+            if let Some(same) = same_person(tx, tenant, &name)? {
                 return Err(Error::new(
                     ErrorCode::AlreadyExists,
                     format!(
@@ -116,16 +112,7 @@ impl Engine {
                 email: email.clone(),
                 created_at: now,
             };
-            tx.insert_user(tenant, &user)?;
-            let rec = AuditRecord {
-                operation: Operation::UserAdded,
-                actor: by.actor(),
-                at: now,
-                request_id: None,
-                details: by
-                    .with_authn(json!({ "user": name, "role": role.as_str(), "email": email })),
-            };
-            tx.append_audit(tenant, &[&rec], now)?;
+            insert_user(tx, tenant, by, &user, false, now)?;
             Ok(user)
         })
     }
@@ -159,11 +146,7 @@ impl Engine {
         let now = self.now();
         self.store.doing("add the bootstrap admin").write(|tx| {
             ensure_tenant(tx, tenant)?;
-            if tx
-                .users(tenant)?
-                .iter()
-                .any(|u| crate::text::same_person(&u.name, &name))
-            {
+            if same_person(tx, tenant, &name)?.is_some() {
                 return Ok(None);
             }
             let user = User {
@@ -172,17 +155,7 @@ impl Engine {
                 email: Some(name.clone()),
                 created_at: now,
             };
-            tx.insert_user(tenant, &user)?;
-            let rec = AuditRecord {
-                operation: Operation::UserAdded,
-                actor: by.actor(),
-                at: now,
-                request_id: None,
-                details: by.with_authn(json!({
-                    "user": name, "role": Role::Admin.as_str(), "email": name, "bootstrap": true
-                })),
-            };
-            tx.append_audit(tenant, &[&rec], now)?;
+            insert_user(tx, tenant, by, &user, true, now)?;
             Ok(Some(user))
         })
     }
@@ -254,6 +227,41 @@ impl Engine {
             })
         })
     }
+}
+
+/// The user of `tenant` who is the same person as `name`
+/// (`text::same_person`), if there is one.
+fn same_person(tx: &Tx<'_>, tenant: &str, name: &str) -> Result<Option<User>> {
+    Ok(tx
+        .users(tenant)?
+        .into_iter()
+        .find(|u| crate::text::same_person(&u.name, name)))
+}
+
+/// Add `user` to `tenant` and audit it (`user_added` by `by`; its details
+/// say `"bootstrap": true` for `lockbox serve --bootstrap-admin`).
+fn insert_user(
+    tx: &Tx<'_>,
+    tenant: &str,
+    by: &Principal,
+    user: &User,
+    bootstrap: bool,
+    now: Time,
+) -> Result<()> {
+    tx.insert_user(tenant, user)?;
+    let mut details = json!({ "user": user.name, "role": user.role.as_str(), "email": user.email });
+    if bootstrap {
+        details["bootstrap"] = json!(true);
+    }
+    let rec = AuditRecord {
+        operation: Operation::UserAdded,
+        actor: by.actor(),
+        at: now,
+        request_id: None,
+        details: by.with_authn(details),
+    };
+    tx.append_audit(tenant, &[&rec], now)?;
+    Ok(())
 }
 
 fn validate_email(e: &str) -> Result<()> {

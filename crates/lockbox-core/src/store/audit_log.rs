@@ -35,13 +35,15 @@ fn map_entry(r: &Row<'_>) -> Result<AuditEntry> {
 const TIME_WINDOW_SORT_MAX: i64 = 1000;
 
 /// Where the next audit entries go: the chains' heads in a write
-/// transaction (each tenant's read once, when first appended to).
+/// transaction (each tenant's read once, when first appended to). On
+/// PostgreSQL a connection's session keeps the one of its last commit that
+/// appended (`pg_tx::Session`).
 #[derive(Debug, Clone)]
 pub struct AuditTail {
     /// The newest store position, once known: read at the transaction's
     /// first append (on PostgreSQL under the positions lock).
-    seq: Option<i64>,
-    tenants: std::collections::HashMap<String, TenantTail>,
+    pub(super) seq: Option<i64>,
+    pub(super) tenants: std::collections::HashMap<String, TenantTail>,
 }
 
 /// One tenant's chain head, as an [`AuditTail`] holds it.
@@ -345,8 +347,8 @@ impl Tx<'_> {
             t.prev = hash;
             out.push(seq);
         }
-        if let Some(seq) = tail.seq {
-            self.note_appended(seq, &tail.tenants);
+        if tail.seq.is_some() {
+            self.note_appended(tail);
         }
         Ok(out)
     }

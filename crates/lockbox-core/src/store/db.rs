@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::Statement;
 
-use super::pg_tx::{pg_params, run_queued, PgTx, Queued, Txn};
+use super::pg_tx::PgTx;
 
 pub use super::dialect::Dialect;
 
@@ -375,42 +375,7 @@ impl<'c> Tx<'c> {
                 tx.execute_batch(sql)?;
                 Ok(tx.commit()?)
             }
-            Inner::Pg(tx) => {
-                let PgTx {
-                    mut txn,
-                    rt,
-                    queued,
-                    session,
-                    appended,
-                    tails_trusted,
-                    ..
-                } = tx.into_inner();
-                // The queued statements, then `sql` and COMMIT as one simple
-                // query, all sent at once. On an error the server has failed
-                // the transaction (and skipped the rest); dropping `txn`
-                // sends the ROLLBACK.
-                let batch = if sql.is_empty() {
-                    "COMMIT".to_string()
-                } else {
-                    format!("{sql}; COMMIT")
-                };
-                let client = txn.client();
-                let (sent, committed) = rt.block_on(futures_util::future::join(
-                    run_queued(client, &queued),
-                    client.batch_execute(&batch),
-                ));
-                sent?;
-                committed.map_err(pg_error)?;
-                PgTx::committed(session, appended, tails_trusted);
-                match &mut txn {
-                    Txn::Hand(h) => h.done = true,
-                    // Committed by the batch: forget the library's handle,
-                    // whose drop would send a ROLLBACK (a server warning).
-                    // It owns nothing but a borrow of the client.
-                    Txn::Lib(_) => std::mem::forget(txn),
-                }
-                Ok(())
-            }
+            Inner::Pg(tx) => tx.into_inner().commit_after(sql),
         }
     }
 
@@ -506,9 +471,9 @@ impl<'c> Tx<'c> {
         params: &[P<'_>],
         mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<u64> {
-        let mut n = 0;
         match &self.inner {
             Inner::Lite(tx) => {
+                let mut n = 0;
                 let mut st = tx.prepare_cached(sql)?;
                 let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
                 while let Some(r) = rows.next()? {
@@ -517,48 +482,10 @@ impl<'c> Tx<'c> {
                         break;
                     }
                 }
+                Ok(n)
             }
-            Inner::Pg(tx) => {
-                let mut tx = tx.borrow_mut();
-                // Sent with BEGIN, answered already (nothing changed since).
-                let ahead = tx
-                    .prefetched
-                    .iter()
-                    .position(|r| r.sql == sql && r.params == params);
-                if let Some(i) = ahead {
-                    for r in &tx.prefetched.swap_remove(i).rows {
-                        n += 1;
-                        if !f(&Row::Pg(r))? {
-                            break;
-                        }
-                    }
-                    return Ok(n);
-                }
-                let st = tx.statement(sql)?;
-                let q = std::mem::take(&mut tx.queued);
-                let PgTx { txn, rt, .. } = &*tx;
-                let tx = txn.client();
-                rt.block_on(async {
-                    use futures_util::TryStreamExt;
-                    // The queued statements and this one go out together.
-                    let (sent, rows) = futures_util::future::join(
-                        run_queued(tx, &q),
-                        tx.query_raw(&st, pg_params(params)),
-                    )
-                    .await;
-                    sent?;
-                    let mut rows = std::pin::pin!(rows.map_err(pg_error)?);
-                    while let Some(r) = rows.try_next().await.map_err(pg_error)? {
-                        n += 1;
-                        if !f(&Row::Pg(&r))? {
-                            break;
-                        }
-                    }
-                    Ok::<(), Error>(())
-                })?;
-            }
+            Inner::Pg(tx) => tx.borrow_mut().each(sql, params, f),
         }
-        Ok(n)
     }
 
     /// Run a statement; how many rows it changed.
@@ -568,22 +495,7 @@ impl<'c> Tx<'c> {
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(params.iter()))?
                 as u64),
-            Inner::Pg(tx) => {
-                let mut tx = tx.borrow_mut();
-                let st = tx.statement(sql)?;
-                // A change: what was read before may not hold.
-                tx.next_due = None;
-                tx.prefetched.clear();
-                let q = std::mem::take(&mut tx.queued);
-                let PgTx { txn, rt, .. } = &*tx;
-                let tx = txn.client();
-                let (sent, n) = rt.block_on(futures_util::future::join(
-                    run_queued(tx, &q),
-                    tx.execute(&st, &pg_params(params)),
-                ));
-                sent?;
-                n.map_err(pg_error)
-            }
+            Inner::Pg(tx) => tx.borrow_mut().exec(sql, params),
         }
     }
 
@@ -593,7 +505,7 @@ impl<'c> Tx<'c> {
     /// A failure fails that next call (and so the transaction). `one_row`:
     /// the error if it does not change exactly one row (on PostgreSQL the
     /// server checks it, so that it fails the statement and the rest of the
-    /// transaction is skipped: see [`one_row_checked`]).
+    /// transaction is skipped: see [`super::pg_tx::one_row_checked`]).
     pub(super) fn put(&self, sql: &str, params: &[P<'_>], one_row: Option<&str>) -> Result<()> {
         match &self.inner {
             Inner::Lite(_) => {
@@ -603,33 +515,9 @@ impl<'c> Tx<'c> {
                     _ => Ok(()),
                 }
             }
-            Inner::Pg(tx) => {
-                let mut tx = tx.borrow_mut();
-                let st = match one_row {
-                    Some(_) => tx.statement(&one_row_checked(sql))?,
-                    None => tx.statement(sql)?,
-                };
-                // A change: what was read before may not hold.
-                tx.next_due = None;
-                tx.prefetched.clear();
-                tx.queued.push(Queued {
-                    st,
-                    params: params.iter().map(P::to_static).collect(),
-                    one_row: one_row.map(str::to_string),
-                });
-                Ok(())
-            }
+            Inner::Pg(tx) => tx.borrow_mut().put(sql, params, one_row),
         }
     }
-}
-
-/// `sql` (an INSERT, UPDATE or DELETE) as a statement that fails unless it
-/// changes exactly one row: the server divides by whether the count is 1,
-/// so a queued statement's row count fails the transaction before COMMIT
-/// without a round trip of its own. [`run_queued`] turns that failure into
-/// the statement's own error.
-fn one_row_checked(sql: &str) -> String {
-    format!("WITH changed AS ({sql} RETURNING 1) SELECT 1 / (COUNT(*) = 1)::int FROM changed")
 }
 
 /// A statement prepared for [`Query::open`]: several cursors of one

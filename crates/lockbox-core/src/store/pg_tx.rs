@@ -1,9 +1,10 @@
 //! A PostgreSQL transaction of the store ([`PgTx`], behind [`super::db::Tx`]):
 //! how it is opened (by the client library for a read; by hand for a write,
-//! BEGIN and its locks as one message), and the statements it sends without
-//! waiting for their answers ([`super::db::Tx::put`], pipelined).
+//! BEGIN and its locks as one message), how [`super::db::Tx`]'s statements
+//! and commit run on it, and the statements it sends without waiting for
+//! their answers ([`super::db::Tx::put`], pipelined).
 
-use super::audit_log::TenantTail;
+use super::audit_log::{AuditTail, TenantTail};
 use super::db::{Inner, Prefetched, Row, Tx, P};
 use super::dialect::to_postgres;
 use super::errors::pg_error;
@@ -24,17 +25,10 @@ pub struct Session {
     /// while the newest position is still that one (nobody has appended
     /// since: positions grow under one lock), which the first append of a
     /// transaction reads anyway (`Tx::tenant_tail`).
-    pub(super) tails: Option<Tails>,
+    pub(super) tails: Option<AuditTail>,
     /// The store's id, once read. Only a whole-store write can change it
     /// (`store copy` onto a new store): it forgets it (`PgConn::write`).
     pub(super) store_id: Option<String>,
-}
-
-/// The newest store position and the heads of some chains at that moment.
-#[derive(Debug, Clone)]
-pub(super) struct Tails {
-    pub(super) seq: i64,
-    pub(super) tenants: HashMap<String, TenantTail>,
 }
 
 /// A PostgreSQL transaction, the runtime that drives its connection, and
@@ -53,7 +47,7 @@ pub struct PgTx<'c> {
     /// identical read ([`Tx::each`]); all forgotten at the first change.
     pub(super) prefetched: Vec<Prefetched>,
     /// The chain heads this transaction wrote.
-    pub(super) appended: Option<Tails>,
+    pub(super) appended: Option<AuditTail>,
     /// The session's remembered heads were found current in this
     /// transaction (then they still are at its commit: it holds the
     /// positions lock).
@@ -109,7 +103,7 @@ pub(super) struct Queued {
     pub(super) st: Statement,
     pub(super) params: Vec<P<'static>>,
     /// The error if it does not change exactly one row (the statement was
-    /// prepared to fail then: `db::one_row_checked`).
+    /// prepared to fail then: [`one_row_checked`]).
     pub(super) one_row: Option<String>,
 }
 
@@ -231,7 +225,7 @@ impl<'c> PgTx<'c> {
     }
 
     /// After a successful commit: what the session remembers of it.
-    pub(super) fn committed(session: &mut Session, appended: Option<Tails>, trusted: bool) {
+    pub(super) fn committed(session: &mut Session, appended: Option<AuditTail>, trusted: bool) {
         if let Some(now) = appended {
             session.tails = Some(match (trusted, session.tails.take()) {
                 (true, Some(mut before)) => {
@@ -242,6 +236,124 @@ impl<'c> PgTx<'c> {
                 _ => now,
             });
         }
+    }
+
+    /// Run the queued statements, then `sql` (statements without
+    /// parameters) and COMMIT ([`Tx::commit_after`]).
+    pub(super) fn commit_after(self, sql: &str) -> Result<()> {
+        let PgTx {
+            mut txn,
+            rt,
+            queued,
+            session,
+            appended,
+            tails_trusted,
+            ..
+        } = self;
+        // The queued statements, then `sql` and COMMIT as one simple
+        // query, all sent at once. On an error the server has failed
+        // the transaction (and skipped the rest); dropping `txn`
+        // sends the ROLLBACK.
+        let batch = if sql.is_empty() {
+            "COMMIT".to_string()
+        } else {
+            format!("{sql}; COMMIT")
+        };
+        let client = txn.client();
+        let (sent, committed) = rt.block_on(futures_util::future::join(
+            run_queued(client, &queued),
+            client.batch_execute(&batch),
+        ));
+        sent?;
+        committed.map_err(pg_error)?;
+        PgTx::committed(session, appended, tails_trusted);
+        match &mut txn {
+            Txn::Hand(h) => h.done = true,
+            // Committed by the batch: forget the library's handle,
+            // whose drop would send a ROLLBACK (a server warning).
+            // It owns nothing but a borrow of the client.
+            Txn::Lib(_) => std::mem::forget(txn),
+        }
+        Ok(())
+    }
+
+    /// Rows of `sql` through `f` until it says stop ([`Tx::each`]).
+    pub(super) fn each(
+        &mut self,
+        sql: &str,
+        params: &[P<'_>],
+        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<u64> {
+        let mut n = 0;
+        // Sent with BEGIN, answered already (nothing changed since).
+        let ahead = self
+            .prefetched
+            .iter()
+            .position(|r| r.sql == sql && r.params == params);
+        if let Some(i) = ahead {
+            for r in &self.prefetched.swap_remove(i).rows {
+                n += 1;
+                if !f(&Row::Pg(r))? {
+                    break;
+                }
+            }
+            return Ok(n);
+        }
+        let st = self.statement(sql)?;
+        let q = std::mem::take(&mut self.queued);
+        let tx = self.txn.client();
+        self.rt.block_on(async {
+            use futures_util::TryStreamExt;
+            // The queued statements and this one go out together.
+            let (sent, rows) = futures_util::future::join(
+                run_queued(tx, &q),
+                tx.query_raw(&st, pg_params(params)),
+            )
+            .await;
+            sent?;
+            let mut rows = std::pin::pin!(rows.map_err(pg_error)?);
+            while let Some(r) = rows.try_next().await.map_err(pg_error)? {
+                n += 1;
+                if !f(&Row::Pg(&r))? {
+                    break;
+                }
+            }
+            Ok::<(), Error>(())
+        })?;
+        Ok(n)
+    }
+
+    /// Run a statement; how many rows it changed ([`Tx::exec`]).
+    pub(super) fn exec(&mut self, sql: &str, params: &[P<'_>]) -> Result<u64> {
+        let st = self.statement(sql)?;
+        // A change: what was read before may not hold.
+        self.next_due = None;
+        self.prefetched.clear();
+        let q = std::mem::take(&mut self.queued);
+        let tx = self.txn.client();
+        let (sent, n) = self.rt.block_on(futures_util::future::join(
+            run_queued(tx, &q),
+            tx.execute(&st, &pg_params(params)),
+        ));
+        sent?;
+        n.map_err(pg_error)
+    }
+
+    /// Queue a statement to go out with the next one ([`Tx::put`]).
+    pub(super) fn put(&mut self, sql: &str, params: &[P<'_>], one_row: Option<&str>) -> Result<()> {
+        let st = match one_row {
+            Some(_) => self.statement(&one_row_checked(sql))?,
+            None => self.statement(sql)?,
+        };
+        // A change: what was read before may not hold.
+        self.next_due = None;
+        self.prefetched.clear();
+        self.queued.push(Queued {
+            st,
+            params: params.iter().map(P::to_static).collect(),
+            one_row: one_row.map(str::to_string),
+        });
+        Ok(())
     }
 
     /// The library's transaction, for a cursor (its portals need one: a
@@ -291,7 +403,7 @@ impl Tx<'_> {
         let tx = tx.borrow();
         let tails = tx.session.tails.as_ref()?;
         Some((
-            tails.seq,
+            tails.seq?,
             tails.tenants.get(tenant).cloned(),
             tx.tails_trusted,
         ))
@@ -307,12 +419,9 @@ impl Tx<'_> {
 
     /// The heads this transaction has written so far (remembered by the
     /// session if it commits).
-    pub(super) fn note_appended(&self, seq: i64, tenants: &HashMap<String, TenantTail>) {
+    pub(super) fn note_appended(&self, tail: &AuditTail) {
         if let Inner::Pg(tx) = &self.inner {
-            tx.borrow_mut().appended = Some(Tails {
-                seq,
-                tenants: tenants.clone(),
-            });
+            tx.borrow_mut().appended = Some(tail.clone());
         }
     }
 
@@ -343,10 +452,19 @@ impl Tx<'_> {
 const NEXT_DUE_OF: &str = "SELECT MIN(deadline_at) FROM requests
      WHERE tenant = ?1 AND deadline_at IS NOT NULL AND deadline_at <= ?2";
 
+/// `sql` (an INSERT, UPDATE or DELETE) as a statement that fails unless it
+/// changes exactly one row: the server divides by whether the count is 1,
+/// so a queued statement's row count fails the transaction before COMMIT
+/// without a round trip of its own. [`run_queued`] turns that failure into
+/// the statement's own error.
+fn one_row_checked(sql: &str) -> String {
+    format!("WITH changed AS ({sql} RETURNING 1) SELECT 1 / (COUNT(*) = 1)::int FROM changed")
+}
+
 /// Run `q` in order, every statement sent before the first answer is awaited
 /// (one round trip). The first failure is the answer; the server skips what
 /// follows it in the transaction (which is then rolled back).
-pub(super) async fn run_queued(tx: &Client, q: &[Queued]) -> Result<()> {
+async fn run_queued(tx: &Client, q: &[Queued]) -> Result<()> {
     use std::future::Future;
     use std::task::Poll;
     if q.is_empty() {
@@ -392,6 +510,6 @@ pub(super) async fn run_queued(tx: &Client, q: &[Queued]) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn pg_params<'a>(params: &'a [P<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+fn pg_params<'a>(params: &'a [P<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
