@@ -143,13 +143,7 @@ pub async fn sign_in_trusting(
     login: &str,
     ca_pem: Option<&[u8]>,
 ) -> String {
-    let mut http = Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(pem) = ca_pem {
-        http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap());
-    }
-    let http = http.build().unwrap();
+    let http = browser_trusting(ca_pem);
     // PKCE (S256): any 43 to 128 unreserved characters; unique is enough here.
     let verifier = format!(
         "lockbox-test-verifier-{}-{}-0123456789abcdef",
@@ -248,11 +242,40 @@ pub async fn browse(http: &Client, authorize: Url, login: &str) -> Url {
 
 /// A client as a browser is to the provider: a cookie jar, redirects seen.
 pub fn browser() -> Client {
-    Client::builder()
+    browser_trusting(None)
+}
+
+/// [`browser`], trusting the certificates of `ca_pem` too.
+pub fn browser_trusting(ca_pem: Option<&[u8]>) -> Client {
+    let mut http = Client::builder()
         .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = ca_pem {
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap());
+    }
+    http.build().unwrap()
+}
+
+/// (CA certificate PEM, server certificate PEM, server key PEM): a private
+/// CA and a certificate it signed for 127.0.0.1.
+pub fn private_pki() -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Lockbox test IdP CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
 
 /// Confirm (or, with `approve` false, abort) the device sign-in whose user

@@ -23,7 +23,9 @@ use lockbox_core::runtime::EngineHandle;
 use lockbox_core::{ManualClock, Principal};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use sign_in::{claim, sign_in, sign_in_trusting, start_idp, start_idp_on, start_idp_tls, time_of};
+use sign_in::{
+    claim, private_pki, sign_in, sign_in_trusting, start_idp, start_idp_on, start_idp_tls, time_of,
+};
 use std::sync::Arc;
 
 use sign_in::CLIENT_ID;
@@ -461,28 +463,6 @@ async fn a_rotated_signing_key_is_fetched_once_per_unknown_key() {
         unauthorized(&r),
         "a token of a key the issuer dropped: {r:?}"
     );
-}
-
-/// (CA certificate PEM, server certificate PEM, server key PEM): a private
-/// CA and a certificate it signed for 127.0.0.1.
-fn private_pki() -> (String, String, String) {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "Lockbox test IdP CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = leaf.signed_by(&key, &issuer).unwrap();
-    (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,8 @@ use common::serve::{serve_oidc, without_lockbox_env, Serve};
 use common::{start_secret_service, SecretService};
 use serde_json::Value;
 use sign_in::{
-    browse, browser, confirm_device, start_hostile_idp, start_idp, CLIENT_ID, HOSTILE_SUFFIX,
+    browse, browser, browser_trusting, confirm_device, private_pki, start_hostile_idp, start_idp,
+    start_idp_tls, CLIENT_ID, HOSTILE_SUFFIX,
 };
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -318,6 +319,11 @@ fn a_denied_login_keeps_nothing_and_the_providers_text_is_escaped() {
 /// `lockbox login --browser` up to the browser: the process, and the address
 /// it asked `$BROWSER` (a script noting it in a file) to open.
 fn start_browser_login(place: &Place, server: &str) -> (Child, reqwest::Url) {
+    start_browser_login_with(place, server, &[])
+}
+
+/// [`start_browser_login`] with more arguments to `lockbox login`.
+fn start_browser_login_with(place: &Place, server: &str, extra: &[&str]) -> (Child, reqwest::Url) {
     let opened = place.dir.path().join("opened");
     let script = place.dir.path().join("browser.sh");
     std::fs::write(
@@ -335,6 +341,7 @@ fn start_browser_login(place: &Place, server: &str) -> (Child, reqwest::Url) {
         .lockbox()
         .env("BROWSER", &script)
         .args(["login", "--browser", "--server", server])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -475,6 +482,65 @@ fn a_refused_browser_login_keeps_nothing_and_the_providers_text_is_escaped() {
     assert!(!place.config_home().join("lockbox/cli.json").exists());
     let out = place.remote(None, &["--server", &server.base, "session"]);
     assert!(text(&out.stderr).contains("not logged in"), "{out:?}");
+}
+
+#[test]
+fn an_issuer_behind_a_private_ca_is_trusted_with_ca_and_remembered() {
+    let (ca, cert, key) = private_pki();
+    let place = Place::new();
+    let files = |name: &str, pem: &str| {
+        let path = place.dir.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    let (cert_file, key_file) = (files("idp.pem", &cert), files("idp.key", &key));
+    let ca_file = files("ca.pem", &ca);
+    let idp = start_idp_tls(&cert_file, &key_file);
+    assert!(idp.issuer.starts_with("https://"), "{}", idp.issuer);
+    let mut lockbox = place.lockbox();
+    lockbox.stderr(Stdio::null());
+    let ca_arg = ca_file.to_str().unwrap();
+    let extra = [
+        "--bootstrap-admin",
+        "ana@contoso.example",
+        "--oidc-ca",
+        ca_arg,
+    ];
+    let (server, _out) = serve_oidc(&mut lockbox, "127.0.0.1:0", &idp.issuer, CLIENT_ID, &extra);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    // Without --ca the issuer's certificate is not trusted: a clear error
+    // before any browser opens, nothing kept.
+    let out = place
+        .lockbox()
+        .env("BROWSER", "/bin/false")
+        .args(["login", "--browser", "--server", &server.base])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot reach the OpenID provider {}", idp.issuer)),
+        "{err}"
+    );
+    assert!(!place.config_home().join("lockbox/cli.json").exists());
+
+    // With --ca: signed in (the browser trusts the CA as the OS would), and
+    // the CA is remembered with the server for `remote`.
+    let (child, authorize) = start_browser_login_with(&place, &server.base, &["--ca", ca_arg]);
+    let http = browser_trusting(Some(ca.as_bytes()));
+    let back = rt.block_on(browse(&http, authorize, "ana@contoso.example"));
+    rt.block_on(async { http.get(back).send().await.unwrap() });
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let config = std::fs::read_to_string(place.config_home().join("lockbox/cli.json")).unwrap();
+    assert!(config.contains("ca.pem"), "{config}");
+    // Renewing the ID token goes to the issuer: it needs the remembered CA.
+    let out = place.remote(Some(LATER), &["session"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out.stderr).matches("renewed the sign-in").count(), 1);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["user"], "ana@contoso.example", "{v}");
 }
 
 #[test]
