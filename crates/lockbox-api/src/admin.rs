@@ -76,15 +76,7 @@ impl FromRequestParts<ApiState> for Person {
     }
 }
 
-/// How a client signs in to this server: the issuer to ask and the client id
-/// to ask as (`lockbox login` reads it). Not secret: public clients only.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct SignIn {
-    /// The OpenID Connect issuer, exactly as its ID tokens' `iss` says it.
-    pub issuer: String,
-    /// The client id ID tokens must name in `aud`.
-    pub client_id: String,
-}
+pub use lockbox_core::dto::SignIn;
 
 /// `GET /admin/v1/sign-in`: where and as whom to sign in (no token needed);
 /// 404 when this server has no `--oidc-issuer`.

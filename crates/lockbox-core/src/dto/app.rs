@@ -159,3 +159,15 @@ pub struct TrayRequestDto {
     /// The admin-center route it opens (`alerts::Target::route`).
     pub route: String,
 }
+
+/// How a client signs in to a team server: the issuer to ask and the client
+/// id to ask as (`GET /admin/v1/sign-in`; `lockbox login` reads it). Not
+/// secret: public clients only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignIn {
+    /// The OpenID Connect issuer, exactly as its ID tokens' `iss` says it.
+    pub issuer: String,
+    /// The client id ID tokens must name in `aud`.
+    pub client_id: String,
+}

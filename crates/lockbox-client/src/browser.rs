@@ -1,4 +1,4 @@
-//! `lockbox login --browser`: OpenID Connect's authorization code flow with
+//! The browser sign-in (`lockbox login --browser`): OpenID Connect's authorization code flow with
 //! PKCE through the person's own browser, the way a native app signs in
 //! (RFC 8252): the CLI listens on a loopback IP literal and a free port of
 //! its own (`http://127.0.0.1:PORT/callback`, §7.3; the provider must allow
@@ -11,8 +11,7 @@
 //! must carry this sign-in's `nonce`. The code is exchanged with the PKCE
 //! verifier at the issuer's token endpoint, as the device flow's tokens are.
 
-use super::{claim, client_of, refused, sign_in_info, tokens_of, Tokens};
-use crate::print::Out;
+use crate::{claim, client_of, refused, sign_in_info, tokens_of, Tokens};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
@@ -39,10 +38,15 @@ struct Waiting {
     answers: mpsc::Sender<Answer>,
 }
 
-pub(super) async fn browser_flow(
+/// Sign in to `server` in a browser: `open` opens the provider's page
+/// (e.g. [`open_in_browser`]; an error is told, not fatal), `show` gets what
+/// to tell the person (the page's address, one line, no escapes, in case no
+/// browser opened). Waits up to five minutes for the redirect.
+pub async fn browser_flow(
     http: &reqwest::Client,
     server: &str,
-    out: &Out,
+    open: impl FnOnce(&str) -> std::result::Result<(), String>,
+    show: impl FnOnce(&str),
 ) -> Result<Tokens> {
     let info = sign_in_info(http, server).await?;
     let (meta, client_id) = client_of(http, &info).await?;
@@ -91,7 +95,7 @@ pub(super) async fn browser_flow(
     // The address is the provider's (from its discovery document): one line,
     // no escapes, when printed.
     let shown = one_line(url.as_str()).into_owned();
-    let opened = open_browser(url.as_str());
+    let opened = open(url.as_str());
     let prompt = match &opened {
         Ok(()) => format!(
             "Sign in to {server} in your browser.\nIf no browser opened, open this address:\n{shown}"
@@ -101,11 +105,7 @@ pub(super) async fn browser_flow(
             one_line(why)
         ),
     };
-    if out.json {
-        eprintln!("{prompt}");
-    } else {
-        outln!("{prompt}");
-    }
+    show(&prompt);
 
     let answer = tokio::time::timeout(WAIT, answered.recv()).await;
     let _ = stop.send(());
@@ -116,7 +116,7 @@ pub(super) async fn browser_flow(
             return Err(Error::new(
                 ErrorCode::Unauthorized,
                 format!(
-                    "the sign-in was not finished in the browser within {} minutes: run `lockbox login --browser` again",
+                    "the sign-in was not finished in the browser within {} minutes: sign in again",
                     WAIT.as_secs() / 60
                 ),
             ))
@@ -214,7 +214,7 @@ fn page(text: &'static str) -> String {
 /// Open `url` in the person's browser: `$BROWSER` (its first entry; `%s`
 /// stands for the address), else the desktop's opener. Run without a shell;
 /// not waited for.
-fn open_browser(url: &str) -> std::result::Result<(), String> {
+pub fn open_in_browser(url: &str) -> std::result::Result<(), String> {
     let (program, args): (String, Vec<String>) = match std::env::var("BROWSER") {
         Ok(b) if !b.trim().is_empty() => {
             let first = b.split(':').next().unwrap_or_default().trim().to_string();
