@@ -178,7 +178,7 @@ impl utoipa::Modify for AdminPaths<'_> {
             ResponseBuilder::new().content(
                 "application/json",
                 ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Error")))
+                    .schema(Some(Ref::from_schema_name("ErrorDto")))
                     .build(),
             )
         };
@@ -289,6 +289,35 @@ impl utoipa::Modify for AdminPaths<'_> {
                 format!("/admin/v1/commands/{}", c.name),
                 PathItem::new(HttpMethod::Post, op),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `$ref` of the document (the admin paths are built by hand)
+    /// names a schema the document holds.
+    #[test]
+    fn every_schema_the_admin_document_refers_to_is_in_it() {
+        fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r.to_string());
+                    }
+                    m.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc = serde_json::to_value(crate::openapi(Some("https://id.example"))).unwrap();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(all.len() > 10, "{all:?}");
+        for r in all {
+            let name = r.strip_prefix("#/components/schemas/").unwrap();
+            assert!(doc["components"]["schemas"][name].is_object(), "{r}");
         }
     }
 }
