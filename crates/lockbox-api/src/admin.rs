@@ -20,9 +20,14 @@ use lockbox_core::commands::{self, Access, Caller, Runs, Who};
 use lockbox_core::{ErrorCode, Principal};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-/// The person a call is made by, verified from its ID token.
+/// The person a call is made by, verified from its ID token, and when that
+/// token expires (by the engine's clock: a call that lasts, the change feed,
+/// ends then).
 #[derive(Debug, Clone)]
-pub struct Person(pub Principal);
+pub struct Person {
+    pub principal: Principal,
+    pub expires_at: lockbox_core::Time,
+}
 
 impl FromRequestParts<ApiState> for Person {
     type Rejection = ApiError;
@@ -71,8 +76,14 @@ impl FromRequestParts<ApiState> for Person {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| invalid("the Authorization header must be 'Bearer <ID token>'"))?;
-        let person = oidc.verify(token).await.map_err(|e| refuse(e.into()))?;
-        Ok(Person(person))
+        let (principal, expires_at) = oidc
+            .verify_until(token)
+            .await
+            .map_err(|e| refuse(e.into()))?;
+        Ok(Person {
+            principal,
+            expires_at,
+        })
     }
 }
 
@@ -98,7 +109,7 @@ pub async fn sign_in(State(s): State<ApiState>) -> ApiResult<Json<SignIn>> {
 /// verified person; its result as JSON. No body (or `null`) is `{}`.
 pub async fn command(
     State(s): State<ApiState>,
-    Person(person): Person,
+    person: Person,
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -114,7 +125,7 @@ pub async fn command(
         })?
     };
     let caller = Caller {
-        principal: person,
+        principal: person.principal,
         archive: None,
     };
     match commands::call(&s.engine, &caller, &name, args).await {
@@ -217,6 +228,11 @@ impl utoipa::Modify for AdminPaths<'_> {
         openapi.paths.paths.insert(
             "/admin/v1/sign-in".to_string(),
             PathItem::new(HttpMethod::Get, sign_in),
+        );
+        components.schemas.extend(crate::feed::schemas());
+        openapi.paths.paths.insert(
+            "/admin/v1/changes".to_string(),
+            crate::feed::openapi_path(error),
         );
         for c in commands::COMMANDS.iter().filter(|c| c.runs == Runs::Engine) {
             let who = match c.role {
