@@ -37,7 +37,7 @@ test-rust-future: ui py-deps oidc-deps
 ## PostgreSQL in every run: several instances on one database.)
 PG_SUITES := -p lockbox-core --test properties --test scheduler --test scheduler_reminders --test store \
 	--test audit_chain --test checkpoints --test postgres \
-	-p lockbox-api --test api --test admin_oidc -p lockbox-app --test scenarios \
+	-p lockbox-api --test api --test admin_oidc --test admin_feed -p lockbox-app --test scenarios \
 	-p lockbox-bench --test clock --test races --test kill9 --test tamper
 test-postgres: ui py-deps oidc-deps
 	LOCKBOX_TEST_BACKEND=postgres $(CARGO) test --locked $(PG_SUITES)

@@ -12,7 +12,7 @@
 use crate::state::AppState;
 use crate::{notify, tray};
 use lockbox_core::alerts::{self, Alert, Coalescer};
-use lockbox_core::dto::{LockboxEvent, LockboxEventKind};
+use lockbox_core::feed::events_for;
 use lockbox_core::scheduler;
 use std::sync::Arc;
 use std::time::Duration;
@@ -244,40 +244,9 @@ impl Notices {
     }
 }
 
-/// The UI events for one store change: requests always (any process may have
-/// changed one, or its notices); per tenant, the audit entries appended and the
-/// settings changed since the last look.
-pub fn events_for(audit: Option<&lockbox_core::engine::AuditChanges>) -> Vec<LockboxEvent> {
-    let ev = |kind, tenant: Option<&String>| LockboxEvent {
-        kind,
-        tenant: tenant.cloned(),
-    };
-    let mut out = vec![ev(LockboxEventKind::RequestsChanged, None)];
-    let Some(a) = audit else {
-        return out;
-    };
-    if a.truncated {
-        out.push(ev(LockboxEventKind::AuditAppended, None));
-        out.push(ev(LockboxEventKind::SettingsChanged, None));
-        return out;
-    }
-    out.extend(
-        a.tenants
-            .iter()
-            .map(|t| ev(LockboxEventKind::AuditAppended, Some(t))),
-    );
-    out.extend(
-        a.settings_tenants
-            .iter()
-            .map(|t| ev(LockboxEventKind::SettingsChanged, Some(t))),
-    );
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lockbox_core::engine::AuditChanges;
 
     #[test]
     fn a_change_soon_after_a_refresh_waits_for_the_gap_and_a_later_one_does_not() {
@@ -305,41 +274,5 @@ mod tests {
         n.notify_one();
         assert!(take(&n).await);
         assert!(!take(&n).await, "the permit was consumed");
-    }
-
-    #[test]
-    fn a_change_tells_the_ui_which_tenants_got_audit_entries_and_settings_changes() {
-        let kinds = |v: Vec<LockboxEvent>| -> Vec<(LockboxEventKind, Option<String>)> {
-            v.into_iter().map(|e| (e.kind, e.tenant)).collect()
-        };
-        use LockboxEventKind::*;
-        assert_eq!(kinds(events_for(None)), [(RequestsChanged, None)]);
-        let c = AuditChanges {
-            head: 9,
-            tenants: ["a".to_string(), "b".to_string()].into(),
-            settings_tenants: ["b".to_string()].into(),
-            truncated: false,
-        };
-        assert_eq!(
-            kinds(events_for(Some(&c))),
-            [
-                (RequestsChanged, None),
-                (AuditAppended, Some("a".into())),
-                (AuditAppended, Some("b".into())),
-                (SettingsChanged, Some("b".into())),
-            ]
-        );
-        let all = AuditChanges {
-            truncated: true,
-            ..c
-        };
-        assert_eq!(
-            kinds(events_for(Some(&all))),
-            [
-                (RequestsChanged, None),
-                (AuditAppended, None),
-                (SettingsChanged, None)
-            ]
-        );
     }
 }

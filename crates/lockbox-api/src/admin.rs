@@ -20,9 +20,14 @@ use lockbox_core::commands::{self, Access, Caller, Runs, Who};
 use lockbox_core::{ErrorCode, Principal};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-/// The person a call is made by, verified from its ID token.
+/// The person a call is made by, verified from its ID token, and when that
+/// token expires (by the engine's clock: a call that lasts, the change feed,
+/// ends then).
 #[derive(Debug, Clone)]
-pub struct Person(pub Principal);
+pub struct Person {
+    pub principal: Principal,
+    pub expires_at: lockbox_core::Time,
+}
 
 impl FromRequestParts<ApiState> for Person {
     type Rejection = ApiError;
@@ -71,8 +76,14 @@ impl FromRequestParts<ApiState> for Person {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| invalid("the Authorization header must be 'Bearer <ID token>'"))?;
-        let person = oidc.verify(token).await.map_err(|e| refuse(e.into()))?;
-        Ok(Person(person))
+        let (principal, expires_at) = oidc
+            .verify_until(token)
+            .await
+            .map_err(|e| refuse(e.into()))?;
+        Ok(Person {
+            principal,
+            expires_at,
+        })
     }
 }
 
@@ -98,7 +109,7 @@ pub async fn sign_in(State(s): State<ApiState>) -> ApiResult<Json<SignIn>> {
 /// verified person; its result as JSON. No body (or `null`) is `{}`.
 pub async fn command(
     State(s): State<ApiState>,
-    Person(person): Person,
+    person: Person,
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -114,7 +125,7 @@ pub async fn command(
         })?
     };
     let caller = Caller {
-        principal: person,
+        principal: person.principal,
         archive: None,
     };
     match commands::call(&s.engine, &caller, &name, args).await {
@@ -178,7 +189,7 @@ impl utoipa::Modify for AdminPaths<'_> {
             ResponseBuilder::new().content(
                 "application/json",
                 ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Error")))
+                    .schema(Some(Ref::from_schema_name("ErrorDto")))
                     .build(),
             )
         };
@@ -217,6 +228,11 @@ impl utoipa::Modify for AdminPaths<'_> {
         openapi.paths.paths.insert(
             "/admin/v1/sign-in".to_string(),
             PathItem::new(HttpMethod::Get, sign_in),
+        );
+        components.schemas.extend(crate::feed::schemas());
+        openapi.paths.paths.insert(
+            "/admin/v1/changes".to_string(),
+            crate::feed::openapi_path(error),
         );
         for c in commands::COMMANDS.iter().filter(|c| c.runs == Runs::Engine) {
             let who = match c.role {
@@ -289,6 +305,35 @@ impl utoipa::Modify for AdminPaths<'_> {
                 format!("/admin/v1/commands/{}", c.name),
                 PathItem::new(HttpMethod::Post, op),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `$ref` of the document (the admin paths are built by hand)
+    /// names a schema the document holds.
+    #[test]
+    fn every_schema_the_admin_document_refers_to_is_in_it() {
+        fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r.to_string());
+                    }
+                    m.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc = serde_json::to_value(crate::openapi(Some("https://id.example"))).unwrap();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(all.len() > 10, "{all:?}");
+        for r in all {
+            let name = r.strip_prefix("#/components/schemas/").unwrap();
+            assert!(doc["components"]["schemas"][name].is_object(), "{r}");
         }
     }
 }

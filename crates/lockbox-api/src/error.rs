@@ -9,7 +9,7 @@ use utoipa::IntoResponses;
 pub struct ApiError {
     pub status: StatusCode,
     pub error: Error,
-    /// For a 429: when to try again (whole seconds, at least 1).
+    /// For a 429 (or a 503 that says so): when to try again (whole seconds, at least 1).
     pub retry_after: Option<std::time::Duration>,
 }
 
@@ -66,7 +66,9 @@ impl IntoResponse for ApiError {
             tracing::error!(code = self.error.code.as_str(), "{}", self.error.message);
         }
         let mut resp = (self.status, Json(self.error)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        // Always on a 429; on a 503 when the refusal says when to try again.
+        let busy = self.status == StatusCode::SERVICE_UNAVAILABLE && self.retry_after.is_some();
+        if self.status == StatusCode::TOO_MANY_REQUESTS || busy {
             let wait = self
                 .retry_after
                 .map_or(1, |w| w.as_secs_f64().ceil().max(1.0) as u64);

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod feed;
 pub mod health;
 pub mod oidc;
 pub mod routes;
@@ -64,6 +65,8 @@ pub struct ApiState {
     /// The admin API's sign-in (`--oidc-issuer`): without it the admin
     /// routes are not served.
     pub oidc: Option<Arc<oidc::OidcVerifier>>,
+    /// The admin API's open change feeds (`GET /admin/v1/changes`).
+    pub feeds: Arc<feed::Feeds>,
 }
 
 impl ApiState {
@@ -88,7 +91,18 @@ impl ApiState {
             limiter: Arc::new(auth::Limiter::new(limits, clock)),
             ready: Arc::default(),
             oidc: None,
+            feeds: Arc::new(feed::Feeds::new(
+                feed::DEFAULT_MAX_FEEDS,
+                feed::FEEDS_PER_PERSON,
+            )),
         }
+    }
+
+    /// At most `max` change feeds open at once, `per_person` of them one
+    /// person's (`lockbox serve --feed-connections`).
+    pub fn with_feed_limits(mut self, max: usize, per_person: usize) -> Self {
+        self.feeds = Arc::new(feed::Feeds::new(max, per_person));
+        self
     }
 
     /// Serve the admin API too, for people `verifier` signs in.
@@ -150,7 +164,9 @@ pub fn router(state: ApiState) -> Router {
     let admin = state.oidc.is_some();
     let router = Router::new();
     let router = if admin {
-        router.route("/admin/v1/commands/{name}", post(admin::command))
+        router
+            .route("/admin/v1/commands/{name}", post(admin::command))
+            .route("/admin/v1/changes", get(feed::changes))
     } else {
         router
     };
@@ -218,13 +234,20 @@ pub async fn bind(
 
 /// [`bind`], serving until `shutdown` completes; then a graceful shutdown: the
 /// listener is closed (no new connections), idle keep-alive connections are
-/// closed, and the task ends once every request in flight has been answered.
+/// closed, change feeds end (`feed::Feeds::stop`: an open event stream is a
+/// response in flight that would never finish), and the task ends once every
+/// request in flight has been answered.
 pub async fn bind_with_shutdown(
     state: ApiState,
     cfg: ServeConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     cfg.check()?;
+    let feeds = state.feeds.clone();
+    let shutdown = async move {
+        shutdown.await;
+        feeds.stop();
+    };
     // With the client's address: calls without a valid token are limited per client.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let io = |e: std::io::Error| Error::input(format!("cannot listen on {}: {e}", cfg.bind));

@@ -163,6 +163,15 @@ impl OidcVerifier {
 
     /// The person `token` (an ID token) names, if every check passes.
     pub async fn verify(&self, token: &str) -> std::result::Result<Principal, VerifyError> {
+        self.verify_until(token).await.map(|(p, _)| p)
+    }
+
+    /// [`verify`](Self::verify), with the token's `exp`: a call that lasts
+    /// (the change feed) ends when the engine's clock reaches it.
+    pub async fn verify_until(
+        &self,
+        token: &str,
+    ) -> std::result::Result<(Principal, lockbox_core::Time), VerifyError> {
         let token = CoreIdToken::from_str(token).map_err(|_| {
             VerifyError::Invalid("the bearer token is not an ID token (a JWT)".into())
         })?;
@@ -216,7 +225,7 @@ impl OidcVerifier {
         &self,
         token: &CoreIdToken,
         set: &CoreJsonWebKeySet,
-    ) -> std::result::Result<Principal, VerifyError> {
+    ) -> std::result::Result<(Principal, lockbox_core::Time), VerifyError> {
         let verifier = self.verifier(set.clone());
         let claims = token
             .claims(&verifier, no_nonce)
@@ -235,6 +244,7 @@ impl OidcVerifier {
             claims.subject().as_str(),
             email.as_str(),
         )
+        .map(|p| (p, claims.expiration()))
         .map_err(|e| VerifyError::Invalid(e.message))
     }
 

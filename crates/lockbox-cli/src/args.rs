@@ -182,6 +182,11 @@ pub enum Cmd {
         /// connection) serve requests side by side. A SQLite store has one.
         #[arg(long, env = "LOCKBOX_POOL", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
         pool: u32,
+        /// How many live change feeds (GET /admin/v1/changes) the admin API
+        /// keeps open at once; past them a new one gets 503 (and one person
+        /// at most 4).
+        #[arg(long, env = "LOCKBOX_FEED_CONNECTIONS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        feed_connections: u32,
         /// Serve the admin API (/admin/v1/commands/NAME) to people signed in
         /// with this OpenID Connect issuer (an https URL; its discovery
         /// document is ISSUER/.well-known/openid-configuration). Without it

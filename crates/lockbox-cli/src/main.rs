@@ -237,6 +237,7 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         rate,
         auth_failures,
         pool,
+        feed_connections,
         oidc_issuer,
         oidc_client_id,
         oidc_ca,
@@ -254,8 +255,11 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
             &loc,
             &bind,
             tls_cert.zip(tls_key),
-            rate,
-            auth_failures,
+            provider::ServeLimits {
+                rate,
+                auth_failures,
+                feeds: feed_connections as usize,
+            },
             oidc,
         );
     }

@@ -289,15 +289,27 @@ pub fn bootstrap_admin(e: &mut Engine, os: &Principal, email: &str) -> Result<()
     Ok(())
 }
 
+/// `serve`'s limits: calls per second per token, failed sign-ins per
+/// minute per client, change feeds open at once.
+pub struct ServeLimits {
+    pub rate: u32,
+    pub auth_failures: u32,
+    pub feeds: usize,
+}
+
 pub fn serve(
     engine: lockbox_core::runtime::EngineHandle,
     store: &lockbox_core::store::StoreLocation,
     bind: &str,
     tls: Option<(PathBuf, PathBuf)>,
-    rate: u32,
-    auth_failures: u32,
+    limits: ServeLimits,
     oidc: Option<lockbox_api::oidc::OidcVerifier>,
 ) -> Result<ExitCode> {
+    let ServeLimits {
+        rate,
+        auth_failures,
+        feeds,
+    } = limits;
     let bind = bind
         .parse()
         .map_err(|_| Error::input(format!("'{bind}' is not an address like 127.0.0.1:8787")))?;
@@ -317,7 +329,8 @@ pub fn serve(
             engine.clone(),
             limits,
             lockbox_api::auth::LimiterClock::monotonic(),
-        );
+        )
+        .with_feed_limits(feeds, lockbox_api::feed::FEEDS_PER_PERSON);
         if let Some(verifier) = oidc {
             // Said early: an issuer that cannot be reached now is asked
             // again on the first call.
@@ -329,13 +342,14 @@ pub fn serve(
         }
         let admin = state.oidc.is_some();
         let wake = engine.changed().clone();
-        // On PostgreSQL, other instances' writes wake this one's loop too.
+        // On PostgreSQL, other instances' writes wake this one's loop and
+        // change feeds too.
         let listener = match store {
             lockbox_core::store::StoreLocation::Postgres(url) => {
-                let wake = wake.clone();
+                let h = engine.clone();
                 Some(tokio::spawn(lockbox_core::store::pg::listen_for_changes(
                     url.clone(),
-                    move || wake.notify_one(),
+                    move || h.notify_change(),
                 )))
             }
             lockbox_core::store::StoreLocation::File(_) => None,
@@ -350,7 +364,7 @@ pub fn serve(
         tracing::info!(%addr, scheme, "Lockbox API listening");
         outln!("Lockbox API listening on {scheme}://{addr}/v1  (OpenAPI: {scheme}://{addr}/v1/openapi.json)");
         if admin {
-            outln!("Admin API on {scheme}://{addr}/admin/v1/commands/NAME (OpenID Connect ID tokens)");
+            outln!("Admin API on {scheme}://{addr}/admin/v1/commands/NAME and /admin/v1/changes (OpenID Connect ID tokens)");
         }
         // Deadlines and email, woken by every write through the API.
         let worker = tokio::spawn(lockbox_core::runtime::background_loop_until(

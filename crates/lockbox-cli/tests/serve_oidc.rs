@@ -20,7 +20,7 @@ use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sign_in::{sign_in, start_idp, CLIENT_ID};
-use std::io::BufRead;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -125,6 +125,63 @@ fn the_bootstrap_admin_signs_in_to_lockbox_serve() {
     assert_eq!(s, StatusCode::OK);
     drop(server);
     assert_eq!(bootstraps(&db).len(), 1);
+}
+
+/// The live change feed of `lockbox serve`: a write through the admin API
+/// reaches it, and SIGTERM ends it rather than waiting for it forever (a
+/// graceful shutdown waits for responses in flight, and an event stream
+/// never finishes by itself).
+#[test]
+fn a_live_feed_hears_a_write_and_does_not_hold_up_sigterm() {
+    let idp = start_idp();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ana = rt.block_on(sign_in(&idp.issuer, CLIENT_ID, "ana@contoso.example"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lockbox.db");
+    let mut server = serve(&db, &idp.issuer);
+    let feed = Client::new()
+        .get(format!("{}/admin/v1/changes", server.base))
+        .bearer_auth(&ana)
+        .send()
+        .unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
+    // The feed's lines, read on a thread of their own; `None` when it ends.
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(feed).lines() {
+            if tx.send(line.ok()).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(None);
+    });
+    let bound = std::time::Duration::from_secs(30);
+    let until = |what: &str| loop {
+        let line = lines
+            .recv_timeout(bound)
+            .expect("nothing from the feed in 30 s");
+        let line = line.expect("the feed ended");
+        if line.contains(what) {
+            return;
+        }
+    };
+    until(r#"{"tenants":["default"]}"#);
+    let (s, v) = admin(
+        &server,
+        Some(&ana),
+        "add_user",
+        json!({"tenant": "default", "name": "ben@contoso.example", "role": "approver"}),
+    );
+    assert_eq!(s, StatusCode::OK, "{v}");
+    until(r#"{"kind":"settings_changed","tenant":"default"}"#);
+
+    server.signal("TERM");
+    let status = server
+        .exit_within(bound)
+        .expect("lockbox serve did not stop within 30 s with a feed open");
+    assert!(status.success(), "{status:?}");
+    // What the feed said after the write, then its end (the server is gone).
+    while let Ok(Some(_)) = lines.recv_timeout(bound) {}
 }
 
 #[test]

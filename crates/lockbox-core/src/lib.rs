@@ -15,6 +15,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod feed;
 pub mod files;
 pub mod identity;
 pub mod machine;

@@ -13,7 +13,7 @@ use crate::{mail, Engine, Error, ErrorCode, Result};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 /// The engine of a process, shared by its adapters and background tasks.
 #[derive(Clone)]
@@ -21,7 +21,13 @@ pub struct EngineHandle {
     engines: Engines,
     /// Woken after every write through [`EngineHandle::write`] (and by hosts
     /// that notice other processes' writes), so loops look again at once.
+    /// One waiter: the host's background loop (`notify_one`).
     changed: Arc<Notify>,
+    /// The same news for any number of watchers (a team server's change
+    /// feed, one per connection): a generation counter, bumped with every
+    /// `changed` notification made through [`EngineHandle::notify_change`].
+    /// A watcher that was busy sees one bump for many: it reads once.
+    generation: Arc<watch::Sender<u64>>,
 }
 
 #[derive(Clone)]
@@ -111,6 +117,7 @@ impl EngineHandle {
         EngineHandle {
             engines: Engines::One(Arc::new(Mutex::new(engine))),
             changed: Arc::new(Notify::new()),
+            generation: Arc::new(watch::Sender::new(0)),
         }
     }
 
@@ -135,6 +142,7 @@ impl EngineHandle {
         Ok(EngineHandle {
             engines: Engines::Pool(pool),
             changed: Arc::new(Notify::new()),
+            generation: Arc::new(watch::Sender::new(0)),
         })
     }
 
@@ -161,7 +169,7 @@ impl EngineHandle {
         F: FnOnce(&mut Engine) -> Result<T> + Send + 'static,
     {
         let out = self.run(f).await;
-        self.changed.notify_one();
+        self.notify_change();
         out
     }
 
@@ -171,9 +179,27 @@ impl EngineHandle {
         self.engines.get()
     }
 
-    /// The "something changed" signal.
+    /// The "something changed" signal: one waiter (the host's loop).
     pub fn changed(&self) -> &Arc<Notify> {
         &self.changed
+    }
+
+    /// Say that the store changed: wake the host's loop ([`changed`](Self::changed),
+    /// `notify_one`, as before) and every watcher of [`watch`](Self::watch).
+    /// Called after each write through this handle, after a background pass
+    /// that changed the store, and by a host that hears of another process's
+    /// write (`lockbox serve`'s PostgreSQL listener).
+    pub fn notify_change(&self) {
+        self.changed.notify_one();
+        self.generation.send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// A receiver that sees every [`notify_change`](Self::notify_change)
+    /// from now on (`changed().await`), coalesced: many changes while its
+    /// holder was busy are one wake-up. Any number of them, none stealing
+    /// another's (unlike [`changed`](Self::changed)).
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 }
 
@@ -263,7 +289,7 @@ pub async fn background_loop_until(
     loop {
         let (sleep, changed) = background_pass(&h, &mut sched).await;
         if changed {
-            h.changed().notify_one();
+            h.notify_change();
         }
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
@@ -281,5 +307,31 @@ struct LogOpenErrors;
 impl r2d2::HandleError<Error> for LogOpenErrors {
     fn handle_error(&self, e: Error) {
         tracing::warn!(code = %e.code.as_str(), "cannot open a pooled engine: {}", e.message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_wakes_every_watcher_and_still_one_waiter_of_changed() {
+        let clock = Arc::new(crate::ManualClock::new(chrono::DateTime::UNIX_EPOCH));
+        let h = EngineHandle::new(crate::testing::engine(clock, "root").unwrap());
+        let (mut a, mut b) = (h.watch(), h.watch());
+        assert!(!a.has_changed().unwrap(), "nothing yet");
+        h.notify_change();
+        h.notify_change();
+        for w in [&mut a, &mut b] {
+            w.changed().await.unwrap();
+            assert!(!w.has_changed().unwrap(), "two changes, one wake-up");
+        }
+        // The host's loop gets its one permit, as before.
+        let once = h.changed().clone();
+        tokio::time::timeout(Duration::from_secs(20), once.notified())
+            .await
+            .unwrap();
+        h.write(|_| Ok(())).await.unwrap();
+        a.changed().await.unwrap();
     }
 }

@@ -183,3 +183,89 @@ fn audit_changes_name_the_tenants_and_settings_changes() {
         .tenants
         .is_empty());
 }
+
+/// A team server's feed (`feed::Follower`): one person hears only the
+/// tenants they are a user of, read again at every look, so being added to
+/// or removed from one is heard at the entry that did it.
+#[test]
+fn a_follower_hears_only_its_persons_tenants_read_again_at_every_look() {
+    use lockbox_core::dto::LockboxEventKind::*;
+    use lockbox_core::feed::Follower;
+    use lockbox_core::model::Role;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut e = lockbox_core::testing::engine(clock, "root").unwrap();
+    let root = Principal::os_user("root", 0);
+    e.add_tenant("default", &root, "t2", "Tenant 2").unwrap();
+    e.add_user("default", &root, "ana@x.example", Role::Approver, None)
+        .unwrap();
+    let ana = Principal::verified_oidc("https://id.example", "s1", "ana@x.example").unwrap();
+    let new = NewRequest {
+        engineer: "eng".into(),
+        case: "SR-1".into(),
+        workload: "Teams".into(),
+        resource: "team".into(),
+        reason: "r".into(),
+        duration_s: None,
+    };
+    let mut f = Follower::new(ana, None);
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    let kinds = |l: &lockbox_core::feed::Look| {
+        l.events
+            .iter()
+            .map(|e| (e.kind, e.tenant.clone().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let first = f.next(&mut e).unwrap();
+    assert_eq!(first.scope, Some(set(&["default"])));
+    assert!(
+        first.events.is_empty(),
+        "a first look without a position finds where the log is"
+    );
+    assert_eq!(first.head, e.audit_len().unwrap());
+
+    e.file_request("t2", &new).unwrap();
+    let l = f.next(&mut e).unwrap();
+    assert_eq!((l.scope.clone(), kinds(&l)), (None, vec![]), "not hers");
+    assert_eq!(l.head, first.head + 1, "but the position moves on");
+    e.file_request("default", &new).unwrap();
+    let l = f.next(&mut e).unwrap();
+    assert_eq!(
+        kinds(&l),
+        [
+            (RequestsChanged, "default".into()),
+            (AuditAppended, "default".into())
+        ]
+    );
+
+    e.add_user("t2", &root, "ana@x.example", Role::Approver, None)
+        .unwrap();
+    let l = f.next(&mut e).unwrap();
+    assert_eq!(l.scope, Some(set(&["default", "t2"])));
+    assert_eq!(
+        kinds(&l),
+        [
+            (RequestsChanged, "t2".into()),
+            (AuditAppended, "t2".into()),
+            (SettingsChanged, "t2".into())
+        ]
+    );
+    e.remove_user("t2", &root, "ana@x.example").unwrap();
+    e.file_request("t2", &new).unwrap();
+    let l = f.next(&mut e).unwrap();
+    assert_eq!(
+        (l.scope.clone(), kinds(&l)),
+        (Some(set(&["default"])), vec![])
+    );
+
+    // Resuming from a position reports what came after it.
+    let mut again = Follower::new(f.who().clone(), Some(first.head));
+    let l = again.next(&mut e).unwrap();
+    assert_eq!(l.scope, Some(set(&["default"])));
+    assert_eq!(
+        kinds(&l),
+        [
+            (RequestsChanged, "default".into()),
+            (AuditAppended, "default".into())
+        ]
+    );
+}

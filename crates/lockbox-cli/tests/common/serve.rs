@@ -25,6 +25,30 @@ pub struct Serve {
     pub base: String,
 }
 
+impl Serve {
+    /// Send it signal `name` (`TERM`, `INT`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "kill -{name} failed");
+    }
+
+    /// Its exit status, waiting at most `bound`; `None` if it still runs.
+    pub fn exit_within(&mut self, bound: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let step = std::time::Duration::from_millis(100);
+        for _ in 0..(bound.as_millis() / step.as_millis()).max(1) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(step);
+        }
+        self.child.try_wait().unwrap()
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -3,7 +3,9 @@
 use super::{ensure_tenant, Engine};
 use crate::audit::{AuditEntry, VerifyOutcome};
 use crate::model::*;
-use crate::Result;
+use crate::store::Tx;
+use crate::{Principal, Result};
+use std::collections::BTreeSet;
 
 impl Engine {
     pub fn audit_page(&mut self, tenant: &str, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
@@ -70,24 +72,51 @@ impl Engine {
     /// What was appended to the audit log after entry `after_seq`; `None`
     /// only reads the head (to start following it).
     pub fn audit_changes_since(&mut self, after_seq: Option<i64>) -> Result<AuditChanges> {
-        const LOOK: u32 = 10_000;
+        self.store.read(|tx| changes_since(tx, after_seq))
+    }
+
+    /// [`audit_changes_since`](Self::audit_changes_since) as `who` may hear
+    /// it (a team server's change feed): the tenants are narrowed to those
+    /// `who` is a user of, in any role, and those tenants are returned too,
+    /// read in the same transaction, so a person added to or removed from a
+    /// tenant is seen at the same position as the entry that did it. Other
+    /// tenants' names never leave here; `truncated` is kept (the caller
+    /// reloads every tenant of the person's).
+    pub fn audit_changes_for(
+        &mut self,
+        who: &Principal,
+        after_seq: Option<i64>,
+    ) -> Result<ScopedChanges> {
         self.store.read(|tx| {
-            let mut c = AuditChanges {
-                head: tx.audit_max_seq()?,
-                ..Default::default()
-            };
-            let Some(after) = after_seq.filter(|a| *a < c.head) else {
-                return Ok(c);
-            };
-            let ops = tx.audit_ops_after(after, LOOK)?;
-            c.truncated = ops.len() == LOOK as usize && ops.last().is_some_and(|o| o.0 < c.head);
-            for (_, tenant, op) in ops {
-                if Operation::parse(&op).is_ok_and(Operation::changes_settings) {
-                    c.settings_tenants.insert(tenant.clone());
-                }
-                c.tenants.insert(tenant);
-            }
-            Ok(c)
+            let mut changes = changes_since(tx, after_seq)?;
+            let tenants: BTreeSet<String> = tx
+                .memberships(who.name())?
+                .into_iter()
+                .map(|(tenant, _)| tenant)
+                .collect();
+            changes.tenants.retain(|t| tenants.contains(t));
+            changes.settings_tenants.retain(|t| tenants.contains(t));
+            Ok(ScopedChanges { changes, tenants })
         })
     }
+}
+
+fn changes_since(tx: &Tx<'_>, after_seq: Option<i64>) -> Result<AuditChanges> {
+    const LOOK: u32 = 10_000;
+    let mut c = AuditChanges {
+        head: tx.audit_max_seq()?,
+        ..Default::default()
+    };
+    let Some(after) = after_seq.filter(|a| *a < c.head) else {
+        return Ok(c);
+    };
+    let ops = tx.audit_ops_after(after, LOOK)?;
+    c.truncated = ops.len() == LOOK as usize && ops.last().is_some_and(|o| o.0 < c.head);
+    for (_, tenant, op) in ops {
+        if Operation::parse(&op).is_ok_and(Operation::changes_settings) {
+            c.settings_tenants.insert(tenant.clone());
+        }
+        c.tenants.insert(tenant);
+    }
+    Ok(c)
 }

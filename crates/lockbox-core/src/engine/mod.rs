@@ -11,7 +11,7 @@ mod provider;
 mod requests;
 mod write;
 
-pub use crate::model::{ApiSettings, AuditChanges, RequestPage, Swept};
+pub use crate::model::{ApiSettings, AuditChanges, RequestPage, ScopedChanges, Swept};
 pub use provider::DEFAULT_API_BIND;
 
 use crate::clock::{Clock, Time};

@@ -31,6 +31,16 @@ pub struct AuditChanges {
     pub truncated: bool,
 }
 
+/// [`AuditChanges`] as one person may hear them (`Engine::audit_changes_for`):
+/// only tenants they are a user of, and which those are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopedChanges {
+    /// `tenants` and `settings_tenants` narrowed to `tenants` below.
+    pub changes: AuditChanges,
+    /// The tenants the person is a user of (any role), read with the changes.
+    pub tenants: std::collections::BTreeSet<String>,
+}
+
 /// Store-wide settings of the local provider API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSettings {
