@@ -114,12 +114,28 @@ fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile:
             panic!("cannot start node (needed for the OpenID provider of these tests; install nodejs): {e}")
         });
     let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    let mut stdout = BufReader::new(stdout);
-    stdout.read_line(&mut line).unwrap();
-    // Keep reading what it says later (its first-use warnings on the device
-    // pages): a closed pipe would kill it with EPIPE.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    // Its first line, read on a thread of its own so that a provider that
+    // never says it listens fails the test in a minute instead of hanging it.
+    let (said, first) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let _ = said.send(line);
+        // Keep reading what it says later (its first-use warnings on the
+        // device pages): a closed pipe would kill it with EPIPE.
+        std::io::copy(&mut stdout, &mut std::io::sink())
+    });
+    let line = match first.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the OpenID provider (node server.mjs {port}) did not say it listens within 60 s"
+            );
+        }
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let issuer = format!("{scheme}://127.0.0.1:{port}");
     assert_eq!(
