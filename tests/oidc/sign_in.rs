@@ -90,60 +90,65 @@ fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile:
         "tests/oidc/node_modules is missing: run `make oidc-deps` (npm ci in tests/oidc) first; \
          these tests need the real OpenID provider and are not skipped without it"
     );
-    let mut node = Command::new("node");
-    node.env_remove("OIDC_TLS_CERT")
-        .env_remove("OIDC_TLS_KEY")
-        .env_remove("OIDC_HOSTILE_DEVICE_TEXT");
-    if hostile {
-        node.env("OIDC_HOSTILE_DEVICE_TEXT", HOSTILE_SUFFIX);
-    }
-    if let Some((cert, key)) = tls {
-        node.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
-    }
-    let mut child = node
-        .arg("server.mjs")
-        .arg(port.to_string())
-        .current_dir(&dir)
-        // The provider stops when its stdin closes: if this process dies
-        // without dropping `Idp`, the provider does not stay behind.
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start node (needed for the OpenID provider of these tests; install nodejs): {e}")
-        });
-    let stdout = child.stdout.take().unwrap();
-    // Its first line, read on a thread of its own so that a provider that
-    // never says it listens fails the test in a minute instead of hanging it.
-    let (said, first) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut stdout = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = stdout.read_line(&mut line);
-        let _ = said.send(line);
-        // Keep reading what it says later (its first-use warnings on the
-        // device pages): a closed pipe would kill it with EPIPE.
-        std::io::copy(&mut stdout, &mut std::io::sink())
-    });
-    let line = match first.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(line) => line,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the OpenID provider (node server.mjs {port}) did not say it listens within 60 s"
-            );
+    let node = || {
+        let mut node = Command::new("node");
+        node.env_remove("OIDC_TLS_CERT")
+            .env_remove("OIDC_TLS_KEY")
+            .env_remove("OIDC_HOSTILE_DEVICE_TEXT");
+        if hostile {
+            node.env("OIDC_HOSTILE_DEVICE_TEXT", HOSTILE_SUFFIX);
         }
+        if let Some((cert, key)) = tls {
+            node.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
+        }
+        node
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let issuer = format!("{scheme}://127.0.0.1:{port}");
-    assert_eq!(
-        line.trim(),
-        format!("listening {issuer}"),
-        "the OpenID provider did not start"
-    );
-    Idp { child, issuer }
+    // Node 20 now and then stops while loading the provider's modules, before
+    // running a line of server.mjs (no CPU used, no socket, stdin not read):
+    // such a start is given up after a bound and made again, at most twice.
+    for attempt in 1..=3 {
+        let mut child = node()
+            .arg("server.mjs")
+            .arg(port.to_string())
+            .current_dir(&dir)
+            // The provider stops when its stdin closes: if this process dies
+            // without dropping `Idp`, the provider does not stay behind.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start node (needed for the OpenID provider of these tests; install nodejs): {e}")
+            });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, first) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = stdout.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep reading what it says later (its first-use warnings on the
+            // device pages): a closed pipe would kill it with EPIPE.
+            std::io::copy(&mut stdout, &mut std::io::sink())
+        });
+        match first.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => {
+                assert_eq!(
+                    line.trim(),
+                    format!("listening {issuer}"),
+                    "the OpenID provider did not start"
+                );
+                return Idp { child, issuer };
+            }
+            Err(_) => {
+                eprintln!("the OpenID provider did not start within 30 s (attempt {attempt}); starting it again");
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    panic!("the OpenID provider (node tests/oidc/server.mjs {port}) did not start in 3 attempts");
 }
 
 /// Sign `login` in at the provider as client `client_id` (authorization code

@@ -261,8 +261,14 @@ pub enum Cmd {
         /// (default: the one given to `lockbox login`).
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
+        /// Print the server's live change feed instead, one line per event
+        /// (`--json`: one JSON object per line), until interrupted: what
+        /// changes in your tenants (GET /admin/v1/changes).
+        #[arg(long, conflicts_with_all = ["command", "args"])]
+        follow: bool,
         /// The command's name, as in the admin API (`/admin/v1/commands/NAME`).
-        command: String,
+        #[arg(required_unless_present = "follow")]
+        command: Option<String>,
         /// Its arguments as a JSON object (camelCase; default `{}`).
         #[arg(value_name = "JSON_ARGS")]
         args: Option<String>,

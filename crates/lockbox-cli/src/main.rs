@@ -104,13 +104,20 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Remote {
             team,
             ca,
+            follow: true,
+            ..
+        } => return remote::follow(team.server.clone(), ca.clone(), clock()?.as_ref(), out),
+        Cmd::Remote {
+            team,
+            ca,
             command,
             args,
+            ..
         } => {
             return remote::remote(
                 team.server.clone(),
                 ca.clone(),
-                command,
+                command.as_deref().unwrap_or_default(),
                 args.clone(),
                 clock()?.as_ref(),
                 out,

@@ -7,11 +7,14 @@
 //!
 //! - `login --server URL`: the device flow; `--browser`: the code flow
 //!   through the system browser (`$BROWSER`, else xdg-open).
+//! - `remote --follow`: the live change feed, a line per event
+//!   (`lockbox_client::changes`).
 //! - `remote COMMAND [JSON]`: the call, the sign-in renewed once when its
 //!   ID token has expired by the CLI's clock (`LOCKBOX_NOW` pins it) or the
 //!   server answers 401.
 
 use crate::print::Out;
+use lockbox_client::changes::{self, FeedEvent, FeedNews};
 use lockbox_client::{
     browser_flow, call, claim, device_flow, http_client, keep, kept, keyring_error,
     open_in_browser, server_url,
@@ -114,15 +117,9 @@ pub fn logout(server: Option<String>, out: &Out) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `lockbox remote [--server URL] COMMAND [JSON_ARGS]`.
-pub fn remote(
-    server: Option<String>,
-    ca: Option<PathBuf>,
-    command: &str,
-    args: Option<String>,
-    clock: &dyn Clock,
-    out: &Out,
-) -> Result<ExitCode> {
+/// The team server to call (`--server`, else the one last logged in to)
+/// and the CA to trust for it (`--ca`, else the one given to its login).
+fn target(server: Option<String>, ca: Option<PathBuf>) -> Result<(String, Option<PathBuf>)> {
     let config = read_config()?;
     let server = match server.as_deref().or(config.server.as_deref()) {
         Some(s) => server_url(s)?,
@@ -138,6 +135,19 @@ pub fn remote(
             .then_some(config.ca)
             .flatten()
     });
+    Ok((server, ca))
+}
+
+/// `lockbox remote [--server URL] COMMAND [JSON_ARGS]`.
+pub fn remote(
+    server: Option<String>,
+    ca: Option<PathBuf>,
+    command: &str,
+    args: Option<String>,
+    clock: &dyn Clock,
+    out: &Out,
+) -> Result<ExitCode> {
+    let (server, ca) = target(server, ca)?;
     let body: serde_json::Value = match args.as_deref().map(str::trim) {
         None | Some("") => serde_json::json!({}),
         Some(a) => serde_json::from_str(a)
@@ -163,4 +173,52 @@ pub fn remote(
     let text = serde_json::to_string_pretty(&called.value).unwrap_or_default();
     out.value(&called.value, &text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `lockbox remote [--server URL] --follow`: the live change feed, one line
+/// per event until interrupted or the server cannot be reached. Text:
+/// `scope TENANT…` (the tenants you hear), `KIND TENANT` per change
+/// (`requests_changed default`), flattened for the terminal; `--json`: each
+/// event as one JSON line, `{"event", "id", "data"}`.
+pub fn follow(
+    server: Option<String>,
+    ca: Option<PathBuf>,
+    clock: &dyn Clock,
+    out: &Out,
+) -> Result<ExitCode> {
+    let (server, ca) = target(server, ca)?;
+    let tokens = kept(&server)?;
+    let http = changes::stream_client(ca.as_deref())?;
+    let now = clock.now().timestamp();
+    let print = |news: FeedNews| match news {
+        FeedNews::Event(e) => print_event(&e, out),
+        FeedNews::Renewed => eprintln!("lockbox: renewed the sign-in to {server}"),
+        FeedNews::Ended(why) => eprintln!(
+            "lockbox: the server ended the feed: {}",
+            one_line(why["message"].as_str().unwrap_or_default())
+        ),
+    };
+    runtime()?.block_on(changes::follow(&http, &server, tokens, now, print))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_event(e: &FeedEvent, out: &Out) {
+    if out.json {
+        let v = serde_json::json!({ "event": e.event, "id": e.id, "data": e.data });
+        outln!("{v}");
+        return;
+    }
+    let name = |v: &serde_json::Value| one_line(v.as_str().unwrap_or("-")).into_owned();
+    let line = match e.event.as_str() {
+        "scope" => {
+            let tenants: Vec<String> = e.data["tenants"]
+                .as_array()
+                .map(|a| a.iter().map(name).collect())
+                .unwrap_or_default();
+            format!("scope {}", tenants.join(" "))
+        }
+        "message" => format!("{} {}", name(&e.data["kind"]), name(&e.data["tenant"])),
+        other => format!("{} {}", one_line(other), one_line(&e.data.to_string())),
+    };
+    outln!("{line}");
 }

@@ -217,6 +217,44 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     );
     assert!(!text(&out.stderr).contains("renewed"), "{out:?}");
 
+    // The live change feed, line by line: a change made meanwhile is heard.
+    let mut follow = place
+        .lockbox()
+        .args(["remote", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || {
+        lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("lockbox remote --follow printed nothing in 30 s")
+    };
+    assert_eq!(next(), "scope default");
+    let args = r#"{"tenant":"default","name":"ben@contoso.example","role":"approver"}"#;
+    let out = place.remote(None, &["add_user", args]);
+    assert!(out.status.success(), "{out:?}");
+    let heard: Vec<String> = (0..3).map(|_| next()).collect();
+    assert_eq!(
+        heard,
+        [
+            "requests_changed default",
+            "audit_appended default",
+            "settings_changed default"
+        ]
+    );
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+
     // Past the ID token's exp: renewed once with the refresh token, kept,
     // and the call made with the new one.
     let args = r#"{"tenant":"default"}"#;

@@ -16,6 +16,8 @@
 //!   has expired (its `exp` by the caller's clock, or a 401 from the server)
 //!   is refreshed once at the issuer's token endpoint, kept, and the call
 //!   made once more.
+//! - [`changes::follow`]: the live change feed (`GET /admin/v1/changes`),
+//!   its sign-in renewed the same way, joined again from its last id.
 //!
 //! The client does not verify the ID token's signature: it came straight
 //! from the issuer's token endpoint over TLS (OpenID Connect Core §3.1.3.7),
@@ -23,6 +25,7 @@
 //! refresh), `email` (whom to name) and, after a browser sign-in, `nonce`.
 
 mod browser;
+pub mod changes;
 mod device;
 
 pub use browser::{browser_flow, open_in_browser};
@@ -106,9 +109,15 @@ pub fn server_url(s: &str) -> Result<String> {
 /// One HTTP client for the server and the issuer: no redirects (nothing is
 /// fetched from where a response points), `ca` trusted besides the OS roots.
 pub fn http_client(ca: Option<&Path>) -> Result<reqwest::Client> {
-    let mut http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30));
+    http_client_with(ca, |b| b.timeout(Duration::from_secs(30)))
+}
+
+/// [`http_client`] with other `timeouts` (a stream has no total timeout).
+fn http_client_with(
+    ca: Option<&Path>,
+    timeouts: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> Result<reqwest::Client> {
+    let mut http = timeouts(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()));
     if let Some(path) = ca {
         let pem = std::fs::read(path)
             .map_err(|e| Error::input(format!("--ca {}: {e}", path.display())))?;
