@@ -255,6 +255,47 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     follow.kill().unwrap();
     follow.wait().unwrap();
 
+    // The audit replica: the person's tenants pulled into a store of their
+    // own, each page checked against the server's signed checkpoint; run
+    // again, it takes only what is new.
+    let replica = place.dir.path().join("replica.db");
+    let pull = || {
+        let out = place
+            .lockbox()
+            .args(["--json", "remote", "--replica", replica.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let t = &v["tenants"][0];
+        assert_eq!(
+            (v["tenants"].as_array().unwrap().len(), t["tenant"].as_str()),
+            (1, Some("default")),
+            "{v}"
+        );
+        assert_eq!(
+            t["checkpoint"], t["entries"],
+            "the head is vouched for: {v}"
+        );
+        (t["added"].as_i64().unwrap(), t["entries"].as_i64().unwrap())
+    };
+    let (added, entries) = pull();
+    assert!(added >= 3 && added == entries, "{added} of {entries}");
+    let args = r#"{"tenant":"default","name":"cy@contoso.example","role":"approver"}"#;
+    assert!(place.remote(None, &["add_user", args]).status.success());
+    let (added, more) = pull();
+    assert_eq!((added, more), (more - entries, entries + added));
+    assert!(added >= 1);
+    let out = place
+        .lockbox()
+        .args(["--db", replica.to_str().unwrap(), "audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the replica verifies on its own: {out:?}"
+    );
+
     // Past the ID token's exp: renewed once with the refresh token, kept,
     // and the call made with the new one.
     let args = r#"{"tenant":"default"}"#;

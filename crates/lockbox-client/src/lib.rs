@@ -27,6 +27,7 @@
 mod browser;
 pub mod changes;
 mod device;
+pub mod replica;
 
 pub use browser::{browser_flow, open_in_browser};
 pub use device::device_flow;

@@ -53,7 +53,8 @@ fn heads(s: &mut Store) -> Vec<(String, i64, String)> {
 fn server() -> (Engine, ManualClock) {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap());
     let mut e = lockbox_core::testing::engine(Arc::new(clock.clone()), "root").unwrap();
-    e.add_tenant("default", &root(), "fabrikam", "Fabrikam").unwrap();
+    e.add_tenant("default", &root(), "fabrikam", "Fabrikam")
+        .unwrap();
     for i in 0..4 {
         e.file_request("fabrikam", &req(&format!("F-{i}"))).unwrap();
     }
@@ -65,7 +66,11 @@ fn a_tenant_pulled_in_pages_verifies_on_its_own_with_the_servers_head() {
     let (mut e, _clock) = server();
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(e.file_request("default", &req(&format!("SR-{i}"))).unwrap().id);
+        ids.push(
+            e.file_request("default", &req(&format!("SR-{i}")))
+                .unwrap()
+                .id,
+        );
     }
     e.provider_approve("default", &ids[0], "mgr", None).unwrap();
     e.approve("default", &ids[0], &root(), None, None).unwrap();
@@ -79,10 +84,16 @@ fn a_tenant_pulled_in_pages_verifies_on_its_own_with_the_servers_head() {
     let (n, hash) = e.audit_head("default").unwrap();
     assert_eq!(entries as i64, n);
     assert_eq!(pages as i64, (n + 3) / 4, "pages of 4");
-    assert_eq!(heads(&mut local), vec![("default".to_string(), n, hash.unwrap())]);
+    assert_eq!(
+        heads(&mut local),
+        vec![("default".to_string(), n, hash.unwrap())]
+    );
     let v = local.verify_audit().unwrap();
     assert!(v.ok(), "{v:?}");
-    assert_eq!(v.requests, 5, "every request named is there and agrees with its entries");
+    assert_eq!(
+        v.requests, 5,
+        "every request named is there and agrees with its entries"
+    );
 
     // More happens; the next pull takes only what is new, and the request
     // rows as they are now.
@@ -93,7 +104,10 @@ fn a_tenant_pulled_in_pages_verifies_on_its_own_with_the_servers_head() {
     let (_, more) = pull(&mut e, &mut local, "default", 4);
     let (n, hash) = e.audit_head("default").unwrap();
     assert_eq!(more as i64, n - before);
-    assert_eq!(heads(&mut local), vec![("default".to_string(), n, hash.unwrap())]);
+    assert_eq!(
+        heads(&mut local),
+        vec![("default".to_string(), n, hash.unwrap())]
+    );
     let v = local.verify_audit().unwrap();
     assert!(v.ok(), "{v:?}");
     // A pull with nothing new changes nothing and needs one page.
@@ -101,24 +115,42 @@ fn a_tenant_pulled_in_pages_verifies_on_its_own_with_the_servers_head() {
     drop(local);
 
     // The replica opens as an archive: read-only, it lists the requests.
-    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap()));
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap(),
+    ));
     let mut archive = Engine::open_read_only(&path, clock).unwrap();
     assert!(archive.verify_audit().unwrap().ok());
-    let tenants: Vec<String> = archive.tenants().unwrap().into_iter().map(|t| t.id).collect();
-    assert_eq!(tenants, vec!["default".to_string()], "fabrikam was not pulled");
+    let tenants: Vec<String> = archive
+        .tenants()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(
+        tenants,
+        vec!["default".to_string()],
+        "fabrikam was not pulled"
+    );
 }
 
 /// Apply `page` after `tamper`: refused, and the replica is as it was.
-fn refused(local: &mut Store, page: &ReplicaPageDto, tamper: impl FnOnce(&mut ReplicaPageDto), why: &str) {
+fn refused(
+    local: &mut Store,
+    page: &ReplicaPageDto,
+    tamper: impl FnOnce(&mut ReplicaPageDto),
+    why: &str,
+) {
     let before = heads(local);
-    let rows: i64 = local
-        .read(|tx| tx.audit_max_seq())
-        .unwrap();
+    let rows: i64 = local.read(|tx| tx.audit_max_seq()).unwrap();
     let mut bad = page.clone();
     tamper(&mut bad);
     let err = replica::apply(local, SERVER, &bad).unwrap_err();
     assert!(err.message.contains(why), "{why}: {}", err.message);
-    assert!(err.message.contains("nothing of this page was kept"), "{}", err.message);
+    assert!(
+        err.message.contains("nothing of this page was kept"),
+        "{}",
+        err.message
+    );
     assert_eq!(heads(local), before);
     assert_eq!(local.read(|tx| tx.audit_max_seq()).unwrap(), rows);
 }
@@ -136,11 +168,33 @@ fn a_page_that_does_not_check_out_is_refused_whole() {
     let page = e.replica_page("fabrikam", since, after, 100).unwrap();
     assert!(page.complete && page.entries.len() >= 2, "{page:?}");
 
-    refused(&mut local, &page, |p| p.entries[1].details.push(' '), "does not match its hash");
-    refused(&mut local, &page, |p| { p.entries.remove(0); }, "came where");
-    refused(&mut local, &page, |p| p.entries[0].prev_hash = "0".repeat(64), "does not link");
+    refused(
+        &mut local,
+        &page,
+        |p| p.entries[1].details.push(' '),
+        "does not match its hash",
+    );
+    refused(
+        &mut local,
+        &page,
+        |p| {
+            p.entries.remove(0);
+        },
+        "came where",
+    );
+    refused(
+        &mut local,
+        &page,
+        |p| p.entries[0].prev_hash = "0".repeat(64),
+        "does not link",
+    );
     let other = receipts::Signer::ephemeral().unwrap();
-    refused(&mut local, &page, |p| p.public_key = other.public_key(), "pinned");
+    refused(
+        &mut local,
+        &page,
+        |p| p.public_key = other.public_key(),
+        "pinned",
+    );
     refused(
         &mut local,
         &page,
@@ -154,7 +208,14 @@ fn a_page_that_does_not_check_out_is_refused_whole() {
         |p| p.rows[1].rows[0][1] = "default".into(),
         "another tenant",
     );
-    refused(&mut local, &page, |p| { p.rows[1].columns.pop(); }, "columns");
+    refused(
+        &mut local,
+        &page,
+        |p| {
+            p.rows[1].columns.pop();
+        },
+        "columns",
+    );
     // Another server's page for this replica.
     let mut wrong = local;
     let err = replica::apply(&mut wrong, "https://elsewhere.example", &page).unwrap_err();

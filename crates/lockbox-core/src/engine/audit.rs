@@ -132,7 +132,8 @@ impl Engine {
             let entries = tx.replica_entries(tenant, after, limit)?;
             let complete = entries.last().map_or(after, |e| e.tenant_seq) >= head;
             let newest = tx.checkpoints(Some(tenant), 1)?.pop();
-            let checkpoint = newest.filter(|c| c.entries == head && Some(&c.head_hash) == hash.as_ref());
+            let checkpoint =
+                newest.filter(|c| c.entries == head && Some(&c.head_hash) == hash.as_ref());
             let page = crate::dto::ReplicaPageDto {
                 tenant: tenant.to_string(),
                 head,
@@ -154,9 +155,8 @@ impl Engine {
             let now = self.now();
             let (store, signer) = self.store_and_signer();
             let head = page.head;
-            let c = store.write(|tx| {
-                crate::checkpoint::sign_in(tx, signer, tenant, (head, &hash), now)
-            })?;
+            let c = store
+                .write(|tx| crate::checkpoint::sign_in(tx, signer, tenant, (head, &hash), now))?;
             page.checkpoint = Some(CheckpointDto {
                 body: c.body,
                 signature: c.signature,

@@ -228,9 +228,19 @@ fn pin(tx: &Tx<'_>, key: &str, value: &str, otherwise: &str) -> Result<()> {
 }
 
 fn check_entry(tenant: &str, e: &ReplicaEntryDto, n: i64, prev: &str) -> Result<()> {
-    let at = |why: String| refused(&format!("entry {} of '{}': {why}", e.tenant_seq, crate::text::one_line(tenant)));
+    let at = |why: String| {
+        refused(&format!(
+            "entry {} of '{}': {why}",
+            e.tenant_seq,
+            crate::text::one_line(tenant)
+        ))
+    };
     if e.tenant_seq != n + 1 {
-        return Err(at(format!("position {} came where {} was expected", e.tenant_seq, n + 1)));
+        return Err(at(format!(
+            "position {} came where {} was expected",
+            e.tenant_seq,
+            n + 1
+        )));
     }
     if e.prev_hash != prev {
         return Err(at("it does not link to the entry before it".to_string()));
@@ -258,7 +268,10 @@ fn check_entry(tenant: &str, e: &ReplicaEntryDto, n: i64, prev: &str) -> Result<
 fn write_rows(tx: &Tx<'_>, tenant: &str, rows: &ReplicaRowsDto) -> Result<u64> {
     let table = rows.table.as_str();
     if !ROW_TABLES.contains(&table) {
-        return Err(refused(&format!("rows of table '{}'", crate::text::one_line(table))));
+        return Err(refused(&format!(
+            "rows of table '{}'",
+            crate::text::one_line(table)
+        )));
     }
     let cols = columns(table);
     let expected: Vec<&str> = cols.split(',').map(str::trim).collect();
@@ -270,7 +283,10 @@ fn write_rows(tx: &Tx<'_>, tenant: &str, rows: &ReplicaRowsDto) -> Result<u64> {
     }
     let tenant_col = match table {
         "tenants" => 0,
-        _ => expected.iter().position(|c| *c == "tenant").unwrap_or(usize::MAX),
+        _ => expected
+            .iter()
+            .position(|c| *c == "tenant")
+            .unwrap_or(usize::MAX),
     };
     let marks: Vec<String> = (1..=expected.len()).map(|i| format!("?{i}")).collect();
     let (key, update) = match table {
@@ -281,7 +297,10 @@ fn write_rows(tx: &Tx<'_>, tenant: &str, rows: &ReplicaRowsDto) -> Result<u64> {
     };
     let sql = match table {
         "requests" => {
-            let set: Vec<String> = expected[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+            let set: Vec<String> = expected[1..]
+                .iter()
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
             format!(
                 "INSERT INTO requests ({cols}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
                 marks.join(", "),
@@ -312,15 +331,23 @@ fn write_rows(tx: &Tx<'_>, tenant: &str, rows: &ReplicaRowsDto) -> Result<u64> {
     let mut n = 0;
     for row in &rows.rows {
         if row.len() != expected.len() {
-            return Err(refused(&format!("a {table} row has {} values for {} columns", row.len(), expected.len())));
+            return Err(refused(&format!(
+                "a {table} row has {} values for {} columns",
+                row.len(),
+                expected.len()
+            )));
         }
         if table == "decisions" {
             // Its request is of this tenant: checked through the request rows.
             let id = row[0].as_str().unwrap_or_default();
             let of: Option<String> =
-                tx.opt("SELECT tenant FROM requests WHERE id = ?1", p![id], |r| r.get(0))?;
+                tx.opt("SELECT tenant FROM requests WHERE id = ?1", p![id], |r| {
+                    r.get(0)
+                })?;
             if of.as_deref() != Some(tenant) {
-                return Err(refused("a decision of a request not among this tenant's rows"));
+                return Err(refused(
+                    "a decision of a request not among this tenant's rows",
+                ));
             }
         } else if row.get(tenant_col).and_then(|v| v.as_str()) != Some(tenant) {
             return Err(refused(&format!("a {table} row of another tenant")));
@@ -343,7 +370,8 @@ fn check_checkpoint(
     key: &ed25519_dalek::VerifyingKey,
 ) -> Result<i64> {
     let text = checkpoint::text(&c.body, &c.signature);
-    let claims = checkpoint::parse(&text).map_err(|e| refused(&format!("its checkpoint: {}", e.message)))?;
+    let claims =
+        checkpoint::parse(&text).map_err(|e| refused(&format!("its checkpoint: {}", e.message)))?;
     let [claim] = claims.as_slice() else {
         return Err(refused("its checkpoint is not one document"));
     };
@@ -364,7 +392,8 @@ fn check_checkpoint(
             claim.entries
         )));
     }
-    let at = parse_time(&claim.at).map_err(|e| refused(&format!("its checkpoint's time: {}", e.message)))?;
+    let at = parse_time(&claim.at)
+        .map_err(|e| refused(&format!("its checkpoint's time: {}", e.message)))?;
     let known: Option<i64> = tx.opt(
         "SELECT 1 FROM audit_checkpoints WHERE tenant = ?1 AND signature = ?2",
         p![tenant, c.signature],
