@@ -106,7 +106,9 @@ fn lockbox(server: &mut Engine, tenants: &[String], to: &Path) -> BoxResult<f64>
 /// Seconds to copy the same entries with plain SQL into a new store of the
 /// same schema (made before the clock starts), a transaction per page.
 fn plain(from: &Path, tenants: &[String], to: &Path) -> BoxResult<f64> {
-    drop(Store::open_location(&StoreLocation::File(to.to_path_buf()))?);
+    drop(Store::open_location(&StoreLocation::File(
+        to.to_path_buf(),
+    ))?);
     let t = Instant::now();
     let src = raw_conn(from)?;
     let mut dst = raw_conn(to)?;
