@@ -219,7 +219,6 @@ pub async fn sign_in_trusting(
 /// provider. Returns where the provider sends the browser at the end (the
 /// app's redirect URI with the code or the error), without going there.
 pub async fn browse(http: &Client, authorize: Url, login: &str) -> Url {
-    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
     let mut resp = http.get(authorize.clone()).send().await.unwrap();
     for _ in 0..12 {
         let status = resp.status();
@@ -240,25 +239,32 @@ pub async fn browse(http: &Client, authorize: Url, login: &str) -> Url {
         );
         let page_url = resp.url().clone();
         let html = resp.text().await.unwrap();
-        let target = page_url
-            .join(
-                &action
-                    .captures(&html)
-                    .unwrap_or_else(|| panic!("no form: {html}"))[1],
-            )
-            .unwrap();
-        let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
-            vec![("prompt", "login"), ("login", login), ("password", "any")]
-        } else {
-            assert!(
-                html.contains(r#"value="consent""#),
-                "neither login nor consent: {html}"
-            );
-            vec![("prompt", "consent")]
-        };
-        resp = http.post(target).form(&form).send().await.unwrap();
+        resp = answer_form(http, &page_url, &html, login).await;
     }
     panic!("the sign-in did not end with a redirect to the app");
+}
+
+/// Post the provider's login form (as `login`, any password) or its
+/// consent form, whichever `html` (at `page_url`) is.
+async fn answer_form(http: &Client, page_url: &Url, html: &str, login: &str) -> reqwest::Response {
+    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
+    let target = page_url
+        .join(
+            &action
+                .captures(html)
+                .unwrap_or_else(|| panic!("no form: {html}"))[1],
+        )
+        .unwrap();
+    let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
+        vec![("prompt", "login"), ("login", login), ("password", "any")]
+    } else {
+        assert!(
+            html.contains(r#"value="consent""#),
+            "neither login nor consent: {html}"
+        );
+        vec![("prompt", "consent")]
+    };
+    http.post(target).form(&form).send().await.unwrap()
 }
 
 /// A client as a browser is to the provider: a cookie jar, redirects seen.
@@ -308,7 +314,6 @@ pub async fn confirm_device(issuer: &str, user_code: &str, login: &str, approve:
     let http = browser();
     let base = Url::parse(issuer).unwrap();
     let xsrf = regex::Regex::new(r#"name="xsrf" value="([^"]+)""#).unwrap();
-    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
     // The code input page, then the confirmation page for that code.
     let page = http
         .get(base.join("/device").unwrap())
@@ -368,23 +373,7 @@ pub async fn confirm_device(issuer: &str, user_code: &str, login: &str, approve:
             return;
         }
         assert_eq!(status, StatusCode::OK, "device sign-in page: {html}");
-        let target = page_url
-            .join(
-                &action
-                    .captures(&html)
-                    .unwrap_or_else(|| panic!("no form: {html}"))[1],
-            )
-            .unwrap();
-        let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
-            vec![("prompt", "login"), ("login", login), ("password", "any")]
-        } else {
-            assert!(
-                html.contains(r#"value="consent""#),
-                "neither login nor consent: {html}"
-            );
-            vec![("prompt", "consent")]
-        };
-        resp = http.post(target).form(&form).send().await.unwrap();
+        resp = answer_form(&http, &page_url, &html, login).await;
     }
     panic!("the device sign-in did not end with the provider's success page");
 }
