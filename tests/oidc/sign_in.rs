@@ -52,7 +52,7 @@ pub fn start_idp() -> Idp {
 
 /// The provider on `port`, with a signing key of its own (a new one each start).
 pub fn start_idp_on(port: u16) -> Idp {
-    launch(port, None, false)
+    launch(port, None, &[])
 }
 
 /// The provider on a free port, answering each device authorization with
@@ -64,7 +64,18 @@ pub fn start_hostile_idp() -> Idp {
         .local_addr()
         .unwrap()
         .port();
-    launch(port, None, true)
+    launch(port, None, &[("OIDC_HOSTILE_DEVICE_TEXT", HOSTILE_SUFFIX)])
+}
+
+/// The provider on a free port, its device codes good for `seconds` only
+/// (`OIDC_DEVICE_TTL`): a code nobody enters expires while the client polls.
+pub fn start_idp_with_device_ttl(seconds: &str) -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    launch(port, None, &[("OIDC_DEVICE_TTL", seconds)])
 }
 
 /// What [`start_hostile_idp`]'s provider appends to a verification URI.
@@ -78,10 +89,14 @@ pub fn start_idp_tls(cert: &std::path::Path, key: &std::path::Path) -> Idp {
         .local_addr()
         .unwrap()
         .port();
-    launch(port, Some((cert, key)), false)
+    launch(port, Some((cert, key)), &[])
 }
 
-fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile: bool) -> Idp {
+fn launch(
+    port: u16,
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+    env: &[(&str, &str)],
+) -> Idp {
     // Both users of this file are crates/NAME/tests/.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
     assert!(
@@ -94,10 +109,9 @@ fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile:
         let mut node = Command::new("node");
         node.env_remove("OIDC_TLS_CERT")
             .env_remove("OIDC_TLS_KEY")
-            .env_remove("OIDC_HOSTILE_DEVICE_TEXT");
-        if hostile {
-            node.env("OIDC_HOSTILE_DEVICE_TEXT", HOSTILE_SUFFIX);
-        }
+            .env_remove("OIDC_HOSTILE_DEVICE_TEXT")
+            .env_remove("OIDC_DEVICE_TTL")
+            .envs(env.iter().copied());
         if let Some((cert, key)) = tls {
             node.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
         }

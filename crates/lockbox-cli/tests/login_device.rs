@@ -25,7 +25,7 @@ use common::{start_secret_service, SecretService};
 use serde_json::Value;
 use sign_in::{
     browse, browser, browser_trusting, confirm_device, private_pki, start_hostile_idp, start_idp,
-    start_idp_tls, CLIENT_ID, HOSTILE_SUFFIX,
+    start_idp_tls, start_idp_with_device_ttl, CLIENT_ID, HOSTILE_SUFFIX,
 };
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -348,6 +348,28 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
         text(&out.stderr).contains(&format!("lockbox login --server {}", server.base)),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_device_code_nobody_enters_expires_and_keeps_nothing() {
+    let idp = start_idp_with_device_ttl("3");
+    let place = Place::new();
+    let server = serve(&place, &idp.issuer);
+    let login = start_login(&place, &server.base);
+    let out = login.finish();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the code expired before it was entered: run `lockbox login` again"),
+        "{err}"
+    );
+    assert_eq!(place.files_holding(b"eyJ"), Vec::<PathBuf>::new());
+    let out = place.remote(None, &["--server", &server.base, "session"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("lockbox login --server"),
         "{out:?}"
     );
 }
