@@ -36,7 +36,7 @@ test-rust-future: ui py-deps oidc-deps
 ## each test a new database. (crates/lockbox-core/tests/postgres.rs runs on
 ## PostgreSQL in every run: several instances on one database.)
 PG_SUITES := -p lockbox-core --test properties --test scheduler --test scheduler_reminders --test store \
-	--test audit_chain --test checkpoints --test postgres \
+	--test audit_chain --test checkpoints --test postgres --test replica \
 	-p lockbox-api --test api --test admin_oidc --test admin_feed -p lockbox-app --test scenarios \
 	-p lockbox-bench --test clock --test races --test kill9 --test tamper
 test-postgres: ui py-deps oidc-deps

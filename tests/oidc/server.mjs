@@ -13,6 +13,8 @@
 // - deviceFlow is on: `lockbox login` signs in without a browser on the
 //   machine. With `offline_access` it gets a refresh token (the clients may
 //   use the refresh_token grant).
+// - OIDC_DEVICE_TTL=SECONDS: device codes expire after SECONDS (default 600),
+//   for the test that a code nobody enters ends the sign-in.
 // - OIDC_HOSTILE_DEVICE_TEXT=TEXT appends TEXT to the verification URIs of
 //   every device authorization response: a hostile provider's terminal
 //   escapes, for the test that a client prints them harmlessly.
@@ -62,7 +64,7 @@ const configuration = {
   ttl: {
     AccessToken: 3600,
     AuthorizationCode: 60,
-    DeviceCode: 600,
+    DeviceCode: Number(process.env.OIDC_DEVICE_TTL) || 600,
     Grant: 86400,
     IdToken: 3600,
     Interaction: 600,

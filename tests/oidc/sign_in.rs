@@ -52,7 +52,7 @@ pub fn start_idp() -> Idp {
 
 /// The provider on `port`, with a signing key of its own (a new one each start).
 pub fn start_idp_on(port: u16) -> Idp {
-    launch(port, None, false)
+    launch(port, None, &[])
 }
 
 /// The provider on a free port, answering each device authorization with
@@ -64,7 +64,18 @@ pub fn start_hostile_idp() -> Idp {
         .local_addr()
         .unwrap()
         .port();
-    launch(port, None, true)
+    launch(port, None, &[("OIDC_HOSTILE_DEVICE_TEXT", HOSTILE_SUFFIX)])
+}
+
+/// The provider on a free port, its device codes good for `seconds` only
+/// (`OIDC_DEVICE_TTL`): a code nobody enters expires while the client polls.
+pub fn start_idp_with_device_ttl(seconds: &str) -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    launch(port, None, &[("OIDC_DEVICE_TTL", seconds)])
 }
 
 /// What [`start_hostile_idp`]'s provider appends to a verification URI.
@@ -78,10 +89,14 @@ pub fn start_idp_tls(cert: &std::path::Path, key: &std::path::Path) -> Idp {
         .local_addr()
         .unwrap()
         .port();
-    launch(port, Some((cert, key)), false)
+    launch(port, Some((cert, key)), &[])
 }
 
-fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile: bool) -> Idp {
+fn launch(
+    port: u16,
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+    env: &[(&str, &str)],
+) -> Idp {
     // Both users of this file are crates/NAME/tests/.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
     assert!(
@@ -94,10 +109,9 @@ fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile:
         let mut node = Command::new("node");
         node.env_remove("OIDC_TLS_CERT")
             .env_remove("OIDC_TLS_KEY")
-            .env_remove("OIDC_HOSTILE_DEVICE_TEXT");
-        if hostile {
-            node.env("OIDC_HOSTILE_DEVICE_TEXT", HOSTILE_SUFFIX);
-        }
+            .env_remove("OIDC_HOSTILE_DEVICE_TEXT")
+            .env_remove("OIDC_DEVICE_TTL")
+            .envs(env.iter().copied());
         if let Some((cert, key)) = tls {
             node.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
         }
@@ -219,7 +233,6 @@ pub async fn sign_in_trusting(
 /// provider. Returns where the provider sends the browser at the end (the
 /// app's redirect URI with the code or the error), without going there.
 pub async fn browse(http: &Client, authorize: Url, login: &str) -> Url {
-    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
     let mut resp = http.get(authorize.clone()).send().await.unwrap();
     for _ in 0..12 {
         let status = resp.status();
@@ -240,25 +253,32 @@ pub async fn browse(http: &Client, authorize: Url, login: &str) -> Url {
         );
         let page_url = resp.url().clone();
         let html = resp.text().await.unwrap();
-        let target = page_url
-            .join(
-                &action
-                    .captures(&html)
-                    .unwrap_or_else(|| panic!("no form: {html}"))[1],
-            )
-            .unwrap();
-        let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
-            vec![("prompt", "login"), ("login", login), ("password", "any")]
-        } else {
-            assert!(
-                html.contains(r#"value="consent""#),
-                "neither login nor consent: {html}"
-            );
-            vec![("prompt", "consent")]
-        };
-        resp = http.post(target).form(&form).send().await.unwrap();
+        resp = answer_form(http, &page_url, &html, login).await;
     }
     panic!("the sign-in did not end with a redirect to the app");
+}
+
+/// Post the provider's login form (as `login`, any password) or its
+/// consent form, whichever `html` (at `page_url`) is.
+async fn answer_form(http: &Client, page_url: &Url, html: &str, login: &str) -> reqwest::Response {
+    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
+    let target = page_url
+        .join(
+            &action
+                .captures(html)
+                .unwrap_or_else(|| panic!("no form: {html}"))[1],
+        )
+        .unwrap();
+    let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
+        vec![("prompt", "login"), ("login", login), ("password", "any")]
+    } else {
+        assert!(
+            html.contains(r#"value="consent""#),
+            "neither login nor consent: {html}"
+        );
+        vec![("prompt", "consent")]
+    };
+    http.post(target).form(&form).send().await.unwrap()
 }
 
 /// A client as a browser is to the provider: a cookie jar, redirects seen.
@@ -308,7 +328,6 @@ pub async fn confirm_device(issuer: &str, user_code: &str, login: &str, approve:
     let http = browser();
     let base = Url::parse(issuer).unwrap();
     let xsrf = regex::Regex::new(r#"name="xsrf" value="([^"]+)""#).unwrap();
-    let action = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
     // The code input page, then the confirmation page for that code.
     let page = http
         .get(base.join("/device").unwrap())
@@ -368,23 +387,7 @@ pub async fn confirm_device(issuer: &str, user_code: &str, login: &str, approve:
             return;
         }
         assert_eq!(status, StatusCode::OK, "device sign-in page: {html}");
-        let target = page_url
-            .join(
-                &action
-                    .captures(&html)
-                    .unwrap_or_else(|| panic!("no form: {html}"))[1],
-            )
-            .unwrap();
-        let form: Vec<(&str, &str)> = if html.contains(r#"name="login""#) {
-            vec![("prompt", "login"), ("login", login), ("password", "any")]
-        } else {
-            assert!(
-                html.contains(r#"value="consent""#),
-                "neither login nor consent: {html}"
-            );
-            vec![("prompt", "consent")]
-        };
-        resp = http.post(target).form(&form).send().await.unwrap();
+        resp = answer_form(&http, &page_url, &html, login).await;
     }
     panic!("the device sign-in did not end with the provider's success page");
 }

@@ -266,8 +266,16 @@ pub enum Cmd {
         /// changes in your tenants (GET /admin/v1/changes).
         #[arg(long, conflicts_with_all = ["command", "args"])]
         follow: bool,
+        /// Pull the audit log of your tenants into FILE instead (a Lockbox
+        /// store, created if missing; run again to catch up). Each page is
+        /// checked link by link and against the server's signed checkpoint,
+        /// with the server's key pinned at the first pull, before it is kept.
+        /// Read it with `lockbox --db FILE audit verify` or the app's "Open
+        /// audit archive…".
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["command", "args", "follow"])]
+        replica: Option<PathBuf>,
         /// The command's name, as in the admin API (`/admin/v1/commands/NAME`).
-        #[arg(required_unless_present = "follow")]
+        #[arg(required_unless_present_any = ["follow", "replica"])]
         command: Option<String>,
         /// Its arguments as a JSON object (camelCase; default `{}`).
         #[arg(value_name = "JSON_ARGS")]

@@ -110,6 +110,20 @@ fn run(cli: Cli, out: &Out) -> Result<ExitCode> {
         Cmd::Remote {
             team,
             ca,
+            replica: Some(file),
+            ..
+        } => {
+            return remote::replica(
+                team.server.clone(),
+                ca.clone(),
+                file,
+                clock()?.as_ref(),
+                out,
+            )
+        }
+        Cmd::Remote {
+            team,
+            ca,
             command,
             args,
             ..

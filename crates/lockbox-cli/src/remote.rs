@@ -202,6 +202,46 @@ pub fn follow(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `lockbox remote [--server URL] --replica FILE`: pull your tenants' audit
+/// log into FILE; a line per tenant.
+pub fn replica(
+    server: Option<String>,
+    ca: Option<PathBuf>,
+    file: &std::path::Path,
+    clock: &dyn Clock,
+    out: &Out,
+) -> Result<ExitCode> {
+    let (server, ca) = target(server, ca)?;
+    let http = http_client(ca.as_deref())?;
+    let now = clock.now().timestamp();
+    let pulled = runtime()?.block_on(lockbox_client::replica::pull(&http, &server, now, file))?;
+    if pulled.renewed {
+        eprintln!("lockbox: renewed the sign-in to {server}");
+    }
+    let tenants: Vec<serde_json::Value> = pulled
+        .tenants
+        .iter()
+        .map(|(t, added, head, vouched)| {
+            serde_json::json!({"tenant": t, "added": added, "entries": head, "checkpoint": vouched})
+        })
+        .collect();
+    let text: Vec<String> = pulled
+        .tenants
+        .iter()
+        .map(|(t, added, head, vouched)| {
+            let vouched = vouched.map_or("no signed checkpoint yet".to_string(), |n| {
+                format!("signed checkpoint at {n}")
+            });
+            format!("{}: {added} new, {head} entries, {vouched}", one_line(t))
+        })
+        .collect();
+    out.value(
+        &serde_json::json!({ "replica": file, "tenants": tenants }),
+        &format!("Replica {}\n{}", file.display(), text.join("\n")),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_event(e: &FeedEvent, out: &Out) {
     if out.json {
         let v = serde_json::json!({ "event": e.event, "id": e.id, "data": e.data });

@@ -25,7 +25,7 @@ use common::{start_secret_service, SecretService};
 use serde_json::Value;
 use sign_in::{
     browse, browser, browser_trusting, confirm_device, private_pki, start_hostile_idp, start_idp,
-    start_idp_tls, CLIENT_ID, HOSTILE_SUFFIX,
+    start_idp_tls, start_idp_with_device_ttl, CLIENT_ID, HOSTILE_SUFFIX,
 };
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -255,6 +255,47 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     follow.kill().unwrap();
     follow.wait().unwrap();
 
+    // The audit replica: the person's tenants pulled into a store of their
+    // own, each page checked against the server's signed checkpoint; run
+    // again, it takes only what is new.
+    let replica = place.dir.path().join("replica.db");
+    let pull = || {
+        let out = place
+            .lockbox()
+            .args(["--json", "remote", "--replica", replica.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let t = &v["tenants"][0];
+        assert_eq!(
+            (v["tenants"].as_array().unwrap().len(), t["tenant"].as_str()),
+            (1, Some("default")),
+            "{v}"
+        );
+        assert_eq!(
+            t["checkpoint"], t["entries"],
+            "the head is vouched for: {v}"
+        );
+        (t["added"].as_i64().unwrap(), t["entries"].as_i64().unwrap())
+    };
+    let (added, entries) = pull();
+    assert!(added >= 3 && added == entries, "{added} of {entries}");
+    let args = r#"{"tenant":"default","name":"cy@contoso.example","role":"approver"}"#;
+    assert!(place.remote(None, &["add_user", args]).status.success());
+    let (added, more) = pull();
+    assert_eq!((added, more), (more - entries, entries + added));
+    assert!(added >= 1);
+    let out = place
+        .lockbox()
+        .args(["--db", replica.to_str().unwrap(), "audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the replica verifies on its own: {out:?}"
+    );
+
     // Past the ID token's exp: renewed once with the refresh token, kept,
     // and the call made with the new one.
     let args = r#"{"tenant":"default"}"#;
@@ -307,6 +348,28 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
         text(&out.stderr).contains(&format!("lockbox login --server {}", server.base)),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_device_code_nobody_enters_expires_and_keeps_nothing() {
+    let idp = start_idp_with_device_ttl("3");
+    let place = Place::new();
+    let server = serve(&place, &idp.issuer);
+    let login = start_login(&place, &server.base);
+    let out = login.finish();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the code expired before it was entered: run `lockbox login` again"),
+        "{err}"
+    );
+    assert_eq!(place.files_holding(b"eyJ"), Vec::<PathBuf>::new());
+    let out = place.remote(None, &["--server", &server.base, "session"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("lockbox login --server"),
         "{out:?}"
     );
 }

@@ -10,9 +10,8 @@
 //! restart, a shutdown), a second later. The HTTP client has no total
 //! timeout (a stream): [`stream_client`].
 
-use crate::{claim, log_in_first, refresh, server_error, unreachable, Tokens};
+use crate::{log_in_first, refresh, renew_if_expired, send_signed, unreachable, Tokens};
 use lockbox_core::Result;
-use reqwest::StatusCode;
 use std::path::Path;
 use std::time::Duration;
 
@@ -67,40 +66,27 @@ pub async fn follow(
     now: i64,
     mut news: impl FnMut(FeedNews),
 ) -> Result<()> {
-    let mut renewed = false;
-    if claim(&tokens.id_token, "exp")
-        .and_then(|e| e.as_i64())
-        .is_none_or(|exp| exp <= now)
-    {
-        tokens = refresh(http, server, tokens).await?;
+    let mut renewed = renew_if_expired(http, server, &mut tokens, now).await?;
+    if renewed {
         news(FeedNews::Renewed);
-        renewed = true;
     }
     let mut last: Option<String> = None;
+    let url = format!("{server}/admin/v1/changes");
     loop {
-        let mut req = http
-            .get(format!("{server}/admin/v1/changes"))
-            .header("accept", "text/event-stream")
-            .bearer_auth(&tokens.id_token);
-        if let Some(id) = &last {
-            req = req.header("last-event-id", id);
-        }
-        let r = req.send().await.map_err(|e| unreachable(server, &e))?;
-        if r.status() == StatusCode::UNAUTHORIZED && !renewed {
-            tokens = refresh(http, server, tokens).await?;
+        let before = renewed;
+        let r = send_signed(http, server, &mut tokens, &mut renewed, |id| {
+            let req = http
+                .get(&url)
+                .header("accept", "text/event-stream")
+                .bearer_auth(id);
+            match &last {
+                Some(at) => req.header("last-event-id", at),
+                None => req,
+            }
+        })
+        .await?;
+        if renewed && !before {
             news(FeedNews::Renewed);
-            renewed = true;
-            continue;
-        }
-        if r.status() == StatusCode::UNAUTHORIZED {
-            let e = server_error(r).await;
-            return Err(log_in_first(
-                server,
-                &format!("the server refused the sign-in: {}", e.message),
-            ));
-        }
-        if !r.status().is_success() {
-            return Err(server_error(r).await);
         }
         let (ended, heard) = read(r, &mut last, server, &mut news).await?;
         // A renewed sign-in that the server finds expired at once is not
@@ -108,7 +94,7 @@ pub async fn follow(
         renewed &= !heard;
         match ended {
             Ended::Expired if !renewed => {
-                tokens = refresh(http, server, tokens).await?;
+                tokens = refresh(http, server, &tokens).await?;
                 news(FeedNews::Renewed);
                 renewed = true;
             }

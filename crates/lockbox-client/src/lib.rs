@@ -27,6 +27,7 @@
 mod browser;
 pub mod changes;
 mod device;
+pub mod replica;
 
 pub use browser::{browser_flow, open_in_browser};
 pub use device::device_flow;
@@ -289,25 +290,54 @@ pub async fn call(
     mut tokens: Tokens,
     now: i64,
 ) -> Result<Called> {
+    let mut renewed = renew_if_expired(http, server, &mut tokens, now).await?;
+    let url = format!("{server}/admin/v1/commands/{command}");
+    let r = send_signed(http, server, &mut tokens, &mut renewed, |id| {
+        http.post(&url).bearer_auth(id).json(body)
+    })
+    .await?;
+    let value = r
+        .json()
+        .await
+        .map_err(|e| Error::internal(format!("the server's answer is not JSON: {e}")))?;
+    Ok(Called { value, renewed })
+}
+
+/// Renew `tokens` if their ID token's `exp` is not after `now` (Unix
+/// seconds by the caller's clock); whether it did.
+pub(crate) async fn renew_if_expired(
+    http: &reqwest::Client,
+    server: &str,
+    tokens: &mut Tokens,
+    now: i64,
+) -> Result<bool> {
     let expired = claim(&tokens.id_token, "exp")
         .and_then(|e| e.as_i64())
         .is_none_or(|exp| exp <= now);
-    let mut refreshed = false;
     if expired {
-        tokens = refresh(http, server, tokens).await?;
-        refreshed = true;
+        *tokens = refresh(http, server, tokens).await?;
     }
+    Ok(expired)
+}
+
+/// Send the request `build` makes with the ID token. A 401 renews the
+/// sign-in and sends it again, unless it was `renewed` already (then: log
+/// in again); any other failure is the server's `{code, message}`.
+pub(crate) async fn send_signed(
+    http: &reqwest::Client,
+    server: &str,
+    tokens: &mut Tokens,
+    renewed: &mut bool,
+    build: impl Fn(&str) -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response> {
     loop {
-        let r = http
-            .post(format!("{server}/admin/v1/commands/{command}"))
-            .bearer_auth(&tokens.id_token)
-            .json(body)
+        let r = build(&tokens.id_token)
             .send()
             .await
             .map_err(|e| unreachable(server, &e))?;
-        if r.status() == StatusCode::UNAUTHORIZED && !refreshed {
-            tokens = refresh(http, server, tokens).await?;
-            refreshed = true;
+        if r.status() == StatusCode::UNAUTHORIZED && !*renewed {
+            *tokens = refresh(http, server, tokens).await?;
+            *renewed = true;
             continue;
         }
         if r.status() == StatusCode::UNAUTHORIZED {
@@ -320,19 +350,12 @@ pub async fn call(
         if !r.status().is_success() {
             return Err(server_error(r).await);
         }
-        let value = r
-            .json()
-            .await
-            .map_err(|e| Error::internal(format!("the server's answer is not JSON: {e}")))?;
-        return Ok(Called {
-            value,
-            renewed: refreshed,
-        });
+        return Ok(r);
     }
 }
 
 /// New tokens for old at the issuer's token endpoint, kept in the keyring.
-async fn refresh(http: &reqwest::Client, server: &str, tokens: Tokens) -> Result<Tokens> {
+async fn refresh(http: &reqwest::Client, server: &str, tokens: &Tokens) -> Result<Tokens> {
     let Some(refresh_token) = tokens.refresh_token.clone() else {
         return Err(log_in_first(
             server,
@@ -357,7 +380,7 @@ async fn refresh(http: &reqwest::Client, server: &str, tokens: Tokens) -> Result
                 ),
             )
         })?;
-    let new = tokens_of(&resp, tokens.refresh_token)?;
+    let new = tokens_of(&resp, tokens.refresh_token.clone())?;
     keep(server, &new)?;
     Ok(new)
 }

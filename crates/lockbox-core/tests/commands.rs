@@ -99,6 +99,7 @@ fn sample(name: &str, w: &World) -> Option<Value> {
         }
         "issue_token" => json!({"tenant": t, "name": "acme", "expiresS": null}),
         "revoke_token" => json!({"tenant": t, "name": "acme"}),
+        "replica_page" => json!({"tenant": t, "since": 0, "after": 0, "limit": 10}),
         _ => return None,
     })
 }

@@ -10,6 +10,7 @@ import type { BootDto } from "./BootDto";
 import type { DeliveryDto } from "./DeliveryDto";
 import type { HomeStats } from "./HomeStats";
 import type { IssuedTokenDto } from "./IssuedTokenDto";
+import type { ReplicaPageDto } from "./ReplicaPageDto";
 import type { RequestDto } from "./RequestDto";
 import type { RequestPage } from "./RequestPage";
 import type { RequestQuery } from "./RequestQuery";
@@ -54,6 +55,9 @@ export type Commands = {
   get_smtp: { args: { tenant: string, }; result: SmtpDto | null };
   /** Approver email deliveries, newest first. */
   email_status: { args: { tenant: string, }; result: Array<DeliveryDto> };
+  /** A page of the tenant's audit chain as stored, for a connected */
+  /** desktop's replica (`store::replica`); `limit` at most 10 000. */
+  replica_page: { args: { tenant: string, since: number, after: number, limit: number, }; result: ReplicaPageDto };
   /** This machine's preferences. */
   get_prefs: { args: Record<symbol, never>; result: AppPrefsDto };
   set_prefs: { args: { prefs: AppPrefsDto, }; result: AppPrefsDto };
@@ -108,6 +112,7 @@ export const COMMANDS = {
   revoke_token: { runs: "engine", access: "write", role: "admin" },
   get_smtp: { runs: "engine", access: "read", role: "member" },
   email_status: { runs: "engine", access: "read", role: "member" },
+  replica_page: { runs: "engine", access: "read", role: "member" },
   get_prefs: { runs: "shell", access: "read", role: "anyone" },
   set_prefs: { runs: "shell", access: "write", role: "anyone" },
   tray_state: { runs: "shell", access: "read", role: "anyone" },

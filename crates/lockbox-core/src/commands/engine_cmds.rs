@@ -190,3 +190,7 @@ pub(super) fn email_status(e: &mut Engine, _: &Caller, a: EmailStatusArgs) -> R<
         .map(DeliveryDto::from)
         .collect())
 }
+
+pub(super) fn replica_page(e: &mut Engine, _: &Caller, a: ReplicaPageArgs) -> R<ReplicaPageDto> {
+    e.replica_page(&a.tenant, a.since, a.after, a.limit)
+}

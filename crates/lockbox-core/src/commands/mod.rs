@@ -108,6 +108,9 @@ declare_commands! {
         Read Member get_smtp(GetSmtpArgs { tenant: String }) -> Option<SmtpDto>;
         /// Approver email deliveries, newest first.
         Read Member email_status(EmailStatusArgs { tenant: String }) -> Vec<DeliveryDto>;
+        /// A page of the tenant's audit chain as stored, for a connected
+        /// desktop's replica (`store::replica`); `limit` at most 10 000.
+        Read Member replica_page(ReplicaPageArgs { tenant: String, since: i64, after: i64, limit: u32 }) -> ReplicaPageDto;
     }
     shell {
         /// This machine's preferences.

@@ -7,6 +7,7 @@ mod app;
 mod audit;
 mod directory;
 mod provider;
+mod replica;
 mod requests;
 mod verify;
 
@@ -14,6 +15,7 @@ pub use app::*;
 pub use audit::*;
 pub use directory::*;
 pub use provider::*;
+pub use replica::*;
 pub use requests::*;
 pub use verify::*;
 

@@ -101,6 +101,71 @@ impl Engine {
     }
 }
 
+/// The most entries a replica page carries.
+pub const REPLICA_PAGE_MAX: u32 = 10_000;
+
+impl Engine {
+    /// A page of `tenant`'s chain for a connected desktop's replica
+    /// ([`crate::store::replica`]): the entries after position `after`, at
+    /// most `limit` (≤ [`REPLICA_PAGE_MAX`]), read in one transaction with
+    /// the chain's head. On the page that reaches the head, also the rows
+    /// of every request named by an entry after `since` (read in that same
+    /// transaction) and a signed checkpoint of that head: the newest one if
+    /// it names that head, else one signed now (a writable store).
+    pub fn replica_page(
+        &mut self,
+        tenant: &str,
+        since: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<crate::dto::ReplicaPageDto> {
+        use crate::dto::CheckpointDto;
+        if after < 0 || since < 0 || since > after {
+            return Err(crate::Error::input(format!(
+                "positions must satisfy 0 <= since <= after (since {since}, after {after})"
+            )));
+        }
+        let limit = limit.clamp(1, REPLICA_PAGE_MAX);
+        let (mut page, hash) = self.store.read(|tx| {
+            ensure_tenant(tx, tenant)?;
+            let (head, hash) = tx.audit_head(tenant)?;
+            let entries = tx.replica_entries(tenant, after, limit)?;
+            let complete = entries.last().map_or(after, |e| e.tenant_seq) >= head;
+            let newest = tx.checkpoints(Some(tenant), 1)?.pop();
+            let checkpoint =
+                newest.filter(|c| c.entries == head && Some(&c.head_hash) == hash.as_ref());
+            let page = crate::dto::ReplicaPageDto {
+                tenant: tenant.to_string(),
+                head,
+                rows: tx.replica_rows(tenant, since, complete)?,
+                entries,
+                complete,
+                checkpoint: checkpoint.map(|c| CheckpointDto {
+                    body: c.body,
+                    signature: c.signature,
+                }),
+                public_key: String::new(),
+            };
+            Ok((page, hash))
+        })?;
+        page.public_key = self.public_key();
+        if let (true, None, Some(hash), false) =
+            (page.complete, &page.checkpoint, hash, self.is_read_only())
+        {
+            let now = self.now();
+            let (store, signer) = self.store_and_signer();
+            let head = page.head;
+            let c = store
+                .write(|tx| crate::checkpoint::sign_in(tx, signer, tenant, (head, &hash), now))?;
+            page.checkpoint = Some(CheckpointDto {
+                body: c.body,
+                signature: c.signature,
+            });
+        }
+        Ok(page)
+    }
+}
+
 fn changes_since(tx: &Tx<'_>, after_seq: Option<i64>) -> Result<AuditChanges> {
     const LOOK: u32 = 10_000;
     let mut c = AuditChanges {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// The tables in an order that satisfies their references, each with its
 /// columns (the same on both backends) and the key it is copied in order of.
-const TABLES: &[(&str, &str, &str)] = &[
+pub(super) const TABLES: &[(&str, &str, &str)] = &[
     ("tenants", "id, name, created_at", "id"),
     (
         "settings",
@@ -71,6 +71,14 @@ const TABLES: &[(&str, &str, &str)] = &[
         "id",
     ),
 ];
+
+/// The columns of `table` as [`TABLES`] lists them.
+pub(super) fn columns(table: &str) -> &'static str {
+    TABLES
+        .iter()
+        .find(|(t, _, _)| *t == table)
+        .map_or("", |(_, cols, _)| cols)
+}
 
 /// Tables whose key a PostgreSQL sequence gives (moved past the copied rows).
 const IDENTITIES: &[(&str, &str)] = &[

@@ -34,6 +34,7 @@ pub mod pg;
 mod pg_tx;
 mod provider;
 mod rechain;
+pub mod replica;
 mod requests;
 mod verify;
 

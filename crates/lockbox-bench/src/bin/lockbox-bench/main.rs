@@ -1,7 +1,7 @@
 //! `lockbox-bench`: Lockbox against raw baselines, measured in the same run.
 //!
 //! ```text
-//! lockbox-bench [all|decision|sweep|scheduler|verify|verify-ro|query]... [--runs N] [--quick] [--dir DIR]
+//! lockbox-bench [all|decision|sweep|scheduler|verify|verify-ro|query|replica]... [--runs N] [--quick] [--dir DIR]
 //! lockbox-bench big-store [--quick] [--dir DIR]   # build (once) and print the big fixture's path
 //! lockbox-bench sweep-pg [--requests N] [--tenants T] [--pg URL]        # not in `all`
 //! lockbox-bench api-pg [--stored N] [--tenants T] [--seconds S] [--pg URL]  # not in `all`
@@ -18,6 +18,7 @@ mod decision;
 mod decision_pg;
 mod pg_server;
 mod query;
+mod replica;
 mod scheduler;
 mod sweep;
 mod sweep_pg;
@@ -96,6 +97,8 @@ enum Bench {
     DecisionPg,
     /// 9. the expiry sweep of due requests on PostgreSQL by 2 engine instances vs raw statements (not in `all`)
     SweepPg,
+    /// 11. a connected desktop's audit replica catching up on the big store (1M entries): pages checked and appended vs raw SELECT + INSERT
+    Replica,
     /// 10. the provider API on 2 `lockbox serve` instances on PostgreSQL, 16 keep-alive clients (not in `all`; needs the release `lockbox` binary)
     ApiPg,
 }
@@ -143,6 +146,7 @@ fn run(cli: Cli) -> BoxResult<()> {
             Bench::Scheduler,
             Bench::Verify,
             Bench::Query,
+            Bench::Replica,
         ];
     }
     std::fs::create_dir_all(&cfg.dir)?;
@@ -169,6 +173,7 @@ fn run(cli: Cli) -> BoxResult<()> {
             }
             Bench::VerifyRo => rows.extend(verify_ro::run(&cfg)?),
             Bench::Query => rows.extend(query::run(&cfg)?),
+            Bench::Replica => rows.extend(replica::run(&cfg)?),
             Bench::DecisionPg => rows.extend(decision_pg::run(&cfg, cli.pg.as_deref())?),
             Bench::SweepPg => rows.extend(sweep_pg::run(
                 &cfg,
