@@ -5,6 +5,7 @@
 pub mod api;
 pub mod archive;
 pub mod autostart;
+pub mod connect;
 pub mod files;
 pub mod ipc;
 pub mod logging;

@@ -5,6 +5,7 @@
 //! Engine commands never come here: `ipc.rs` sends them to the engine.
 
 use crate::archive::refuse_in_archive;
+use crate::connect::refuse_when_connected;
 use crate::state::AppState;
 use lockbox_core::commands::{args::*, smtp, Shell};
 use lockbox_core::dto::*;
@@ -37,8 +38,27 @@ impl<R: Runtime> Shell for Desktop<R> {
         Ok(a.prefs)
     }
 
+    /// Connected: the pending count is the server's, summed over the
+    /// person's tenants (`home_stats`); the newest requests are not listed.
     async fn tray_state(&self, _: TrayStateArgs) -> Result<TrayStateDto> {
         let enabled = self.state.prefs().notifications_enabled;
+        if let Some(r) = self
+            .state
+            .connection
+            .remote()
+            .filter(|_| self.state.archive.is_none())
+        {
+            let session: SessionDto =
+                serde_json::from_value(r.call("session", serde_json::json!({})).await?)?;
+            let mut n = 0;
+            for t in session.tenants {
+                let stats = r
+                    .call("home_stats", serde_json::json!({ "tenant": t.id }))
+                    .await?;
+                n += stats["pending"].as_u64().unwrap_or(0);
+            }
+            return Ok(crate::tray::tray_state(n, enabled, &[]));
+        }
         let rows = |e: &mut Engine, _: &Principal| {
             let newest = e.newest_pending_all(lockbox_core::alerts::TRAY_REQUESTS)?;
             Ok((e.pending_count_all()?, newest))
@@ -58,6 +78,7 @@ impl<R: Runtime> Shell for Desktop<R> {
     /// The page may only write where the user chose in the save dialog.
     async fn export_audit(&self, a: ExportAuditArgs) -> Result<u64> {
         let (fmt, q) = (ExportFormat::parse(&a.format)?, a.query.to_store()?);
+        refuse_when_connected(&self.state, "Exporting the audit log")?;
         let path = self.state.take_export_path(&a.path)?;
         let export = move |e: &mut Engine, _: &Principal| {
             lockbox_core::files::write_atomically(&path, |f| export_audit(e, &a.tenant, &q, fmt, f))
@@ -68,11 +89,13 @@ impl<R: Runtime> Shell for Desktop<R> {
     /// Refused in an archive window before the keyring is touched.
     async fn set_smtp(&self, a: SetSmtpArgs) -> Result<Option<SmtpDto>> {
         refuse_in_archive(&self.state, "the SMTP server")?;
+        refuse_when_connected(&self.state, "The SMTP server")?;
         smtp::set(&self.state.engine, &self.state.user, &a.tenant, a.smtp).await
     }
 
     async fn test_smtp(&self, a: TestSmtpArgs) -> Result<()> {
         refuse_in_archive(&self.state, "sending email")?;
+        refuse_when_connected(&self.state, "Test email")?;
         smtp::test(&self.state.engine, &a.tenant, &a.to).await
     }
 
@@ -82,6 +105,7 @@ impl<R: Runtime> Shell for Desktop<R> {
     }
 
     async fn set_api_settings(&self, a: SetApiSettingsArgs) -> Result<ApiSettingsDto> {
+        refuse_when_connected(&self.state, "The provider API")?;
         let new = (&a.settings).into();
         let saved = self
             .state
@@ -120,5 +144,33 @@ impl<R: Runtime> Shell for Desktop<R> {
     /// `LOCKBOX_E2E_OPEN_PATH` answers for the dialog in end-to-end tests.
     async fn open_archive(&self, _: OpenArchiveArgs) -> Result<Option<String>> {
         crate::archive::choose_and_open(&self.app).await
+    }
+
+    async fn get_connection(&self, _: GetConnectionArgs) -> Result<ConnectionDto> {
+        self.state.connection.describe().await
+    }
+
+    /// The system browser (`$BROWSER`, else xdg-open) shows the provider's
+    /// sign-in; its address is logged in case none opened (no secret: the
+    /// code that follows it goes to this app's loopback port only).
+    async fn connect_server(&self, a: ConnectServerArgs) -> Result<ConnectionDto> {
+        refuse_in_archive(&self.state, "a team server")?;
+        let show = |prompt: &str| tracing::info!("{}", prompt.replace('\n', " "));
+        let c = self.state.connection.connect(
+            &a.url,
+            a.ca.as_deref(),
+            lockbox_client::open_in_browser,
+            show,
+        );
+        let out = c.await?;
+        self.state.changed.notify_one();
+        Ok(out)
+    }
+
+    async fn disconnect_server(&self, _: DisconnectServerArgs) -> Result<ConnectionDto> {
+        refuse_in_archive(&self.state, "a team server")?;
+        let out = self.state.connection.disconnect().await?;
+        self.state.changed.notify_one();
+        Ok(out)
     }
 }

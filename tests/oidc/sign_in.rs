@@ -82,8 +82,14 @@ pub fn start_idp_tls(cert: &std::path::Path, key: &std::path::Path) -> Idp {
 }
 
 fn launch(port: u16, tls: Option<(&std::path::Path, &std::path::Path)>, hostile: bool) -> Idp {
-    // Both users of this file are crates/NAME/tests/.
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
+    // Its users are crates/NAME/tests/ and src-tauri/tests/: the workspace
+    // root is the nearest folder above holding tests/oidc.
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = manifest
+        .ancestors()
+        .map(|d| d.join("tests/oidc"))
+        .find(|d| d.join("server.mjs").is_file())
+        .unwrap_or_else(|| manifest.join("../../tests/oidc"));
     assert!(
         dir.join("node_modules/oidc-provider/package.json")
             .is_file(),
