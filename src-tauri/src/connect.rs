@@ -16,7 +16,12 @@
 //!   `/admin/v1/commands/NAME` (`lockbox_client::call`, renewed once on
 //!   expiry or a 401). Every rule stays on the server; the shell only routes
 //!   (`ipc.rs::dispatch`). An archive window is never connected.
+//! - News: while connected, [`follow`] follows the server's live change feed
+//!   (`lockbox_client::changes`): each change is emitted to the window as
+//!   `lockbox://changed` (the same event the local feed sends), and the
+//!   tray's count is the server's (at most one count per 250 ms).
 
+use lockbox_client::changes::{self, FeedNews};
 use lockbox_client::{browser_flow, call, claim, http_client, keep, kept, keyring_error};
 use lockbox_core::dto::{ConnectionDto, ConnectionState};
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
@@ -25,6 +30,8 @@ use lockbox_core::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use tauri::{AppHandle, Emitter, Runtime};
+use tokio::sync::Notify;
 
 /// What `connection.json` holds: no secret.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -49,6 +56,8 @@ pub struct Connection {
     /// `connection.json`; empty in an archive window (never connected).
     path: PathBuf,
     current: Arc<Mutex<Option<Remote>>>,
+    /// The tasks following the server's change feed ([`follow`]).
+    feed: Arc<Mutex<Vec<tauri::async_runtime::JoinHandle<()>>>>,
 }
 
 impl Connection {
@@ -71,6 +80,7 @@ impl Connection {
         Connection {
             path,
             current: Arc::new(Mutex::new(current)),
+            feed: Arc::default(),
         }
     }
 
@@ -182,13 +192,129 @@ impl Connection {
                 }
             }
             *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            self.stop_following();
             tracing::info!(server = %r.server, "disconnected from the team server");
         }
         self.describe().await
     }
 }
 
+impl Connection {
+    /// Stop following a server's change feed.
+    pub fn stop_following(&self) {
+        for task in self
+            .feed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+/// While connected: the server's changes reach the window as
+/// `lockbox://changed`, and the tray shows the server's pending count. A
+/// feed that fails (the server restarting, a network change) is joined
+/// again after 10 s; one that cannot sign in stops (the window says why on
+/// its next call). Replaces any feed followed before.
+pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
+    let conn = state.connection.clone();
+    conn.stop_following();
+    let Some(r) = conn.remote().filter(|_| state.archive.is_none()) else {
+        return;
+    };
+    let counts = Arc::new(Notify::new());
+    counts.notify_one(); // the server's count at once
+    let tray = tauri::async_runtime::spawn(tray_loop(
+        app.clone(),
+        state.clone(),
+        r.clone(),
+        counts.clone(),
+    ));
+    let feed = tauri::async_runtime::spawn(async move {
+        loop {
+            let server = r.server.clone();
+            let tokens = match blocking(move || kept(&server)).await {
+                Ok(t) => t,
+                Err(e) => {
+                    return tracing::warn!(server = %r.server, "change feed stopped: {}", e.message)
+                }
+            };
+            let http = match changes::stream_client(r.ca.as_deref()) {
+                Ok(h) => h,
+                Err(e) => return tracing::warn!("change feed stopped: {}", e.message),
+            };
+            let now = chrono::Utc::now().timestamp();
+            let heard = |news: FeedNews| match news {
+                FeedNews::Event(e) if e.event == "message" => {
+                    match serde_json::from_value::<lockbox_core::dto::LockboxEvent>(e.data) {
+                        Ok(ev) => {
+                            let _ = app.emit("lockbox://changed", ev);
+                            counts.notify_one();
+                        }
+                        Err(e) => tracing::warn!("change feed: an event not understood: {e}"),
+                    }
+                }
+                FeedNews::Event(_) => {}
+                FeedNews::Renewed => tracing::info!("change feed: renewed the sign-in"),
+                FeedNews::Ended(why) => tracing::info!("change feed: the server ended it: {why}"),
+            };
+            let Err(e) = changes::follow(&http, &r.server, tokens, now, heard).await else {
+                continue;
+            };
+            if e.code == ErrorCode::Unauthorized {
+                return tracing::warn!(server = %r.server, "change feed stopped: {}", e.message);
+            }
+            tracing::warn!(server = %r.server, "change feed: {}; joining again in 10 s", e.message);
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        }
+    });
+    conn.feed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend([feed, tray]);
+}
+
+/// The tray's count from the server, when the feed heard a change (at most
+/// one count per 250 ms, `runtime::FEED_GAP`).
+async fn tray_loop<R: Runtime>(
+    app: AppHandle<R>,
+    state: crate::state::AppState,
+    r: Remote,
+    counts: Arc<Notify>,
+) {
+    loop {
+        counts.notified().await;
+        match r.pending().await {
+            Ok(n) => {
+                let enabled = state.prefs().notifications_enabled;
+                if let Some(t) = crate::tray::get(&app) {
+                    t.update(&crate::tray::tray_state(n, enabled, &[]));
+                }
+            }
+            Err(e) => tracing::warn!("cannot count the server's pending requests: {}", e.message),
+        }
+        tokio::time::sleep(crate::runtime::FEED_GAP).await;
+    }
+}
+
 impl Remote {
+    /// The pending requests of every tenant the person is a user of, on the
+    /// server (its `home_stats`, tenant by tenant).
+    pub async fn pending(&self) -> Result<u64> {
+        let session = self.call("session", serde_json::json!({})).await?;
+        let session: lockbox_core::dto::SessionDto = serde_json::from_value(session)?;
+        let mut n = 0;
+        for t in session.tenants {
+            let stats = self
+                .call("home_stats", serde_json::json!({ "tenant": t.id }))
+                .await?;
+            n += stats["pending"].as_u64().unwrap_or(0);
+        }
+        Ok(n)
+    }
+
     /// Engine command `name` on the server, as the signed-in person.
     pub async fn call(&self, name: &str, args: serde_json::Value) -> Result<serde_json::Value> {
         let server = self.server.clone();

@@ -154,7 +154,10 @@ async fn refresh<R: Runtime>(
             e.newest_pending_all(alerts::TRAY_REQUESTS)?,
         ))
     };
+    // Connected, the tray counts the server's requests (`connect::follow`).
+    let local = state.connection.remote().is_none();
     match state.run(tray_rows).await {
+        Ok(_) if !local => {}
         Ok((pending, newest)) => {
             if let Some(t) = tray::get(app) {
                 t.update(&tray::tray_state(pending, enabled, &newest));

@@ -48,15 +48,7 @@ impl<R: Runtime> Shell for Desktop<R> {
             .remote()
             .filter(|_| self.state.archive.is_none())
         {
-            let session: SessionDto =
-                serde_json::from_value(r.call("session", serde_json::json!({})).await?)?;
-            let mut n = 0;
-            for t in session.tenants {
-                let stats = r
-                    .call("home_stats", serde_json::json!({ "tenant": t.id }))
-                    .await?;
-                n += stats["pending"].as_u64().unwrap_or(0);
-            }
+            let n = r.pending().await?;
             return Ok(crate::tray::tray_state(n, enabled, &[]));
         }
         let rows = |e: &mut Engine, _: &Principal| {
@@ -163,6 +155,7 @@ impl<R: Runtime> Shell for Desktop<R> {
             show,
         );
         let out = c.await?;
+        crate::connect::follow(self.app.clone(), &self.state);
         self.state.changed.notify_one();
         Ok(out)
     }

@@ -18,7 +18,6 @@
 
 mod common;
 #[path = "../../tests/oidc/sign_in.rs"]
-#[allow(dead_code)]
 mod sign_in;
 
 use lockbox_api::auth::{LimiterClock, Limits};
@@ -147,6 +146,33 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [request.as_str()], "{page}");
+    // The server's changes reach the window as the local feed's do. (A
+    // request filed by the provider on the server; filed again until the
+    // feed, joined when the sign-in ended, hears one: a bound on a failure.)
+    let (tx, heard) = std::sync::mpsc::channel::<Value>();
+    {
+        use tauri::{Listener, Manager};
+        app.window
+            .app_handle()
+            .listen_any("lockbox://changed", move |e| {
+                let _ = tx.send(serde_json::from_str(e.payload()).unwrap());
+            });
+    }
+    let mut filed = Vec::new();
+    let event = (0..15).find_map(|i| {
+        let id = rt
+            .block_on(server_engine.write(move |e| {
+                Ok(
+                    e.file_request("fabrikam", &new_request(&format!("SR-9{i}")))?
+                        .id,
+                )
+            }))
+            .unwrap();
+        filed.push(id);
+        heard.recv_timeout(Duration::from_secs(2)).ok()
+    });
+    let event = event.expect("no lockbox://changed from the server's feed in 30 s");
+    assert_eq!(event["tenant"], "fabrikam", "{event}");
     // The server's rules: the local tenant is not the person's there.
     app.err("list_users", json!({"tenant": "default"}), "not_permitted");
     // The tray counts the server's pending requests.
@@ -261,17 +287,7 @@ async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String
         .add_user("fabrikam", &root, ANA, Role::Admin, Some(ANA))
         .unwrap();
     let r = engine
-        .file_request(
-            "fabrikam",
-            &NewRequest {
-                engineer: "eng.alex".into(),
-                case: "SR-77".into(),
-                workload: "Exchange Online".into(),
-                resource: "Mailbox: cfo@fabrikam.example".into(),
-                reason: "Calendar sync broken".into(),
-                duration_s: Some(3600),
-            },
-        )
+        .file_request("fabrikam", &new_request("SR-77"))
         .unwrap();
     engine
         .provider_approve("fabrikam", &r.id, "mgr.sam", None)
@@ -298,6 +314,17 @@ async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String
     };
     let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
     (format!("http://{addr}"), engine, r.id)
+}
+
+fn new_request(case: &str) -> NewRequest {
+    NewRequest {
+        engineer: "eng.alex".into(),
+        case: case.into(),
+        workload: "Exchange Online".into(),
+        resource: "Mailbox: cfo@fabrikam.example".into(),
+        reason: "Calendar sync broken".into(),
+        duration_s: Some(3600),
+    }
 }
 
 /// A `$BROWSER` that notes the address it is asked to open in `opened`.
