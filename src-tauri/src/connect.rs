@@ -23,7 +23,7 @@
 
 use lockbox_client::changes::{self, FeedNews};
 use lockbox_client::{browser_flow, call, claim, http_client, keep, kept, keyring_error};
-use lockbox_core::dto::{ConnectionDto, ConnectionState};
+use lockbox_core::dto::{ConnectionDto, ConnectionState, TrayStateDto};
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
 use lockbox_core::text::one_line;
 use lockbox_core::{Error, ErrorCode, Result};
@@ -211,6 +211,46 @@ impl Connection {
             task.abort();
         }
     }
+}
+
+/// `connect_server`: the system browser (`$BROWSER`, else xdg-open) shows
+/// the provider's sign-in; its address is logged in case none opened (no
+/// secret: the code that follows it goes to this app's loopback port only).
+/// Then the server's change feed is followed and the app told of the change.
+pub async fn connect_server<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &crate::state::AppState,
+    url: &str,
+    ca: Option<&str>,
+) -> Result<ConnectionDto> {
+    crate::archive::refuse_in_archive(state, "a team server")?;
+    let show = |prompt: &str| tracing::info!("{}", prompt.replace('\n', " "));
+    let connection = state
+        .connection
+        .connect(url, ca, lockbox_client::open_in_browser, show);
+    let out = connection.await?;
+    follow(app.clone(), state);
+    state.changed.notify_one();
+    Ok(out)
+}
+
+/// `tray_state` while connected: the server's pending count, summed over
+/// the person's tenants; its newest requests are not listed. `None`: not
+/// connected (the local store's tray).
+pub async fn tray_state(state: &crate::state::AppState) -> Result<Option<TrayStateDto>> {
+    let Some(r) = state
+        .connection
+        .remote()
+        .filter(|_| state.archive.is_none())
+    else {
+        return Ok(None);
+    };
+    let enabled = state.prefs().notifications_enabled;
+    Ok(Some(crate::tray::tray_state(
+        r.pending().await?,
+        enabled,
+        &[],
+    )))
 }
 
 /// While connected: the server's changes reach the window as

@@ -38,19 +38,12 @@ impl<R: Runtime> Shell for Desktop<R> {
         Ok(a.prefs)
     }
 
-    /// Connected: the pending count is the server's, summed over the
-    /// person's tenants (`home_stats`); the newest requests are not listed.
+    /// Connected: the server's pending count (`connect::tray_state`).
     async fn tray_state(&self, _: TrayStateArgs) -> Result<TrayStateDto> {
-        let enabled = self.state.prefs().notifications_enabled;
-        if let Some(r) = self
-            .state
-            .connection
-            .remote()
-            .filter(|_| self.state.archive.is_none())
-        {
-            let n = r.pending().await?;
-            return Ok(crate::tray::tray_state(n, enabled, &[]));
+        if let Some(t) = crate::connect::tray_state(&self.state).await? {
+            return Ok(t);
         }
+        let enabled = self.state.prefs().notifications_enabled;
         let rows = |e: &mut Engine, _: &Principal| {
             let newest = e.newest_pending_all(lockbox_core::alerts::TRAY_REQUESTS)?;
             Ok((e.pending_count_all()?, newest))
@@ -142,22 +135,9 @@ impl<R: Runtime> Shell for Desktop<R> {
         self.state.connection.describe().await
     }
 
-    /// The system browser (`$BROWSER`, else xdg-open) shows the provider's
-    /// sign-in; its address is logged in case none opened (no secret: the
-    /// code that follows it goes to this app's loopback port only).
+    /// The sign-in in the system browser (`connect::connect_server`).
     async fn connect_server(&self, a: ConnectServerArgs) -> Result<ConnectionDto> {
-        refuse_in_archive(&self.state, "a team server")?;
-        let show = |prompt: &str| tracing::info!("{}", prompt.replace('\n', " "));
-        let c = self.state.connection.connect(
-            &a.url,
-            a.ca.as_deref(),
-            lockbox_client::open_in_browser,
-            show,
-        );
-        let out = c.await?;
-        crate::connect::follow(self.app.clone(), &self.state);
-        self.state.changed.notify_one();
-        Ok(out)
+        crate::connect::connect_server(&self.app, &self.state, &a.url, a.ca.as_deref()).await
     }
 
     async fn disconnect_server(&self, _: DisconnectServerArgs) -> Result<ConnectionDto> {

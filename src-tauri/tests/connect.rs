@@ -26,7 +26,7 @@ use lockbox_core::model::{NewRequest, Role};
 use lockbox_core::runtime::EngineHandle;
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
 use lockbox_core::testing::real_clock;
-use lockbox_core::{Engine, Principal, SystemClock};
+use lockbox_core::{Clock, Engine, Principal};
 use serde_json::{json, Value};
 use sign_in::{browse, browser, start_idp, CLIENT_ID};
 use std::io::Write as _;
@@ -53,8 +53,7 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     // The local store: the default tenant only, three requests.
     let local = dir.path().join("local");
     std::fs::create_dir_all(&local).unwrap();
-    let mut engine =
-        Engine::open(&local.join("lockbox.db"), Arc::new(SystemClock), "root").unwrap();
+    let mut engine = Engine::open(&local.join("lockbox.db"), real_time(), "root").unwrap();
     common::three_requests(&mut engine);
     let state = lockbox_app::state::AppState::new(
         engine,
@@ -278,7 +277,7 @@ fn tenant_ids(session: &Value) -> Vec<String> {
 async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String) {
     let path = dir.join("server");
     std::fs::create_dir_all(&path).unwrap();
-    let mut engine = Engine::open(&path.join("lockbox.db"), Arc::new(SystemClock), "root").unwrap();
+    let mut engine = Engine::open(&path.join("lockbox.db"), real_time(), "root").unwrap();
     let root = Principal::os_user("root", 0);
     engine
         .add_tenant("default", &root, "fabrikam", "Fabrikam")
@@ -299,7 +298,7 @@ async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String
             client_id: CLIENT_ID.to_string(),
             ca_pem: None,
         },
-        Arc::new(SystemClock),
+        real_time(),
     )
     .unwrap();
     let state = lockbox_api::ApiState::with_limits(
@@ -314,6 +313,12 @@ async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String
     };
     let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
     (format!("http://{addr}"), engine, r.id)
+}
+
+/// The engines' and the server's clock.
+fn real_time() -> Arc<dyn Clock> {
+    // wall-clock: the provider signs ID tokens by the real time (iat, exp) and the app renews them by it; no outcome here depends on a date.
+    Arc::new(lockbox_core::SystemClock)
 }
 
 fn new_request(case: &str) -> NewRequest {
