@@ -159,10 +159,17 @@ impl Connection {
             server: r.server.clone(),
             ca: r.ca.clone(),
         };
-        lockbox_core::files::write_atomically(&self.path, |f| {
+        let written = lockbox_core::files::write_atomically(&self.path, |f| {
             serde_json::to_writer_pretty(&mut *f, &saved)
                 .map_err(|e| Error::internal(format!("cannot write the connection: {e}")))
-        })?;
+        });
+        if let Err(e) = written {
+            // Not connected after all: keep no sign-in for it either.
+            if old.as_ref().is_none_or(|o| o.server != r.server) {
+                forget_tokens(r.server.clone()).await?;
+            }
+            return Err(e);
+        }
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
         // Another server's sign-in is not kept once this one is used.
         if let Some(old) = old.filter(|o| o.server != r.server) {

@@ -225,6 +225,19 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     assert_eq!(app.ok("get_connection", json!({})), c);
     assert_eq!(tenant_ids(&app.ok("session", json!({}))), ["fabrikam"]);
 
+    // The sign-in gone from the keyring (removed, or `lockbox logout`):
+    // signed out, saying how to sign in from the desktop; nothing runs locally.
+    secrets::secret_delete(SIGN_IN_SERVICE, &server).unwrap();
+    let gone = app.ok("get_connection", json!({}));
+    assert_eq!(gone["state"], "signed_out", "{gone}");
+    assert_eq!(gone["person"], Value::Null);
+    let msg = app.err("session", json!({}), "unauthorized");
+    assert!(
+        msg.contains(&format!("Sign in to {server} again in Settings"))
+            && !msg.contains("lockbox login"),
+        "{msg}"
+    );
+
     // Signed out: back to the local store; the sign-in and the file are gone.
     let c = app.ok("disconnect_server", json!({}));
     assert_eq!(
