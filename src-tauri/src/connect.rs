@@ -305,15 +305,22 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
                 }
                 FeedNews::Event(_) => {}
                 FeedNews::Renewed => tracing::info!("change feed: renewed the sign-in"),
-                FeedNews::Ended(why) => tracing::info!("change feed: the server ended it: {why}"),
+                FeedNews::Ended(why) => tracing::info!(
+                    "change feed: the server ended it: {}",
+                    one_line(why["message"].as_str().unwrap_or_default())
+                ),
             };
-            let Err(e) = changes::follow(&http, &r.server, tokens, now, heard).await else {
-                continue;
-            };
-            if e.code == ErrorCode::Unauthorized {
-                return tracing::warn!(server = %r.server, "change feed stopped: {}", e.message);
+            match changes::follow(&http, &r.server, tokens, now, heard).await {
+                Err(e) if e.code == ErrorCode::Unauthorized => {
+                    return tracing::warn!(server = %r.server, "change feed stopped: {}", e.message)
+                }
+                Err(e) => {
+                    tracing::warn!(server = %r.server, "change feed: {}; joining again in 10 s", e.message)
+                }
+                Ok(()) => {
+                    tracing::info!(server = %r.server, "change feed ended; joining again in 10 s")
+                }
             }
-            tracing::warn!(server = %r.server, "change feed: {}; joining again in 10 s", e.message);
             tokio::time::sleep(std::time::Duration::from_secs(10)).await;
         }
     });
