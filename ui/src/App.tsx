@@ -43,12 +43,13 @@ import type { SessionDto } from "./bindings/SessionDto";
 import { ArchiveBanner } from "./components/ArchiveBanner";
 import { ErrorBar } from "./components/ErrorBar";
 import { usePrefersDark } from "./lib/hooks";
-import { ThisDevice } from "./pages/settings/ThisDevice";
 import { AuditPage, HomePage, OrgSettingsPage, ServiceRequestsPage } from "./pages";
 
 // Not needed for the first paint: each loads in a chunk of its own, beside the page.
 const AppToaster = lazy(() => import("./components/AppToaster"));
 const TenantPicker = lazy(() => import("./components/TenantPicker"));
+// Only on the error screens here (Settings shows it in its own chunk).
+const ThisDevice = lazy(() => import("./pages/settings/ThisDevice").then((m) => ({ default: m.ThisDevice })));
 
 const useStyles = makeStyles({
   root: {
@@ -197,7 +198,11 @@ function Shell({ boot }: { boot?: BootDto }) {
 
   // Without a session or an organization, the server can still be changed.
   const device =
-    connection && connection.state !== "local" ? <ThisDevice connection={connection} onChanged={reconnected} /> : null;
+    connection && connection.state !== "local" ? (
+      <Suspense fallback={null}>
+        <ThisDevice connection={connection} onChanged={reconnected} />
+      </Suspense>
+    ) : null;
 
   if (error) {
     return (
