@@ -155,15 +155,15 @@ async fn refresh<R: Runtime>(
         ))
     };
     // Connected, the tray counts the server's requests (`connect::follow`).
-    let local = state.connection.remote().is_none();
-    match state.run(tray_rows).await {
-        Ok(_) if !local => {}
-        Ok((pending, newest)) => {
-            if let Some(t) = tray::get(app) {
-                t.update(&tray::tray_state(pending, enabled, &newest));
+    if state.connection.remote().is_none() {
+        match state.run(tray_rows).await {
+            Ok((pending, newest)) => {
+                if let Some(t) = tray::get(app) {
+                    t.update(&tray::tray_state(pending, enabled, &newest));
+                }
             }
+            Err(e) => tracing::warn!("cannot count pending requests: {e}"),
         }
-        Err(e) => tracing::warn!("cannot count pending requests: {e}"),
     }
     let claimed = match state.run(|e, _| scheduler::claim_notices(e, CHANNEL)).await {
         Ok(c) => c,
