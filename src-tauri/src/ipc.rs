@@ -1,6 +1,8 @@
 //! The one IPC handler: every command of the table declared once in
 //! `lockbox_core::commands`. Engine commands go to the engine (as the OS
-//! user, on a blocking thread); shell commands to [`crate::shell::Desktop`].
+//! user, on a blocking thread) or, when the app is connected to a team
+//! server (`connect.rs`; never in an archive window), to that server's admin
+//! API as the signed-in person; shell commands to [`crate::shell::Desktop`].
 //! An unknown name is "Command … not found", as Tauri says it.
 //! Errors cross as `{code, message}` (lockbox_core::Error's serialization).
 
@@ -39,9 +41,15 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
 
 async fn dispatch<R: Runtime>(app: AppHandle<R>, spec: &CommandSpec, args: Value) -> Result<Value> {
     let state = app.state::<AppState>().inner().clone();
-    let out = match spec.runs {
-        Runs::Engine => commands::call(&state.engine, &state.caller(), spec.name, args).await,
-        Runs::Shell => commands::run_shell_command(&Desktop { app, state }, spec.name, args).await,
+    let remote = state.archive.is_none().then(|| state.connection.remote());
+    let out = match (spec.runs, remote.flatten()) {
+        (Runs::Engine, Some(server)) => Some(server.call(spec.name, args).await),
+        (Runs::Engine, None) => {
+            commands::call(&state.engine, &state.caller(), spec.name, args).await
+        }
+        (Runs::Shell, _) => {
+            commands::run_shell_command(&Desktop { app, state }, spec.name, args).await
+        }
     };
     out.unwrap_or_else(|| Err(Error::internal(format!("{} has no handler", spec.name))))
 }

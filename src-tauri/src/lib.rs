@@ -5,6 +5,7 @@
 pub mod api;
 pub mod archive;
 pub mod autostart;
+pub mod connect;
 pub mod files;
 pub mod ipc;
 pub mod logging;
@@ -193,6 +194,7 @@ pub fn run() {
                 tracing::warn!("{e}");
             }
             runtime::spawn(handle.clone(), bg_state.clone());
+            connect::follow(handle.clone(), &bg_state);
             let api = handle.state::<api::ApiRuntime>().inner().clone();
             let api_state = bg_state.clone();
             tauri::async_runtime::spawn(async move { api.restart(&api_state).await });

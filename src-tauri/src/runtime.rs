@@ -154,13 +154,16 @@ async fn refresh<R: Runtime>(
             e.newest_pending_all(alerts::TRAY_REQUESTS)?,
         ))
     };
-    match state.run(tray_rows).await {
-        Ok((pending, newest)) => {
-            if let Some(t) = tray::get(app) {
-                t.update(&tray::tray_state(pending, enabled, &newest));
+    // Connected, the tray counts the server's requests (`connect::follow`).
+    if state.connection.remote().is_none() {
+        match state.run(tray_rows).await {
+            Ok((pending, newest)) => {
+                if let Some(t) = tray::get(app) {
+                    t.update(&tray::tray_state(pending, enabled, &newest));
+                }
             }
+            Err(e) => tracing::warn!("cannot count pending requests: {e}"),
         }
-        Err(e) => tracing::warn!("cannot count pending requests: {e}"),
     }
     let claimed = match state.run(|e, _| scheduler::claim_notices(e, CHANNEL)).await {
         Ok(c) => c,

@@ -5,6 +5,7 @@
 //! Engine commands never come here: `ipc.rs` sends them to the engine.
 
 use crate::archive::refuse_in_archive;
+use crate::connect::refuse_when_connected;
 use crate::state::AppState;
 use lockbox_core::commands::{args::*, smtp, Shell};
 use lockbox_core::dto::*;
@@ -37,7 +38,11 @@ impl<R: Runtime> Shell for Desktop<R> {
         Ok(a.prefs)
     }
 
+    /// Connected: the server's pending count (`connect::tray_state`).
     async fn tray_state(&self, _: TrayStateArgs) -> Result<TrayStateDto> {
+        if let Some(t) = crate::connect::tray_state(&self.state).await? {
+            return Ok(t);
+        }
         let enabled = self.state.prefs().notifications_enabled;
         let rows = |e: &mut Engine, _: &Principal| {
             let newest = e.newest_pending_all(lockbox_core::alerts::TRAY_REQUESTS)?;
@@ -58,6 +63,7 @@ impl<R: Runtime> Shell for Desktop<R> {
     /// The page may only write where the user chose in the save dialog.
     async fn export_audit(&self, a: ExportAuditArgs) -> Result<u64> {
         let (fmt, q) = (ExportFormat::parse(&a.format)?, a.query.to_store()?);
+        refuse_when_connected(&self.state, "Exporting the audit log")?;
         let path = self.state.take_export_path(&a.path)?;
         let export = move |e: &mut Engine, _: &Principal| {
             lockbox_core::files::write_atomically(&path, |f| export_audit(e, &a.tenant, &q, fmt, f))
@@ -68,11 +74,13 @@ impl<R: Runtime> Shell for Desktop<R> {
     /// Refused in an archive window before the keyring is touched.
     async fn set_smtp(&self, a: SetSmtpArgs) -> Result<Option<SmtpDto>> {
         refuse_in_archive(&self.state, "the SMTP server")?;
+        refuse_when_connected(&self.state, "The SMTP server")?;
         smtp::set(&self.state.engine, &self.state.user, &a.tenant, a.smtp).await
     }
 
     async fn test_smtp(&self, a: TestSmtpArgs) -> Result<()> {
         refuse_in_archive(&self.state, "sending email")?;
+        refuse_when_connected(&self.state, "Test email")?;
         smtp::test(&self.state.engine, &a.tenant, &a.to).await
     }
 
@@ -82,6 +90,7 @@ impl<R: Runtime> Shell for Desktop<R> {
     }
 
     async fn set_api_settings(&self, a: SetApiSettingsArgs) -> Result<ApiSettingsDto> {
+        refuse_when_connected(&self.state, "The provider API")?;
         let new = (&a.settings).into();
         let saved = self
             .state
@@ -120,5 +129,21 @@ impl<R: Runtime> Shell for Desktop<R> {
     /// `LOCKBOX_E2E_OPEN_PATH` answers for the dialog in end-to-end tests.
     async fn open_archive(&self, _: OpenArchiveArgs) -> Result<Option<String>> {
         crate::archive::choose_and_open(&self.app).await
+    }
+
+    async fn get_connection(&self, _: GetConnectionArgs) -> Result<ConnectionDto> {
+        self.state.connection.describe().await
+    }
+
+    /// The sign-in in the system browser (`connect::connect_server`).
+    async fn connect_server(&self, a: ConnectServerArgs) -> Result<ConnectionDto> {
+        crate::connect::connect_server(&self.app, &self.state, &a.url, a.ca.as_deref()).await
+    }
+
+    async fn disconnect_server(&self, _: DisconnectServerArgs) -> Result<ConnectionDto> {
+        refuse_in_archive(&self.state, "a team server")?;
+        let out = self.state.connection.disconnect().await?;
+        self.state.changed.notify_one();
+        Ok(out)
     }
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub user: Principal,
     pub prefs: Arc<Mutex<AppPrefsDto>>,
     pub prefs_path: PathBuf,
+    /// The team server engine commands go to, if any (`connect.rs`).
+    pub connection: crate::connect::Connection,
     /// Woken whenever the store changed (by us or another process): the
     /// engine handle's signal.
     pub changed: Arc<Notify>,
@@ -32,6 +34,9 @@ impl AppState {
         let prefs = load_prefs(&prefs_path);
         let engine = EngineHandle::new(engine);
         AppState {
+            connection: crate::connect::Connection::load(
+                prefs_path.with_file_name("connection.json"),
+            ),
             changed: engine.changed().clone(),
             engine,
             archive: None,
@@ -53,6 +58,7 @@ impl AppState {
             user,
             prefs: Arc::new(Mutex::new(AppPrefsDto::default())),
             prefs_path: PathBuf::new(),
+            connection: crate::connect::Connection::default(),
             export_paths: Arc::new(Mutex::new(Vec::new())),
         }
     }

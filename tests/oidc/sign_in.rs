@@ -97,8 +97,14 @@ fn launch(
     tls: Option<(&std::path::Path, &std::path::Path)>,
     env: &[(&str, &str)],
 ) -> Idp {
-    // Both users of this file are crates/NAME/tests/.
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
+    // Its users are crates/NAME/tests/ and src-tauri/tests/: the workspace
+    // root is the nearest folder above holding tests/oidc.
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = manifest
+        .ancestors()
+        .map(|d| d.join("tests/oidc"))
+        .find(|d| d.join("server.mjs").is_file())
+        .unwrap_or_else(|| manifest.join("../../tests/oidc"));
     assert!(
         dir.join("node_modules/oidc-provider/package.json")
             .is_file(),

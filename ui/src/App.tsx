@@ -18,6 +18,7 @@ import {
   NavSubItemGroup,
 } from "@fluentui/react-components";
 import {
+  CloudRegular,
   DocumentSearchRegular,
   HeadsetRegular,
   HomeRegular,
@@ -25,7 +26,8 @@ import {
   SettingsRegular,
 } from "@fluentui/react-icons";
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
-import { errorMessage, getSession, onNavigate } from "./api/client";
+import { errorMessage, getConnection, getSession, onNavigate } from "./api/client";
+import type { ConnectionDto } from "./bindings/ConnectionDto";
 import type { BootDto } from "./bindings/BootDto";
 import {
   AppContext,
@@ -46,6 +48,8 @@ import { AuditPage, HomePage, OrgSettingsPage, ServiceRequestsPage } from "./pag
 // Not needed for the first paint: each loads in a chunk of its own, beside the page.
 const AppToaster = lazy(() => import("./components/AppToaster"));
 const TenantPicker = lazy(() => import("./components/TenantPicker"));
+// Only on the error screens here (Settings shows it in its own chunk).
+const ThisDevice = lazy(() => import("./pages/settings/ThisDevice").then((m) => ({ default: m.ThisDevice })));
 
 const useStyles = makeStyles({
   root: {
@@ -72,6 +76,7 @@ const useStyles = makeStyles({
   },
   title: { fontWeight: tokens.fontWeightSemibold, fontSize: tokens.fontSizeBase400, flexGrow: 1 },
   user: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalS },
+  server: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalXS, overflowWrap: "anywhere" },
   tenant: { minWidth: "180px" },
   nav: { gridArea: "nav", height: "100%" },
   main: {
@@ -123,6 +128,26 @@ function Shell({ boot }: { boot?: BootDto }) {
   // Each shell link (a notification click, a tray item) opens its page afresh,
   // even when it is the page already shown.
   const [shellLinks, setShellLinks] = useState(0);
+  // Where engine commands go: this machine's store, or a team server.
+  const [connection, setConnection] = useState<ConnectionDto | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    getConnection()
+      .then((c) => live && setConnection(c))
+      .catch((e) => live && setError(errorMessage(e)));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  // Signed in to a server or out of one: every answer now comes from the other side.
+  const reconnected = useCallback((c: ConnectionDto) => {
+    setConnection(c);
+    setError(null);
+    setSession(null);
+    setShellLinks((n) => n + 1);
+  }, []);
 
   useEffect(() => {
     if (session) return;
@@ -168,13 +193,22 @@ function Shell({ boot }: { boot?: BootDto }) {
     if (!session) return null;
     const tenant = session.tenants.find((t) => t.id === tenantId) ?? session.tenants[0];
     if (!tenant) return null;
-    return { session, tenant, setTenant, navigate };
-  }, [session, tenantId, setTenant, navigate]);
+    return { session, tenant, setTenant, navigate, connection, reconnected };
+  }, [session, tenantId, setTenant, navigate, connection, reconnected]);
+
+  // Without a session or an organization, the server can still be changed.
+  const device =
+    connection && connection.state !== "local" ? (
+      <Suspense fallback={null}>
+        <ThisDevice connection={connection} onChanged={reconnected} />
+      </Suspense>
+    ) : null;
 
   if (error) {
     return (
       <div className={styles.fatal}>
         <ErrorBar title="Couldn't start the admin center" error={error} />
+        {device}
       </div>
     );
   }
@@ -189,6 +223,7 @@ function Shell({ boot }: { boot?: BootDto }) {
     return (
       <div className={styles.fatal}>
         <ErrorBar title="No organization" error="This account isn't linked to any organization yet. Try `lockbox demo`." />
+        {device}
       </div>
     );
   }
@@ -215,6 +250,12 @@ function Shell({ boot }: { boot?: BootDto }) {
                 onPick={setTenant}
               />
             </Suspense>
+          ) : null}
+          {!archive && connection?.server ? (
+            <div className={styles.server} aria-label={`Connected to ${connection.server}`}>
+              <CloudRegular fontSize={16} aria-hidden />
+              <Text>{connection.server}</Text>
+            </div>
           ) : null}
           {archive ? null : (
             <div className={styles.user} aria-label={`Signed in as ${session.user}`}>

@@ -1,3 +1,4 @@
+import type { ConnectionDto } from "./bindings/ConnectionDto";
 import { createContext, useContext } from "react";
 import type { ArchiveDto } from "./bindings/ArchiveDto";
 import type { SessionDto } from "./bindings/SessionDto";
@@ -11,6 +12,10 @@ export type AppContextValue = {
   tenant: TenantDto;
   setTenant: (id: string) => void;
   navigate: (route: Route) => void;
+  /** This machine's team server, if any (null while asked). */
+  connection: ConnectionDto | null;
+  /** After a sign-in to a server or a sign-out: the app reloads its data from the other side. */
+  reconnected: (c: ConnectionDto) => void;
 };
 
 export const AppContext = createContext<AppContextValue | null>(null);

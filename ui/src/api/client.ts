@@ -165,6 +165,13 @@ export const updateSettings = (tenant: string, settings: SettingsDto) => call("u
 
 export const getPrefs = () => call("get_prefs");
 
+/** This machine's team server, if any, and who is signed in to it. */
+export const getConnection = () => call("get_connection");
+/** Sign in to a team server in the system browser; engine commands go there from then on. */
+export const connectServer = (url: string, ca: string | null) => call("connect_server", { url, ca });
+/** Forget the team server and its sign-in: back to this machine's store. */
+export const disconnectServer = () => call("disconnect_server");
+
 export const setPrefs = (prefs: AppPrefsDto) => call("set_prefs", { prefs });
 
 export const listUsers = (tenant: string) => call("list_users", { tenant });

@@ -7,6 +7,7 @@ import type { AuditEntryDto } from "./AuditEntryDto";
 import type { AuditPage } from "./AuditPage";
 import type { AuditQuery } from "./AuditQuery";
 import type { BootDto } from "./BootDto";
+import type { ConnectionDto } from "./ConnectionDto";
 import type { DeliveryDto } from "./DeliveryDto";
 import type { HomeStats } from "./HomeStats";
 import type { IssuedTokenDto } from "./IssuedTokenDto";
@@ -83,6 +84,13 @@ export type Commands = {
   archive_verify: { args: Record<symbol, never>; result: VerifyReport };
   /** Choose a store file and open it read-only in a new window. */
   open_archive: { args: Record<symbol, never>; result: string | null };
+  /** This machine's team server, if any, and who is signed in to it. */
+  get_connection: { args: Record<symbol, never>; result: ConnectionDto };
+  /** Sign in to a team server in the system browser and send the */
+  /** engine commands there from now on; `ca`: a PEM file to trust. */
+  connect_server: { args: { url: string, ca: string | null, }; result: ConnectionDto };
+  /** Forget the team server and its sign-in: back to this machine's store. */
+  disconnect_server: { args: Record<symbol, never>; result: ConnectionDto };
 };
 
 export type CommandName = keyof Commands;
@@ -126,4 +134,7 @@ export const COMMANDS = {
   ui_shown: { runs: "shell", access: "read", role: "anyone" },
   archive_verify: { runs: "shell", access: "read", role: "anyone" },
   open_archive: { runs: "shell", access: "read", role: "anyone" },
+  get_connection: { runs: "shell", access: "read", role: "anyone" },
+  connect_server: { runs: "shell", access: "write", role: "anyone" },
+  disconnect_server: { runs: "shell", access: "write", role: "anyone" },
 } as const satisfies Record<CommandName, { runs: string; access: string; role: string }>;

@@ -29,6 +29,7 @@ import { EmailNotifications } from "./settings/EmailNotifications";
 import { LockboxSettingsDrawer } from "./settings/LockboxSettingsDrawer";
 import { ProviderApi } from "./settings/ProviderApi";
 import { ProviderConnections } from "./settings/ProviderConnections";
+import { ThisDevice } from "./settings/ThisDevice";
 
 const useStyles = makeStyles({
   page: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL },
@@ -46,7 +47,7 @@ const useStyles = makeStyles({
 
 export function OrgSettingsPage() {
   const styles = useStyles();
-  const { tenant, session } = useApp();
+  const { tenant, session, connection, reconnected } = useApp();
   const { dispatchToast } = useToastController(TOASTER_ID);
   const [tab, setTab] = useState("security");
   const [settings, setSettings] = useState<SettingsDto | null>(null);
@@ -168,6 +169,7 @@ export function OrgSettingsPage() {
           ) : null}
         </div>
       ) : null}
+      <ThisDevice key={connection?.state ?? "asking"} connection={connection} onChanged={reconnected} />
     </div>
   );
 }

@@ -138,6 +138,13 @@ declare_commands! {
         Read Anyone archive_verify(ArchiveVerifyArgs {}) -> VerifyReport;
         /// Choose a store file and open it read-only in a new window.
         Read Anyone open_archive(OpenArchiveArgs {}) -> Option<String>;
+        /// This machine's team server, if any, and who is signed in to it.
+        Read Anyone get_connection(GetConnectionArgs {}) -> ConnectionDto;
+        /// Sign in to a team server in the system browser and send the
+        /// engine commands there from now on; `ca`: a PEM file to trust.
+        Write Anyone connect_server(ConnectServerArgs { url: String, ca: Option<String> }) -> ConnectionDto;
+        /// Forget the team server and its sign-in: back to this machine's store.
+        Write Anyone disconnect_server(DisconnectServerArgs {}) -> ConnectionDto;
     }
 }
 

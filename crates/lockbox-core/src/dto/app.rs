@@ -121,6 +121,34 @@ impl Default for AppPrefsDto {
     }
 }
 
+/// Where the desktop app's engine commands run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// On this machine's store (no team server).
+    Local,
+    /// On the team server, as the person signed in to it.
+    Connected,
+    /// A team server is set, but its sign-in is gone (expired, removed from
+    /// the keyring): nothing runs until the person signs in again or
+    /// disconnects.
+    SignedOut,
+}
+
+/// The desktop app's connection to a team server (`get_connection`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionDto {
+    pub state: ConnectionState,
+    /// The server's address (`https://…`), when one is set.
+    pub server: Option<String>,
+    /// The CA file trusted for it, when one was given.
+    pub ca: Option<String>,
+    /// Who is signed in (the ID token's email, else its name).
+    pub person: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

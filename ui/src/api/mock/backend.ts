@@ -8,6 +8,7 @@ import type { ActorKind } from "../../bindings/ActorKind";
 import type { AppPrefsDto } from "../../bindings/AppPrefsDto";
 import type { ArchiveDto } from "../../bindings/ArchiveDto";
 import type { AuditEntryDto } from "../../bindings/AuditEntryDto";
+import type { ConnectionDto } from "../../bindings/ConnectionDto";
 import type { DeliveryDto } from "../../bindings/DeliveryDto";
 import type { DisagreementDto } from "../../bindings/DisagreementDto";
 import type { LockboxEvent } from "../../bindings/LockboxEvent";
@@ -35,6 +36,9 @@ export class MockBackend {
   requests = new Map<string, RequestDto[]>();
   audit: AuditEntryDto[] = [];
   prefs: AppPrefsDto = { notifications_enabled: true, start_at_login: false };
+  /** This machine's team server (get_connection); the mock signs in as `signInAs`. */
+  connection: ConnectionDto = { state: "local", server: null, ca: null, person: null };
+  signInAs = "ana@contoso.example";
   tokens = new Map<string, MockToken[]>();
   smtp = new Map<string, MockSmtp | null>();
   /** Approver email deliveries per tenant, newest first (as email_status returns them). */

@@ -46,6 +46,15 @@ const handlers: Handlers = {
   get_settings: (b, a) => clone(b.settingsOf(b.tenant(a.tenant))),
   update_settings: (b, a) => updateSettings(b, b.tenant(a.tenant), a.settings),
   get_prefs: (b) => clone(b.prefs),
+  get_connection: (b) => clone(b.connection),
+  connect_server: (b, a) => {
+    b.connection = { state: "connected", server: serverUrl(a.url), ca: a.ca || null, person: b.signInAs };
+    return clone(b.connection);
+  },
+  disconnect_server: (b) => {
+    b.connection = { state: "local", server: null, ca: null, person: null };
+    return clone(b.connection);
+  },
   set_prefs: (b, a) => {
     b.prefs = clone(a.prefs);
     return clone(b.prefs);
@@ -80,6 +89,22 @@ const handlers: Handlers = {
   get_api_settings: (b) => apiDto(b),
   set_api_settings: (b, a) => setApiSettings(b, b.tenant(a.tenant), a.settings),
 };
+
+/** The shell's check of a server address (lockbox_client::server_url): https, or http on loopback; no path. */
+function serverUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    fail("invalid_input", `the server address '${text}': not a URL`);
+  }
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback))
+    fail("invalid_input", `the server address '${text}' must be an https URL (http only on a loopback address, for tests)`);
+  if (url.pathname !== "/" || url.search || url.username)
+    fail("invalid_input", `the server address '${text}': give the server's address only, like https://lockbox.example:8787`);
+  return url.origin;
+}
 
 /**
  * Refused in archive mode, as the shell refuses them: what the command table

@@ -1,0 +1,522 @@
+//! The desktop app in connected mode, through the same IPC handler as the
+//! app (Tauri's mock runtime): `connect_server` signs a person in with a real
+//! OpenID provider (`tests/oidc`, oidc-provider on node; its login and
+//! consent pages driven over HTTP as the person's browser would, after
+//! `$BROWSER` — a script — was asked to open them), the tokens go to a real
+//! OS keyring (GNOME Keyring's Secret Service on a private D-Bus session
+//! bus, as `lockbox-cli`'s keyring tests run it), and the engine commands
+//! then go to a real team server (`lockbox_api` with `--oidc-*`'s verifier,
+//! in this process, on its own SQLite store). Nothing is faked.
+//!
+//! One test: `$BROWSER` and the bus address are this process's environment.
+//!
+//! Needs node with `make oidc-deps`, and dbus-daemon, dbus-send and
+//! gnome-keyring-daemon (.ci/install-deps): without them it fails, saying
+//! so; it is never skipped.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "../../tests/oidc/sign_in.rs"]
+mod sign_in;
+
+use lockbox_api::auth::{LimiterClock, Limits};
+use lockbox_api::oidc::{OidcConfig, OidcVerifier};
+use lockbox_core::model::{NewRequest, Role};
+use lockbox_core::runtime::EngineHandle;
+use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
+use lockbox_core::testing::real_clock;
+use lockbox_core::{Clock, Engine, Principal};
+use serde_json::{json, Value};
+use sign_in::{browse, browser, start_idp, CLIENT_ID};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+const ANA: &str = "ana@contoso.example";
+
+#[test]
+fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let ss = start_secret_service(dir.path());
+    // The app's keyring and browser (this process's; the only test here).
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &ss.bus);
+    let opened = dir.path().join("opened");
+    std::env::set_var("BROWSER", browser_script(dir.path(), &opened));
+
+    let idp = start_idp();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, server_engine, request) = rt.block_on(start_server(dir.path(), &idp.issuer));
+
+    // The local store: the default tenant only, three requests.
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    let mut engine = Engine::open(&local.join("lockbox.db"), real_time(), "root").unwrap();
+    common::three_requests(&mut engine);
+    let state = lockbox_app::state::AppState::new(
+        engine,
+        Principal::os_user("root", 0),
+        local.join("app-prefs.json"),
+    );
+    let app = common::Window::new(state);
+    let connection_file = local.join("connection.json");
+
+    let c = app.ok("get_connection", json!({}));
+    assert_eq!(c["state"], "local", "{c}");
+    assert_eq!(tenant_ids(&app.ok("session", json!({}))), ["default"]);
+
+    // Not a server address: a clear error, nothing changed.
+    for (url, code, says) in [
+        (
+            "ftp://lockbox.example",
+            "invalid_input",
+            "must be an https URL",
+        ),
+        ("lockbox.example", "invalid_input", "not a URL"),
+        (
+            "https://lockbox.example/admin",
+            "invalid_input",
+            "give the server's address only",
+        ),
+    ] {
+        let msg = app.err("connect_server", json!({"url": url, "ca": null}), code);
+        assert!(
+            msg.contains(says) && !msg.contains("--server"),
+            "{url}: {msg}"
+        );
+    }
+    // A server that does not answer: said, nothing changed, no browser opened.
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let msg = app.err(
+        "connect_server",
+        json!({"url": nobody, "ca": null}),
+        "store_unavailable",
+    );
+    assert!(msg.contains("cannot reach"), "{msg}");
+    let msg = app.err(
+        "connect_server",
+        json!({"url": server, "ca": "relative/ca.pem"}),
+        "invalid_input",
+    );
+    assert!(msg.contains("full path"), "{msg}");
+    assert_eq!(app.ok("get_connection", json!({}))["state"], "local");
+    assert!(!connection_file.exists());
+    assert!(!opened.exists(), "a browser was opened for a bad address");
+
+    // Sign in: the browser (the script) is asked to open the provider's
+    // page; the person signs in there and is sent back to the app.
+    let person = std::thread::spawn({
+        let opened = opened.clone();
+        move || sign_in_when_asked(&opened, ANA)
+    });
+    let c = app.ok("connect_server", json!({"url": server, "ca": null}));
+    person.join().unwrap();
+    assert_eq!(c["state"], "connected", "{c}");
+    assert_eq!(c["server"], server.as_str());
+    assert_eq!(c["person"], ANA);
+    assert_eq!(app.ok("get_connection", json!({})), c);
+    let saved: Value = serde_json::from_slice(&std::fs::read(&connection_file).unwrap()).unwrap();
+    assert_eq!(saved, json!({"server": server, "ca": null}));
+    // The tokens are in the keyring, and in no file of the test's.
+    let kept = secrets::secret_get(SIGN_IN_SERVICE, &server)
+        .unwrap()
+        .unwrap();
+    assert!(kept.contains("eyJ"));
+    assert_eq!(
+        files_holding(dir.path(), b"eyJ", &ss.home.join("data")),
+        Vec::<PathBuf>::new()
+    );
+
+    // The engine commands now answer from the server: a tenant the local
+    // store does not have, and its pending request.
+    let session = app.ok("session", json!({}));
+    assert_eq!(session["user"], ANA, "{session}");
+    assert_eq!(tenant_ids(&session), ["fabrikam"]);
+    let page = app.ok(
+        "list_requests",
+        json!({"tenant": "fabrikam", "query": {"states": ["pending"]}}),
+    );
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [request.as_str()], "{page}");
+    // The server's changes reach the window as the local feed's do. (A
+    // request filed by the provider on the server; filed again until the
+    // feed, joined when the sign-in ended, hears one: a bound on a failure.)
+    let (tx, heard) = std::sync::mpsc::channel::<Value>();
+    {
+        use tauri::{Listener, Manager};
+        app.window
+            .app_handle()
+            .listen_any("lockbox://changed", move |e| {
+                let _ = tx.send(serde_json::from_str(e.payload()).unwrap());
+            });
+    }
+    let mut filed = Vec::new();
+    let event = (0..15).find_map(|i| {
+        let id = rt
+            .block_on(server_engine.write(move |e| {
+                Ok(
+                    e.file_request("fabrikam", &new_request(&format!("SR-9{i}")))?
+                        .id,
+                )
+            }))
+            .unwrap();
+        filed.push(id);
+        heard.recv_timeout(Duration::from_secs(2)).ok()
+    });
+    let event = event.expect("no lockbox://changed from the server's feed in 30 s");
+    assert_eq!(event["tenant"], "fabrikam", "{event}");
+    // The server's rules: the local tenant is not the person's there.
+    app.err("list_users", json!({"tenant": "default"}), "not_permitted");
+    // The tray counts the server's pending requests.
+    assert_eq!(app.ok("tray_state", json!({}))["pending"], 1);
+
+    // A decision through the desktop is the server's, by the signed-in person.
+    let r = app.ok(
+        "approve_request",
+        json!({"tenant": "fabrikam", "id": request, "comment": "from the desktop", "durationS": 1800}),
+    );
+    assert_eq!(r["state"], "approved", "{r}");
+    let audit = rt
+        .block_on(server_engine.run(|e| e.audit_page("fabrikam", &Default::default())))
+        .unwrap();
+    let approval = audit.iter().find(|a| {
+        a.operation.contains("approv")
+            && a.request_id.as_deref() == Some(request.as_str())
+            && a.actor == ANA
+    });
+    assert!(
+        approval.is_some(),
+        "no approval by {ANA} in the server's audit: {audit:#?}"
+    );
+    // ... and not the local store's.
+    let local_tenants = app_state_tenants(&app);
+    assert_eq!(local_tenants, ["default"]);
+
+    // What needs this machine's store is refused, saying why.
+    let msg = app.err(
+        "set_smtp",
+        json!({"tenant": "fabrikam", "smtp": null}),
+        "invalid_input",
+    );
+    assert!(
+        msg.contains("connected to") && msg.contains(&server),
+        "{msg}"
+    );
+    let msg = app.err(
+        "export_audit",
+        json!({"tenant": "fabrikam", "query": {}, "format": "csv", "path": "/tmp/x.csv"}),
+        "invalid_input",
+    );
+    assert!(msg.contains("connected to"), "{msg}");
+
+    // A bad address while connected changes nothing either.
+    app.err(
+        "connect_server",
+        json!({"url": "ftp://x", "ca": null}),
+        "invalid_input",
+    );
+    assert_eq!(app.ok("get_connection", json!({})), c);
+    assert_eq!(tenant_ids(&app.ok("session", json!({}))), ["fabrikam"]);
+
+    // The sign-in gone from the keyring (removed, or `lockbox logout`):
+    // signed out, saying how to sign in from the desktop; nothing runs locally.
+    secrets::secret_delete(SIGN_IN_SERVICE, &server).unwrap();
+    let gone = app.ok("get_connection", json!({}));
+    assert_eq!(gone["state"], "signed_out", "{gone}");
+    assert_eq!(gone["person"], Value::Null);
+    let msg = app.err("session", json!({}), "unauthorized");
+    assert!(
+        msg.contains(&format!("Sign in to {server} again in Settings"))
+            && !msg.contains("lockbox login"),
+        "{msg}"
+    );
+
+    // Signed out: back to the local store; the sign-in and the file are gone.
+    let c = app.ok("disconnect_server", json!({}));
+    assert_eq!(
+        c,
+        json!({"state": "local", "server": null, "ca": null, "person": null})
+    );
+    assert_eq!(tenant_ids(&app.ok("session", json!({}))), ["default"]);
+    assert!(!connection_file.exists());
+    assert_eq!(secrets::secret_get(SIGN_IN_SERVICE, &server).unwrap(), None);
+    assert_eq!(
+        app.ok("tray_state", json!({}))["pending"],
+        2,
+        "the local store's two pending requests"
+    );
+    drop(idp);
+}
+
+/// The local store's tenants, read from the app's own engine (not the IPC).
+fn app_state_tenants(app: &common::Window) -> Vec<String> {
+    use tauri::Manager;
+    let state = app
+        .window
+        .state::<lockbox_app::state::AppState>()
+        .inner()
+        .clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(state.run(|e, _| e.tenants()))
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+fn tenant_ids(session: &Value) -> Vec<String> {
+    session["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The team server: the admin API taking the provider's ID tokens, on a
+/// store of its own where Ana is admin of tenant `fabrikam` (which the local
+/// store does not have) with one pending request. Its address, its engine,
+/// the request's id.
+async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String) {
+    let path = dir.join("server");
+    std::fs::create_dir_all(&path).unwrap();
+    let mut engine = Engine::open(&path.join("lockbox.db"), real_time(), "root").unwrap();
+    let root = Principal::os_user("root", 0);
+    engine
+        .add_tenant("default", &root, "fabrikam", "Fabrikam")
+        .unwrap();
+    engine
+        .add_user("fabrikam", &root, ANA, Role::Admin, Some(ANA))
+        .unwrap();
+    let r = engine
+        .file_request("fabrikam", &new_request("SR-77"))
+        .unwrap();
+    engine
+        .provider_approve("fabrikam", &r.id, "mgr.sam", None)
+        .unwrap();
+    let engine = EngineHandle::new(engine);
+    let verifier = OidcVerifier::new(
+        &OidcConfig {
+            issuer: issuer.to_string(),
+            client_id: CLIENT_ID.to_string(),
+            ca_pem: None,
+        },
+        real_time(),
+    )
+    .unwrap();
+    let state = lockbox_api::ApiState::with_limits(
+        engine.clone(),
+        Limits::per_token(1000, 1000),
+        LimiterClock::monotonic(),
+    )
+    .with_oidc(verifier);
+    let cfg = lockbox_api::ServeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        tls: None,
+    };
+    let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
+    (format!("http://{addr}"), engine, r.id)
+}
+
+/// The engines' and the server's clock.
+fn real_time() -> Arc<dyn Clock> {
+    // wall-clock: the provider signs ID tokens by the real time (iat, exp) and the app renews them by it; no outcome here depends on a date.
+    Arc::new(lockbox_core::SystemClock)
+}
+
+fn new_request(case: &str) -> NewRequest {
+    NewRequest {
+        engineer: "eng.alex".into(),
+        case: case.into(),
+        workload: "Exchange Online".into(),
+        resource: "Mailbox: cfo@fabrikam.example".into(),
+        reason: "Calendar sync broken".into(),
+        duration_s: Some(3600),
+    }
+}
+
+/// A `$BROWSER` that notes the address it is asked to open in `opened`.
+fn browser_script(dir: &Path, opened: &Path) -> PathBuf {
+    let script = dir.join("browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    script
+}
+
+/// The person at the browser: once the app asked for the provider's page,
+/// sign in as `login` and consent; the browser follows the redirect back to
+/// the app's loopback port.
+fn sign_in_when_asked(opened: &Path, login: &str) {
+    // A bound on a failure only: the address is there as soon as it is opened.
+    let mut url = None;
+    for _ in 0..600 {
+        if let Ok(s) = std::fs::read_to_string(opened) {
+            if s.ends_with('\n') {
+                url = Some(reqwest::Url::parse(s.trim()).unwrap());
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let authorize = url.expect("the app opened no browser in 30 s");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = browser();
+        let back = browse(&http, authorize, login).await;
+        assert!(back.as_str().starts_with("http://127.0.0.1:"), "{back}");
+        let page = http.get(back).send().await.unwrap();
+        assert_eq!(page.status(), reqwest::StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("Signed in."));
+    });
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Files under `root` (but `skip`: the keyring's own, encrypted) holding `needle`.
+fn files_holding(root: &Path, needle: &[u8], skip: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = e.path();
+            if path.starts_with(skip) {
+                continue;
+            }
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(path);
+            } else if t.is_file() {
+                let b = std::fs::read(&path).unwrap_or_default();
+                if b.windows(needle.len()).any(|w| w == needle) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A session bus with an unlocked Secret Service, private to the test (as
+/// `crates/lockbox-cli/tests/common` starts it).
+struct SecretService {
+    bus: String,
+    home: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        // Our own children, by handle: the keyring first, then its bus.
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start_secret_service(dir: &Path) -> SecretService {
+    for tool in ["dbus-daemon", "dbus-send", "gnome-keyring-daemon"] {
+        let found = real_clock("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            found,
+            "{tool} is missing: this test needs dbus-daemon, dbus-send and \
+             gnome-keyring-daemon (apt-get install dbus gnome-keyring; .ci/install-deps does)"
+        );
+    }
+    let socket = dir.join("bus");
+    let bus = format!("unix:path={}", socket.display());
+    let home = dir.join("home");
+    let runtime = dir.join("run");
+    for d in [&home, &runtime] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    }
+    let mut ss = SecretService {
+        bus: bus.clone(),
+        home: home.clone(),
+        children: Vec::new(),
+    };
+    ss.children.push(
+        real_clock("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile"])
+            .arg(format!("--address={bus}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the session bus", || socket.exists());
+    let mut keyring = real_clock("gnome-keyring-daemon")
+        .args(["--foreground", "--unlock", "--components=secrets"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The login keyring is created (or unlocked) with this password; EOF ends it.
+    keyring
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"lockbox-test-keyring")
+        .unwrap();
+    ss.children.push(keyring);
+    wait_for("org.freedesktop.secrets on the bus", || {
+        real_clock("dbus-send")
+            .args([
+                &format!("--bus={bus}"),
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false)
+    });
+    ss
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not come up within 10 s");
+}
