@@ -136,7 +136,7 @@ impl Tx<'_> {
     /// The store positions of `n` new entries after `tail`'s: the newest +
     /// 1, … . SQLite has one writer at a time. On PostgreSQL writes to other
     /// tenants run meanwhile, so the newest position is read under one more
-    /// lock ([`Tx::locked_tenant_tail`]), held from the first append to the
+    /// lock ([`Tx::take_positions_lock`]), held from the first append to the
     /// commit: positions stay gapless (a rolled-back or killed transaction
     /// leaves none behind; verify reads a missing position as a deleted
     /// entry) and in commit order (a reader that has seen position n has
@@ -151,50 +151,54 @@ impl Tx<'_> {
         Ok((newest + 1..=last).collect())
     }
 
-    /// On PostgreSQL, a transaction's first append: the positions lock,
-    /// held to the commit (later appends through the same tail need neither
-    /// it nor the newest position again), and under it what
-    /// [`Tx::tenant_tail`] reads, in one statement (`lockbox_audit_tail`:
-    /// its read has a snapshot of its own, taken once the lock is held).
-    ///
-    /// A connection remembers the heads it wrote: when the newest position
-    /// is still the one it last wrote, nobody has appended since (positions
-    /// grow by one under one lock, and a transaction's first append reads
-    /// the newest anyway), so those heads are current and the tenant's own
-    /// index probes are skipped.
-    fn locked_tenant_tail(&self, tenant: &str) -> Result<(i64, TenantTail)> {
-        let remembered = self.remembered_tail(tenant);
-        // Probe the tenant unless its head is known as of position `known`.
-        let known = match &remembered {
-            Some((seq, Some(_), _)) => *seq,
-            _ => -1,
-        };
-        let (newest, read) = self.one(
-            "SELECT * FROM lockbox_audit_tail(?1, ?2, ?3)",
-            p![super::pg::POSITIONS_LOCK, tenant, known],
-            |r| Ok((r.get::<i64>(0)?, Self::map_tail(r, 1)?)),
-        )?;
-        Ok(match remembered {
-            Some((seq, head, _)) => {
-                self.trust_remembered_tails(newest == seq);
-                match head {
-                    Some(h) if newest == seq => (newest, h),
-                    _ => (newest, read),
-                }
-            }
-            None => (newest, read),
-        })
+    /// On PostgreSQL, the positions lock, held to the commit: later appends
+    /// through the same tail need neither it nor the newest position again.
+    fn take_positions_lock(&self) -> Result<()> {
+        if self.is_sqlite() {
+            return Ok(()); // one writer at a time already
+        }
+        // Sent with the tail's read that follows it.
+        self.put(
+            "SELECT pg_advisory_xact_lock(?1)",
+            p![super::pg::POSITIONS_LOCK],
+            None,
+        )
     }
 
     /// What an append to `tenant` starts from, in one statement: the newest
-    /// store position, and the tenant's head and newest `at` (SQLite: one
-    /// writer at a time; PostgreSQL: a later append of a transaction, which
-    /// holds the positions lock since its first, [`Tx::locked_tenant_tail`]).
-    /// On PostgreSQL the heads the connection remembers serve when its
-    /// first append found them current.
-    fn tenant_tail(&self, tenant: &str) -> Result<(i64, TenantTail)> {
-        if let Some((seq, Some(h), true)) = self.remembered_tail(tenant) {
-            return Ok((seq, h));
+    /// store position, and the tenant's head and newest `at`. `first`: the
+    /// transaction's first append (it holds the positions lock).
+    ///
+    /// On PostgreSQL a connection remembers the heads it wrote: when the
+    /// newest position is still the one it last wrote, nobody has appended
+    /// since (positions grow by one under one lock, and a transaction's
+    /// first append reads the newest anyway), so those heads are current
+    /// and the tenant's own three index probes are skipped.
+    fn tenant_tail(&self, tenant: &str, first: bool) -> Result<(i64, TenantTail)> {
+        if let Some((seq, head, trusted)) = self.remembered_tail(tenant) {
+            if first {
+                // Probe the tenant only if its head is not known: `?2`
+                // is the position at which it would be.
+                let known = head.as_ref().map_or(-1, |_| seq);
+                let (newest, read) = self.one(
+                    "SELECT m.seq, h.tenant_seq, h.hash,
+                            CASE WHEN m.seq <> ?2 THEN (SELECT MAX(at) FROM audit_log WHERE tenant = ?1) END
+                     FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_log) AS m
+                     LEFT JOIN LATERAL (SELECT tenant_seq, hash FROM audit_log
+                                        WHERE tenant = ?1 AND m.seq <> ?2
+                                        ORDER BY tenant_seq DESC LIMIT 1) AS h ON true",
+                    p![tenant, known],
+                    |r| Ok((r.get::<i64>(0)?, Self::map_tail(r, 1)?)),
+                )?;
+                self.trust_remembered_tails(newest == seq);
+                return Ok(match head {
+                    Some(h) if newest == seq => (newest, h),
+                    _ => (newest, read),
+                });
+            }
+            if let (true, Some(h)) = (trusted, head) {
+                return Ok((seq, h));
+            }
         }
         self.one(
             "SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log), h.tenant_seq, h.hash,
@@ -287,11 +291,10 @@ impl Tx<'_> {
             // transaction's first append the newest position, read together
             // under the positions lock.
             let first = tail.seq.is_none();
-            let (newest, t) = if first && !self.is_sqlite() {
-                self.locked_tenant_tail(tenant)?
-            } else {
-                self.tenant_tail(tenant)?
-            };
+            if first {
+                self.take_positions_lock()?;
+            }
+            let (newest, t) = self.tenant_tail(tenant, first)?;
             tail.seq.get_or_insert(newest);
             tail.tenants.insert(tenant.to_string(), t);
         }

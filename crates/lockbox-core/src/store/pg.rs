@@ -28,7 +28,6 @@ use tokio_postgres::{Client, IsolationLevel};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_init.sql"),
     include_str!("migrations/postgres/0002_tenant_writes.sql"),
-    include_str!("migrations/postgres/0003_fewer_statements.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -304,24 +303,10 @@ impl PgConn {
         };
         let try_only = matches!(scope, Scope::TryTenant(_));
         // A tenant's write first applies the tenant's due transitions:
-        // whether any falls due soon comes with the locks, in the same
-        // statement (`lockbox_tenant_write`: its read has a snapshot of
-        // its own, taken once the locks are held).
+        // whether any falls due soon comes with the locks.
         let due_of = match (scope, due_by) {
             (Scope::Tenant(t), Some(by)) => Some((t, by)),
             _ => None,
-        };
-        let (sql, params) = match due_of {
-            Some((t, by)) => (
-                "SELECT lockbox_tenant_write(?1, ?2, ?3, ?4)",
-                vec![
-                    P::Int(WRITE_LOCK),
-                    P::Int(TENANT_LOCKS.into()),
-                    t.to_p(),
-                    P::Int(by),
-                ],
-            ),
-            None => (sql, params),
         };
         // The use case's first reads, after the due check: only a tenant's
         // write (a sweep's `TryTenant` may not get its lock).

@@ -24,7 +24,7 @@ pub struct Session {
     /// connection wrote, as of its last commit that appended. Trusted only
     /// while the newest position is still that one (nobody has appended
     /// since: positions grow under one lock), which the first append of a
-    /// transaction reads anyway (`Tx::locked_tenant_tail`).
+    /// transaction reads anyway (`Tx::tenant_tail`).
     pub(super) tails: Option<AuditTail>,
     /// The store's id, once read. Only a whole-store write can change it
     /// (`store copy` onto a new store): it forgets it (`PgConn::write`).
@@ -92,10 +92,7 @@ impl Drop for Hand<'_> {
 
 /// What a write's first message asks after its locks ([`PgTx::begin_with`]).
 pub(super) struct Ahead<'a> {
-    /// A tenant and a moment: whether anything of the tenant falls due by
-    /// then, answered by the first statement itself (its first column: the
-    /// tenant's earliest deadline by then, or NULL, read once its locks are
-    /// held: `lockbox_tenant_write`).
+    /// A tenant and a moment: whether anything of the tenant falls due by then.
     pub(super) due_of: Option<(&'a str, i64)>,
     /// The use case's first reads.
     pub(super) reads: Vec<Prefetched>,
@@ -132,11 +129,11 @@ impl<'c> PgTx<'c> {
     /// Open a write transaction by hand: BEGIN and `first` (a statement of
     /// one row: the locks) sent as one message. With `answer`, the row's
     /// first column (a boolean), else true. `ahead`: what else the message
-    /// asks. With `due_of` (a tenant, a moment), `first` also reads whether
-    /// anything of that tenant falls due by then, once its locks are held
-    /// (`lockbox_tenant_write`, whose read has a snapshot of its own), so
-    /// that a write with nothing due need not ask again
-    /// ([`Tx::nothing_due`]). `reads` follow, each a
+    /// asks. With `due_of` (a tenant, a
+    /// moment), whether anything of that tenant falls due by then is read
+    /// in the same message, after the locks (a statement of its own: its
+    /// snapshot is taken once they are held), so that a write with nothing
+    /// due need not ask again ([`Tx::nothing_due`]). `reads` follow, each a
     /// statement of its own after the locks: their rows are what the use
     /// case reads first ([`super::Store::reads_first`]).
     pub(super) fn begin_with(
@@ -163,6 +160,13 @@ impl<'c> PgTx<'c> {
             tails_trusted: false,
         };
         let st = tx.statement(first)?;
+        let due_st = match due_of {
+            Some(_) => Some(tx.statement(NEXT_DUE_OF)?),
+            None => None,
+        };
+        let due_params: Vec<P<'_>> = due_of
+            .map(|(t, by)| vec![P::Text(t.into()), P::Int(by)])
+            .unwrap_or_default();
         let read_sts = reads
             .iter()
             .map(|r| tx.statement(r.sql))
@@ -170,10 +174,19 @@ impl<'c> PgTx<'c> {
         let read_params: Vec<_> = reads.iter().map(|r| pg_params(&r.params)).collect();
         // Each is sent on its first poll, and the first poll of the whole
         // polls them in this order.
-        let ((begun, row), read) = rt.block_on(futures_util::future::join(
-            futures_util::future::join(
+        let ((begun, row, due), read) = rt.block_on(futures_util::future::join(
+            futures_util::future::join3(
                 client.batch_execute("BEGIN"),
                 client.query_one(&st, &pg_params(params)),
+                async {
+                    match &due_st {
+                        Some(st) => client
+                            .query_one(st, &pg_params(&due_params))
+                            .await
+                            .map(Some),
+                        None => Ok(None),
+                    }
+                },
             ),
             futures_util::future::join_all(
                 read_sts
@@ -185,8 +198,8 @@ impl<'c> PgTx<'c> {
         begun.map_err(pg_error)?;
         let row = row.map_err(pg_error)?;
         let first = if answer { Row::Pg(&row).get(0)? } else { true };
-        if let Some((t, by)) = due_of {
-            tx.next_due = Some((t.to_string(), by, Row::Pg(&row).get(0)?));
+        if let (Some((t, by)), Some(due)) = (due_of, due.map_err(pg_error)?) {
+            tx.next_due = Some((t.to_string(), by, Row::Pg(&due).get(0)?));
         }
         drop(read_params);
         for (mut r, rows) in reads.into_iter().zip(read) {
@@ -432,6 +445,12 @@ impl Tx<'_> {
         }
     }
 }
+
+/// A tenant's earliest deadline at or before a moment (see
+/// [`PgTx::begin_with`]): when there is none, the index scan stops at its
+/// first entry without reading the table.
+const NEXT_DUE_OF: &str = "SELECT MIN(deadline_at) FROM requests
+     WHERE tenant = ?1 AND deadline_at IS NOT NULL AND deadline_at <= ?2";
 
 /// `sql` (an INSERT, UPDATE or DELETE) as a statement that fails unless it
 /// changes exactly one row: the server divides by whether the count is 1,
