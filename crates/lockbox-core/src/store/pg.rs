@@ -40,6 +40,14 @@ const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
 /// Held from a transaction's first audit append to its commit: the audit
 /// log's store positions (see `Tx::next_audit_seqs`).
 pub(super) const POSITIONS_LOCK: i64 = WRITE_LOCK + 2;
+/// Every write's notification to the other instances (`listen_for_changes`),
+/// its payload the new change mark ([`PgConn::change_mark`]): prepared once
+/// per connection (an SQL-level `PREPARE`: a connection pooler in front of
+/// the server must keep a session's prepared statements, as it must for the
+/// client's own), executed by each commit (`PgConn::write`), which then
+/// neither parses nor plans it.
+const NOTIFY_PREPARE: &str = "PREPARE lockbox_notify AS
+    SELECT pg_notify('lockbox_changes', nextval('lockbox_changes')::text)";
 /// The first key of every tenant's lock (the second: the tenant's
 /// `hashtext`; two tenants with the same hash only share a lock).
 const TENANT_LOCKS: i32 = 0x4c42;
@@ -317,6 +325,14 @@ impl PgConn {
         if matches!(scope, Scope::All) {
             self.session.store_id = None;
         }
+        // The notification every commit sends, prepared once per
+        // connection (outside any transaction): sent in the commit's
+        // simple query as EXECUTE, it is neither parsed nor planned again.
+        if !self.session.notify_prepared {
+            rt.block_on(client.batch_execute(NOTIFY_PREPARE))
+                .map_err(pg_error)?;
+            self.session.notify_prepared = true;
+        }
         let (pg_tx, locked) = PgTx::begin_with(
             client,
             rt,
@@ -334,7 +350,7 @@ impl PgConn {
         let out = f(&tx)?;
         // Tell the other instances, and commit, in one round trip.
         // (One statement: the change mark is the notification's payload.)
-        tx.commit_after("SELECT pg_notify('lockbox_changes', nextval('lockbox_changes')::text)")?;
+        tx.commit_after("EXECUTE lockbox_notify")?;
         Ok(Some(out))
     }
 

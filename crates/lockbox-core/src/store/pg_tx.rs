@@ -29,6 +29,9 @@ pub struct Session {
     /// The store's id, once read. Only a whole-store write can change it
     /// (`store copy` onto a new store): it forgets it (`PgConn::write`).
     pub(super) store_id: Option<String>,
+    /// The commit's notification is prepared on this connection
+    /// (`PgConn::write`).
+    pub(super) notify_prepared: bool,
 }
 
 /// A PostgreSQL transaction, the runtime that drives its connection, and
