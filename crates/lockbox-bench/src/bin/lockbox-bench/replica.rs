@@ -1,4 +1,4 @@
-//! 11. A connected desktop's audit replica catching up (issue 14): every
+//! Benchmark 11, a connected desktop's audit replica catching up (issue 14): every
 //! tenant of the big store (1M entries) pulled page by page as the team
 //! server sends it (`Engine::replica_page`, 10 000 entries a page, through
 //! JSON as on the wire) and appended by `store::replica::apply` (every link
