@@ -13,10 +13,12 @@ import { approve, listRequests, reject, revoke } from "./requests";
 import { clone, fail } from "./util";
 
 /**
- * Shell commands a browser has no use for: the save dialog is the
- * transport's, the tray and the first-paint report belong to the desktop.
+ * Commands a browser has no use for: the save dialog is the transport's,
+ * the tray and the first-paint report belong to the desktop, and the audit
+ * replica's pages are pulled from a team server by the desktop's shell
+ * (`lockbox_client::replica`), never by the page.
  */
-type NotMocked = "tray_state" | "choose_export_path" | "ui_ready" | "ui_shown";
+type NotMocked = "tray_state" | "choose_export_path" | "ui_ready" | "ui_shown" | "replica_page";
 
 /** The commands the mock answers: the generated command table (Rust), less the above. */
 export type MockedCommand = Exclude<CommandName, NotMocked>;
