@@ -16,4 +16,9 @@ ca: string | null,
 /**
  * Who is signed in (the ID token's email, else its name).
  */
-person: string | null, };
+person: string | null, 
+/**
+ * When the local audit replica was last pulled from the server
+ * (RFC 3339), if it was since the app started.
+ */
+replica_at: string | null, };
