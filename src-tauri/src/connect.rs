@@ -181,11 +181,16 @@ impl Connection {
         let path = self.replica_path(&r.server);
         // wall-clock: the sign-in's expiry is judged by the real time, and the pull's time is shown to the person.
         let now = chrono::Utc::now();
-        match lockbox_client::replica::pull(&r.http, &r.server, now.timestamp(), &path).await {
+        // The file changes under a copy opened read-only (maybe `immutable`):
+        // the next offline read opens it again.
+        self.replica_for(&r.server).open = None;
+        let pulled =
+            lockbox_client::replica::pull(&r.http, &r.server, now.timestamp(), &path).await;
+        self.replica_for(&r.server).open = None;
+        match pulled {
             Ok(p) => {
                 let mut g = self.replica_for(&r.server);
                 g.pulled_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                g.open = None;
                 Ok(p)
             }
             Err(e) => {
@@ -746,4 +751,31 @@ fn signed_out(server: &str, e: Error) -> Error {
             "{why}. Sign in to {server} again in Settings (This device), or sign out to use this machine's store"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_safe;
+
+    #[test]
+    fn a_replica_file_name_is_safe_and_one_per_address() {
+        let name = file_safe("https://lockbox.example:8787");
+        assert!(name.starts_with("lockbox-example-8787-"), "{name}");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{name}"
+        );
+        assert_eq!(name, file_safe("https://lockbox.example:8787"));
+        // Addresses that read alike in the name still get files of their own.
+        assert_ne!(
+            file_safe("http://a-b.example"),
+            file_safe("http://a.b.example")
+        );
+        assert_ne!(
+            file_safe("http://x.example"),
+            file_safe("https://x.example")
+        );
+        let odd = file_safe("https://../../etc/passwd");
+        assert!(!odd.contains('/') && !odd.contains(".."), "{odd}");
+    }
 }
