@@ -168,6 +168,12 @@ impl Connection {
         changed
     }
 
+    /// Whether the server in use was last found unreachable.
+    pub fn offline_now(&self) -> bool {
+        self.remote()
+            .is_some_and(|r| self.replica_for(&r.server).offline)
+    }
+
     /// Ask for a pull of the replica (coalesced with one in progress).
     pub fn want_pull(&self) {
         self.pulls.notify_one();
@@ -415,6 +421,26 @@ pub async fn connect_server<R: Runtime>(
     let out = connection.await?;
     follow(app.clone(), state);
     state.changed.notify_one();
+    Ok(out)
+}
+
+/// `get_connection`: [`Connection::describe`]; if its probe found the server
+/// lost or back, the window is told (`CONNECTION_EVENT`) as a call's
+/// failure or success would, and a server back is pulled from.
+pub async fn get_connection<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &crate::state::AppState,
+) -> Result<ConnectionDto> {
+    let conn = &state.connection;
+    let was = conn.offline_now();
+    let out = conn.describe().await?;
+    let now = out.state == ConnectionState::Offline;
+    if out.state != ConnectionState::SignedOut && now != was {
+        let _ = app.emit(CONNECTION_EVENT, ());
+        if !now {
+            conn.want_pull();
+        }
+    }
     Ok(out)
 }
 

@@ -249,9 +249,21 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     assert!(pulled_at.is_string(), "{pulled_at}");
 
     // The server goes away: offline, the reads answer from the replica
-    // (read-only, the session naming it), decisions are refused.
+    // (read-only, the session naming it), decisions are refused; the window
+    // is told (by the feed failing, or the state asked for).
+    let (tx, told) = std::sync::mpsc::channel::<()>();
+    {
+        use tauri::{Listener, Manager};
+        app.window
+            .app_handle()
+            .listen_any("lockbox://connection", move |_| {
+                let _ = tx.send(());
+            });
+    }
     server_rt.shutdown_timeout(Duration::from_secs(5));
     let off = app.ok("get_connection", json!({}));
+    told.recv_timeout(Duration::from_secs(5))
+        .expect("no lockbox://connection when the server went away");
     assert_eq!(off["state"], "offline", "{off}");
     assert_eq!(off["server"], server.as_str());
     assert_eq!(off["person"], ANA);
@@ -322,10 +334,13 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     // go to it (no archive in the session).
     let server_rt = tokio::runtime::Runtime::new().unwrap();
     let bind = server.trim_start_matches("http://").to_string();
+    while told.try_recv().is_ok() {}
     let again = server_rt.block_on(serve(&server_engine, &idp.issuer, &bind));
     assert_eq!(again, server);
     let back = app.ok("get_connection", json!({}));
     assert_eq!(back["state"], "connected", "{back}");
+    told.recv_timeout(Duration::from_secs(5))
+        .expect("no lockbox://connection when the server came back");
     let session = app.ok("session", json!({}));
     assert_eq!(session["archive"], Value::Null, "{session}");
     assert_eq!(session["user"], ANA, "{session}");
