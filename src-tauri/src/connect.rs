@@ -48,11 +48,11 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, Runtime};
+use tokio::sync::Notify;
 
 /// The event telling the window that the connection's state changed
 /// (offline, or back): it asks `get_connection` and the session again.
 pub const CONNECTION_EVENT: &str = "lockbox://connection";
-use tokio::sync::Notify;
 
 /// What `connection.json` holds: no secret.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -268,10 +268,20 @@ impl Connection {
             let reachable = r.reachable().await;
             self.set_offline(&r.server, !reachable);
         }
-        let (offline, replica_at) = {
+        let (offline, pulled_at) = {
             let g = self.replica_for(&r.server);
             (g.offline, g.pulled_at.clone())
         };
+        // Not pulled since the app started: the replica file's last change.
+        let replica_at = pulled_at.or_else(|| {
+            let changed = std::fs::metadata(self.replica_path(&r.server))
+                .and_then(|m| m.modified())
+                .ok()?;
+            Some(
+                chrono::DateTime::<chrono::Utc>::from(changed)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
+        });
         Ok(ConnectionDto {
             state: match id_token {
                 Some(_) if offline => ConnectionState::Offline,

@@ -18,7 +18,7 @@ ca: string | null,
  */
 person: string | null, 
 /**
- * When the local audit replica was last pulled from the server
- * (RFC 3339), if it was since the app started.
+ * When the local audit replica was last pulled from the server (RFC
+ * 3339); if not since the app started, when its file last changed.
  */
 replica_at: string | null, };

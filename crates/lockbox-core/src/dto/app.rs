@@ -151,8 +151,8 @@ pub struct ConnectionDto {
     pub ca: Option<String>,
     /// Who is signed in (the ID token's email, else its name).
     pub person: Option<String>,
-    /// When the local audit replica was last pulled from the server
-    /// (RFC 3339), if it was since the app started.
+    /// When the local audit replica was last pulled from the server (RFC
+    /// 3339); if not since the app started, when its file last changed.
     pub replica_at: Option<String>,
 }
 
