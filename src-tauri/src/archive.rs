@@ -129,7 +129,7 @@ pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<(Engine, Archive)> {
 
 /// The file, its entries (1..=N), the newest entry's hash (the head of its
 /// tenant's chain) and time as stored, and its newest signed checkpoint.
-fn read_info(e: &mut Engine, path: &Path) -> Result<ArchiveDto> {
+pub(crate) fn read_info(e: &mut Engine, path: &Path) -> Result<ArchiveDto> {
     let entries = e.audit_len()?;
     // Each tenant's newest entry is one index probe; the newest of them is the store's.
     let q = AuditQuery {

@@ -20,10 +20,27 @@
 //!   (`lockbox_client::changes`): each change is emitted to the window as
 //!   `lockbox://changed` (the same event the local feed sends), and the
 //!   tray's count is the server's (at most one count per 250 ms).
+//! - Replica: while connected, the person's tenants' audit log (with their
+//!   requests and a signed checkpoint) is pulled into
+//!   `replica-<server>.db` beside `connection.json`
+//!   (`lockbox_client::replica::pull`, each page checked by
+//!   `lockbox_core::store::replica::apply`): when following starts, after
+//!   the feed's changes and when the server is back; one pull at a time, at
+//!   most one more queued. A failed pull is logged; no command waits for one.
+//! - Offline: an engine command the server cannot be reached for
+//!   (`lockbox_client::unreachable`) is a read answered from that replica,
+//!   opened read-only as an archive is (the session's `archive` names it,
+//!   so the UI's read-only mode applies), or a write refused, saying
+//!   decisions are off until the server is back. `get_connection` says
+//!   `offline` with the time of the last pull; `lockbox://connection` tells
+//!   the window when that changes (a call or the feed reaching the server
+//!   again ends it).
 
 use lockbox_client::changes::{self, FeedNews};
 use lockbox_client::{browser_flow, call, claim, http_client, keep, kept, keyring_error};
-use lockbox_core::dto::{ConnectionDto, ConnectionState, TrayStateDto};
+use lockbox_core::commands::{self, Access, Caller, CommandSpec};
+use lockbox_core::dto::{ArchiveDto, ConnectionDto, ConnectionState, TrayStateDto};
+use lockbox_core::runtime::EngineHandle;
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
 use lockbox_core::text::one_line;
 use lockbox_core::{Error, ErrorCode, Result};
@@ -32,6 +49,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::Notify;
+
+/// The event telling the window that the connection's state changed
+/// (offline, or back): it asks `get_connection` and the session again.
+pub const CONNECTION_EVENT: &str = "lockbox://connection";
 
 /// What `connection.json` holds: no secret.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -58,6 +79,25 @@ pub struct Connection {
     current: Arc<Mutex<Option<Remote>>>,
     /// The tasks following the server's change feed ([`follow`]).
     feed: Arc<Mutex<Vec<tauri::async_runtime::JoinHandle<()>>>>,
+    /// The audit replica's state (for the server in use).
+    replica: Arc<Mutex<Replica>>,
+    /// Asks the replica's puller for a pull (one permit: coalesced).
+    pulls: Arc<Notify>,
+}
+
+/// The local audit replica of the server in use, and whether that server
+/// answers.
+#[derive(Default)]
+struct Replica {
+    /// The server's address these fields are about.
+    server: String,
+    /// Its last call failed because it could not be reached.
+    offline: bool,
+    /// When the last pull succeeded (RFC 3339).
+    pulled_at: Option<String>,
+    /// The replica opened read-only for offline reads, and its description
+    /// (dropped after each pull: opened again on the next offline read).
+    open: Option<(EngineHandle, ArchiveDto)>,
 }
 
 impl Connection {
@@ -81,7 +121,120 @@ impl Connection {
             path,
             current: Arc::new(Mutex::new(current)),
             feed: Arc::default(),
+            replica: Arc::default(),
+            pulls: Arc::default(),
         }
+    }
+
+    fn replica_state(&self) -> std::sync::MutexGuard<'_, Replica> {
+        self.replica.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The replica's state for `server`: reset when the server changed.
+    fn replica_for(&self, server: &str) -> std::sync::MutexGuard<'_, Replica> {
+        let mut g = self.replica_state();
+        if g.server != server {
+            *g = Replica {
+                server: server.to_string(),
+                ..Replica::default()
+            };
+        }
+        g
+    }
+
+    /// The audit replica's file for `server`: beside `connection.json`,
+    /// named after the server's address (file-name safe, and a hash of the
+    /// whole address so that two addresses never share a file).
+    pub fn replica_path(&self, server: &str) -> PathBuf {
+        self.path
+            .with_file_name(format!("replica-{}.db", file_safe(server)))
+    }
+
+    /// Record whether `server` answers; whether that changed.
+    pub fn set_offline(&self, server: &str, offline: bool) -> bool {
+        let mut g = self.replica_for(server);
+        let changed = g.offline != offline;
+        g.offline = offline;
+        if changed {
+            if offline {
+                tracing::warn!(
+                    server,
+                    "the team server cannot be reached: reads answer from the local replica"
+                );
+            } else {
+                tracing::info!(server, "the team server answers again");
+            }
+        }
+        changed
+    }
+
+    /// Whether the server in use was last found unreachable.
+    pub fn offline_now(&self) -> bool {
+        self.remote()
+            .is_some_and(|r| self.replica_for(&r.server).offline)
+    }
+
+    /// Ask for a pull of the replica (coalesced with one in progress).
+    pub fn want_pull(&self) {
+        self.pulls.notify_one();
+    }
+
+    /// Pull the server's audit into the replica now.
+    pub async fn pull_replica(&self) -> Result<lockbox_client::replica::Pulled> {
+        let Some(r) = self.remote() else {
+            return Err(Error::input("not connected to a team server"));
+        };
+        let path = self.replica_path(&r.server);
+        // wall-clock: the sign-in's expiry is judged by the real time, and the pull's time is shown to the person.
+        let now = chrono::Utc::now();
+        // The file changes under a copy opened read-only (maybe `immutable`):
+        // the next offline read opens it again.
+        self.replica_for(&r.server).open = None;
+        let pulled =
+            lockbox_client::replica::pull(&r.http, &r.server, now.timestamp(), &path).await;
+        self.replica_for(&r.server).open = None;
+        match pulled {
+            Ok(p) => {
+                let mut g = self.replica_for(&r.server);
+                g.pulled_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                Ok(p)
+            }
+            Err(e) => {
+                if is_unreachable(&e) {
+                    self.set_offline(&r.server, true);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The replica of `server` opened read-only (as an archive is), and
+    /// what the session says of it.
+    async fn offline_engine(&self, server: &str) -> Result<(EngineHandle, ArchiveDto)> {
+        if let Some(open) = self.replica_for(server).open.clone() {
+            return Ok(open);
+        }
+        let path = self.replica_path(server);
+        if !path.is_file() {
+            return Err(Error::new(
+                ErrorCode::StoreUnavailable,
+                format!(
+                    "{server} cannot be reached, and this machine has no copy of its audit log yet \
+                     (it is pulled while the server answers)"
+                ),
+            ));
+        }
+        let (engine, info) = blocking(move || {
+            // wall-clock: the read-only replica's engine shows times as of now, as an archive's does.
+            let mut e =
+                lockbox_core::Engine::open_read_only(&path, Arc::new(lockbox_core::SystemClock))?;
+            let info = crate::archive::read_info(&mut e, &path)?;
+            Ok((e, info))
+        })
+        .await?;
+        let open = (EngineHandle::new(engine), info);
+        self.replica_for(server).open = Some(open.clone());
+        Ok(open)
     }
 
     /// The server engine commands go to now, if any.
@@ -100,6 +253,7 @@ impl Connection {
                 server: None,
                 ca: None,
                 person: None,
+                replica_at: None,
             });
         };
         let server = r.server.clone();
@@ -109,14 +263,35 @@ impl Connection {
                 .ok()
                 .map(|t| t.id_token)
         });
+        // Signed in: whether the server answers now.
+        if id_token.is_some() {
+            let reachable = r.reachable().await;
+            self.set_offline(&r.server, !reachable);
+        }
+        let (offline, pulled_at) = {
+            let g = self.replica_for(&r.server);
+            (g.offline, g.pulled_at.clone())
+        };
+        // Not pulled since the app started: the replica file's last change.
+        let replica_at = pulled_at.or_else(|| {
+            let changed = std::fs::metadata(self.replica_path(&r.server))
+                .and_then(|m| m.modified())
+                .ok()?;
+            Some(
+                chrono::DateTime::<chrono::Utc>::from(changed)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
+        });
         Ok(ConnectionDto {
             state: match id_token {
+                Some(_) if offline => ConnectionState::Offline,
                 Some(_) => ConnectionState::Connected,
                 None => ConnectionState::SignedOut,
             },
             person: id_token.as_deref().and_then(person_of),
             server: Some(r.server),
             ca: r.ca.map(|p| p.display().to_string()),
+            replica_at,
         })
     }
 
@@ -176,11 +351,17 @@ impl Connection {
             forget_tokens(old.server).await?;
         }
         tracing::info!(server = %r.server, "connected to a team server");
+        let replica_at = {
+            let mut g = self.replica_for(&r.server);
+            g.offline = false;
+            g.pulled_at.clone()
+        };
         Ok(ConnectionDto {
             state: ConnectionState::Connected,
             server: Some(r.server),
             ca: r.ca.map(|p| p.display().to_string()),
             person,
+            replica_at,
         })
     }
 
@@ -200,6 +381,18 @@ impl Connection {
             }
             *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
             self.stop_following();
+            *self.replica_state() = Replica::default();
+            // Signed out: this machine keeps no copy of the server's audit.
+            let replica = self.replica_path(&r.server);
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = replica.clone().into_os_string();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => tracing::warn!("cannot remove {}: {e}", PathBuf::from(p).display()),
+                }
+            }
             tracing::info!(server = %r.server, "disconnected from the team server");
         }
         self.describe().await
@@ -241,6 +434,26 @@ pub async fn connect_server<R: Runtime>(
     Ok(out)
 }
 
+/// `get_connection`: [`Connection::describe`]; if its probe found the server
+/// lost or back, the window is told (`CONNECTION_EVENT`) as a call's
+/// failure or success would, and a server back is pulled from.
+pub async fn get_connection<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &crate::state::AppState,
+) -> Result<ConnectionDto> {
+    let conn = &state.connection;
+    let was = conn.offline_now();
+    let out = conn.describe().await?;
+    let now = out.state == ConnectionState::Offline;
+    if out.state != ConnectionState::SignedOut && now != was {
+        let _ = app.emit(CONNECTION_EVENT, ());
+        if !now {
+            conn.want_pull();
+        }
+    }
+    Ok(out)
+}
+
 /// `tray_state` while connected: the server's pending count, summed over
 /// the person's tenants; its newest requests are not listed. `None`: not
 /// connected (the local store's tray).
@@ -273,14 +486,39 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
     };
     let counts = Arc::new(Notify::new());
     counts.notify_one(); // the server's count at once
+                         // The replica's puller: a pull at once, then one per request (a request
+                         // made during a pull waits for it: one permit, so at most one queued).
+    let puller = tauri::async_runtime::spawn({
+        let conn = conn.clone();
+        async move {
+            loop {
+                conn.pulls.notified().await;
+                match conn.pull_replica().await {
+                    Ok(p) => tracing::info!(
+                        entries = p.entries(),
+                        tenants = p.tenants.len(),
+                        "pulled the audit replica"
+                    ),
+                    Err(e) => tracing::warn!("cannot pull the audit replica: {}", e.message),
+                }
+            }
+        }
+    });
+    conn.want_pull();
     let tray = tauri::async_runtime::spawn(tray_loop(
         app.clone(),
         state.clone(),
         r.clone(),
         counts.clone(),
     ));
+    let fconn = conn.clone();
     let feed = tauri::async_runtime::spawn(async move {
         loop {
+            // The server reached again: said, and the replica brought up to date.
+            if r.reachable().await && fconn.set_offline(&r.server, false) {
+                let _ = app.emit(CONNECTION_EVENT, ());
+                fconn.want_pull();
+            }
             let server = r.server.clone();
             let tokens = match blocking(move || kept(&server)).await {
                 Ok(t) => t,
@@ -299,6 +537,7 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
                         Ok(ev) => {
                             let _ = app.emit("lockbox://changed", ev);
                             counts.notify_one();
+                            fconn.want_pull();
                         }
                         Err(e) => tracing::warn!("change feed: an event not understood: {e}"),
                     }
@@ -315,6 +554,9 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
                     return tracing::warn!(server = %r.server, "change feed stopped: {}", e.message)
                 }
                 Err(e) => {
+                    if is_unreachable(&e) && fconn.set_offline(&r.server, true) {
+                        let _ = app.emit(CONNECTION_EVENT, ());
+                    }
                     tracing::warn!(server = %r.server, "change feed: {}; joining again in 10 s", e.message)
                 }
                 Ok(()) => {
@@ -327,7 +569,83 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
     conn.feed
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .extend([feed, tray]);
+        .extend([feed, tray, puller]);
+}
+
+/// An engine command while connected: the server's answer. If the server
+/// cannot be reached, a read is answered from the audit replica (read-only,
+/// the session naming it as its archive) and a write is refused; the
+/// window is told when the server is lost or back (`CONNECTION_EVENT`).
+pub async fn run_connected<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &crate::state::AppState,
+    r: &Remote,
+    spec: &CommandSpec,
+    args: serde_json::Value,
+) -> Result<serde_json::Value> {
+    let conn = &state.connection;
+    match r.call(spec.name, args.clone()).await {
+        Ok(v) => {
+            if conn.set_offline(&r.server, false) {
+                let _ = app.emit(CONNECTION_EVENT, ());
+                conn.want_pull();
+            }
+            Ok(v)
+        }
+        Err(e) if is_unreachable(&e) => {
+            if conn.set_offline(&r.server, true) {
+                let _ = app.emit(CONNECTION_EVENT, ());
+            }
+            if spec.access != Access::Read {
+                return Err(Error::new(
+                    ErrorCode::StoreUnavailable,
+                    format!(
+                        "the server cannot be reached: decisions are off until it is back ({})",
+                        e.message
+                    ),
+                ));
+            }
+            let (engine, info) = conn.offline_engine(&r.server).await?;
+            let caller = Caller {
+                principal: state.user.clone(),
+                archive: Some(info),
+            };
+            commands::call(&engine, &caller, spec.name, args)
+                .await
+                .unwrap_or_else(|| Err(Error::internal(format!("{} has no handler", spec.name))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The client's "cannot reach …" (`lockbox_client::unreachable`), not
+/// another store-unavailable error (the keyring's).
+fn is_unreachable(e: &Error) -> bool {
+    e.code == ErrorCode::StoreUnavailable && e.message.starts_with("cannot reach ")
+}
+
+/// `server` as part of a file name: letters, digits and `-`, then a hash
+/// of the whole address (FNV-1a, 64 bits: stable across builds).
+fn file_safe(server: &str) -> String {
+    let mut name = String::new();
+    let bare = server
+        .strip_prefix("https://")
+        .or_else(|| server.strip_prefix("http://"))
+        .unwrap_or(server);
+    for c in bare.chars().take(80) {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if !(c == '-' && name.ends_with('-')) {
+            name.push(c);
+        }
+    }
+    let hash = server.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}-{:08x}", name.trim_matches('-'), hash >> 32)
 }
 
 /// The tray's count from the server, when the feed heard a change (at most
@@ -354,6 +672,16 @@ async fn tray_loop<R: Runtime>(
 }
 
 impl Remote {
+    /// Whether the server answers at all (its `/healthz`, within 5 s).
+    pub async fn reachable(&self) -> bool {
+        self.http
+            .get(format!("{}/healthz", self.server))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .is_ok()
+    }
+
     /// The pending requests of every tenant the person is a user of, on the
     /// server (its `home_stats`, tenant by tenant).
     pub async fn pending(&self) -> Result<u64> {
@@ -459,4 +787,31 @@ fn signed_out(server: &str, e: Error) -> Error {
             "{why}. Sign in to {server} again in Settings (This device), or sign out to use this machine's store"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_safe;
+
+    #[test]
+    fn a_replica_file_name_is_safe_and_one_per_address() {
+        let name = file_safe("https://lockbox.example:8787");
+        assert!(name.starts_with("lockbox-example-8787-"), "{name}");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{name}"
+        );
+        assert_eq!(name, file_safe("https://lockbox.example:8787"));
+        // Addresses that read alike in the name still get files of their own.
+        assert_ne!(
+            file_safe("http://a-b.example"),
+            file_safe("http://a.b.example")
+        );
+        assert_ne!(
+            file_safe("http://x.example"),
+            file_safe("https://x.example")
+        );
+        let odd = file_safe("https://../../etc/passwd");
+        assert!(!odd.contains('/') && !odd.contains(".."), "{odd}");
+    }
 }

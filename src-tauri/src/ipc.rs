@@ -43,7 +43,9 @@ async fn dispatch<R: Runtime>(app: AppHandle<R>, spec: &CommandSpec, args: Value
     let state = app.state::<AppState>().inner().clone();
     let remote = state.archive.is_none().then(|| state.connection.remote());
     let out = match (spec.runs, remote.flatten()) {
-        (Runs::Engine, Some(server)) => Some(server.call(spec.name, args).await),
+        (Runs::Engine, Some(server)) => {
+            Some(crate::connect::run_connected(&app, &state, &server, spec, args).await)
+        }
         (Runs::Engine, None) => {
             commands::call(&state.engine, &state.caller(), spec.name, args).await
         }

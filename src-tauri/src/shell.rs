@@ -132,7 +132,7 @@ impl<R: Runtime> Shell for Desktop<R> {
     }
 
     async fn get_connection(&self, _: GetConnectionArgs) -> Result<ConnectionDto> {
-        self.state.connection.describe().await
+        crate::connect::get_connection(&self.app, &self.state).await
     }
 
     /// The sign-in in the system browser (`connect::connect_server`).

@@ -48,7 +48,11 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
 
     let idp = start_idp();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (server, server_engine, request) = rt.block_on(start_server(dir.path(), &idp.issuer));
+    // The server runs on a runtime of its own: shutting it down stops it
+    // whole (its listener and every connection), as a server going away.
+    let (server_engine, request) = server_store(dir.path());
+    let server_rt = tokio::runtime::Runtime::new().unwrap();
+    let server = server_rt.block_on(serve(&server_engine, &idp.issuer, "127.0.0.1:0"));
 
     // The local store: the default tenant only, three requests.
     let local = dir.path().join("local");
@@ -116,7 +120,11 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     assert_eq!(c["state"], "connected", "{c}");
     assert_eq!(c["server"], server.as_str());
     assert_eq!(c["person"], ANA);
-    assert_eq!(app.ok("get_connection", json!({})), c);
+    // (`replica_at` is set once the first pull, started now, is done.)
+    let now = app.ok("get_connection", json!({}));
+    for field in ["state", "server", "ca", "person"] {
+        assert_eq!(now[field], c[field], "{now} {c}");
+    }
     let saved: Value = serde_json::from_slice(&std::fs::read(&connection_file).unwrap()).unwrap();
     assert_eq!(saved, json!({"server": server, "ca": null}));
     // The tokens are in the keyring, and in no file of the test's.
@@ -199,6 +207,153 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     let local_tenants = app_state_tenants(&app);
     assert_eq!(local_tenants, ["default"]);
 
+    // The audit replica beside connection.json, pulled after the feed's
+    // changes: it verifies, and holds the server's tenant and the approval.
+    let replica_files: Vec<PathBuf> = std::fs::read_dir(&local)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("replica-") && name.ends_with(".db")
+        })
+        .collect();
+    assert_eq!(replica_files.len(), 1, "{replica_files:?}");
+    let replica = replica_files[0].clone();
+    let name = replica.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+        "{name}"
+    );
+    wait_for("the replica holding the approval", || {
+        let Ok(mut e) = Engine::open_read_only(&replica, real_time()) else {
+            return false;
+        };
+        e.audit_page("fabrikam", &Default::default())
+            .map(|a| {
+                a.iter().any(|x| {
+                    x.operation.contains("approv")
+                        && x.request_id.as_deref() == Some(request.as_str())
+                        && x.actor == ANA
+                })
+            })
+            .unwrap_or(false)
+    });
+    let mut copy = Engine::open_read_only(&replica, real_time()).unwrap();
+    let v = copy.verify_audit().unwrap();
+    assert!(
+        v.first_bad.is_none() && v.first_disagreement.is_none(),
+        "{v:?}"
+    );
+    assert!(v.heads.contains_key("fabrikam"), "{v:?}");
+    let tenants: Vec<String> = copy.tenants().unwrap().into_iter().map(|t| t.id).collect();
+    assert!(tenants.contains(&"fabrikam".to_string()), "{tenants:?}");
+    drop(copy);
+    let pulled_at = app.ok("get_connection", json!({}))["replica_at"].clone();
+    assert!(pulled_at.is_string(), "{pulled_at}");
+
+    // The server goes away: offline, the reads answer from the replica
+    // (read-only, the session naming it), decisions are refused; the window
+    // is told (by the feed failing, or the state asked for).
+    let (tx, told) = std::sync::mpsc::channel::<()>();
+    {
+        use tauri::{Listener, Manager};
+        app.window
+            .app_handle()
+            .listen_any("lockbox://connection", move |_| {
+                let _ = tx.send(());
+            });
+    }
+    server_rt.shutdown_timeout(Duration::from_secs(5));
+    let off = app.ok("get_connection", json!({}));
+    told.recv_timeout(Duration::from_secs(5))
+        .expect("no lockbox://connection when the server went away");
+    assert_eq!(off["state"], "offline", "{off}");
+    assert_eq!(off["server"], server.as_str());
+    assert_eq!(off["person"], ANA);
+    assert!(off["replica_at"].is_string(), "{off}");
+    let session = app.ok("session", json!({}));
+    assert_eq!(tenant_ids(&session), ["fabrikam"], "{session}");
+    assert_eq!(
+        session["archive"]["path"],
+        std::fs::canonicalize(&replica)
+            .unwrap()
+            .display()
+            .to_string(),
+        "{session}"
+    );
+    let page = app.ok("list_requests", json!({"tenant": "fabrikam", "query": {}}));
+    let offline_request = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == request.as_str())
+        .cloned();
+    let offline_request = offline_request.unwrap_or_else(|| panic!("{page}"));
+    assert_eq!(offline_request["state"], "approved", "{offline_request}");
+    let audit = app.ok("query_audit", json!({"tenant": "fabrikam", "query": {}}));
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["actor"] == ANA
+                && x["request_id"] == request.as_str()
+                && x["operation"].as_str().unwrap().contains("approv")),
+        "{audit}"
+    );
+    // (A request of the server's that the provider approved: one the
+    // person could decide.)
+    let pending = filed[0].clone();
+    let p = pending.clone();
+    rt.block_on(server_engine.write(move |e| {
+        e.provider_approve("fabrikam", &p, "mgr.sam", None)?;
+        Ok(())
+    }))
+    .unwrap();
+    let msg = app.err(
+        "approve_request",
+        json!({"tenant": "fabrikam", "id": pending, "comment": "offline", "durationS": 1800}),
+        "store_unavailable",
+    );
+    assert!(
+        msg.contains("the server cannot be reached: decisions are off until it is back"),
+        "{msg}"
+    );
+    // Nothing changed: not the server's store, not the replica.
+    let p = pending.clone();
+    let still = rt
+        .block_on(server_engine.run(move |e| e.request("fabrikam", &p)))
+        .unwrap();
+    assert_eq!(
+        still.state,
+        lockbox_core::model::State::Pending,
+        "{still:?}"
+    );
+    let mut copy = Engine::open_read_only(&replica, real_time()).unwrap();
+    assert!(copy.verify_audit().unwrap().first_bad.is_none());
+    drop(copy);
+
+    // The server back on the same address: connected again, the commands
+    // go to it (no archive in the session).
+    let server_rt = tokio::runtime::Runtime::new().unwrap();
+    let bind = server.trim_start_matches("http://").to_string();
+    while told.try_recv().is_ok() {}
+    let again = server_rt.block_on(serve(&server_engine, &idp.issuer, &bind));
+    assert_eq!(again, server);
+    let back = app.ok("get_connection", json!({}));
+    assert_eq!(back["state"], "connected", "{back}");
+    told.recv_timeout(Duration::from_secs(5))
+        .expect("no lockbox://connection when the server came back");
+    let session = app.ok("session", json!({}));
+    assert_eq!(session["archive"], Value::Null, "{session}");
+    assert_eq!(session["user"], ANA, "{session}");
+    let r = app.ok(
+        "approve_request",
+        json!({"tenant": "fabrikam", "id": pending, "comment": "back", "durationS": 1800}),
+    );
+    assert_eq!(r["state"], "approved", "{r}");
+
     // What needs this machine's store is refused, saying why.
     let msg = app.err(
         "set_smtp",
@@ -222,7 +377,10 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
         json!({"url": "ftp://x", "ca": null}),
         "invalid_input",
     );
-    assert_eq!(app.ok("get_connection", json!({})), c);
+    let now = app.ok("get_connection", json!({}));
+    for field in ["state", "server", "ca", "person"] {
+        assert_eq!(now[field], c[field], "{now} {c}");
+    }
     assert_eq!(tenant_ids(&app.ok("session", json!({}))), ["fabrikam"]);
 
     // The sign-in gone from the keyring (removed, or `lockbox logout`):
@@ -242,8 +400,9 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     let c = app.ok("disconnect_server", json!({}));
     assert_eq!(
         c,
-        json!({"state": "local", "server": null, "ca": null, "person": null})
+        json!({"state": "local", "server": null, "ca": null, "person": null, "replica_at": null})
     );
+    assert!(!replica.exists(), "the replica is removed with the sign-in");
     assert_eq!(tenant_ids(&app.ok("session", json!({}))), ["default"]);
     assert!(!connection_file.exists());
     assert_eq!(secrets::secret_get(SIGN_IN_SERVICE, &server).unwrap(), None);
@@ -283,11 +442,10 @@ fn tenant_ids(session: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The team server: the admin API taking the provider's ID tokens, on a
-/// store of its own where Ana is admin of tenant `fabrikam` (which the local
-/// store does not have) with one pending request. Its address, its engine,
-/// the request's id.
-async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String) {
+/// The team server's store: Ana is admin of tenant `fabrikam` (which the
+/// local store does not have) with one pending request. Its engine and the
+/// request's id.
+fn server_store(dir: &Path) -> (EngineHandle, String) {
     let path = dir.join("server");
     std::fs::create_dir_all(&path).unwrap();
     let mut engine = Engine::open(&path.join("lockbox.db"), real_time(), "root").unwrap();
@@ -304,7 +462,12 @@ async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String
     engine
         .provider_approve("fabrikam", &r.id, "mgr.sam", None)
         .unwrap();
-    let engine = EngineHandle::new(engine);
+    (EngineHandle::new(engine), r.id)
+}
+
+/// The admin API on `engine`, taking the provider's ID tokens, bound to
+/// `bind` (on the runtime that runs this): its address.
+async fn serve(engine: &EngineHandle, issuer: &str, bind: &str) -> String {
     let verifier = OidcVerifier::new(
         &OidcConfig {
             issuer: issuer.to_string(),
@@ -321,11 +484,11 @@ async fn start_server(dir: &Path, issuer: &str) -> (String, EngineHandle, String
     )
     .with_oidc(verifier);
     let cfg = lockbox_api::ServeConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
+        bind: bind.parse().unwrap(),
         tls: None,
     };
     let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
-    (format!("http://{addr}"), engine, r.id)
+    format!("http://{addr}")
 }
 
 /// The engines' and the server's clock.

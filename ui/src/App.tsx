@@ -26,7 +26,7 @@ import {
   SettingsRegular,
 } from "@fluentui/react-icons";
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
-import { errorMessage, getConnection, getSession, onNavigate } from "./api/client";
+import { errorMessage, getConnection, getSession, onConnectionChanged, onNavigate } from "./api/client";
 import type { ConnectionDto } from "./bindings/ConnectionDto";
 import type { BootDto } from "./bindings/BootDto";
 import {
@@ -41,6 +41,7 @@ import {
 } from "./AppContext";
 import type { SessionDto } from "./bindings/SessionDto";
 import { ArchiveBanner } from "./components/ArchiveBanner";
+import { OfflineBanner } from "./components/OfflineBanner";
 import { ErrorBar } from "./components/ErrorBar";
 import { usePrefersDark } from "./lib/hooks";
 import { AuditPage, HomePage, OrgSettingsPage, ServiceRequestsPage } from "./pages";
@@ -149,6 +150,18 @@ function Shell({ boot }: { boot?: BootDto }) {
     setShellLinks((n) => n + 1);
   }, []);
 
+  // The team server lost or back (the shell says so): the connection and the
+  // session asked again, every page afresh (offline, from the local replica).
+  useEffect(
+    () =>
+      onConnectionChanged(() => {
+        getConnection()
+          .then(reconnected)
+          .catch((e) => setError(errorMessage(e)));
+      }),
+    [reconnected],
+  );
+
   useEffect(() => {
     if (session) return;
     let live = true;
@@ -228,8 +241,11 @@ function Shell({ boot }: { boot?: BootDto }) {
     );
   }
 
-  // An archive window offers Audit and Service requests only, read-only.
+  // An archive window offers Audit and Service requests only, read-only; so
+  // does the live window while the team server cannot be reached (the session
+  // then names the local replica as its archive).
   const archive = session.archive ?? null;
+  const offline = connection?.state === "offline" && archive !== null;
   const shown = archive ? archiveRoute(route) : route;
   const navValue = shown.page === "requests" ? "requests" : shown.page === "settings" ? "org-settings" : shown.page;
 
@@ -239,7 +255,7 @@ function Shell({ boot }: { boot?: BootDto }) {
         <header className={styles.header} role="banner">
           <LockClosedFilled fontSize={20} aria-hidden />
           <Text as="h1" className={styles.title}>
-            {archive ? "Lockbox audit archive" : "Lockbox admin center"}
+            {archive && !offline ? "Lockbox audit archive" : "Lockbox admin center"}
           </Text>
           {session.tenants.length > 1 ? (
             <Suspense fallback={<div className={styles.tenant} />}>
@@ -251,7 +267,7 @@ function Shell({ boot }: { boot?: BootDto }) {
               />
             </Suspense>
           ) : null}
-          {!archive && connection?.server ? (
+          {(!archive || offline) && connection?.server ? (
             <div className={styles.server} aria-label={`Connected to ${connection.server}`}>
               <CloudRegular fontSize={16} aria-hidden />
               <Text>{connection.server}</Text>
@@ -264,7 +280,8 @@ function Shell({ boot }: { boot?: BootDto }) {
             </div>
           )}
         </header>
-        {archive ? <ArchiveBanner archive={archive} /> : null}
+        {offline && connection ? <OfflineBanner connection={connection} /> : null}
+        {archive && !offline ? <ArchiveBanner archive={archive} /> : null}
         <NavDrawer
           className={styles.nav}
           open

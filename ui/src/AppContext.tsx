@@ -26,9 +26,17 @@ export function useApp(): AppContextValue {
   return v;
 }
 
-/** The archive this window shows read-only, or null in the live admin center. */
+/**
+ * The archive this window shows read-only, or null in the live admin center.
+ * While the team server cannot be reached it is the local audit replica.
+ */
 export function useArchive(): ArchiveDto | null {
   return useApp().session.archive ?? null;
+}
+
+/** Whether the team server cannot be reached (the pages show the replica). */
+export function useOffline(): boolean {
+  return useApp().connection?.state === "offline";
 }
 
 /**

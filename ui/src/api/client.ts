@@ -19,6 +19,7 @@ import type { SmtpInput } from "../bindings/SmtpInput";
 import {
   CHANGED_EVENT,
   NAVIGATE_EVENT,
+  CONNECTION_EVENT,
   type ExportFormat,
   type InvokeArgs,
   type SaveDialogOptions,
@@ -316,6 +317,14 @@ export function onNavigate(handler: (route: string) => void): Unlisten {
   return subscribe(NAVIGATE_EVENT, (p) => {
     if (typeof p === "string") handler(p);
   });
+}
+
+/**
+ * Subscribes to the shell saying the team server was lost or is back (the
+ * connection's state changed): ask `get_connection` and the session again.
+ */
+export function onConnectionChanged(handler: () => void): Unlisten {
+  return subscribe(CONNECTION_EVENT, () => handler());
 }
 
 /**

@@ -30,3 +30,5 @@ export type Transport = {
 export const CHANGED_EVENT = "lockbox://changed";
 /** Emitted by the shell (e.g. the tray's "Open requests") with a page name. */
 export const NAVIGATE_EVENT = "lockbox://navigate";
+/** Emitted by the shell when the team server is lost or back: ask get_connection again. */
+export const CONNECTION_EVENT = "lockbox://connection";

@@ -16,4 +16,9 @@ ca: string | null,
 /**
  * Who is signed in (the ID token's email, else its name).
  */
-person: string | null, };
+person: string | null, 
+/**
+ * When the local audit replica was last pulled from the server (RFC
+ * 3339); if not since the app started, when its file last changed.
+ */
+replica_at: string | null, };

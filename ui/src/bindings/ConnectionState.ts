@@ -3,4 +3,4 @@
 /**
  * Where the desktop app's engine commands run.
  */
-export type ConnectionState = "local" | "connected" | "signed_out";
+export type ConnectionState = "local" | "connected" | "signed_out" | "offline";

@@ -22,7 +22,7 @@ import {
 import { ArrowClockwiseRegular, LockClosedRegular } from "@fluentui/react-icons";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { errorMessage, listRequests, reportFirstPaint, reportShown } from "../api/client";
-import { useApp, useArchive } from "../AppContext";
+import { useApp, useArchive, useOffline } from "../AppContext";
 import type { RequestDto } from "../bindings/RequestDto";
 import type { RequestQuery } from "../bindings/RequestQuery";
 import type { RequestSort } from "../bindings/RequestSort";
@@ -94,6 +94,7 @@ export function ServiceRequestsPage({ initialStatus, initialRequest }: { initial
   );
   const { tenant } = useApp();
   const archive = useArchive();
+  const offline = useOffline();
   // An archive is reviewed as a whole: it opens on every request, not the pending ones.
   const [status, setStatus] = useState<StatusFilter>(() =>
     archive && !isStatusFilter(initialStatus) ? "all" : statusFrom(initialStatus),
@@ -218,7 +219,9 @@ export function ServiceRequestsPage({ initialStatus, initialRequest }: { initial
       <Title2 as="h2" block>Service requests</Title2>
       <Body1 className={styles.intro} block>
         <LockClosedRegular aria-hidden />{" "}
-        {archive
+        {archive && offline
+          ? "Your copy of the requests, read-only: decisions are off until the server is back."
+          : archive
           ? "The requests in this archive as they were stored, read-only: no decision can be made here."
           : "Customer Lockbox requests: a support engineer needs your approval before accessing your organization's content. Approve or reject each request before it expires."}
       </Body1>

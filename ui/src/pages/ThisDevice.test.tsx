@@ -88,7 +88,7 @@ describe("Settings › This device", () => {
 
   it("offers to sign in again or out when the server's sign-in has ended", async () => {
     const m = setupMock();
-    m.backend.connection = { state: "signed_out", server: "https://lockbox.example", ca: null, person: null };
+    m.backend.connection = { state: "signed_out", server: "https://lockbox.example", ca: null, person: null, replica_at: null };
     await renderApp("#/settings");
     const card = await deviceCard();
     expect(card.getByText(/The sign-in to https:\/\/lockbox.example has ended/)).toBeInTheDocument();
@@ -101,7 +101,7 @@ describe("Settings › This device", () => {
     const m = setupMock({}, {
       session: { code: "unauthorized", message: "the server refused the sign-in: token expired" },
     });
-    m.backend.connection = { state: "connected", server: "https://lockbox.example", ca: null, person: "ana@contoso.example" };
+    m.backend.connection = { state: "connected", server: "https://lockbox.example", ca: null, person: "ana@contoso.example", replica_at: null };
     window.location.hash = "#/requests";
     render(<App />);
     expect(await screen.findByText("Couldn't start the admin center")).toBeInTheDocument();

@@ -134,6 +134,10 @@ pub enum ConnectionState {
     /// the keyring): nothing runs until the person signs in again or
     /// disconnects.
     SignedOut,
+    /// A team server is set and signed in to, but it cannot be reached: the
+    /// reads answer from the local audit replica (read-only, as of
+    /// `replica_at`), decisions are off until it is back.
+    Offline,
 }
 
 /// The desktop app's connection to a team server (`get_connection`).
@@ -147,6 +151,9 @@ pub struct ConnectionDto {
     pub ca: Option<String>,
     /// Who is signed in (the ID token's email, else its name).
     pub person: Option<String>,
+    /// When the local audit replica was last pulled from the server (RFC
+    /// 3339); if not since the app started, when its file last changed.
+    pub replica_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -37,7 +37,7 @@ export class MockBackend {
   audit: AuditEntryDto[] = [];
   prefs: AppPrefsDto = { notifications_enabled: true, start_at_login: false };
   /** This machine's team server (get_connection); the mock signs in as `signInAs`. */
-  connection: ConnectionDto = { state: "local", server: null, ca: null, person: null };
+  connection: ConnectionDto = { state: "local", server: null, ca: null, person: null, replica_at: null };
   signInAs = "ana@contoso.example";
   tokens = new Map<string, MockToken[]>();
   smtp = new Map<string, MockSmtp | null>();
@@ -61,6 +61,9 @@ export class MockBackend {
   readonly rand: () => number;
   private listeners = new Set<(payload: unknown) => void>();
   private navListeners = new Set<(payload: unknown) => void>();
+  private connListeners = new Set<(payload: unknown) => void>();
+  /** The role while the server answered (offline, the replica gives none). */
+  private onlineRole: Role | null = null;
 
   constructor(opts: MockOptions = {}) {
     // wall-clock: `npm run dev` runs on real time; tests pass `now`.
@@ -106,6 +109,31 @@ export class MockBackend {
   listenNavigate(handler: (payload: unknown) => void): () => void {
     this.navListeners.add(handler);
     return () => this.navListeners.delete(handler);
+  }
+
+  listenConnection(handler: (payload: unknown) => void): () => void {
+    this.connListeners.add(handler);
+    return () => this.connListeners.delete(handler);
+  }
+
+  /**
+   * The team server lost (`offline`) or back, as the shell sees it: offline,
+   * the reads answer from the replica (the session names it as its archive,
+   * read-only) and decisions are refused; the window is told either way.
+   */
+  setOffline(offline: boolean, replicaAt: string | null = this.connection.replica_at) {
+    if (this.connection.state === "local") throw new Error("setOffline: the mock is not connected");
+    this.connection = { ...this.connection, state: offline ? "offline" : "connected", replica_at: replicaAt };
+    if (offline && !this.archive) {
+      const path = "/home/alex/.local/share/lockbox/replica-lockbox-contoso-example-1a2b3c4d.db";
+      this.archive = { path, file_name: path.split("/").pop() ?? path, checkpoint: null };
+      this.onlineRole = this.role;
+      this.role = null;
+    } else if (!offline && this.archive) {
+      this.archive = null;
+      this.role = this.onlineRole;
+    }
+    for (const l of [...this.connListeners]) setTimeout(() => l(null), 0);
   }
 
   /** What the tray does when "Open requests" is clicked. */

@@ -14,7 +14,7 @@
 // seed.ts       the demo data; a new store's start
 // util.ts       time, errors, text checks, hashing
 
-import { CHANGED_EVENT, NAVIGATE_EVENT, type Transport } from "../transport";
+import { CHANGED_EVENT, CONNECTION_EVENT, NAVIGATE_EVENT, type Transport } from "../transport";
 import { MockBackend } from "./backend";
 import type { MockOptions } from "./types";
 
@@ -38,6 +38,7 @@ export function createMockTransport(opts: MockOptions = {}): MockTransport {
     listen: async (event, handler) => {
       if (event === CHANGED_EVENT) return backend.listen(handler);
       if (event === NAVIGATE_EVENT) return backend.listenNavigate(handler);
+      if (event === CONNECTION_EVENT) return backend.listenConnection(handler);
       return () => {};
     },
     saveDialog: async (o) => {

@@ -39,7 +39,7 @@ import {
   requestAudit,
   revokeRequest,
 } from "../../api/client";
-import { useApp, useArchive } from "../../AppContext";
+import { useApp, useArchive, useOffline } from "../../AppContext";
 import type { AuditEntryDto } from "../../bindings/AuditEntryDto";
 import type { RequestDto } from "../../bindings/RequestDto";
 import { ErrorBar } from "../../components/ErrorBar";
@@ -90,6 +90,7 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
   const styles = useStyles();
   const { tenant, session } = useApp();
   const archive = useArchive();
+  const offline = useOffline();
   const { dispatchToast } = useToastController(TOASTER_ID);
   const [request, setRequest] = useState<RequestDto | null>(null);
   const [audit, setAudit] = useState<AuditEntryDto[] | null>(null);
@@ -228,7 +229,11 @@ export function RequestDetailsDrawer({ id, onClose, onChanged }: Props) {
             <>
               {archive ? (
                 <MessageBar intent="info">
-                  <MessageBarBody>An audit archive is read-only: no decision can be made here.</MessageBarBody>
+                  <MessageBarBody>
+                    {offline
+                      ? "The server can't be reached: decisions are off until it's back."
+                      : "An audit archive is read-only: no decision can be made here."}
+                  </MessageBarBody>
                 </MessageBar>
               ) : null}
               <div className={styles.actions}>

@@ -42,7 +42,7 @@ export function ThisDevice({ connection, onChanged }: ThisDeviceProps) {
   const [ca, setCa] = useState(connection?.ca ?? "");
   const [busy, setBusy] = useState<"in" | "out" | null>(null);
   const [error, setError] = useState<{ title: string; text: string } | null>(null);
-  const connected = connection?.state === "connected";
+  const connected = connection?.state === "connected" || connection?.state === "offline";
 
   const signIn = async (e: FormEvent) => {
     e.preventDefault();
