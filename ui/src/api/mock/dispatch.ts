@@ -13,10 +13,10 @@ import { approve, listRequests, reject, revoke } from "./requests";
 import { clone, fail } from "./util";
 
 /**
- * Commands a browser has no use for: the save dialog is the transport's,
- * the tray and the first-paint report belong to the desktop, and the audit
- * replica's pages are pulled from a team server by the desktop's shell
- * (`lockbox_client::replica`), never by the page.
+ * Shell commands a browser has no use for: the save dialog is the
+ * transport's, the tray and the first-paint report belong to the desktop;
+ * `replica_page` is what a connected desktop pulls its audit replica with
+ * from a team server (no page asks for it).
  */
 type NotMocked = "tray_state" | "choose_export_path" | "ui_ready" | "ui_shown" | "replica_page";
 
@@ -50,11 +50,11 @@ const handlers: Handlers = {
   get_prefs: (b) => clone(b.prefs),
   get_connection: (b) => clone(b.connection),
   connect_server: (b, a) => {
-    b.connection = { state: "connected", server: serverUrl(a.url), ca: a.ca || null, person: b.signInAs };
+    b.connection = { state: "connected", server: serverUrl(a.url), ca: a.ca || null, person: b.signInAs, replica_at: null };
     return clone(b.connection);
   },
   disconnect_server: (b) => {
-    b.connection = { state: "local", server: null, ca: null, person: null };
+    b.connection = { state: "local", server: null, ca: null, person: null, replica_at: null };
     return clone(b.connection);
   },
   set_prefs: (b, a) => {
@@ -123,6 +123,10 @@ function isCommand(cmd: string): cmd is MockedCommand {
 /** Runs `cmd` with `args` as the shell would: deadlines first, archive mode refusing writes. */
 export function dispatch(b: MockBackend, cmd: string, args: InvokeArgs): unknown {
   if (!isCommand(cmd)) fail("internal", `unknown command ${cmd}`);
+  // The team server not reached: the reads answer from the replica, decisions are refused.
+  if (b.connection.state === "offline" && refusedInArchive(cmd)) {
+    fail("store_unavailable", "the server cannot be reached: decisions are off until it is back");
+  }
   // A store opened read-only: nothing is swept, nothing is written.
   if (b.archive && refusedInArchive(cmd)) fail("read_only", `${b.archive.file_name} is an audit archive, open read-only`);
   if (!b.archive) b.tick();
