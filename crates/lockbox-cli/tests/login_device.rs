@@ -31,6 +31,11 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+/// How every token of the provider starts: its JWT header `{"alg":"`,
+/// base64url-encoded. (Not just "eyJ": a replica's base64 signatures hold
+/// that by chance, about one pull in a few hundred.)
+const JWT: &[u8] = b"eyJhbGciOi";
+
 /// Far after the hour any ID token of these tests is good for.
 const LATER: &str = "2100-01-01T00:00:00Z";
 
@@ -200,9 +205,9 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
         )),
         "{out:?}"
     );
-    // The tokens (JWTs start "eyJ") are in the keyring only: no file of
+    // The tokens are in the keyring only: no file of
     // ours holds one; the config file names the server.
-    assert_eq!(place.files_holding(b"eyJ"), Vec::<PathBuf>::new());
+    assert_eq!(place.files_holding(JWT), Vec::<PathBuf>::new());
     let config = std::fs::read_to_string(place.config_home().join("lockbox/cli.json")).unwrap();
     assert!(config.contains(&server.base), "{config}");
 
@@ -315,7 +320,7 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     let out = place.remote(Some(LATER), &["session"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(text(&out.stderr).matches("renewed the sign-in").count(), 1);
-    assert_eq!(place.files_holding(b"eyJ"), Vec::<PathBuf>::new());
+    assert_eq!(place.files_holding(JWT), Vec::<PathBuf>::new());
 
     // A refusal by the engine is the CLI's error and exit code.
     let out = place.remote(None, &["list_users", r#"{"tenant":"nowhere"}"#]);
@@ -365,7 +370,7 @@ fn a_device_code_nobody_enters_expires_and_keeps_nothing() {
         err.contains("the code expired before it was entered: run `lockbox login` again"),
         "{err}"
     );
-    assert_eq!(place.files_holding(b"eyJ"), Vec::<PathBuf>::new());
+    assert_eq!(place.files_holding(JWT), Vec::<PathBuf>::new());
     let out = place.remote(None, &["--server", &server.base, "session"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
@@ -531,7 +536,7 @@ fn login_in_the_browser_takes_only_its_own_redirect() {
         )),
         "{said}"
     );
-    assert_eq!(place.files_holding(b"eyJ"), Vec::<PathBuf>::new());
+    assert_eq!(place.files_holding(JWT), Vec::<PathBuf>::new());
 
     // The kept sign-in works, and renews with the refresh token it came with.
     let out = place.remote(None, &["session"]);
