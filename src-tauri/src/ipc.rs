@@ -1,7 +1,7 @@
 //! The one IPC handler: every command of the table declared once in
 //! `lockbox_core::commands`. Engine commands go to the engine (as the OS
 //! user, on a blocking thread) or, when the app is connected to a team
-//! server (`connect.rs`; never in an archive window), to that server's admin
+//! server (`connect/`; never in an archive window), to that server's admin
 //! API as the signed-in person; shell commands to [`crate::shell::Desktop`].
 //! An unknown name is "Command … not found", as Tauri says it.
 //! Errors cross as `{code, message}` (lockbox_core::Error's serialization).

@@ -20,7 +20,7 @@ pub struct AppState {
     pub user: Principal,
     pub prefs: Arc<Mutex<AppPrefsDto>>,
     pub prefs_path: PathBuf,
-    /// The team server engine commands go to, if any (`connect.rs`).
+    /// The team server engine commands go to, if any (`connect/`).
     pub connection: crate::connect::Connection,
     /// Woken whenever the store changed (by us or another process): the
     /// engine handle's signal.

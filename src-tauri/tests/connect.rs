@@ -17,6 +17,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "../../tests/keyring/secret_service.rs"]
+mod secret_service;
+use secret_service::{start_secret_service, wait_for};
 #[path = "../../tests/oidc/sign_in.rs"]
 mod sign_in;
 
@@ -25,13 +28,10 @@ use lockbox_api::oidc::{OidcConfig, OidcVerifier};
 use lockbox_core::model::{NewRequest, Role};
 use lockbox_core::runtime::EngineHandle;
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
-use lockbox_core::testing::real_clock;
 use lockbox_core::{Clock, Engine, Principal};
 use serde_json::{json, Value};
 use sign_in::{browse, browser, start_idp, CLIENT_ID};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -585,104 +585,4 @@ fn files_holding(root: &Path, needle: &[u8], skip: &Path) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-/// A session bus with an unlocked Secret Service, private to the test (as
-/// `crates/lockbox-cli/tests/common` starts it).
-struct SecretService {
-    bus: String,
-    home: PathBuf,
-    children: Vec<Child>,
-}
-
-impl Drop for SecretService {
-    fn drop(&mut self) {
-        // Our own children, by handle: the keyring first, then its bus.
-        for c in self.children.iter_mut().rev() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn start_secret_service(dir: &Path) -> SecretService {
-    for tool in ["dbus-daemon", "dbus-send", "gnome-keyring-daemon"] {
-        let found = real_clock("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            found,
-            "{tool} is missing: this test needs dbus-daemon, dbus-send and \
-             gnome-keyring-daemon (apt-get install dbus gnome-keyring; .ci/install-deps does)"
-        );
-    }
-    let socket = dir.join("bus");
-    let bus = format!("unix:path={}", socket.display());
-    let home = dir.join("home");
-    let runtime = dir.join("run");
-    for d in [&home, &runtime] {
-        std::fs::create_dir_all(d).unwrap();
-        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    }
-    let mut ss = SecretService {
-        bus: bus.clone(),
-        home: home.clone(),
-        children: Vec::new(),
-    };
-    ss.children.push(
-        real_clock("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile"])
-            .arg(format!("--address={bus}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the session bus", || socket.exists());
-    let mut keyring = real_clock("gnome-keyring-daemon")
-        .args(["--foreground", "--unlock", "--components=secrets"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
-        .env("HOME", &home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // The login keyring is created (or unlocked) with this password; EOF ends it.
-    keyring
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"lockbox-test-keyring")
-        .unwrap();
-    ss.children.push(keyring);
-    wait_for("org.freedesktop.secrets on the bus", || {
-        real_clock("dbus-send")
-            .args([
-                &format!("--bus={bus}"),
-                "--print-reply",
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-                "string:org.freedesktop.secrets",
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
-            .unwrap_or(false)
-    });
-    ss
-}
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if ready() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} did not come up within 10 s");
 }
