@@ -30,7 +30,7 @@ use lockbox_core::runtime::EngineHandle;
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
 use lockbox_core::{Clock, Engine, Principal};
 use serde_json::{json, Value};
-use sign_in::{browse, browser, start_idp, CLIENT_ID};
+use sign_in::{browse, browser, browser_script, start_idp, CLIENT_ID};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -509,23 +509,6 @@ fn new_request(case: &str) -> NewRequest {
         reason: "Calendar sync broken".into(),
         duration_s: Some(3600),
     }
-}
-
-/// A `$BROWSER` that notes the address it is asked to open in `opened`.
-fn browser_script(dir: &Path, opened: &Path) -> PathBuf {
-    let script = dir.join("browser.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
-            opened.display()
-        ),
-    )
-    .unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
-    script
 }
 
 /// The person at the browser: once the app asked for the provider's page,

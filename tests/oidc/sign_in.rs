@@ -287,6 +287,24 @@ async fn answer_form(http: &Client, page_url: &Url, html: &str, login: &str) -> 
     http.post(target).form(&form).send().await.unwrap()
 }
 
+/// A `$BROWSER` for a client under test: a script in `dir` that notes each
+/// address it is asked to open, a line each, in `opened`.
+pub fn browser_script(dir: &std::path::Path, opened: &std::path::Path) -> PathBuf {
+    let script = dir.join("browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    script
+}
+
 /// A client as a browser is to the provider: a cookie jar, redirects seen.
 pub fn browser() -> Client {
     browser_trusting(None)

@@ -24,8 +24,9 @@ use common::serve::{serve_oidc, without_lockbox_env, Serve};
 use common::{start_secret_service, SecretService};
 use serde_json::Value;
 use sign_in::{
-    browse, browser, browser_trusting, confirm_device, private_pki, start_hostile_idp, start_idp,
-    start_idp_tls, start_idp_with_device_ttl, CLIENT_ID, HOSTILE_SUFFIX,
+    browse, browser, browser_script, browser_trusting, confirm_device, private_pki,
+    start_hostile_idp, start_idp, start_idp_tls, start_idp_with_device_ttl, CLIENT_ID,
+    HOSTILE_SUFFIX,
 };
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -431,18 +432,7 @@ fn start_browser_login(place: &Place, server: &str) -> (Child, reqwest::Url) {
 /// [`start_browser_login`] with more arguments to `lockbox login`.
 fn start_browser_login_with(place: &Place, server: &str, extra: &[&str]) -> (Child, reqwest::Url) {
     let opened = place.dir.path().join("opened");
-    let script = place.dir.path().join("browser.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
-            opened.display()
-        ),
-    )
-    .unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
+    let script = browser_script(place.dir.path(), &opened);
     let mut child = place
         .lockbox()
         .env("BROWSER", &script)
