@@ -1,15 +1,17 @@
 //! The team server's admin API: every **engine** command of the admin
 //! center's table (`lockbox_core::commands::COMMANDS`) as
 //! `POST /admin/v1/commands/{name}`, the JSON arguments as the body, for a
-//! person signed in with OpenID Connect (`Authorization: Bearer <ID token>`,
-//! checked on every call by [`crate::oidc`]). The body of each command is the
+//! person signed in with OpenID Connect: their ID token (checked by
+//! [`crate::oidc`]) bought a Lockbox session at `POST /admin/v1/sessions`
+//! ([`crate::sessions`]), whose access token is the bearer here
+//! (`Authorization: Bearer lbs_…`, looked up on every call). An ID token is
+//! refused here (401), as is a provider token. The body of each command is the
 //! same one the desktop app runs (`commands::call`); the engine decides who
 //! may do what (`need_admin`, the approver rules), with the verified person
 //! as the principal. Shell commands (dialogs, keyring, preferences) are the
 //! desktop's: 404 here. Served only when OIDC is configured.
 
 use crate::error::{ApiError, ApiResult};
-use crate::oidc::VerifyError;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -20,16 +22,29 @@ use lockbox_core::commands::{self, Access, Caller, Runs, Who};
 use lockbox_core::{ErrorCode, Principal};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-/// The person a call is made by, verified from its ID token, and when that
-/// token expires (by the engine's clock: a call that lasts, the change feed,
-/// ends then).
+/// The person a call is made by, from its Lockbox session (an access token
+/// of `POST /admin/v1/sessions`, checked on every call), and when that
+/// access token expires (by the engine's clock: a call that lasts, the
+/// change feed, ends then). An ID token is no session: refused (401), as is
+/// a provider token.
 #[derive(Debug, Clone)]
 pub struct Person {
     pub principal: Principal,
     pub expires_at: lockbox_core::Time,
 }
 
-impl FromRequestParts<ApiState> for Person {
+/// A call to the admin API's sign-in: allowed by the client's budget of
+/// failed sign-ins (shared with the provider API), with its bearer token.
+/// Every refusal with 401 goes through [`Gate::refuse`], which charges it.
+pub struct Gate {
+    ip: IpAddr,
+    pub bearer: Option<String>,
+    pub oidc: std::sync::Arc<crate::oidc::OidcVerifier>,
+}
+
+const SLOW_DOWN: &str = "too many calls without a valid sign-in from this client; slow down";
+
+impl FromRequestParts<ApiState> for Gate {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -46,43 +61,84 @@ impl FromRequestParts<ApiState> for Person {
         // Failed sign-ins share the provider API's budget per client: a
         // client guessing tokens (or sending unknown key ids, each of which
         // may fetch the issuer's keys once) is slowed the same way.
-        let limiter = &state.limiter;
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        const SLOW_DOWN: &str =
-            "too many calls without a valid ID token from this client; slow down";
-        limiter
+        state
+            .limiter
             .allow_client(ip)
             .map_err(|wait| crate::auth::too_many(SLOW_DOWN, wait))?;
-        let refuse = |e: ApiError| {
-            if e.status != StatusCode::UNAUTHORIZED {
-                return e;
-            }
-            match limiter.failed(ip) {
-                Ok(()) => e,
-                Err(wait) => crate::auth::too_many(SLOW_DOWN, wait),
-            }
-        };
-        let invalid = |m: &str| refuse(VerifyError::Invalid(m.to_string()).into());
-        let header = parts
+        let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| invalid("missing Authorization: Bearer <ID token>"))?;
-        let token = header
-            .to_str()
-            .ok()
+            .and_then(|h| h.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| invalid("the Authorization header must be 'Bearer <ID token>'"))?;
-        let (principal, expires_at) = oidc
-            .verify_until(token)
+            .map(|t| t.trim().to_string());
+        Ok(Gate { ip, bearer, oidc })
+    }
+}
+
+impl Gate {
+    /// `e`, charged to the client's budget if it is a 401 (a 429 once the
+    /// budget is spent).
+    pub fn refuse(&self, state: &ApiState, e: ApiError) -> ApiError {
+        if e.status != StatusCode::UNAUTHORIZED {
+            return e;
+        }
+        match state.limiter.failed(self.ip) {
+            Ok(()) => e,
+            Err(wait) => crate::auth::too_many(SLOW_DOWN, wait),
+        }
+    }
+
+    /// The bearer token, or a (charged) 401 naming what was expected.
+    pub fn bearer(&self, state: &ApiState, what: &str) -> Result<String, ApiError> {
+        self.bearer
+            .clone()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                self.refuse(
+                    state,
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        ErrorCode::Unauthorized,
+                        format!("missing Authorization: Bearer <{what}>"),
+                    ),
+                )
+            })
+    }
+}
+
+impl FromRequestParts<ApiState> for Person {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let gate = Gate::from_request_parts(parts, state).await?;
+        let token = gate.bearer(state, "Lockbox session token")?;
+        if token.starts_with("eyJ") && token.matches('.').count() == 2 {
+            return Err(gate.refuse(
+                state,
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthorized,
+                    "the admin API takes a Lockbox session, not an ID token: \
+                     exchange the ID token at POST /admin/v1/sessions",
+                ),
+            ));
+        }
+        let oidc = gate.oidc.clone();
+        let v = state
+            .engine
+            .run(move |e| e.session(&token, oidc.signed_in_at()))
             .await
-            .map_err(|e| refuse(e.into()))?;
+            .map_err(|e| gate.refuse(state, e.into()))?;
         Ok(Person {
-            principal,
-            expires_at,
+            principal: v.principal,
+            expires_at: v.expires_at,
         })
     }
 }
@@ -143,7 +199,9 @@ pub async fn command(
 
 /// The admin routes in the OpenAPI document: one path per engine command,
 /// built from the command table (it is not known to `#[utoipa::path]`), tag
-/// `admin`, security scheme `oidc` (the issuer's ID token as a bearer).
+/// `admin`, security scheme `session` (a Lockbox session's access token);
+/// the sessions' routes (`crate::sessions`), where `oidc` (the issuer's ID
+/// token) is taken.
 pub struct AdminPaths<'a> {
     pub issuer: &'a str,
 }
@@ -172,6 +230,18 @@ impl utoipa::Modify for AdminPaths<'_> {
                         self.issuer,
                         self.issuer.trim_end_matches('/')
                     )))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A Lockbox session's access token (`lbs_…`), from POST /admin/v1/sessions \
+                         or /admin/v1/sessions/refresh; good for 15 minutes by the server's clock.",
+                    ))
                     .build(),
             ),
         );
@@ -229,6 +299,8 @@ impl utoipa::Modify for AdminPaths<'_> {
             "/admin/v1/sign-in".to_string(),
             PathItem::new(HttpMethod::Get, sign_in),
         );
+        crate::sessions::add_paths(openapi, error);
+        let components = openapi.components.get_or_insert_with(Default::default);
         components.schemas.extend(crate::feed::schemas());
         openapi.paths.paths.insert(
             "/admin/v1/changes".to_string(),
@@ -281,7 +353,7 @@ impl utoipa::Modify for AdminPaths<'_> {
                         .response(
                             "401",
                             error().description(
-                                "No, malformed, expired or otherwise invalid ID token",
+                                "No, unknown, expired or ended session (an ID token is refused here)",
                             ),
                         )
                         .response(
@@ -294,12 +366,12 @@ impl utoipa::Modify for AdminPaths<'_> {
                         .response(
                             "429",
                             error().description(
-                                "Too many calls without a valid ID token from this client",
+                                "Too many calls without a valid sign-in from this client",
                             ),
                         )
                         .build(),
                 )
-                .security(SecurityRequirement::new("oidc", Vec::<String>::new()))
+                .security(SecurityRequirement::new("session", Vec::<String>::new()))
                 .build();
             openapi.paths.paths.insert(
                 format!("/admin/v1/commands/{}", c.name),

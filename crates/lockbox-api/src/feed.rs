@@ -1,6 +1,6 @@
 //! `GET /admin/v1/changes`: the admin API's live change feed, as Server-Sent
 //! Events, for a person signed in like every admin call (the [`Person`]
-//! extractor: an ID token, verified at connect).
+//! extractor: a Lockbox session's access token, checked at connect).
 //!
 //! What is said, and to whom, is the engine's ([`lockbox_core::feed`]): a
 //! [`Follower`] per connection reads what the audit log gained since its
@@ -277,7 +277,7 @@ impl Feed {
         if left <= chrono::Duration::zero() {
             return self.end(
                 ErrorCode::Unauthorized,
-                "the ID token has expired: connect again with a fresh one",
+                "the session has expired: renew it and connect again",
             );
         }
         self.until_expiry = left.to_std().unwrap_or(SAFETY_LOOK);
@@ -334,7 +334,7 @@ pub(crate) fn openapi_path(
              of the person's, never null: when more changed than one look reads, every tenant \
              of theirs is named). The last event of each look carries `id:`, the audit log's \
              position it read at: reconnect with `Last-Event-ID` to get first what was appended \
-             after it. `event: end` with `{code, message}` ends the stream (the ID token expired \
+             after it. `event: end` with `{code, message}` ends the stream (the session expired \
              by the server's clock, or the store could not be read). Keep-alive comments every \
              15 s. The token is checked at connect.",
         ))
@@ -368,13 +368,15 @@ pub(crate) fn openapi_path(
                 )
                 .response(
                     "401",
-                    error().description("No, malformed, expired or otherwise invalid ID token"),
+                    error().description(
+                        "No, unknown, expired or ended session (an ID token is refused here)",
+                    ),
                 )
                 .response(
                     "429",
                     error().description(
                         "The person has as many feeds open as one may, or too many calls \
-                         without a valid ID token from this client",
+                         without a valid sign-in from this client",
                     ),
                 )
                 .response(
@@ -383,7 +385,7 @@ pub(crate) fn openapi_path(
                 )
                 .build(),
         )
-        .security(SecurityRequirement::new("oidc", Vec::<String>::new()))
+        .security(SecurityRequirement::new("session", Vec::<String>::new()))
         .build();
     PathItem::new(HttpMethod::Get, op)
 }

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod health;
 pub mod oidc;
 pub mod routes;
+pub mod sessions;
 mod text_fields;
 
 use axum::extract::DefaultBodyLimit;
@@ -167,6 +168,11 @@ pub fn router(state: ApiState) -> Router {
         router
             .route("/admin/v1/commands/{name}", post(admin::command))
             .route("/admin/v1/changes", get(feed::changes))
+            .route(
+                "/admin/v1/sessions",
+                post(sessions::open).delete(sessions::end),
+            )
+            .route("/admin/v1/sessions/refresh", post(sessions::refresh))
     } else {
         router
     };

@@ -1,7 +1,7 @@
-//! Who calls the admin API: a person signed in with OpenID Connect, checked
-//! on every call the way Kubernetes checks an ID token (no session on the
-//! server: the ID token is the bearer, and the desktop app refreshes it with
-//! the issuer's refresh token):
+//! Who signs in to the admin API: a person with an OpenID Connect ID token,
+//! checked the way Kubernetes checks one when `POST /admin/v1/sessions`
+//! exchanges it for a Lockbox session (`crate::sessions`; the admin routes
+//! then take the session's access token, not the ID token):
 //!
 //! - the signature, with the issuer's JWKS (from its discovery document,
 //!   `ISSUER/.well-known/openid-configuration`, fetched once and cached; a
@@ -147,6 +147,14 @@ impl OidcVerifier {
     /// The client id ID tokens must name in `aud` (the one people sign in as).
     pub fn client_id(&self) -> &str {
         self.client_id.as_str()
+    }
+
+    /// What a Lockbox session must have been opened under to be good here.
+    pub fn signed_in_at(&self) -> lockbox_core::sessions::SignedInAt<'_> {
+        lockbox_core::sessions::SignedInAt {
+            issuer: self.issuer(),
+            client_id: self.client_id(),
+        }
     }
 
     /// How many times the issuer's key set has been fetched.

@@ -3,7 +3,7 @@
 //! backend: two people in two tenants each hear their own tenant's changes
 //! and never the other's, resume with `Last-Event-ID`, are heard again when
 //! added to or removed from a tenant, are bounded per person and per server,
-//! and streams end on a graceful shutdown and when the ID token expires by
+//! and streams end on a graceful shutdown and when the session expires by
 //! the engine's clock. On PostgreSQL, another instance's write on the same
 //! database reaches the feed through `LISTEN lockbox_changes`.
 //!
@@ -178,6 +178,21 @@ impl Server {
             .to_string()
     }
 
+    /// A session's access token for ID token `id_token`
+    /// (`POST /admin/v1/sessions`): the feed's bearer.
+    async fn session(&self, id_token: &str) -> String {
+        let r = self
+            .http
+            .post(format!("{}/admin/v1/sessions", self.base))
+            .bearer_auth(id_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
     /// Admin command `name` as `bearer`.
     async fn admin(&self, bearer: &str, name: &str, args: Value) -> Value {
         let r = self
@@ -288,6 +303,8 @@ async fn each_person_hears_their_own_tenants_changes_and_resumes_where_they_left
     let ana = sign_in(&idp.issuer, CLIENT_ID, ANA).await;
     let bo = sign_in(&idp.issuer, CLIENT_ID, BO).await;
     let server = start(&idp.issuer, time_of(&ana, "iat"), (64, 4)).await;
+    let ana = server.session(&ana).await;
+    let bo = server.session(&bo).await;
 
     // Who they hear, first, with the position it was read at.
     let mut a = server.feed(&ana, None).await;
@@ -373,7 +390,7 @@ async fn each_person_hears_their_own_tenants_changes_and_resumes_where_they_left
         .unwrap();
     let op = &doc["paths"]["/admin/v1/changes"]["get"];
     assert_eq!(op["tags"], json!(["admin"]), "{op}");
-    assert_eq!(op["security"], json!([{"oidc": []}]), "{op}");
+    assert_eq!(op["security"], json!([{"session": []}]), "{op}");
     assert_eq!(
         op["responses"]["200"]["content"]["text/event-stream"]["schema"]["$ref"],
         "#/components/schemas/LockboxEvent"
@@ -390,6 +407,8 @@ async fn membership_is_read_again_at_every_look() {
     let ana = sign_in(&idp.issuer, CLIENT_ID, ANA).await;
     let bo = sign_in(&idp.issuer, CLIENT_ID, BO).await;
     let server = start(&idp.issuer, time_of(&ana, "iat"), (64, 4)).await;
+    let ana = server.session(&ana).await;
+    let bo = server.session(&bo).await;
     let mut a = server.feed(&ana, None).await;
     assert_eq!(shorts(&a.look().await), [r#"scope ["default"]"#]);
 
@@ -447,6 +466,10 @@ async fn feeds_are_bounded_and_end_on_a_graceful_shutdown() {
     let cy = sign_in(&idp.issuer, CLIENT_ID, "cy@contoso.example").await;
     let dan = sign_in(&idp.issuer, CLIENT_ID, "dan@contoso.example").await;
     let mut server = start(&idp.issuer, time_of(&ana, "iat"), (3, 1)).await;
+    let ana = server.session(&ana).await;
+    let bo = server.session(&bo).await;
+    let cy = server.session(&cy).await;
+    let dan = server.session(&dan).await;
 
     let mut a = server.feed(&ana, None).await;
     a.look().await;
@@ -485,16 +508,19 @@ async fn a_feed_ends_when_its_token_expires_by_the_engines_clock() {
     let idp = start_idp();
     let ana = sign_in(&idp.issuer, CLIENT_ID, ANA).await;
     let server = start(&idp.issuer, time_of(&ana, "iat"), (64, 4)).await;
+    let ana_id = ana.clone();
+    let ana = server.session(&ana).await;
     let mut a = server.feed(&ana, None).await;
     a.look().await;
-    // Just before `exp` she still hears changes.
-    server
-        .clock
-        .set(time_of(&ana, "exp") - chrono::Duration::seconds(1));
+    // The session's access token lasts 15 minutes from its opening, by the
+    // engine's clock (the ID token's own `exp` no longer counts).
+    let exp = time_of(&ana_id, "iat") + chrono::Duration::minutes(15);
+    // Just before it she still hears changes.
+    server.clock.set(exp - chrono::Duration::seconds(1));
     file(&server.http, &server.base, &server.contoso).await;
     assert_eq!(a.look().await.len(), 2);
-    // At `exp`, the next look says why it ends, and ends.
-    server.clock.set(time_of(&ana, "exp"));
+    // At its expiry, the next look says why it ends, and ends.
+    server.clock.set(exp);
     file(&server.http, &server.base, &server.fabrikam).await;
     let end = a.next().await.unwrap();
     assert_eq!((end.event.as_str(), end.id.as_deref()), ("end", None));
@@ -517,6 +543,7 @@ async fn another_instances_write_reaches_the_feed_on_postgres() {
     let idp = start_idp();
     let ana = sign_in(&idp.issuer, CLIENT_ID, ANA).await;
     let server = start(&idp.issuer, time_of(&ana, "iat"), (64, 4)).await;
+    let ana = server.session(&ana).await;
     let StoreLocation::Postgres(url) = server.location.clone() else {
         return;
     };

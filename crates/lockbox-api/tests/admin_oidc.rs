@@ -2,9 +2,11 @@
 //! (`tests/oidc/server.mjs`, node) on a free port. People sign in the way
 //! the desktop app will: the authorization-code flow with PKCE over plain
 //! HTTP (the provider's own login and consent pages, a cookie jar, the code
-//! taken from the redirect to a loopback address), then the ID token is the
-//! bearer of every admin call. The engine's clock (a `ManualClock`, set
-//! from the first token's `iat`) decides whether a token has expired.
+//! taken from the redirect to a loopback address), then the ID token is
+//! exchanged for a Lockbox session (`POST /admin/v1/sessions`), whose access
+//! token is the bearer of every admin call. The engine's clock (a
+//! `ManualClock`, set from the first token's `iat`) decides whether a token
+//! or a session has expired.
 //!
 //! Needs node and `npm ci` in tests/oidc (`make oidc-deps`): without them
 //! these tests fail, saying so; they are never skipped.
@@ -39,6 +41,7 @@ struct Server {
     http: Client,
     clock: ManualClock,
     provider_token: String,
+    loc: lockbox_core::store::StoreLocation,
 }
 
 /// The API with the admin routes on, on an engine of the run's backend
@@ -54,7 +57,7 @@ async fn start_server_trusting(
     ca_pem: Option<Vec<u8>>,
 ) -> Server {
     let clock = ManualClock::new(now);
-    let (mut engine, _loc) =
+    let (mut engine, loc) =
         lockbox_core::testing::engine_and_location(Arc::new(clock.clone()), "root").unwrap();
     let root = Principal::os_user("root", 0);
     let added = engine.bootstrap_admin(&root, ADMIN).unwrap();
@@ -100,6 +103,7 @@ async fn start_server_trusting(
         http: Client::new(),
         clock,
         provider_token,
+        loc,
     }
 }
 
@@ -127,6 +131,19 @@ impl Server {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// `POST /admin/v1/sessions` with `id_token` as the bearer.
+    async fn open_session(&self, id_token: &str) -> (StatusCode, Value) {
+        self.send("POST", "/admin/v1/sessions", Some(id_token), None)
+            .await
+    }
+
+    /// A session's access token for `id_token` (which must be good).
+    async fn session(&self, id_token: &str) -> String {
+        let (s, v) = self.open_session(id_token).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["access_token"].as_str().unwrap().to_string()
     }
 
     /// Admin command `name` with `args`, as the bearer of `token`.
@@ -179,15 +196,30 @@ fn unauthorized(r: &(StatusCode, Value)) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verified_people_use_the_admin_api_and_nobody_else_does() {
     let idp = start_idp();
-    let ana = sign_in(&idp.issuer, CLIENT_ID, ADMIN).await;
-    let ben = sign_in(&idp.issuer, CLIENT_ID, APPROVER_1).await;
-    let cy = sign_in(&idp.issuer, CLIENT_ID, APPROVER_2).await;
+    let ana_id = sign_in(&idp.issuer, CLIENT_ID, ADMIN).await;
+    let ben_id = sign_in(&idp.issuer, CLIENT_ID, APPROVER_1).await;
+    let cy_id = sign_in(&idp.issuer, CLIENT_ID, APPROVER_2).await;
     let ana_elsewhere = sign_in(&idp.issuer, "other-app", ADMIN).await;
     let unverified = sign_in(&idp.issuer, CLIENT_ID, "unverified-dan@contoso.example").await;
-    let eve = sign_in(&idp.issuer, CLIENT_ID, "eve@contoso.example").await;
+    let eve_id = sign_in(&idp.issuer, CLIENT_ID, "eve@contoso.example").await;
     // The engine's clock starts when Ana's token was issued (read from the
     // token, not from the wall clock).
-    let server = start_server(&idp.issuer, time_of(&ana, "iat")).await;
+    let server = start_server(&idp.issuer, time_of(&ana_id, "iat")).await;
+    // Each verified ID token buys a session; its access token is the bearer.
+    let ana = server.session(&ana_id).await;
+    let ben = server.session(&ben_id).await;
+    let cy = server.session(&cy_id).await;
+    let eve = server.session(&eve_id).await;
+    // The ID token itself is no bearer of the admin routes.
+    let r = server.admin(Some(&ana_id), "session", json!({})).await;
+    assert!(unauthorized(&r), "ID token on an admin route: {r:?}");
+    assert!(
+        r.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("/admin/v1/sessions"),
+        "{r:?}"
+    );
 
     // The verified admin: who they are, the requests, the settings.
     let (s, v) = server.admin(Some(&ana), "session", json!({})).await;
@@ -238,7 +270,7 @@ async fn verified_people_use_the_admin_api_and_nobody_else_does() {
         &server.admin(Some("garbage"), "session", json!({})).await
     ));
     let tampered = {
-        let mut parts: Vec<String> = ana.split('.').map(str::to_string).collect();
+        let mut parts: Vec<String> = ana_id.split('.').map(str::to_string).collect();
         let mut claims: Value = serde_json::from_slice(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(&parts[1])
@@ -250,22 +282,30 @@ async fn verified_people_use_the_admin_api_and_nobody_else_does() {
             .encode(serde_json::to_vec(&claims).unwrap());
         parts.join(".")
     };
-    assert!(unauthorized(
-        &server.admin(Some(&tampered), "session", json!({})).await
-    ));
-    let r = server
-        .admin(Some(&ana_elsewhere), "session", json!({}))
-        .await;
+    // Only a verified ID token of this issuer and client buys a session.
+    assert!(unauthorized(&server.open_session(&tampered).await));
+    assert!(unauthorized(&server.open_session("garbage").await));
+    assert!(
+        unauthorized(&server.open_session(&ana).await),
+        "a session for a session"
+    );
+    let r = server.open_session(&ana_elsewhere).await;
     assert!(unauthorized(&r), "another audience: {r:?}");
-    let r = server.admin(Some(&unverified), "session", json!({})).await;
+    let r = server.open_session(&unverified).await;
     assert!(unauthorized(&r), "email not verified: {r:?}");
     // A provider token is no sign-in, and an ID token is no provider token.
     let r = server
         .admin(Some(&server.provider_token), "session", json!({}))
         .await;
     assert!(unauthorized(&r), "provider token on the admin API: {r:?}");
-    let r = server.send("GET", "/v1/public-key", Some(&ana), None).await;
+    let r = server.open_session(&server.provider_token).await;
+    assert!(unauthorized(&r), "provider token for a session: {r:?}");
+    let r = server
+        .send("GET", "/v1/public-key", Some(&ana_id), None)
+        .await;
     assert!(unauthorized(&r), "ID token on the provider API: {r:?}");
+    let r = server.send("GET", "/v1/public-key", Some(&ana), None).await;
+    assert!(unauthorized(&r), "session on the provider API: {r:?}");
 
     // Shell commands and unknown names are not served; bad JSON is 400.
     let (s, v) = server.admin(Some(&ana), "get_prefs", json!({})).await;
@@ -395,19 +435,182 @@ async fn verified_people_use_the_admin_api_and_nobody_else_does() {
         |token: &str| json!({"method": "oidc", "issuer": idp.issuer, "sub": claim(token, "sub")});
     assert_eq!(
         who,
-        vec![(APPROVER_1, &authn(&ben)), (APPROVER_2, &authn(&cy))],
+        vec![(APPROVER_1, &authn(&ben_id)), (APPROVER_2, &authn(&cy_id))],
         "{trail}"
     );
 
-    // Past the token's exp by the engine's clock: 401. (The IdP's clock and
-    // the wall clock are not asked.)
-    let exp = time_of(&ana, "exp");
+    // Past the ID token's exp by the engine's clock: no session for it.
+    // (The IdP's clock and the wall clock are not asked.)
+    let exp = time_of(&ana_id, "exp");
     server.clock.set(exp - Duration::seconds(1));
-    let (s, _) = server.admin(Some(&ana), "session", json!({})).await;
-    assert_eq!(s, StatusCode::OK, "a second before exp");
+    let (s, v) = server.open_session(&ana_id).await;
+    assert_eq!(s, StatusCode::OK, "a second before exp: {v}");
     server.clock.set(exp + Duration::seconds(1));
-    let r = server.admin(Some(&ana), "session", json!({})).await;
+    let r = server.open_session(&ana_id).await;
     assert!(unauthorized(&r), "expired: {r:?}");
+}
+
+/// Sessions: good on the admin routes and the feed until their access
+/// token expires by the engine's clock; refresh rotates, a spent refresh
+/// token used again ends the session; sign-out ends it; no token is
+/// stored in clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_rotate_and_end() {
+    let idp = start_idp();
+    let ana_id = sign_in(&idp.issuer, CLIENT_ID, ADMIN).await;
+    let t0 = time_of(&ana_id, "iat");
+    let server = start_server(&idp.issuer, t0).await;
+    let (s, first) = server.open_session(&ana_id).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    assert_eq!(first["token_type"], "Bearer");
+    assert_eq!(first["email"], "ana@contoso.example");
+    assert_eq!(first["expires_in"], 15 * 60);
+    assert_eq!(
+        first["expires_at"],
+        (t0 + Duration::minutes(15)).timestamp()
+    );
+    assert_eq!(
+        first["refresh_expires_at"],
+        (t0 + Duration::hours(12)).timestamp()
+    );
+    let access = first["access_token"].as_str().unwrap().to_string();
+    let refresh = first["refresh_token"].as_str().unwrap().to_string();
+    assert!(access.len() >= 4 + 32, "at least 128 bits: {access}");
+
+    // The admin routes and the change feed take the session.
+    let (s, v) = server.admin(Some(&access), "session", json!({})).await;
+    assert_eq!(
+        (s, v["user"].as_str()),
+        (StatusCode::OK, Some("ana@contoso.example")),
+        "{v}"
+    );
+    let feed = |token: String| {
+        let r = server
+            .http
+            .get(format!("{}/admin/v1/changes", server.base))
+            .bearer_auth(token)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status(), r.headers().get("content-type").cloned())
+        }
+    };
+    let (s, ct) = feed(access.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ct.unwrap(), "text/event-stream");
+    assert_eq!(
+        feed(ana_id.clone()).await.0,
+        StatusCode::UNAUTHORIZED,
+        "an ID token on the feed"
+    );
+    // A refresh token is no access token, a provider token no session.
+    assert!(unauthorized(
+        &server.admin(Some(&refresh), "session", json!({})).await
+    ));
+    let provider = server.provider_token.clone();
+    assert!(unauthorized(
+        &server.admin(Some(&provider), "session", json!({})).await
+    ));
+    assert_eq!(feed(provider).await.0, StatusCode::UNAUTHORIZED);
+
+    // Expired by the engine's clock: 401 on both.
+    server.clock.set(t0 + Duration::minutes(15));
+    let r = server.admin(Some(&access), "session", json!({})).await;
+    assert!(unauthorized(&r), "expired session: {r:?}");
+    assert_eq!(feed(access.clone()).await.0, StatusCode::UNAUTHORIZED);
+
+    // Refresh: a new pair that works; the old refresh token is spent.
+    let renew = |token: &str| {
+        server.send(
+            "POST",
+            "/admin/v1/sessions/refresh",
+            None,
+            Some(json!({"refresh_token": token})),
+        )
+    };
+    let (s, second) = renew(&refresh).await;
+    assert_eq!(s, StatusCode::OK, "{second}");
+    let access2 = second["access_token"].as_str().unwrap().to_string();
+    let refresh2 = second["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(access2, access);
+    assert_ne!(refresh2, refresh);
+    assert_eq!(
+        second["expires_at"],
+        (t0 + Duration::minutes(30)).timestamp()
+    );
+    let (s, v) = server.admin(Some(&access2), "session", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The spent refresh token again: refused, and the whole session ends.
+    let r = renew(&refresh).await;
+    assert!(unauthorized(&r), "reuse: {r:?}");
+    assert!(
+        r.1["message"].as_str().unwrap().contains("used before"),
+        "{r:?}"
+    );
+    assert!(unauthorized(
+        &server.admin(Some(&access2), "session", json!({})).await
+    ));
+    assert!(unauthorized(&renew(&refresh2).await), "the family is ended");
+    assert!(unauthorized(&renew("lbr_nope").await));
+    let (s, v) = server
+        .send(
+            "POST",
+            "/admin/v1/sessions/refresh",
+            None,
+            Some(json!({"nope": 1})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_input")),
+        "{v}"
+    );
+
+    // Sign-out ends the session: its access and refresh tokens both.
+    let (_, third) = server.open_session(&ana_id).await;
+    let access3 = third["access_token"].as_str().unwrap();
+    let (s, v) = server
+        .send("DELETE", "/admin/v1/sessions", Some(access3), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert!(unauthorized(
+        &server.admin(Some(access3), "session", json!({})).await
+    ));
+    assert!(unauthorized(
+        &renew(third["refresh_token"].as_str().unwrap()).await
+    ));
+    assert!(unauthorized(
+        &server
+            .send("DELETE", "/admin/v1/sessions", Some("lbs_x"), None)
+            .await
+    ));
+    assert!(unauthorized(
+        &server
+            .send("DELETE", "/admin/v1/sessions", None, None)
+            .await
+    ));
+
+    // The store holds hashes only, with the verified identity.
+    let loc = server.loc.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        lockbox_core::store::outside::outside_rows(
+            &loc,
+            "SELECT access_hash, refresh_hash, issuer, subject, email FROM admin_sessions",
+        )
+    })
+    .await
+    .unwrap();
+    let all = format!("{rows:?}");
+    for t in [&first, &second, &third] {
+        for k in ["access_token", "refresh_token"] {
+            let secret = t[k].as_str().unwrap();
+            assert!(!all.contains(&secret[4..]), "{k} in clear");
+        }
+    }
+    assert!(
+        all.contains(&claim(&ana_id, "sub").as_str().unwrap().to_string()),
+        "{all}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,9 +618,9 @@ async fn a_rotated_signing_key_is_fetched_once_per_unknown_key() {
     let idp = start_idp();
     let before = sign_in(&idp.issuer, CLIENT_ID, ADMIN).await;
     let server = start_server(&idp.issuer, time_of(&before, "iat")).await;
-    let (s, v) = server.admin(Some(&before), "session", json!({})).await;
+    let (s, v) = server.open_session(&before).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, _) = server.admin(Some(&before), "session", json!({})).await;
+    let (s, _) = server.open_session(&before).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         server.oidc.key_set_fetches().await,
@@ -443,9 +646,9 @@ async fn a_rotated_signing_key_is_fetched_once_per_unknown_key() {
         )
         .unwrap()["kid"],
     );
-    let (s, v) = server.admin(Some(&after), "session", json!({})).await;
+    let (s, v) = server.open_session(&after).await;
     assert_eq!(
-        (s, v["user"].as_str()),
+        (s, v["email"].as_str()),
         (StatusCode::OK, Some("ana@contoso.example")),
         "{v}"
     );
@@ -454,11 +657,11 @@ async fn a_rotated_signing_key_is_fetched_once_per_unknown_key() {
         2,
         "fetched again for the new kid"
     );
-    let (s, _) = server.admin(Some(&after), "session", json!({})).await;
+    let (s, _) = server.open_session(&after).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(server.oidc.key_set_fetches().await, 2, "and cached again");
     // The old key is gone from the issuer's set: its token no longer signs anyone in.
-    let r = server.admin(Some(&before), "session", json!({})).await;
+    let r = server.open_session(&before).await;
     assert!(
         unauthorized(&r),
         "a token of a key the issuer dropped: {r:?}"
@@ -478,9 +681,9 @@ async fn an_issuer_behind_a_private_ca_is_trusted_only_with_oidc_ca() {
 
     let trusting =
         start_server_trusting(&idp.issuer, time_of(&ana, "iat"), Some(ca.into_bytes())).await;
-    let (s, v) = trusting.admin(Some(&ana), "session", json!({})).await;
+    let (s, v) = trusting.open_session(&ana).await;
     assert_eq!(
-        (s, v["user"].as_str()),
+        (s, v["email"].as_str()),
         (StatusCode::OK, Some("ana@contoso.example")),
         "{v}"
     );
@@ -488,7 +691,7 @@ async fn an_issuer_behind_a_private_ca_is_trusted_only_with_oidc_ca() {
     // Without the CA the issuer's certificate is not trusted: its keys cannot
     // be fetched, and nobody signs in (503, not a 200 nor a silent 401).
     let not_trusting = start_server(&idp.issuer, time_of(&ana, "iat")).await;
-    let (s, v) = not_trusting.admin(Some(&ana), "session", json!({})).await;
+    let (s, v) = not_trusting.open_session(&ana).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert!(
         v["message"]
@@ -527,7 +730,7 @@ async fn the_openapi_document_lists_every_engine_command_under_admin() {
     assert_eq!(got, expected);
     let op = &doc["paths"]["/admin/v1/commands/update_settings"]["post"];
     assert_eq!(op["tags"], json!(["admin"]));
-    assert_eq!(op["security"], json!([{"oidc": []}]));
+    assert_eq!(op["security"], json!([{"session": []}]));
     assert!(
         op["description"]
             .as_str()
@@ -535,9 +738,29 @@ async fn the_openapi_document_lists_every_engine_command_under_admin() {
             .contains("an admin of the tenant"),
         "{op}"
     );
+    for scheme in ["oidc", "session"] {
+        assert_eq!(
+            doc["components"]["securitySchemes"][scheme]["scheme"],
+            "bearer"
+        );
+    }
+    // The sessions' routes: an ID token only where a session is opened.
+    let sessions = &doc["paths"]["/admin/v1/sessions"];
     assert_eq!(
-        doc["components"]["securitySchemes"]["oidc"]["scheme"],
-        "bearer"
+        sessions["post"]["security"],
+        json!([{"oidc": []}]),
+        "{sessions}"
+    );
+    assert_eq!(
+        sessions["delete"]["security"],
+        json!([{"session": []}]),
+        "{sessions}"
+    );
+    let refresh = &doc["paths"]["/admin/v1/sessions/refresh"]["post"];
+    assert_eq!(refresh["tags"], json!(["admin"]), "{refresh}");
+    assert!(refresh.get("security").is_none(), "{refresh}");
+    assert!(
+        doc["components"]["schemas"]["SessionTokens"]["properties"]["refresh_token"].is_object()
     );
     // Where to sign in: documented under admin, needing no token.
     let op = &doc["paths"]["/admin/v1/sign-in"]["get"];

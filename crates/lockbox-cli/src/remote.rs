@@ -10,14 +10,16 @@
 //! - `remote --follow`: the live change feed, a line per event
 //!   (`lockbox_client::changes`).
 //! - `remote COMMAND [JSON]`: the call, the sign-in renewed once when its
-//!   ID token has expired by the CLI's clock (`LOCKBOX_NOW` pins it) or the
+//!   session has expired by the CLI's clock (`LOCKBOX_NOW` pins it) or the
 //!   server answers 401.
+//! - `logout`: the session ends on the server (when it answers), and the
+//!   keyring entry is deleted.
 
 use crate::print::Out;
 use lockbox_client::changes::{self, FeedEvent, FeedNews};
 use lockbox_client::{
     browser_flow, call, claim, device_flow, http_client, keep, kept, keyring_error,
-    open_in_browser, server_url,
+    open_in_browser, server_url, sign_out,
 };
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
 use lockbox_core::text::one_line;
@@ -109,6 +111,15 @@ pub fn logout(server: Option<String>, out: &Out) -> Result<ExitCode> {
         Some(s) => server_url(&s)?,
         None => return Err(Error::input("which server? give --server URL")),
     };
+    // The session ends on the server when it can be reached (best effort:
+    // the keyring entry goes either way).
+    let ca = config
+        .ca
+        .clone()
+        .filter(|_| config.server.as_deref() == Some(server.as_str()));
+    if let (Ok(http), Ok(tokens)) = (http_client(ca.as_deref()), kept(&server)) {
+        runtime()?.block_on(sign_out(&http, &server, &tokens));
+    }
     secrets::secret_delete(SIGN_IN_SERVICE, &server).map_err(keyring_error)?;
     if config.server.as_deref() == Some(server.as_str()) {
         write_config(&Config::default())?;

@@ -6,9 +6,11 @@
 //! keyring (a private D-Bus session bus with GNOME Keyring's Secret Service,
 //! as `keyring.rs` uses): never a fake one.
 //!
-//! The ID token's expiry is moved past by the CLI's clock (`LOCKBOX_NOW`, a
+//! The session's expiry is moved past by the CLI's clock (`LOCKBOX_NOW`, a
 //! fixed date far after any token these tests get); the server and the
-//! provider run on the real clock, where the refreshed token is good.
+//! provider run on the real clock, where the renewed session is good. (A
+//! 401 from the server's clock followed by a renewal: lockbox-api's
+//! `tests/client_renewal.rs`, where the server's clock is the test's.)
 //!
 //! Needs node with `make oidc-deps`, and dbus-daemon, dbus-send and
 //! gnome-keyring-daemon (.ci/install-deps): without them these tests fail,
@@ -302,8 +304,8 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
         "the replica verifies on its own: {out:?}"
     );
 
-    // Past the ID token's exp: renewed once with the refresh token, kept,
-    // and the call made with the new one.
+    // Past the session's expiry: renewed once with its refresh token
+    // (rotated), kept, and the call made with the new one.
     let args = r#"{"tenant":"default"}"#;
     let out = place.remote(Some(LATER), &["--server", &server.base, "list_users", args]);
     assert!(out.status.success(), "{out:?}");
@@ -317,11 +319,15 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
             .any(|u| u["name"] == "ana@contoso.example"),
         "{users}"
     );
-    // Again: the renewed refresh token (oidc-provider rotates them) renews again.
+    // Again: the new refresh token renews again.
     let out = place.remote(Some(LATER), &["session"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(text(&out.stderr).matches("renewed the sign-in").count(), 1);
     assert_eq!(place.files_holding(JWT), Vec::<PathBuf>::new());
+    // Nor is a session token in a file (access `lbs_`, refresh `lbr_`).
+    for prefix in [b"lbs_", b"lbr_"] {
+        assert_eq!(place.files_holding(prefix), Vec::<PathBuf>::new());
+    }
 
     // A refusal by the engine is the CLI's error and exit code.
     let out = place.remote(None, &["list_users", r#"{"tenant":"nowhere"}"#]);
@@ -329,8 +335,9 @@ fn login_keeps_the_tokens_in_the_keyring_and_remote_renews_them_once() {
     assert!(text(&out.stderr).contains("not_found"), "{out:?}");
 
     // The same server, now for another client: it answers 401 to the kept
-    // token; remote tries the refresh once (the provider refuses it: the
-    // refresh token is another client's), then says to log in again.
+    // session (opened for the old client id) and refuses its refresh;
+    // remote then tries the issuer's refresh token once (the provider
+    // refuses it: it is another client's), then says to log in again.
     let bind = server.base.trim_start_matches("http://").to_string();
     drop(server);
     let server = serve_as(&place, &idp.issuer, &bind, "other-app");

@@ -47,6 +47,18 @@ fn serve(db: &Path, issuer: &str) -> Serve {
     server
 }
 
+/// A session's access token for ID token `id_token` (`POST /admin/v1/sessions`).
+fn session(s: &Serve, id_token: &str) -> String {
+    let r = Client::new()
+        .post(format!("{}/admin/v1/sessions", s.base))
+        .bearer_auth(id_token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
 fn admin(s: &Serve, token: Option<&str>, name: &str, args: Value) -> (StatusCode, Value) {
     let mut req = Client::new()
         .post(format!("{}/admin/v1/commands/{name}", s.base))
@@ -81,6 +93,13 @@ fn the_bootstrap_admin_signs_in_to_lockbox_serve() {
     let db = dir.path().join("lockbox.db");
 
     let server = serve(&db, &idp.issuer);
+    let (s, v) = admin(&server, Some(&ana), "session", json!({}));
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "an ID token is no session: {v}"
+    );
+    let (ana, eve) = (session(&server, &ana), session(&server, &eve));
     let (s, v) = admin(&server, Some(&ana), "session", json!({}));
     assert_eq!(
         (s, v["user"].as_str(), v["role"].as_str()),
@@ -119,7 +138,8 @@ fn the_bootstrap_admin_signs_in_to_lockbox_serve() {
     assert_eq!(entries[0]["details"]["user"], "ana@contoso.example");
     assert_eq!(entries[0]["details"]["role"], "admin");
     assert_eq!(entries[0]["details"]["authn"]["method"], "os_user");
-    // Started again with the same option: the user exists, nothing is written.
+    // Started again with the same option: the user exists, nothing is
+    // written; the session is in the store, so it still works.
     let server = serve(&db, &idp.issuer);
     let (s, _) = admin(&server, Some(&ana), "session", json!({}));
     assert_eq!(s, StatusCode::OK);
@@ -139,6 +159,7 @@ fn a_live_feed_hears_a_write_and_does_not_hold_up_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lockbox.db");
     let mut server = serve(&db, &idp.issuer);
+    let ana = session(&server, &ana);
     let feed = Client::new()
         .get(format!("{}/admin/v1/changes", server.base))
         .bearer_auth(&ana)

@@ -153,7 +153,7 @@ pub async fn browser_flow(
             ),
         ));
     }
-    Ok(tokens)
+    crate::open_session(http, server, tokens).await
 }
 
 /// `GET /callback?code=…&state=…` (or `?error=…`): the provider's redirect.

@@ -10,7 +10,7 @@
 //! restart, a shutdown), a second later. The HTTP client has no total
 //! timeout (a stream): [`stream_client`].
 
-use crate::{log_in_first, refresh, renew_if_expired, send_signed, unreachable, Tokens};
+use crate::{log_in_first, renew, renew_if_expired, send_signed, unreachable, Tokens};
 use lockbox_core::Result;
 use std::path::Path;
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub fn stream_client(ca: Option<&Path>) -> Result<reqwest::Client> {
 
 /// How a connection's stream ended.
 enum Ended {
-    /// `end` with `unauthorized`: the ID token expired (by the server's clock).
+    /// `end` with `unauthorized`: the session expired (by the server's clock).
     Expired,
     /// The server closed it (a restart, a shutdown), or `end` said why.
     Closed,
@@ -88,13 +88,15 @@ pub async fn follow(
         if renewed && !before {
             news(FeedNews::Renewed);
         }
-        let (ended, heard) = read(r, &mut last, server, &mut news).await?;
-        // A renewed sign-in that the server finds expired at once is not
-        // renewed again and again.
-        renewed &= !heard;
+        let (ended, served) = read(r, &mut last, server, &mut news).await?;
+        // A renewed sign-in that the server refuses at once is not renewed
+        // again and again; one that served the feed (its first look at
+        // least) and expired later is renewed again: a session's access
+        // token lasts 15 minutes, a quiet feed outlives many.
+        renewed &= !served;
         match ended {
             Ended::Expired if !renewed => {
-                tokens = refresh(http, server, &tokens).await?;
+                tokens = renew(http, server, &tokens).await?;
                 news(FeedNews::Renewed);
                 renewed = true;
             }
@@ -110,7 +112,7 @@ pub async fn follow(
 }
 
 /// Pass on the events of one connection as they come; remember the last
-/// id. Also whether a change was heard after the first look.
+/// id. Also whether the server served the feed (its first look came).
 async fn read(
     mut r: reqwest::Response,
     last: &mut Option<String>,
@@ -128,7 +130,7 @@ async fn read(
                     _ => Ended::Closed,
                 };
                 news(FeedNews::Ended(e.data));
-                return Ok((how, looks > 1));
+                return Ok((how, looks > 0));
             }
             if let Some(id) = &e.id {
                 *last = Some(id.clone());
@@ -138,7 +140,7 @@ async fn read(
         }
         match r.chunk().await.map_err(|e| unreachable(server, &e))? {
             Some(bytes) => push(&mut buf, &bytes),
-            None => return Ok((Ended::Closed, looks > 1)),
+            None => return Ok((Ended::Closed, looks > 0)),
         }
     }
 }

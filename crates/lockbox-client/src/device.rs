@@ -54,5 +54,5 @@ pub async fn device_flow(
         .request_async(http, tokio::time::sleep, None)
         .await
         .map_err(|e| refused("sign you in", &info.issuer, &e))?;
-    tokens_of(&resp, None)
+    crate::open_session(http, server, tokens_of(&resp, None)?).await
 }

@@ -1,5 +1,5 @@
-//! A team server's client: how `lockbox login` / `remote` (and, next, the
-//! desktop app in connected mode) sign a person in and call the admin API.
+//! A team server's client: how `lockbox login` / `remote` (and the desktop
+//! app in connected mode) sign a person in and call the admin API.
 //! No printing and no config file here: the caller shows what there is to
 //! show (a device code, the address of a sign-in page) and keeps its own
 //! settings.
@@ -9,20 +9,28 @@
 //! - Sign-in: the device authorization grant (RFC 8628, [`device_flow`]), or
 //!   the authorization code flow with PKCE through the system browser and a
 //!   loopback redirect (RFC 8252, [`browser_flow`]); scopes `openid email
-//!   offline_access`. The ID and refresh tokens go to the OS keyring
+//!   offline_access`. Then the ID token is exchanged for a Lockbox session
+//!   (`POST /admin/v1/sessions`: an access token for 15 minutes, a refresh
+//!   token for 12 hours, good once). The session's tokens, the ID token and
+//!   the issuer's refresh token go to the OS keyring together
 //!   (`lockbox_core::secrets`, service `lockbox-sign-in`, one entry per
 //!   server URL), never a file.
-//! - [`call`]: `POST /admin/v1/commands/COMMAND` with the ID token; one that
-//!   has expired (its `exp` by the caller's clock, or a 401 from the server)
-//!   is refreshed once at the issuer's token endpoint, kept, and the call
-//!   made once more.
+//! - [`call`]: `POST /admin/v1/commands/COMMAND` with the session's access
+//!   token; one that has expired (by the caller's clock, or a 401 from the
+//!   server) is renewed once ([`renew`]: the session's refresh token at
+//!   `POST /admin/v1/sessions/refresh`; if the server refuses it, a new
+//!   sign-in without the person: the issuer's refresh token for a new ID
+//!   token, exchanged for a new session), kept, and the call made once more.
+//! - [`sign_out`]: `DELETE /admin/v1/sessions` (the session ends on the
+//!   server, when it can be reached); the caller deletes the keyring entry.
 //! - [`changes::follow`]: the live change feed (`GET /admin/v1/changes`),
 //!   its sign-in renewed the same way, joined again from its last id.
 //!
 //! The client does not verify the ID token's signature: it came straight
 //! from the issuer's token endpoint over TLS (OpenID Connect Core §3.1.3.7),
-//! and the server verifies it on every call. It reads its `exp` (when to
-//! refresh), `email` (whom to name) and, after a browser sign-in, `nonce`.
+//! and the server verifies it when it opens a session. It reads its `email`
+//! (whom to name) and, after a browser sign-in, `nonce`. When to renew is
+//! the session's `expires_at`, as the server said it.
 
 mod browser;
 pub mod changes;
@@ -74,10 +82,43 @@ type Metadata = ProviderMetadata<
 >;
 
 /// What the keyring keeps per server (as JSON): secret, never logged.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct Tokens {
+    /// The issuer's ID token (who signed in; exchanged for a session).
     pub id_token: String,
+    /// The issuer's refresh token: a new ID token when the session cannot
+    /// be renewed.
     pub refresh_token: Option<String>,
+    /// The server's session (none in an entry kept before sessions: then
+    /// the first call opens one).
+    #[serde(default)]
+    pub session: Option<Session>,
+}
+
+/// A Lockbox session, as `POST /admin/v1/sessions` (or `/refresh`) gave it.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub access_token: String,
+    /// Unix seconds by the server's clock.
+    pub expires_at: i64,
+    pub refresh_token: String,
+    pub refresh_expires_at: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Session { .. }")
+    }
+}
+
+impl Tokens {
+    /// The bearer of the admin routes: the session's access token (none yet:
+    /// an empty bearer, which the server refuses, 401, and the client renews).
+    fn bearer(&self) -> &str {
+        self.session
+            .as_ref()
+            .map_or("", |s| s.access_token.as_str())
+    }
 }
 
 impl std::fmt::Debug for Tokens {
@@ -214,6 +255,7 @@ pub(crate) fn tokens_of(resp: &CoreTokenResponse, old_refresh: Option<String>) -
             .refresh_token()
             .map(|r| r.secret().clone())
             .or(old_refresh),
+        session: None,
     })
 }
 
@@ -303,26 +345,25 @@ pub async fn call(
     Ok(Called { value, renewed })
 }
 
-/// Renew `tokens` if their ID token's `exp` is not after `now` (Unix
-/// seconds by the caller's clock); whether it did.
+/// Renew `tokens` if their session's access token expires at or before
+/// `now` (Unix seconds by the caller's clock), or there is no session;
+/// whether it did.
 pub(crate) async fn renew_if_expired(
     http: &reqwest::Client,
     server: &str,
     tokens: &mut Tokens,
     now: i64,
 ) -> Result<bool> {
-    let expired = claim(&tokens.id_token, "exp")
-        .and_then(|e| e.as_i64())
-        .is_none_or(|exp| exp <= now);
+    let expired = tokens.session.as_ref().is_none_or(|s| s.expires_at <= now);
     if expired {
-        *tokens = refresh(http, server, tokens).await?;
+        *tokens = renew(http, server, tokens).await?;
     }
     Ok(expired)
 }
 
-/// Send the request `build` makes with the ID token. A 401 renews the
-/// sign-in and sends it again, unless it was `renewed` already (then: log
-/// in again); any other failure is the server's `{code, message}`.
+/// Send the request `build` makes with the session's access token. A 401
+/// renews the sign-in and sends it again, unless it was `renewed` already
+/// (then: log in again); any other failure is the server's `{code, message}`.
 pub(crate) async fn send_signed(
     http: &reqwest::Client,
     server: &str,
@@ -331,12 +372,12 @@ pub(crate) async fn send_signed(
     build: impl Fn(&str) -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response> {
     loop {
-        let r = build(&tokens.id_token)
+        let r = build(tokens.bearer())
             .send()
             .await
             .map_err(|e| unreachable(server, &e))?;
         if r.status() == StatusCode::UNAUTHORIZED && !*renewed {
-            *tokens = refresh(http, server, tokens).await?;
+            *tokens = renew(http, server, tokens).await?;
             *renewed = true;
             continue;
         }
@@ -354,7 +395,129 @@ pub(crate) async fn send_signed(
     }
 }
 
-/// New tokens for old at the issuer's token endpoint, kept in the keyring.
+/// `POST /admin/v1/sessions`'s and `/refresh`'s answer (more fields are
+/// sent; these are kept).
+#[derive(Deserialize)]
+struct Issued {
+    access_token: String,
+    expires_at: i64,
+    refresh_token: String,
+    refresh_expires_at: i64,
+}
+
+/// Read a session from the server's answer `r` (a 401 is `Ok(None)`).
+async fn session_of(server: &str, r: reqwest::Response) -> Result<Option<Session>> {
+    if r.status() == StatusCode::UNAUTHORIZED {
+        return Ok(None);
+    }
+    if !r.status().is_success() {
+        return Err(server_error(r).await);
+    }
+    let i: Issued = r.json().await.map_err(|e| {
+        Error::internal(format!(
+            "{server}: the session is not as expected: {}",
+            chain(&e)
+        ))
+    })?;
+    Ok(Some(Session {
+        access_token: i.access_token,
+        expires_at: i.expires_at,
+        refresh_token: i.refresh_token,
+        refresh_expires_at: i.refresh_expires_at,
+    }))
+}
+
+/// Exchange `tokens`' ID token for a Lockbox session
+/// (`POST SERVER/admin/v1/sessions`); the tokens with it (not kept yet).
+/// The sign-in flows end with this.
+pub async fn open_session(
+    http: &reqwest::Client,
+    server: &str,
+    mut tokens: Tokens,
+) -> Result<Tokens> {
+    let r = http
+        .post(format!("{server}/admin/v1/sessions"))
+        .bearer_auth(&tokens.id_token)
+        .send()
+        .await
+        .map_err(|e| unreachable(server, &e))?;
+    if r.status() == StatusCode::UNAUTHORIZED {
+        let e = server_error(r).await;
+        return Err(log_in_first(
+            server,
+            &format!("the server refused the sign-in: {}", e.message),
+        ));
+    }
+    tokens.session = session_of(server, r).await?;
+    Ok(tokens)
+}
+
+/// One renewal at a time in this process: calls that find their session
+/// expired together renew it once (a refresh token is good once; a second
+/// use would end the session).
+static RENEWING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// New tokens for old, kept in the keyring: if another call of this process
+/// (or another process) has renewed the kept sign-in meanwhile, that one;
+/// else the session's refresh token at `POST /admin/v1/sessions/refresh`;
+/// if the server refuses it (spent, expired, ended), a new session for a
+/// new ID token from the issuer's refresh token (a sign-in without the
+/// person); if that fails too, log in again.
+pub async fn renew(http: &reqwest::Client, server: &str, tokens: &Tokens) -> Result<Tokens> {
+    let _one = RENEWING.lock().await;
+    // Signed out meanwhile (no entry): not signed in again behind the
+    // person's back.
+    let now_kept = kept(server)?;
+    if now_kept.session.is_some() && now_kept.session != tokens.session {
+        return Ok(now_kept);
+    }
+    if let Some(s) = &tokens.session {
+        let r = http
+            .post(format!("{server}/admin/v1/sessions/refresh"))
+            .json(&serde_json::json!({ "refresh_token": s.refresh_token }))
+            .send()
+            .await
+            .map_err(|e| unreachable(server, &e))?;
+        if let Some(session) = session_of(server, r).await? {
+            let new = Tokens {
+                session: Some(session),
+                ..tokens.clone()
+            };
+            keep(server, &new)?;
+            return Ok(new);
+        }
+    }
+    // The session is gone: sign in again without the person.
+    let fresh = match tokens.refresh_token {
+        Some(_) => refresh(http, server, tokens).await?,
+        None => Tokens {
+            session: None,
+            ..tokens.clone()
+        },
+    };
+    let new = open_session(http, server, fresh).await?;
+    keep(server, &new)?;
+    Ok(new)
+}
+
+/// Sign out of `server`: end the session of `tokens` (the kept ones) there
+/// (`DELETE /admin/v1/sessions` with its refresh token). Best effort: the
+/// caller deletes the keyring entry either way; whether the server said so.
+pub async fn sign_out(http: &reqwest::Client, server: &str, tokens: &Tokens) -> bool {
+    let Some(s) = &tokens.session else {
+        return false;
+    };
+    let r = http
+        .delete(format!("{server}/admin/v1/sessions"))
+        .bearer_auth(&s.refresh_token)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    matches!(r, Ok(r) if r.status().is_success())
+}
+
+/// A new ID token for old at the issuer's token endpoint (not kept: a
+/// session is opened for it next).
 async fn refresh(http: &reqwest::Client, server: &str, tokens: &Tokens) -> Result<Tokens> {
     let Some(refresh_token) = tokens.refresh_token.clone() else {
         return Err(log_in_first(
@@ -380,7 +543,5 @@ async fn refresh(http: &reqwest::Client, server: &str, tokens: &Tokens) -> Resul
                 ),
             )
         })?;
-    let new = tokens_of(&resp, tokens.refresh_token.clone())?;
-    keep(server, &new)?;
-    Ok(new)
+    tokens_of(&resp, tokens.refresh_token.clone())
 }

@@ -25,6 +25,7 @@ pub mod receipts;
 pub mod runtime;
 pub mod scheduler;
 pub mod secrets;
+pub mod sessions;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;

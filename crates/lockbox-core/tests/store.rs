@@ -519,3 +519,138 @@ fn appends_by_connections_taking_turns_follow_the_newest_head() {
     assert!(a.verify_audit().unwrap().ok());
     assert!(b.verify_audit().unwrap().ok());
 }
+
+/// Team-server sessions, on the run's backend: issued for a verified
+/// person, good until the access token's expiry by the engine's clock,
+/// rotated on refresh (a spent refresh token revokes the family), ended by
+/// sign-out, and stored as hashes only.
+#[test]
+fn sessions_rotate_expire_end_and_are_stored_hashed() {
+    use lockbox_core::sessions::{SignedInAt, ACCESS_LIFETIME, REFRESH_LIFETIME};
+    use lockbox_core::store::outside::outside_rows;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let (mut e, loc) = testing::engine_and_location(clock.clone(), "root").unwrap();
+    let ana = Principal::verified_oidc("https://id.example", "sub-ana", "Ana@Example.com").unwrap();
+    let at = SignedInAt {
+        issuer: "https://id.example",
+        client_id: "lockbox",
+    };
+    // Only a person signed in with OpenID Connect gets one.
+    let os = Principal::os_user("root", 0);
+    assert_eq!(
+        e.open_session(&os, "lockbox").unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
+
+    let first = e.open_session(&ana, "lockbox").unwrap();
+    assert!(first.access_token.starts_with("lbs_") && first.access_token.len() == 68);
+    assert!(first.refresh_token.starts_with("lbr_"));
+    assert_eq!(first.access_expires_at, t0() + ACCESS_LIFETIME);
+    assert_eq!(first.refresh_expires_at, t0() + REFRESH_LIFETIME);
+    let v = e.session(&first.access_token, at).unwrap();
+    assert_eq!(v.principal, ana);
+    assert_eq!(v.expires_at, first.access_expires_at);
+    for bad in [
+        "",
+        "lbs_",
+        "lbx_00",
+        &first.refresh_token,
+        &first.access_token[..67],
+    ] {
+        assert_eq!(
+            e.session(bad, at).unwrap_err().code,
+            ErrorCode::Unauthorized,
+            "{bad}"
+        );
+    }
+
+    // Good only where it was opened: the same issuer and client id.
+    for other in [
+        SignedInAt {
+            issuer: "https://id.example",
+            client_id: "other-app",
+        },
+        SignedInAt {
+            issuer: "https://other.example",
+            client_id: "lockbox",
+        },
+    ] {
+        assert_eq!(
+            e.session(&first.access_token, other).unwrap_err().code,
+            ErrorCode::Unauthorized
+        );
+    }
+
+    // Expired by the engine's clock.
+    clock.advance(ACCESS_LIFETIME);
+    assert_eq!(
+        e.session(&first.access_token, at).unwrap_err().code,
+        ErrorCode::Unauthorized
+    );
+
+    // Refresh rotates: a new pair that works; the spent refresh token used
+    // again ends the whole family, the new pair included.
+    let second = e.refresh_session(&first.refresh_token, at).unwrap();
+    assert_ne!(second.access_token, first.access_token);
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(e.session(&second.access_token, at).unwrap().principal, ana);
+    let reuse = e.refresh_session(&first.refresh_token, at).unwrap_err();
+    assert_eq!(reuse.code, ErrorCode::Unauthorized);
+    assert!(reuse.message.contains("used before"), "{}", reuse.message);
+    assert_eq!(
+        e.session(&second.access_token, at).unwrap_err().code,
+        ErrorCode::Unauthorized
+    );
+    assert_eq!(
+        e.refresh_session(&second.refresh_token, at)
+            .unwrap_err()
+            .code,
+        ErrorCode::Unauthorized
+    );
+
+    // A refresh token past its lifetime is refused.
+    let third = e.open_session(&ana, "lockbox").unwrap();
+    clock.advance(REFRESH_LIFETIME);
+    assert_eq!(
+        e.refresh_session(&third.refresh_token, at)
+            .unwrap_err()
+            .code,
+        ErrorCode::Unauthorized
+    );
+
+    // Sign-out by the access token (or the refresh token) ends the family.
+    let fourth = e.open_session(&ana, "lockbox").unwrap();
+    let fifth = e.refresh_session(&fourth.refresh_token, at).unwrap();
+    e.end_session(&fourth.access_token).unwrap();
+    assert_eq!(
+        e.session(&fifth.access_token, at).unwrap_err().code,
+        ErrorCode::Unauthorized
+    );
+    assert_eq!(
+        e.refresh_session(&fifth.refresh_token, at)
+            .unwrap_err()
+            .code,
+        ErrorCode::Unauthorized
+    );
+    e.end_session(&fifth.refresh_token).unwrap();
+    assert_eq!(
+        e.end_session("lbs_nope").unwrap_err().code,
+        ErrorCode::Unauthorized
+    );
+
+    // The store holds hashes, never a token, and the verified identity.
+    let rows = outside_rows(
+        &loc,
+        "SELECT id, family, access_hash, refresh_hash, issuer, subject, email FROM admin_sessions",
+    );
+    assert!(!rows.is_empty());
+    let all = format!("{rows:?}");
+    for t in [&first, &second, &fourth, &fifth] {
+        for secret in [&t.access_token, &t.refresh_token] {
+            assert!(!all.contains(secret.as_str()));
+            assert!(!all.contains(&secret[4..]));
+        }
+    }
+    assert!(all.contains(&lockbox_core::tokens::hash_token(&fifth.access_token)));
+    assert!(all.contains("sub-ana") && all.contains("ana@example.com"));
+}

@@ -24,6 +24,27 @@ pub struct TokenRow {
     pub revoked_at: Option<Time>,
 }
 
+/// One issued pair of a team server's session tokens (`crate::sessions`);
+/// the tokens themselves are stored only as hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    /// The sign-in this pair belongs to: every refresh adds a row to it.
+    pub family: String,
+    /// The verified ID token's `iss`, `sub` and `email` at sign-in.
+    pub issuer: String,
+    pub subject: String,
+    pub email: String,
+    /// The client id the ID token was for (the server's `--oidc-client-id`).
+    pub client_id: String,
+    pub created_at: Time,
+    pub access_expires_at: Time,
+    pub refresh_expires_at: Time,
+    /// When this row's refresh token was used (it is then spent).
+    pub rotated_at: Option<Time>,
+    pub revoked_at: Option<Time>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptRow {
     pub seq: i64,

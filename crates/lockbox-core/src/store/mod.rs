@@ -36,6 +36,7 @@ mod provider;
 mod rechain;
 pub mod replica;
 mod requests;
+mod sessions;
 mod verify;
 
 pub use audit_log::AuditTail;
@@ -48,7 +49,8 @@ pub use provider::RECEIPT_KEY_ID;
 // Defined in `model` (the engine's API takes and returns them); the store's
 // paths stay.
 pub use crate::model::{
-    AuditQuery, DeliveryRow, NoticeRow, ReceiptRow, RequestQuery, RequestSort, SmtpRow, TokenRow,
+    AuditQuery, DeliveryRow, NoticeRow, ReceiptRow, RequestQuery, RequestSort, SessionRow, SmtpRow,
+    TokenRow,
 };
 
 use crate::{Error, ErrorCode, Result};
@@ -91,6 +93,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_audit_lifecycle.sql"),
     include_str!("migrations/0007_audit_per_tenant.sql"),
     include_str!("migrations/0008_due_by_tenant.sql"),
+    include_str!("migrations/0009_admin_sessions.sql"),
 ];
 
 /// The Rust part of a migration, run in its transaction right after its SQL.

@@ -28,6 +28,7 @@ use tokio_postgres::{Client, IsolationLevel};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_init.sql"),
     include_str!("migrations/postgres/0002_tenant_writes.sql"),
+    include_str!("migrations/postgres/0003_admin_sessions.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
