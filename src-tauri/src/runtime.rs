@@ -71,12 +71,8 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
             }
             Err(e) => tracing::warn!("change feed: {e}"),
         }
-        // New requests held back for their burst are shown when due (≤ 1.5 s).
-        let look = if notices.coalescer.held() > 0 {
-            std::time::Duration::from_millis(250)
-        } else {
-            idle_look
-        };
+        // New requests held back for their burst are shown when due.
+        let look = notices.held_wait(&state).await.unwrap_or(idle_look);
         forced = tokio::select! {
             _ = tokio::time::sleep(look) => false,
             _ = disk.notified() => false,
@@ -175,14 +171,32 @@ async fn refresh<R: Runtime>(
 }
 
 /// Notices on their way to the screen: the burst rule's state and the
-/// notifications that wait for a click.
+/// notifications that wait for a click. The local store's feed and connected
+/// mode's (`connect/notices.rs`) each have one.
 #[derive(Default)]
-struct Notices {
-    coalescer: Coalescer,
+pub(crate) struct Notices {
+    pub(crate) coalescer: Coalescer,
     live: notify::Live,
 }
 
+/// The longest a loop holding new requests for their burst sleeps before
+/// looking at them again (the engine's clock may be a test's, moved by hand).
+pub(crate) const HELD_TICK: Duration = Duration::from_millis(250);
+
 impl Notices {
+    /// How long to sleep before the held new requests are due (at most
+    /// [`HELD_TICK`]); `None` when none are held.
+    pub(crate) async fn held_wait(&self, state: &AppState) -> Option<Duration> {
+        if self.coalescer.held() == 0 {
+            return None;
+        }
+        let now = match state.run(|e, _| Ok(e.now())).await {
+            Ok(now) => now,
+            Err(_) => return Some(HELD_TICK),
+        };
+        self.coalescer.wait(now, HELD_TICK)
+    }
+
     /// Take newly claimed notices (each claimed exactly once) and show what
     /// the burst rule says is due now; record each notice's outcome.
     async fn deliver<R: Runtime>(
@@ -197,24 +211,46 @@ impl Notices {
             Err(e) => return tracing::warn!("cannot read the clock: {e}"),
         };
         let enabled = state.prefs().notifications_enabled;
-        for alert in self.coalescer.push(claimed, now) {
-            self.show(app, state, &alert, now, enabled).await;
+        for (alert, outcome) in self.show_due(app, claimed, now, enabled).await {
+            let ids: Vec<i64> = alert.notices().iter().map(|n| n.id).collect();
+            let (sent, detail) = (outcome.is_ok(), outcome.err());
+            let record = move |e: &mut lockbox_core::Engine, _: &_| {
+                ids.iter()
+                    .try_for_each(|id| e.finish_delivery(*id, CHANNEL, sent, detail.as_deref()))
+            };
+            if let Err(e) = state.run(record).await {
+                tracing::warn!("cannot record notification outcome: {e}");
+            }
         }
+    }
+
+    /// Take notices that arrived at `now` and show what the burst rule says
+    /// is due: each alert shown, with its daemon id or why it was not shown.
+    pub(crate) async fn show_due<R: Runtime>(
+        &mut self,
+        app: &AppHandle<R>,
+        arrived: Vec<lockbox_core::store::NoticeRow>,
+        now: lockbox_core::Time,
+        enabled: bool,
+    ) -> Vec<(Alert, Result<u32, String>)> {
+        let mut out = Vec::new();
+        for alert in self.coalescer.push(arrived, now) {
+            let outcome = self.show(app, &alert, now, enabled).await;
+            out.push((alert, outcome));
+        }
+        out
     }
 
     async fn show<R: Runtime>(
         &self,
         app: &AppHandle<R>,
-        state: &AppState,
         alert: &Alert,
         now: lockbox_core::Time,
         enabled: bool,
-    ) {
+    ) -> Result<u32, String> {
         let (summary, body) = notify::render_alert(alert, now);
         let outcome = if enabled {
-            notify::show(app, &self.live, &summary, &body, alert.target())
-                .await
-                .map(|id| (id, summary))
+            notify::show(app, &self.live, &summary, &body, alert.target()).await
         } else {
             Err("notifications are turned off".to_string())
         };
@@ -228,22 +264,14 @@ impl Notices {
             .map(|n| n.request.id.clone())
             .unwrap_or_default();
         match &outcome {
-            Ok((id, summary)) => {
+            Ok(id) => {
                 tracing::info!(request = %first, %kind, id, %summary, live = self.live.len(), "notification sent")
             }
             Err(why) => {
                 tracing::warn!(request = %first, %kind, "notification not shown: {why}")
             }
         }
-        let ids: Vec<i64> = alert.notices().iter().map(|n| n.id).collect();
-        let (sent, detail) = (outcome.is_ok(), outcome.err());
-        let record = move |e: &mut lockbox_core::Engine, _: &_| {
-            ids.iter()
-                .try_for_each(|id| e.finish_delivery(*id, CHANNEL, sent, detail.as_deref()))
-        };
-        if let Err(e) = state.run(record).await {
-            tracing::warn!("cannot record notification outcome: {e}");
-        }
+        outcome
     }
 }
 

@@ -38,7 +38,8 @@ impl<R: Runtime> Shell for Desktop<R> {
         Ok(a.prefs)
     }
 
-    /// Connected: the server's pending count (`connect::tray_state`).
+    /// Connected: the server's pending count and newest pending requests
+    /// (`connect::tray_state`).
     async fn tray_state(&self, _: TrayStateArgs) -> Result<TrayStateDto> {
         if let Some(t) = crate::connect::tray_state(&self.state).await? {
             return Ok(t);
@@ -101,11 +102,13 @@ impl<R: Runtime> Shell for Desktop<R> {
     }
 
     /// Logs the time from process start to first paint (cold-start
-    /// benchmark); an archive window's verification starts now, off the
-    /// first page's path.
+    /// benchmark), and where the page's data came from (`local`, the team
+    /// server: `connected`, or its replica: `offline`); an archive window's
+    /// verification starts now, off the first page's path.
     async fn ui_ready(&self, a: UiReadyArgs) -> Result<u64> {
         let ms = crate::started().elapsed().as_millis() as u64;
-        tracing::info!(ms, page = %a.page, "first paint");
+        let mode = crate::connect::data_source(&self.state);
+        tracing::info!(ms, page = %a.page, mode, "first paint");
         self.state
             .archive
             .iter()

@@ -6,36 +6,43 @@
 //! OS keyring (GNOME Keyring's Secret Service on a private D-Bus session
 //! bus, as `lockbox-cli`'s keyring tests run it), and the engine commands
 //! then go to a real team server (`lockbox_api` with `--oidc-*`'s verifier,
-//! in this process, on its own SQLite store). Nothing is faked.
+//! in this process, on its own SQLite store). The app's OS notifications go
+//! to a real notification daemon (dunst on an Xvfb display, on the same
+//! private bus) and are read as `Notify` calls by dbus-monitor. Nothing is
+//! faked.
 //!
 //! One test: `$BROWSER` and the bus address are this process's environment.
 //!
-//! Needs node with `make oidc-deps`, and dbus-daemon, dbus-send and
-//! gnome-keyring-daemon (.ci/install-deps): without them it fails, saying
-//! so; it is never skipped.
+//! Needs node with `make oidc-deps`, and dbus-daemon, dbus-send,
+//! dbus-monitor, gnome-keyring-daemon, Xvfb and dunst (.ci/install-deps):
+//! without them it fails, saying so; it is never skipped.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "common/daemon.rs"]
+mod daemon;
 #[path = "../../tests/keyring/secret_service.rs"]
 mod secret_service;
 use secret_service::{start_secret_service, wait_for};
 #[path = "../../tests/oidc/sign_in.rs"]
 mod sign_in;
+#[path = "common/team.rs"]
+mod team;
+use team::{new_request, real_time, record, serve, sign_in_when_asked};
 
-use lockbox_api::auth::{LimiterClock, Limits};
-use lockbox_api::oidc::{OidcConfig, OidcVerifier};
-use lockbox_core::model::{NewRequest, Role};
+use daemon::start_notification_daemon;
+use lockbox_core::model::Role;
 use lockbox_core::runtime::EngineHandle;
 use lockbox_core::secrets::{self, SIGN_IN_SERVICE};
-use lockbox_core::{Clock, Engine, Principal};
+use lockbox_core::{Engine, Principal};
 use serde_json::{json, Value};
-use sign_in::{browse, browser, browser_script, start_idp, CLIENT_ID};
+use sign_in::{browser_script, start_idp};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 const ANA: &str = "ana@contoso.example";
+const BOB: &str = "bob@contoso.example";
 
 #[test]
 fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
@@ -43,6 +50,8 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     let ss = start_secret_service(dir.path());
     // The app's keyring and browser (this process's; the only test here).
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &ss.bus);
+    // The desktop's notification daemon, on the same bus, every Notify heard.
+    let daemon = start_notification_daemon(dir.path(), &ss.bus);
     let opened = dir.path().join("opened");
     std::env::set_var("BROWSER", browser_script(dir.path(), &opened));
 
@@ -120,6 +129,16 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     assert_eq!(c["state"], "connected", "{c}");
     assert_eq!(c["server"], server.as_str());
     assert_eq!(c["person"], ANA);
+    // The first look for Ana on this device knows the server's backlog (its
+    // one pending request) as hers, and notifies none of it.
+    let notified = local.join("notified.json");
+    wait_for("Ana's record of notified requests", || {
+        record(&notified, &server, ANA).is_some()
+    });
+    assert_eq!(
+        record(&notified, &server, ANA).unwrap(),
+        [("fabrikam".to_string(), request.clone())]
+    );
     // (`replica_at` is set once the first pull, started now, is done.)
     let now = app.ok("get_connection", json!({}));
     for field in ["state", "server", "ca", "person"] {
@@ -139,6 +158,16 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
         files_holding(dir.path(), jwt.as_bytes(), &ss.home.join("data")),
         Vec::<PathBuf>::new()
     );
+    // So is the server's session (opened for the ID token at sign-in).
+    let kept_json: Value = serde_json::from_str(&kept).unwrap();
+    for k in ["access_token", "refresh_token"] {
+        let secret = kept_json["session"][k].as_str().unwrap();
+        assert_eq!(
+            files_holding(dir.path(), secret.as_bytes(), &ss.home.join("data")),
+            Vec::<PathBuf>::new(),
+            "{k}"
+        );
+    }
 
     // The engine commands now answer from the server: a tenant the local
     // store does not have, and its pending request.
@@ -187,6 +216,77 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
     app.err("list_users", json!({"tenant": "default"}), "not_permitted");
     // The tray counts the server's pending requests.
     assert_eq!(app.ok("tray_state", json!({}))["pending"], 1);
+
+    // A request filed and approved by the provider on the server while the
+    // app is connected: one OS notification, rendered as the local store's
+    // notices are, and the first of the tray's requests.
+    let n1 = file_pending(&rt, &server_engine, "SR-N1");
+    daemon.wait_for("Case SR-N1 ");
+    wait_for("SR-N1 recorded as notified", || {
+        record(&notified, &server, ANA).is_some_and(|r| r.iter().any(|k| k.1 == n1))
+    });
+    assert_eq!(daemon.count("Case SR-N1 "), 1, "{:#?}", daemon.calls());
+    assert_eq!(daemon.count("Case SR-77 "), 0, "the backlog at sign-in");
+    let call = daemon
+        .calls()
+        .into_iter()
+        .find(|c| c.contains("Case SR-N1 "))
+        .unwrap();
+    assert!(
+        call.contains("Customer Lockbox request from eng.alex")
+            && call.contains("\"default\"")
+            && call.contains("\"open\""),
+        "{call}"
+    );
+    let tray = app.ok("tray_state", json!({}));
+    assert_eq!(tray["pending"], 2, "{tray}");
+    assert_eq!(
+        tray["requests"][0]["route"],
+        format!("requests?request={n1}&tenant=fabrikam"),
+        "{tray}"
+    );
+    assert!(
+        tray["requests"][0]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("SR-N1 · eng.alex"),
+        "{tray}"
+    );
+    assert_eq!(tray["requests"].as_array().unwrap().len(), 2, "{tray}");
+
+    // The app closes; a request comes meanwhile; the app starts again on
+    // the same files. What was filed while it was closed is notified now,
+    // and nothing is notified again.
+    {
+        use tauri::Manager;
+        let state = app.window.state::<lockbox_app::state::AppState>();
+        state.connection.stop_following();
+    }
+    drop(app);
+    let closed = file_pending(&rt, &server_engine, "SR-C1");
+    let state = lockbox_app::state::AppState::new(
+        Engine::open(&local.join("lockbox.db"), real_time(), "root").unwrap(),
+        Principal::os_user("root", 0),
+        local.join("app-prefs.json"),
+    );
+    let app = common::Window::new(state.clone());
+    {
+        use tauri::Manager;
+        lockbox_app::connect::follow(app.window.app_handle().clone(), &state);
+    }
+    daemon.wait_for("Case SR-C1 ");
+    wait_for("SR-C1 recorded as notified", || {
+        record(&notified, &server, ANA).is_some_and(|r| r.iter().any(|k| k.1 == closed))
+    });
+    // (Shown oldest first: SR-N1 would have been shown before SR-C1.)
+    for (case, times) in [("SR-N1", 1), ("SR-C1", 1), ("SR-77", 0)] {
+        assert_eq!(
+            daemon.count(&format!("Case {case} ")),
+            times,
+            "{case}: {:#?}",
+            daemon.calls()
+        );
+    }
 
     // A decision through the desktop is the server's, by the signed-in person.
     let r = app.ok(
@@ -414,6 +514,76 @@ fn connected_the_app_works_on_the_servers_store_as_the_signed_in_person() {
         2,
         "the local store's two pending requests"
     );
+
+    // Another person on this device: Bob signs in to the same server and
+    // gets a record of his own. His first look notifies none of what is
+    // pending; a request filed then is his notification.
+    std::fs::remove_file(&opened).unwrap();
+    let person = std::thread::spawn({
+        let opened = opened.clone();
+        move || sign_in_when_asked(&opened, BOB)
+    });
+    let c = app.ok("connect_server", json!({"url": server, "ca": null}));
+    person.join().unwrap();
+    assert_eq!(c["person"], BOB, "{c}");
+    wait_for("Bob's record of notified requests", || {
+        record(&notified, &server, BOB).is_some()
+    });
+    let before = daemon.calls().len();
+    let b1 = file_pending(&rt, &server_engine, "SR-B1");
+    daemon.wait_for("Case SR-B1 ");
+    wait_for("SR-B1 recorded as notified for Bob", || {
+        record(&notified, &server, BOB).is_some_and(|r| r.iter().any(|k| k.1 == b1))
+    });
+    assert_eq!(daemon.calls().len(), before + 1, "{:#?}", daemon.calls());
+    // Ana's record is hers: SR-B1 is new to her. Bob signs out, four more
+    // requests come while nobody is signed in, and Ana signs in again: the
+    // five she was not notified of are one burst notification.
+    let ana = record(&notified, &server, ANA).unwrap();
+    assert!(ana.iter().any(|k| k.1 == closed), "{ana:?}");
+    assert!(!ana.iter().any(|k| k.1 == b1), "{ana:?}");
+    app.ok("disconnect_server", json!({}));
+    let mut burst: Vec<String> = (2..=5)
+        .map(|i| file_pending(&rt, &server_engine, &format!("SR-B{i}")))
+        .collect();
+    burst.push(b1);
+    std::fs::remove_file(&opened).unwrap();
+    let person = std::thread::spawn({
+        let opened = opened.clone();
+        move || sign_in_when_asked(&opened, ANA)
+    });
+    let c = app.ok("connect_server", json!({"url": server, "ca": null}));
+    person.join().unwrap();
+    assert_eq!(c["person"], ANA, "{c}");
+    daemon.wait_for("5 new Customer Lockbox requests");
+    wait_for("the burst recorded as notified to Ana", || {
+        record(&notified, &server, ANA)
+            .is_some_and(|r| burst.iter().all(|id| r.iter().any(|k| &k.1 == id)))
+    });
+    assert_eq!(daemon.calls().len(), before + 2, "{:#?}", daemon.calls());
+    let call = daemon.calls().pop().unwrap();
+    assert!(
+        call.contains("From eng.alex. Open to review the pending requests."),
+        "{call}"
+    );
+    assert_eq!(daemon.count("Case SR-B1 "), 1, "Bob's only");
+    // Bob's record: what was pending at his first look, and SR-B1.
+    let bob = record(&notified, &server, BOB).unwrap();
+    for (id, his) in [
+        (&n1, true),
+        (&closed, true),
+        (&burst[4], true),
+        (&burst[0], false),
+    ] {
+        assert_eq!(bob.iter().any(|k| &k.1 == id), his, "{id}: {bob:?}");
+    }
+    // No token in the record (nor in any other file of the test's).
+    assert_eq!(
+        files_holding(dir.path(), jwt.as_bytes(), &ss.home.join("data")),
+        Vec::<PathBuf>::new()
+    );
+    app.ok("disconnect_server", json!({}));
+    drop(daemon);
     drop(idp);
 }
 
@@ -459,6 +629,9 @@ fn server_store(dir: &Path) -> (EngineHandle, String) {
     engine
         .add_user("fabrikam", &root, ANA, Role::Admin, Some(ANA))
         .unwrap();
+    engine
+        .add_user("fabrikam", &root, BOB, Role::Admin, Some(BOB))
+        .unwrap();
     let r = engine
         .file_request("fabrikam", &new_request("SR-77"))
         .unwrap();
@@ -468,74 +641,16 @@ fn server_store(dir: &Path) -> (EngineHandle, String) {
     (EngineHandle::new(engine), r.id)
 }
 
-/// The admin API on `engine`, taking the provider's ID tokens, bound to
-/// `bind` (on the runtime that runs this): its address.
-async fn serve(engine: &EngineHandle, issuer: &str, bind: &str) -> String {
-    let verifier = OidcVerifier::new(
-        &OidcConfig {
-            issuer: issuer.to_string(),
-            client_id: CLIENT_ID.to_string(),
-            ca_pem: None,
-        },
-        real_time(),
-    )
-    .unwrap();
-    let state = lockbox_api::ApiState::with_limits(
-        engine.clone(),
-        Limits::per_token(1000, 1000),
-        LimiterClock::monotonic(),
-    )
-    .with_oidc(verifier);
-    let cfg = lockbox_api::ServeConfig {
-        bind: bind.parse().unwrap(),
-        tls: None,
-    };
-    let (addr, _h) = lockbox_api::bind(state, cfg).await.unwrap();
-    format!("http://{addr}")
-}
-
-/// The engines' and the server's clock.
-fn real_time() -> Arc<dyn Clock> {
-    // wall-clock: the provider signs ID tokens by the real time (iat, exp) and the app renews them by it; no outcome here depends on a date.
-    Arc::new(lockbox_core::SystemClock)
-}
-
-fn new_request(case: &str) -> NewRequest {
-    NewRequest {
-        engineer: "eng.alex".into(),
-        case: case.into(),
-        workload: "Exchange Online".into(),
-        resource: "Mailbox: cfo@fabrikam.example".into(),
-        reason: "Calendar sync broken".into(),
-        duration_s: Some(3600),
-    }
-}
-
-/// The person at the browser: once the app asked for the provider's page,
-/// sign in as `login` and consent; the browser follows the redirect back to
-/// the app's loopback port.
-fn sign_in_when_asked(opened: &Path, login: &str) {
-    // A bound on a failure only: the address is there as soon as it is opened.
-    let mut url = None;
-    for _ in 0..600 {
-        if let Ok(s) = std::fs::read_to_string(opened) {
-            if s.ends_with('\n') {
-                url = Some(reqwest::Url::parse(s.trim()).unwrap());
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let authorize = url.expect("the app opened no browser in 30 s");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let http = browser();
-        let back = browse(&http, authorize, login).await;
-        assert!(back.as_str().starts_with("http://127.0.0.1:"), "{back}");
-        let page = http.get(back).send().await.unwrap();
-        assert_eq!(page.status(), reqwest::StatusCode::OK);
-        assert!(page.text().await.unwrap().contains("Signed in."));
-    });
+/// A request filed on the server and approved by the provider (so that it
+/// waits for the customer: a new pending request); its id.
+fn file_pending(rt: &tokio::runtime::Runtime, server: &EngineHandle, case: &str) -> String {
+    let case = case.to_string();
+    rt.block_on(server.write(move |e| {
+        let r = e.file_request("fabrikam", &new_request(&case))?;
+        e.provider_approve("fabrikam", &r.id, "mgr.sam", None)?;
+        Ok(r.id)
+    }))
+    .unwrap()
 }
 
 fn free_port() -> u16 {

@@ -1,5 +1,6 @@
 //! Connected mode's live change feed (see `super`): the server's changes to
-//! the window and the tray, and the replica pulled after them.
+//! the window, a look at its pending requests (tray, notifications:
+//! `notices.rs`) and the replica pulled after them.
 
 use super::*;
 
@@ -18,7 +19,8 @@ impl Connection {
 }
 
 /// While connected: the server's changes reach the window as
-/// `lockbox://changed`, and the tray shows the server's pending count. A
+/// `lockbox://changed`; the tray shows the server's pending requests and
+/// each new one is an OS notification (`notices.rs`). A
 /// feed that fails (the server restarting, a network change) is joined
 /// again after 10 s; one that cannot sign in stops (the window says why on
 /// its next call). Replaces any feed followed before.
@@ -28,10 +30,11 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
     let Some(r) = conn.remote().filter(|_| state.archive.is_none()) else {
         return;
     };
+    // A look at the server's pending requests (tray, notifications): when
+    // the feed is joined and after each change it hears.
     let counts = Arc::new(Notify::new());
-    counts.notify_one(); // the server's count at once
-                         // The replica's puller: a pull at once, then one per request (a request
-                         // made during a pull waits for it: one permit, so at most one queued).
+    // The replica's puller: a pull at once, then one per request (a request
+    // made during a pull waits for it: one permit, so at most one queued).
     let puller = tauri::async_runtime::spawn({
         let conn = conn.clone();
         async move {
@@ -49,7 +52,7 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
         }
     });
     conn.want_pull();
-    let tray = tauri::async_runtime::spawn(tray_loop(
+    let tray = tauri::async_runtime::spawn(super::notices::notify_loop(
         app.clone(),
         state.clone(),
         r.clone(),
@@ -86,6 +89,11 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
                         Err(e) => tracing::warn!("change feed: an event not understood: {e}"),
                     }
                 }
+                // The first event of every connection (and a change of the
+                // person's tenants), sent once the feed is subscribed: what
+                // changed while it was not followed (the app closed, the
+                // server away) is looked at now, and nothing after is missed.
+                FeedNews::Event(e) if e.event == "scope" => counts.notify_one(),
                 FeedNews::Event(_) => {}
                 FeedNews::Renewed => tracing::info!("change feed: renewed the sign-in"),
                 FeedNews::Ended(why) => tracing::info!(
@@ -114,27 +122,4 @@ pub fn follow<R: Runtime>(app: AppHandle<R>, state: &crate::state::AppState) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .extend([feed, tray, puller]);
-}
-
-/// The tray's count from the server, when the feed heard a change (at most
-/// one count per 250 ms, `runtime::FEED_GAP`).
-async fn tray_loop<R: Runtime>(
-    app: AppHandle<R>,
-    state: crate::state::AppState,
-    r: Remote,
-    counts: Arc<Notify>,
-) {
-    loop {
-        counts.notified().await;
-        match r.pending().await {
-            Ok(n) => {
-                let enabled = state.prefs().notifications_enabled;
-                if let Some(t) = crate::tray::get(&app) {
-                    t.update(&crate::tray::tray_state(n, enabled, &[]));
-                }
-            }
-            Err(e) => tracing::warn!("cannot count the server's pending requests: {}", e.message),
-        }
-        tokio::time::sleep(crate::runtime::FEED_GAP).await;
-    }
 }

@@ -7,19 +7,26 @@
 //!   preferences, and a page must not be able to point the app at another
 //!   server without a sign-in; only `connect_server` (after the person
 //!   signed in) and `disconnect_server` write it.
-//! - Who: the ID and refresh tokens of `lockbox_client::browser_flow`, in the
-//!   OS keyring only (`lockbox_client::keep`, one entry per server URL, the
-//!   same entry `lockbox login --server URL` uses); the person shown is the
-//!   ID token's `email` (else `name`), unverified: the server verifies the
-//!   token on every call.
+//! - Who: the Lockbox session that `lockbox_client::browser_flow` opens
+//!   for the person's ID token, with the ID and the issuer's refresh token,
+//!   in the OS keyring only (`lockbox_client::keep`, one entry per server
+//!   URL, the same entry `lockbox login --server URL` uses); the person
+//!   shown is the ID token's `email` (else `name`), unverified: the server
+//!   verified the token when it opened the session. Disconnecting ends the
+//!   session on the server (when it answers) and deletes the entry.
 //! - What: [`Remote::call`] posts an engine command to
-//!   `/admin/v1/commands/NAME` (`lockbox_client::call`, renewed once on
-//!   expiry or a 401). Every rule stays on the server; the shell only routes
+//!   `/admin/v1/commands/NAME` with the session's access token
+//!   (`lockbox_client::call`, renewed once on expiry or a 401). Every rule stays on the server; the shell only routes
 //!   (`ipc.rs::dispatch`). An archive window is never connected.
 //! - News: while connected, [`follow`] follows the server's live change feed
 //!   (`lockbox_client::changes`): each change is emitted to the window as
 //!   `lockbox://changed` (the same event the local feed sends), and the
-//!   tray's count is the server's (at most one count per 250 ms).
+//!   server's pending requests are looked at (at each connection of the feed and
+//!   at most once per 250 ms after changes): the tray's count and newest
+//!   requests are the server's, and each request new to the signed-in
+//!   person on this device is an OS notification, rendered, coalesced and
+//!   clickable as the local store's (`notices`: the record in
+//!   `notified.json`, and what the first look counts as new).
 //! - Replica: while connected, the person's tenants' audit log (with their
 //!   requests and a signed checkpoint) is pulled into
 //!   `replica-<server>.db` beside `connection.json`
@@ -51,6 +58,7 @@ use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::Notify;
 
 mod feed;
+pub mod notices;
 mod replica;
 pub use feed::follow;
 pub use replica::run_connected;
@@ -221,14 +229,14 @@ impl Connection {
         if let Err(e) = written {
             // Not connected after all: keep no sign-in for it either.
             if old.as_ref().is_none_or(|o| o.server != r.server) {
-                forget_tokens(r.server.clone()).await?;
+                forget_tokens(&r).await?;
             }
             return Err(e);
         }
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
         // Another server's sign-in is not kept once this one is used.
         if let Some(old) = old.filter(|o| o.server != r.server) {
-            forget_tokens(old.server).await?;
+            forget_tokens(&old).await?;
         }
         tracing::info!(server = %r.server, "connected to a team server");
         let replica_at = {
@@ -248,7 +256,7 @@ impl Connection {
     /// Forget the server's sign-in and the connection: back to the local store.
     pub async fn disconnect(&self) -> Result<ConnectionDto> {
         if let Some(r) = self.remote() {
-            forget_tokens(r.server.clone()).await?;
+            forget_tokens(&r).await?;
             match std::fs::remove_file(&self.path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -320,8 +328,20 @@ pub async fn get_connection<R: Runtime>(
     Ok(out)
 }
 
+/// Where this window's pages get their data: `archive`, `local` (this
+/// machine's store), `connected` (the team server) or `offline` (its replica).
+pub fn data_source(state: &crate::state::AppState) -> &'static str {
+    let conn = &state.connection;
+    match conn.remote() {
+        _ if state.archive.is_some() => "archive",
+        None => "local",
+        Some(_) if conn.offline_now() => "offline",
+        Some(_) => "connected",
+    }
+}
+
 /// `tray_state` while connected: the server's pending count, summed over
-/// the person's tenants; its newest requests are not listed. `None`: not
+/// the person's tenants, and its newest pending requests. `None`: not
 /// connected (the local store's tray).
 pub async fn tray_state(state: &crate::state::AppState) -> Result<Option<TrayStateDto>> {
     let Some(r) = state
@@ -332,11 +352,8 @@ pub async fn tray_state(state: &crate::state::AppState) -> Result<Option<TraySta
         return Ok(None);
     };
     let enabled = state.prefs().notifications_enabled;
-    Ok(Some(crate::tray::tray_state(
-        r.pending().await?,
-        enabled,
-        &[],
-    )))
+    let pending = r.pending(lockbox_core::alerts::TRAY_REQUESTS).await?;
+    Ok(Some(pending.tray(enabled)))
 }
 
 impl Remote {
@@ -348,21 +365,6 @@ impl Remote {
             .send()
             .await
             .is_ok()
-    }
-
-    /// The pending requests of every tenant the person is a user of, on the
-    /// server (its `home_stats`, tenant by tenant).
-    pub async fn pending(&self) -> Result<u64> {
-        let session = self.call("session", serde_json::json!({})).await?;
-        let session: lockbox_core::dto::SessionDto = serde_json::from_value(session)?;
-        let mut n = 0;
-        for t in session.tenants {
-            let stats = self
-                .call("home_stats", serde_json::json!({ "tenant": t.id }))
-                .await?;
-            n += stats["pending"].as_u64().unwrap_or(0);
-        }
-        Ok(n)
     }
 
     /// Engine command `name` on the server, as the signed-in person.
@@ -426,7 +428,14 @@ fn person_of(id_token: &str) -> Option<String> {
     })
 }
 
-async fn forget_tokens(server: String) -> Result<()> {
+/// Sign out of `r`'s server: its session ends there (when it answers), and
+/// the keyring entry goes.
+async fn forget_tokens(r: &Remote) -> Result<()> {
+    let server = r.server.clone();
+    if let Ok(tokens) = blocking(move || kept(&server)).await {
+        lockbox_client::sign_out(&r.http, &r.server, &tokens).await;
+    }
+    let server = r.server.clone();
     blocking(move || secrets::secret_delete(SIGN_IN_SERVICE, &server).map_err(keyring_error)).await
 }
 
