@@ -60,9 +60,11 @@ describe("the team server unreachable", () => {
     expect(refused).toMatchObject({ code: "store_unavailable" });
     expect(m.backend.requests.get("contoso")?.find((r) => r.id === pending.id)?.state).toBe("pending");
 
-    // Audit is readable.
+    // Audit is readable, and says whose copy it shows (not an archive's words).
     window.location.hash = "#/audit";
     await screen.findByRole("table", { name: "Audit history" });
+    expect(screen.getByText(/This device's copy of the server's audit log, read-only/)).toBeInTheDocument();
+    expect(screen.queryByText(/The audit log of this archive/)).toBeNull();
   });
 
   it("goes when the server is back, and the pages load again", async () => {

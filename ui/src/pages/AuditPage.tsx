@@ -53,7 +53,7 @@ import {
   verifyAudit,
   type ExportFormat,
 } from "../api/client";
-import { useApp, useArchive } from "../AppContext";
+import { useApp, useArchive, useOffline } from "../AppContext";
 import type { AuditEntryDto } from "../bindings/AuditEntryDto";
 import type { AuditQuery } from "../bindings/AuditQuery";
 import type { VerifyReport } from "../bindings/VerifyReport";
@@ -155,6 +155,7 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
   const styles = useStyles();
   const { tenant } = useApp();
   const archive = useArchive();
+  const offline = useOffline();
   const [filters, setFilters] = useState<Filters>({
     from: "",
     to: "",
@@ -326,7 +327,9 @@ export function AuditPage({ initialRequestId }: { initialRequestId?: string }) {
     <div className={styles.page}>
       <Title2 as="h2" block>Audit</Title2>
       <Body1 className={styles.intro} block>
-        {archive
+        {offline
+          ? "This device's copy of the server's audit log, read-only: each entry was checked against the server's signed checkpoints when it arrived."
+          : archive
           ? "The audit log of this archive, read-only. Its verification is shown above."
           : "Every request, decision, access and settings change is recorded in a tamper-evident, hash-chained log."}
       </Body1>
