@@ -6,7 +6,7 @@ NPM   ?= npm
 VENV  := $(CURDIR)/.venv
 export LOCKBOX_PYTHON := $(VENV)/bin/python3
 
-.PHONY: run test test-package test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps oidc-deps deps package bench bench-desktop bench-archive
+.PHONY: run test test-package test-rust test-rust-future test-postgres test-ui test-headless test-api test-e2e lint lint-tools fmt bindings cli ui ui-deps py-deps oidc-deps deps package bench bench-desktop bench-connected bench-archive
 
 ## Run the desktop app on the store in your data dir (installs what is missing first).
 run: deps ui
@@ -53,7 +53,7 @@ test-api: py-deps
 	$(CARGO) build -p lockbox-cli --locked
 	tests/api/fuzz.sh 100
 
-test-e2e: ui
+test-e2e: ui oidc-deps
 	tests/e2e/run.sh
 
 ## Benchmarks against raw baselines, measured in the same run (release build; not
@@ -66,6 +66,11 @@ bench:
 ## Desktop app vs a bare Tauri window: cold start, idle RSS and CPU (Xvfb; ~5 min).
 bench-desktop: deps ui
 	crates/lockbox-bench/desktop.sh
+
+## Connected mode (issue 14): cold start on a team server vs the same app on its own store,
+## the same 10 000 pending requests (a real OpenID provider, GNOME Keyring; ~3 min).
+bench-connected: deps ui oidc-deps
+	crates/lockbox-bench/desktop.sh connected
 
 ## The archive window on a 1 000 000-entry archive: start to first Audit page, to verified.
 bench-archive: deps ui

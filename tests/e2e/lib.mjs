@@ -18,19 +18,21 @@ function need(name) {
   return v;
 }
 
+// Read when used (each scenario's set-up sets what its tests use: run.sh the
+// single app's, connected.sh the team server's and its two apps').
 export const env = {
-  app: need("LOCKBOX_E2E_APP"),
-  cli: need("LOCKBOX_E2E_CLI"),
-  driverUrl: need("LOCKBOX_E2E_DRIVER_URL"),
-  shots: need("LOCKBOX_E2E_SHOTS"),
-  savePath: need("LOCKBOX_E2E_SAVE_PATH"),
+  get app() { return need("LOCKBOX_E2E_APP"); },
+  get cli() { return need("LOCKBOX_E2E_CLI"); },
+  get driverUrl() { return need("LOCKBOX_E2E_DRIVER_URL"); },
+  get shots() { return need("LOCKBOX_E2E_SHOTS"); },
+  get savePath() { return need("LOCKBOX_E2E_SAVE_PATH"); },
   /** What the app's "Open audit archive…" dialog answers (LOCKBOX_E2E_OPEN_PATH). */
-  openPath: need("LOCKBOX_E2E_OPEN_PATH"),
+  get openPath() { return need("LOCKBOX_E2E_OPEN_PATH"); },
   /** The live store (LOCKBOX_DB). */
-  db: need("LOCKBOX_DB"),
-  work: need("LOCKBOX_E2E_WORK"),
+  get db() { return need("LOCKBOX_DB"); },
+  get work() { return need("LOCKBOX_E2E_WORK"); },
   /** The OS user running the app: the store's first admin, who decides in the window. */
-  me: need("LOCKBOX_E2E_ME"),
+  get me() { return need("LOCKBOX_E2E_ME"); },
 };
 
 /** Default bound for a UI wait. Generous: the build machines have 2 busy cores. */
@@ -83,13 +85,16 @@ export const shortId = (id) => id.replace(/-/g, "").slice(-8);
 
 // ---------------------------------------------------------------- the session
 
-/** Starts the app under WebDriver with `args` (e.g. `["--archive", FILE]`). */
-export async function startSession(args = []) {
+/**
+ * Starts the app under WebDriver with `args` (e.g. `["--archive", FILE]`),
+ * through the tauri-driver at `driverUrl` (default LOCKBOX_E2E_DRIVER_URL).
+ */
+export async function startSession(args = [], { driverUrl = env.driverUrl } = {}) {
   const caps = {
     browserName: "wry",
     "tauri:options": { application: env.app, args },
   };
-  const driver = await new Builder().usingServer(env.driverUrl).withCapabilities(caps).build();
+  const driver = await new Builder().usingServer(driverUrl).withCapabilities(caps).build();
   await driver.manage().setTimeouts({ implicit: 0, script: 30_000, pageLoad: 60_000 });
   return driver;
 }

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # WebDriver end-to-end tests of the real Lockbox desktop app (tauri-driver +
 # WebKitWebDriver, selenium-webdriver with node:test), headless under Xvfb and
-# a private session D-Bus, on a throw-away store seeded with the CLI.
+# a private session D-Bus, on a throw-away store seeded with the CLI; then the
+# connected scenario (connected.sh: a team server on PostgreSQL with an OpenID
+# provider, and two apps on two displays and two session buses).
 #
 # Usage: tests/e2e/run.sh [node --test args, e.g. --test-name-pattern=Approve] [FILE.test.mjs...]
+#   (connected.test.mjs runs under connected.sh, the other files here)
 #   LOCKBOX_E2E_SKIP_BUILD=1   use the binaries and ui/dist as they are (no builds)
-#   LOCKBOX_E2E_KEEP=1         keep the temp dir (store, logs) after the run
-#   LOCKBOX_E2E_TIMEOUT=900    overall limit in seconds (default 900)
+#   LOCKBOX_E2E_KEEP=1         keep the temp dirs (stores, logs) after the run
+#   LOCKBOX_E2E_TIMEOUT=900    limit of each of the two runs in seconds (default 900)
+#   LOCKBOX_E2E_BIN_DIR=DIR    the app and CLI from DIR (default target/debug; with
+#                              LOCKBOX_E2E_SKIP_BUILD=1, e.g. target/release to measure)
+#   LOCKBOX_E2E_LATENCY=N      also measure N requests' provider approval -> Notify on
+#                              both connected desktops (target/e2e-connected-latency.txt)
 # Output: one line per test, then `e2e: N passed, N failed`; exit 0 only if all
 # passed. Screenshots: target/e2e-screenshots/*.png (FAILED-*.png on failure);
 # on failure the app / driver logs are copied to target/e2e-logs/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 E2E="$ROOT/tests/e2e"
-APP="$ROOT/target/debug/lockbox-app"
-CLI="$ROOT/target/debug/lockbox"
+BIN=$(cd "$ROOT" && realpath -m "${LOCKBOX_E2E_BIN_DIR:-target/debug}")
+APP="$BIN/lockbox-app"
+CLI="$BIN/lockbox"
 SHOTS="$ROOT/target/e2e-screenshots"
 LOGS="$ROOT/target/e2e-logs"
 TIMEOUT_S=${LOCKBOX_E2E_TIMEOUT:-900}
+. "$E2E/common.sh"
 
 die() { echo "e2e: $*" >&2; echo "e2e: 0 passed, 1 failed"; exit 1; }
 
@@ -46,6 +55,12 @@ if [ -z "${LOCKBOX_E2E_INNER:-}" ]; then
     echo "== npm ci (tests/e2e)"
     (cd "$E2E" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/e2e failed"
   fi
+  # The OpenID provider of the connected scenario (make oidc-deps).
+  OIDC="$ROOT/tests/oidc"
+  if [ ! -f "$OIDC/node_modules/.package-lock.json" ] || [ "$OIDC/package-lock.json" -nt "$OIDC/node_modules/.package-lock.json" ]; then
+    echo "== npm ci (tests/oidc)"
+    (cd "$OIDC" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/oidc failed"
+  fi
 
   if [ -z "${LOCKBOX_E2E_SKIP_BUILD:-}" ]; then
     # The app embeds ui/dist at compile time: rebuild the UI when it is missing
@@ -64,39 +79,64 @@ if [ -z "${LOCKBOX_E2E_INNER:-}" ]; then
   [ -x "$CLI" ] || die "$CLI is missing: cargo build -p lockbox-cli"
   [ -f "$ROOT/ui/dist/index.html" ] || die "ui/dist is missing: cd ui && npm run build"
 
-  export LOCKBOX_E2E_INNER=1 LOCKBOX_E2E_TAURI_DRIVER="$TD" LOCKBOX_E2E_WEBKIT_DRIVER="$WKWD"
-  mkdir -p "$ROOT/target"
-  export LOCKBOX_E2E_RESULT="$ROOT/target/.e2e-result.$$"
-  rm -f "$LOCKBOX_E2E_RESULT"
-  echo "== running the tests (headless, timeout ${TIMEOUT_S} s)"
+  export LOCKBOX_E2E_TAURI_DRIVER="$TD" LOCKBOX_E2E_WEBKIT_DRIVER="$WKWD"
+  mkdir -p "$ROOT/target" "$SHOTS"
+  rm -f "$SHOTS"/*.png
+  # Which runs: connected.test.mjs is connected.sh's, other files the single
+  # app's; no file: both.
+  node_args=() ; single=() ; connected=""
+  for a in "$@"; do case "$a" in *connected.test.mjs) connected=1 ;; *.mjs) single+=("$a") ;; *) node_args+=("$a") ;; esac; done
+  if [ "${#single[@]}" = 0 ] && [ -z "$connected" ]; then run_single=1; connected=1; else run_single=${single[0]:+1}; fi
   # Harmless noise from the session bus, the accessibility bus and Xvfb's shutdown.
   NOISE='^dbus-daemon\[|^SpiRegistry daemon|^X connection to :[0-9]+ broken'
-  set +e
-  timeout --kill-after=30 "$TIMEOUT_S" \
-    xvfb-run -a -s "-screen 0 1400x900x24 -nolisten tcp" dbus-run-session -- "$0" "$@" \
-    > >(grep -v --line-buffered -E "$NOISE") 2> >(grep -v --line-buffered -E "$NOISE" >&2)
-  rc=$?
-  set -e
-  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo "e2e: TIMED OUT after ${TIMEOUT_S} s"; fi
-  if [ -s "$LOCKBOX_E2E_RESULT" ]; then
-    summary=$(cat "$LOCKBOX_E2E_RESULT")
-  else
-    summary="e2e: 0 passed, 1 failed"
-    echo "e2e: the test run ended without a result (exit $rc)"
+  total_pass=0 ; total_fail=0 ; all_rc=0
+  # phase NAME CMD...: one run under the time limit; its counts are added.
+  phase() {
+    local name=$1 rc summary p f
+    shift
+    export LOCKBOX_E2E_RESULT="$ROOT/target/.e2e-result.$$"
+    rm -f "$LOCKBOX_E2E_RESULT"
+    echo "== $name (headless, timeout ${TIMEOUT_S} s)"
+    set +e
+    timeout --kill-after=30 "$TIMEOUT_S" "$@" \
+      > >(grep -v --line-buffered -E "$NOISE") 2> >(grep -v --line-buffered -E "$NOISE" >&2)
+    rc=$?
+    set -e
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo "e2e: $name TIMED OUT after ${TIMEOUT_S} s"; fi
+    if [ -s "$LOCKBOX_E2E_RESULT" ]; then
+      summary=$(cat "$LOCKBOX_E2E_RESULT")
+    else
+      summary="e2e: 0 passed, 1 failed"
+      echo "e2e: $name ended without a result (exit $rc)"
+    fi
+    rm -f "$LOCKBOX_E2E_RESULT"
+    p=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' <<<"$summary")
+    f=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' <<<"$summary")
+    if [ "$rc" != 0 ] && [ "${f:-0}" = 0 ]; then f=1; fi
+    echo "$summary ($name)"
+    total_pass=$(( total_pass + ${p:-0} )); total_fail=$(( total_fail + ${f:-1} ))
+    [ "$rc" = 0 ] || all_rc=$rc
+  }
+  if [ -n "$run_single" ]; then
+    LOCKBOX_E2E_INNER=1 phase "the desktop app" \
+      xvfb-run -a -s "-screen 0 1400x900x24 -nolisten tcp" dbus-run-session -- "$0" \
+      ${node_args[@]+"${node_args[@]}"} ${single[@]+"${single[@]}"}
   fi
-  rm -f "$LOCKBOX_E2E_RESULT"
+  if [ -n "$connected" ]; then
+    phase "connected: team server + two apps" "$E2E/connected.sh" ${node_args[@]+"${node_args[@]}"}
+  fi
   echo "e2e: took $(( $(date +%s) - t0 )) s"
-  echo "$summary"
-  case "$summary" in "e2e: "*" passed, 0 failed") [ "$rc" = 0 ] && exit 0 ;; esac
-  exit 1
+  # A name pattern that matched nothing anywhere is a failure too.
+  if [ "$total_pass" = 0 ] && [ "$total_fail" = 0 ]; then total_fail=1; fi
+  echo "e2e: $total_pass passed, $total_fail failed"
+  [ "$total_fail" = 0 ] && [ "$all_rc" = 0 ]
+  exit
 fi
 
 # -------------------------------------------------------------- inner: run
 # Here: inside Xvfb (DISPLAY set) and a private session bus.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lockbox-e2e.XXXXXX")
 TD_PID="" ; DUNST_PID="" ; NODE_PID=""
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Stop what we started, by PID; tauri-driver gets SIGTERM so it can stop
 # WebKitWebDriver (SIGKILL would orphan it on its port).
@@ -151,7 +191,6 @@ export NO_AT_BRIDGE=1
 unset LOCKBOX_NOW LOCKBOX_TENANT
 export LOCKBOX_E2E_APP="$APP" LOCKBOX_E2E_CLI="$CLI" LOCKBOX_E2E_SHOTS="$SHOTS" LOCKBOX_E2E_WORK="$WORK"
 mkdir -p "$SHOTS"
-rm -f "$SHOTS"/*.png
 
 # A notification daemon, so the app's OS notifications have somewhere to go.
 if command -v dunst >/dev/null; then dunst >"$WORK/dunst.log" 2>&1 & DUNST_PID=$!; fi
@@ -161,10 +200,7 @@ if command -v dunst >/dev/null; then dunst >"$WORK/dunst.log" 2>&1 & DUNST_PID=$
 
 # Free ports for tauri-driver and WebKitWebDriver (not the fixed 4444/4445, so
 # a run never collides with another driver on this machine).
-read -r PORT NATIVE_PORT < <(node -e '
-const net = require("net");
-const get = () => new Promise((res) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); }); });
-(async () => { const a = await get(); let b = await get(); while (b === a) b = await get(); console.log(a, b); })();')
+read -r PORT NATIVE_PORT < <(free_ports 2)
 # LOCKBOX_E2E_RUN marks tauri-driver and what it starts (the app), for cleanup.
 LOCKBOX_E2E_RUN="$WORK" "$LOCKBOX_E2E_TAURI_DRIVER" --port "$PORT" --native-port "$NATIVE_PORT" --native-driver "$LOCKBOX_E2E_WEBKIT_DRIVER" \
   >"$WORK/tauri-driver.log" 2>&1 &
@@ -178,36 +214,14 @@ port_open "$PORT" || { cat "$WORK/tauri-driver.log"; echo "e2e: tauri-driver is 
 export LOCKBOX_E2E_DRIVER_URL="http://127.0.0.1:$PORT/"
 
 # The tests, serially (one app, one automation session). TAP goes to a file
-# for the summary; the spec reporter to the console.
+# for the summary; the spec reporter to the console. The tests get the
+# overall limit minus a minute, so that on a hang this script still stops the
+# driver, copies the logs and prints the summary.
 cd "$E2E"
 files=() ; node_args=()
 for a in "$@"; do case "$a" in *.mjs) files+=("$a") ;; *) node_args+=("$a") ;; esac; done
-[ "${#files[@]}" -gt 0 ] || files=(./*.test.mjs)
-# The tests get the overall limit minus a minute, so that on a hang this
-# script still stops the driver, copies the logs and prints the summary.
-node_limit=$(( TIMEOUT_S > 120 ? TIMEOUT_S - 60 : TIMEOUT_S / 2 ))
-set +e
-timeout --kill-after=15 "$node_limit" node --test --test-concurrency=1 \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$WORK/results.tap" \
-  ${node_args[@]+"${node_args[@]}"} "${files[@]}" &
-NODE_PID=$!
-wait "$NODE_PID"
-node_rc=$?
-NODE_PID=""
-set -e
-[ "$node_rc" = 124 ] && echo "e2e: TIMED OUT: the tests ran longer than $node_limit s"
-[ -f "$WORK/results.tap" ] || : >"$WORK/results.tap"
-pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$WORK/results.tap" | tail -1)
-fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$WORK/results.tap" | tail -1)
-cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$WORK/results.tap" | tail -1)
-if [ -z "$pass" ]; then
-  # No summary (the run was cut short): count the tests that finished, plus one failure.
-  pass=$(grep -cE '^ *ok [0-9]+ - ' "$WORK/results.tap" 2>/dev/null || true)
-  fail=$(( $(grep -cE '^ *not ok [0-9]+ - ' "$WORK/results.tap" 2>/dev/null || true) + 1 ))
+if [ "${#files[@]}" = 0 ]; then
+  for f in ./*.test.mjs; do [ "$f" = ./connected.test.mjs ] || files+=("$f"); done
 fi
-pass=${pass:-0}; fail=$(( ${fail:-0} + ${cancelled:-0} ))
-if [ "$node_rc" != 0 ] && [ "$fail" = 0 ]; then fail=1; fi
-if [ "$pass" = 0 ] && [ "$fail" = 0 ]; then fail=1; fi
-echo "e2e: $pass passed, $fail failed" >"${LOCKBOX_E2E_RESULT:-/dev/null}"
-[ "$fail" = 0 ]
+node_limit=$(( TIMEOUT_S > 120 ? TIMEOUT_S - 60 : TIMEOUT_S / 2 ))
+run_tests "$WORK" "$node_limit" ${node_args[@]+"${node_args[@]}"} "${files[@]}"
