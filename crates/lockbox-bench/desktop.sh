@@ -18,6 +18,15 @@
 # big-store, built once and cached), from process start to the first Audit page
 # rendered (target < 1500 ms), and to the banner's verification done; medians
 # of RUNS starts after one warm-up start.
+#
+# `desktop.sh connected` (make bench-connected) measures connected mode (issue
+# 14): the same app and the same 10 000 pending requests, once on its own
+# store (local mode) and once connected to a team server (`lockbox serve
+# --oidc-*` on a copy of that store, on this machine) as a person signed in
+# with a real OpenID provider (tests/oidc; the sign-in in the OS keyring:
+# GNOME Keyring on this run's session bus), alternating RUNS starts each
+# after a warm-up of both; cold start to the first rendered Service requests
+# page, median, min, max, and the ratio (target <= 1.2x).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${RUNS:-5}; IDLE=${IDLE:-120}; IDLE_RUNS=${IDLE_RUNS:-5}; EXPIRING=${EXPIRING:-100}; MODE=${1:-compare}
@@ -28,7 +37,9 @@ fi
 if [ -z "${LOCKBOX_BENCH_INNER:-}" ]; then
   (cd "$ROOT/ui" && npm run build >/dev/null)
   cargo build --release -p lockbox-app -p lockbox-cli --manifest-path "$ROOT/Cargo.toml" >&2
-  if [ "$MODE" = archive ]; then
+  if [ "$MODE" = connected ]; then
+    :
+  elif [ "$MODE" = archive ]; then
     cargo build --release -p lockbox-bench --bin lockbox-bench --manifest-path "$ROOT/Cargo.toml" >&2
     # (prints "building the fixture" the first time: minutes)
     LOCKBOX_BENCH_ARCHIVE=$("$ROOT/target/release/lockbox-bench" big-store | tail -1)
@@ -101,13 +112,76 @@ tree_pids() { local p=$1; echo "$p"; for c in $(cat /proc/"$p"/task/*/children 2
 rss_kib() { local t=0; for p in $(tree_pids "$1"); do r=$(awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0); t=$((t + ${r:-0})); done; echo $t; }
 cpu_ticks() { local t=0; for p in $(tree_pids "$1"); do s=$(awk '{print $14 + $15}' /proc/"$p"/stat 2>/dev/null || echo 0); t=$((t + ${s:-0})); done; echo $t; }
 
+# median, min, max of numbers on stdin
+stats() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%s %s %s\n", m, a[1], a[NR]}'; }
+if [ "$MODE" = connected ]; then
+  fail() { echo "bench (connected): $*" >&2; exit 1; }
+  for tool in node gnome-keyring-daemon dbus-send python3; do
+    command -v "$tool" >/dev/null || fail "'$tool' is not installed (make deps: .ci/install-deps)"
+  done
+  [ -f "$ROOT/tests/oidc/node_modules/oidc-provider/package.json" ] || fail "tests/oidc/node_modules is missing: make oidc-deps"
+  # The OS keyring: GNOME Keyring's Secret Service on this run's session bus.
+  mkdir -p "$WORK/keyring/home" "$WORK/keyring/run"; chmod 700 "$WORK/keyring/run"
+  printf 'lockbox-bench' | HOME="$WORK/keyring/home" XDG_DATA_HOME="$WORK/keyring/home/data" XDG_RUNTIME_DIR="$WORK/keyring/run" \
+    gnome-keyring-daemon --foreground --unlock --components=secrets >"$WORK/keyring.log" 2>&1 &
+  secrets_up() { dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true"; }
+  for _ in $(seq 100); do secrets_up && break; sleep 0.1; done
+  secrets_up || { cat "$WORK/keyring.log" >&2; fail "GNOME Keyring did not start"; }
+  free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  IDP_PORT=$(free_port); SERVER_PORT=$(free_port); SERVER="http://127.0.0.1:$SERVER_PORT"; ANA=ana@contoso.example
+  # The provider stops when its stdin closes: a FIFO this script holds open.
+  mkfifo "$WORK/idp.in"
+  (cd "$ROOT/tests/oidc" && exec node server.mjs "$IDP_PORT" <"$WORK/idp.in" >"$WORK/idp.log" 2>&1) &
+  exec 7>"$WORK/idp.in"
+  wait_line "$WORK/idp.log" "^listening" 30 || { cat "$WORK/idp.log" >&2; fail "the OpenID provider did not start"; }
+  # The team server: the same data (a copy of the local store), ana its admin.
+  mkdir -p "$WORK/server" "$WORK/connected"
+  cp "$LOCKBOX_DB" "$WORK/server/lockbox.db"
+  cp "$(dirname "$LOCKBOX_DB")/lockbox-receipts.key" "$WORK/server/"  # the store's receipt key goes with it
+  LOCKBOX_DB="$WORK/server/lockbox.db" "$CLI" serve \
+    --bind "127.0.0.1:$SERVER_PORT" --rate 100000 --oidc-issuer "http://127.0.0.1:$IDP_PORT" \
+    --oidc-client-id lockbox-desktop --bootstrap-admin "$ANA" >"$WORK/serve.log" 2>&1 &
+  ready() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$SERVER/readyz" 2>/dev/null; }
+  for _ in $(seq 300); do ready && break; sleep 0.1; done
+  ready || { cat "$WORK/serve.log" >&2; fail "lockbox serve did not get ready"; }
+  # Ana signs in as a person would (`lockbox login --browser`; tests/oidc/browser.mjs
+  # answers the provider's pages); the app uses the same keyring entry.
+  printf '#!/bin/sh\nexec node %q %q "$1" >>%q 2>&1\n' "$ROOT/tests/oidc/browser.mjs" "$ANA" "$WORK/browser.log" >"$WORK/browser.sh"
+  chmod 755 "$WORK/browser.sh"
+  BROWSER="$WORK/browser.sh" "$CLI" login --server "$SERVER" --browser </dev/null >"$WORK/login.log" 2>&1 ||
+    { cat "$WORK/login.log" "$WORK/browser.log" >&2; fail "lockbox login --browser failed"; }
+  # The connected app: its own (empty) local store, connection.json beside it.
+  printf '{"server": "%s", "ca": null}\n' "$SERVER" >"$WORK/connected/connection.json"
+  CONN_DB="$WORK/connected/lockbox.db"
+  first_paint "$APP" "$WORK/warm-local.log" >/dev/null
+  LOCKBOX_DB="$CONN_DB" first_paint "$APP" "$WORK/warm-connected.log" >/dev/null
+  : >"$WORK/local.ms"; : >"$WORK/connected.ms"
+  for i in $(seq "$RUNS"); do
+    first_paint "$APP" "$WORK/local$i.log" >>"$WORK/local.ms"
+    LOCKBOX_DB="$CONN_DB" first_paint "$APP" "$WORK/connected$i.log" >>"$WORK/connected.ms"
+  done
+  # Each start painted what it should: the local ones their store, the
+  # connected ones the server's answer (not the replica's: "offline").
+  for f in "$WORK"/local*.log; do grep -q "first paint.*mode=\"\?local" "$f" || { cat "$f" >&2; fail "$f: no local first paint"; }; done
+  for f in "$WORK"/connected*.log; do grep -q "first paint.*mode=\"\?connected" "$f" || { cat "$f" >&2; fail "$f: no connected first paint"; }; done
+  read -r l_ms l_min l_max < <(stats <"$WORK/local.ms"); read -r c_ms c_min c_max < <(stats <"$WORK/connected.ms")
+  ratio=$(awk -v a="$c_ms" -v b="$l_ms" 'BEGIN {printf "%.2f", a / b}')
+  echo
+  echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); runs=$RUNS; 10000 pending requests; server on this machine (SQLite store)"
+  echo "cold start runs (ms): local $(tr '\n' ' ' <"$WORK/local.ms"); connected $(tr '\n' ' ' <"$WORK/connected.ms")"
+  printf "%-52s %8s ms (%s-%s)\n" "local mode: start to Service requests (median)" "$l_ms" "$l_min" "$l_max"
+  printf "%-52s %8s ms (%s-%s)\n" "connected: start to Service requests (median)" "$c_ms" "$c_min" "$c_max"
+  echo "ratio connected / local: ${ratio}x; target <= 1.2x: $(awk -v r="$ratio" 'BEGIN {print (r <= 1.2) ? "MET" : "MISSED"}')"
+  exit 0
+fi
+
 : >"$WORK/app.ms"; : >"$WORK/bare.ms"
 "$APP" >"$WORK/warm.log" 2>&1 & w=$!; wait_line "$WORK/warm.log" "first paint" 60; kill -TERM $w; wait $w 2>/dev/null || true  # page cache warm
 for i in $(seq "$RUNS"); do
   first_paint "$APP" "$WORK/app$i.log" >>"$WORK/app.ms"
   first_paint "$BARE" "$WORK/bare$i.log" >>"$WORK/bare.ms"
 done
-stats() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%s %s %s\n", m, a[1], a[NR]}'; }
 read -r app_ms app_min app_max < <(stats <"$WORK/app.ms"); read -r bare_ms bare_min bare_max < <(stats <"$WORK/bare.ms")
 
 # BIN LOG OUT: start BIN, wait for its first paint and 5 s, then IDLE_RUNS windows
