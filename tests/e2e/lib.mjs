@@ -375,6 +375,33 @@ export async function openPage(driver, navName, heading = navName) {
   await find(driver, { role: "heading", name: heading, within: await find(driver, { role: "main" }) });
 }
 
+/**
+ * The data rows of the table named NAME (no header row), read afresh (tables
+ * re-mount while they load): [{ el, cells: {header: text}, text }].
+ */
+export async function tableRows(driver, name) {
+  const table = await query(driver, { role: "table", name });
+  if (!table) return [];
+  return driver.executeScript(
+    `const t = arguments[0];
+     const text = (el) => (el.innerText ?? el.textContent ?? "").replace(/\\s+/g, " ").trim();
+     const headers = Array.from(t.querySelectorAll("thead th, thead [role=columnheader]")).map(text);
+     return Array.from(t.querySelectorAll("tbody tr")).map((tr) => {
+       const cells = {};
+       Array.from(tr.querySelectorAll(":scope > td, :scope > [role=cell], :scope > [role=gridcell]")).forEach((td, i) => { cells[headers[i] ?? i] = text(td); });
+       return { el: tr, cells, text: text(tr) };
+     });`,
+    table,
+  );
+}
+
+/** Closes a request's details panel and waits until it has left the page (its exit animation included). */
+export async function closeDrawer(driver, drawer) {
+  await clickOn(driver, { role: "button", name: "Close", within: drawer });
+  // Not by name: the panel's name changes to "Request details" while it slides out.
+  await waitGone(driver, { role: "dialog" });
+}
+
 // ---------------------------------------------------------------- screenshots
 
 /**

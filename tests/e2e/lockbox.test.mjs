@@ -13,6 +13,7 @@ import {
   cli,
   click,
   clickOn,
+  closeDrawer,
   env,
   failureScreenshot,
   fileRequest,
@@ -26,6 +27,7 @@ import {
   screenshot,
   shortId,
   startSession,
+  tableRows,
   textOf,
   typeInto,
   waitGone,
@@ -71,25 +73,6 @@ async function closeOverlays() {
   }
 }
 
-// Tables re-mount while they load, so rows are always read from a fresh lookup.
-
-/** The data rows of the table named NAME (no header row): [{ el, cells: {header: text} }]. */
-async function tableRows(name) {
-  const table = await query(driver, { role: "table", name });
-  if (!table) return [];
-  return driver.executeScript(
-    `const t = arguments[0];
-     const text = (el) => (el.innerText ?? el.textContent ?? "").replace(/\\s+/g, " ").trim();
-     const headers = Array.from(t.querySelectorAll("thead th, thead [role=columnheader]")).map(text);
-     return Array.from(t.querySelectorAll("tbody tr")).map((tr) => {
-       const cells = {};
-       Array.from(tr.querySelectorAll(":scope > td, :scope > [role=cell], :scope > [role=gridcell]")).forEach((td, i) => { cells[headers[i] ?? i] = text(td); });
-       return { el: tr, cells, text: text(tr) };
-     });`,
-    table,
-  );
-}
-
 /** Opens a request's details panel from the Service requests list. */
 async function openRequest(req) {
   await openPage(driver, "Service requests");
@@ -97,13 +80,6 @@ async function openRequest(req) {
   const drawer = await find(driver, { role: "dialog", name: `Request ${shortId(req.id)} details` });
   await find(driver, { role: "heading", name: `${req.case} · ${shortId(req.id)}`, within: drawer });
   return drawer;
-}
-
-/** Closes the details panel and waits until it has left the page (its exit animation included). */
-async function closeDrawer(drawer) {
-  await clickOn(driver, { role: "button", name: "Close", within: drawer });
-  // Not by name: the panel's name changes to "Request details" while it slides out.
-  await waitGone(driver, { role: "dialog" });
 }
 
 describe("Lockbox desktop app", { concurrency: 1 }, () => {
@@ -161,7 +137,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     // The panel now shows the approved request and a confirmation toast.
     await find(driver, { text: /^Approved\. Access ends /, ariaHidden: true }); // the toast
     await find(driver, { role: "button", name: "Revoke access", within: drawer });
-    await closeDrawer(drawer);
+    await closeDrawer(driver, drawer);
     // ...and it left the Pending list without a manual refresh.
     await waitGone(driver, { role: "button", name: `Open request ${shortId(req.id)} (${req.case})` });
 
@@ -189,7 +165,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     await find(driver, { text: /^Request rejected$/, ariaHidden: true }); // the toast
     await waitGone(driver, { role: "button", name: "Approve", within: drawer });
     await find(driver, { text: /^Rejected$/, within: drawer });
-    await closeDrawer(drawer);
+    await closeDrawer(driver, drawer);
     await waitGone(driver, { role: "button", name: `Open request ${shortId(req.id)} (${req.case})` });
 
     const after = cli(["request", "show", req.id]);
@@ -235,7 +211,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     await waitUntil(driver, "the Status filter shows All requests", async () =>
       (await textOf(driver, await find(driver, { role: "combobox", name: "Status" }))) === "All requests");
 
-    const rowOf = async () => (await tableRows("Service requests")).find((r) => r.cells["Support case"] === caseId);
+    const rowOf = async () => (await tableRows(driver, "Service requests")).find((r) => r.cells["Support case"] === caseId);
     const first = await waitUntil(driver, `the new request ${caseId} is listed`, rowOf);
     const leftS = Math.round((deadlineLatest - performance.now()) / 1000);
     assert.equal(first.cells.Status, "Pending", `the new request is listed as Pending first (${leftS} s before its deadline)`);
@@ -300,8 +276,8 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
 
     await openPage(driver, "Audit");
     await waitUntil(driver, "the audit history lists the new entry", async () =>
-      (await tableRows("Audit history")).some((r) => r.text.includes(token)));
-    const total = (await tableRows("Audit history")).length;
+      (await tableRows(driver, "Audit history")).some((r) => r.text.includes(token)));
+    const total = (await tableRows(driver, "Audit history")).length;
     assert.ok(total > 5, `the unfiltered history has many entries (${total})`);
     await screenshot(driver, "05-audit");
 
@@ -309,12 +285,12 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     // wall-clock: a unique name
     const live = fileRequest({ case: `SR-LIVE-${Date.now().toString(36)}`, providerApprove: false });
     await waitUntil(driver, "the CLI's new entry appears without leaving the page", async () =>
-      (await tableRows("Audit history")).some(
+      (await tableRows(driver, "Audit history")).some(
         (r) => r.cells["Request ID"] === shortId(live.id) && r.cells.Operation === "Request created"));
 
     await typeInto(driver, await find(driver, { role: "searchbox", name: "Search audit details" }), token);
     const rows = await waitUntil(driver, "only the matching entry is listed", async () => {
-      const r = await tableRows("Audit history");
+      const r = await tableRows(driver, "Audit history");
       return r.length === 1 ? r : null;
     });
     const { cells } = rows[0];
@@ -332,7 +308,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     if (clear) await click(driver, clear);
     const all = cli(["audit", "list", "--limit", "100000"]);
     await waitUntil(driver, `the unfiltered history is listed (${Math.min(all.length, 50)} rows)`, async () =>
-      (await tableRows("Audit history")).length === Math.min(all.length, 50));
+      (await tableRows(driver, "Audit history")).length === Math.min(all.length, 50));
 
     const exportCsv = async () => {
       rmSync(env.savePath, { force: true });
@@ -377,7 +353,7 @@ describe("Lockbox desktop app", { concurrency: 1 }, () => {
     const matching = cli(["audit", "list", "--text", text, "--limit", "100000"]);
     await typeInto(driver, await find(driver, { role: "searchbox", name: "Search audit details" }), text);
     await waitUntil(driver, `the filtered history is listed (${matching.length} rows)`, async () =>
-      (await tableRows("Audit history")).length === matching.length);
+      (await tableRows(driver, "Audit history")).length === matching.length);
     const filtered = await exportCsv();
     assert.equal(filtered.rows, matching.length, "the filtered export counts only matching entries");
     assert.ok(filtered.rows >= 1 && filtered.rows < full.rows, `a proper subset (${filtered.rows} of ${full.rows})`);
