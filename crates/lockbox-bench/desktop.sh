@@ -146,7 +146,7 @@ if [ "$MODE" = connected ]; then
   for _ in $(seq 300); do ready && break; sleep 0.1; done
   ready || { cat "$WORK/serve.log" >&2; fail "lockbox serve did not get ready"; }
   # Ana signs in as a person would (`lockbox login --browser`; tests/oidc/browser.mjs
-  # answers the provider's pages); the app uses the same keyring entry.
+  # drives a real browser through the provider's pages); the app uses the same keyring entry.
   printf '#!/bin/sh\nexec node %q %q "$1" >>%q 2>&1\n' "$ROOT/tests/oidc/browser.mjs" "$ANA" "$WORK/browser.log" >"$WORK/browser.sh"
   chmod 755 "$WORK/browser.sh"
   BROWSER="$WORK/browser.sh" "$CLI" login --server "$SERVER" --browser </dev/null >"$WORK/login.log" 2>&1 ||

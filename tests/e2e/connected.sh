@@ -15,7 +15,8 @@
 # - per app (a = ana, b = bob): its own Xvfb display (-displayfd: a free
 #   one), its own session D-Bus (dbus-daemon) with its own GNOME Keyring
 #   (Secret Service, unlocked), its own HOME / XDG dirs / local store, a
-#   `$BROWSER` that signs its person in at the provider (tests/oidc/browser.mjs), and its
+#   `$BROWSER` that is a real browser driven by WebDriver (tests/oidc/browser.mjs:
+#   MiniBrowser under WebKitWebDriver on the app's display), and its
 #   own tauri-driver (+ WebKitWebDriver) on free ports, and a notification
 #   daemon (dunst) with dbus-monitor writing the app's Notify calls to
 #   WORK/X/notify.log.
@@ -187,8 +188,10 @@ start_app() { # NAME LOGIN TD_PORT NATIVE_PORT
     >"$d/notify.log" 2>"$d/dbus-monitor.log" &
   PIDS+=($!)
   wait_for "dbus-monitor on the session bus of app $x" 100 test -s "$d/notify.log"
-  # The person's browser: signs LOGIN in at the provider.
-  printf '#!/bin/sh\nexec node %q %q "$1" >>%q 2>&1\n' "$ROOT/tests/oidc/browser.mjs" "$login" "$d/browser.log" >"$d/browser.sh"
+  # The person's browser: a real one (MiniBrowser driven by WebKitWebDriver, on
+  # the app's display) in which browser.mjs signs LOGIN in at the provider.
+  printf '#!/bin/sh\nLOCKBOX_WEBKIT_DRIVER=%q LOCKBOX_BROWSER_SHOTS=%q exec node %q %q "$1" >>%q 2>&1\n' \
+    "$LOCKBOX_E2E_WEBKIT_DRIVER" "$SHOTS/19-sign-in-$x-" "$ROOT/tests/oidc/browser.mjs" "$login" "$d/browser.log" >"$d/browser.sh"
   chmod 755 "$d/browser.sh"
   # LOCKBOX_E2E_RUN marks tauri-driver and what it starts, for cleanup.
   env -u LOCKBOX_STORE -u LOCKBOX_RECEIPT_KEY DISPLAY="$display" DBUS_SESSION_BUS_ADDRESS="$bus" HOME="$d/home" XDG_RUNTIME_DIR="$d/run" \

@@ -13,13 +13,16 @@ import { after, before, describe, it } from "node:test";
 import {
   click,
   clickOn,
+  closeDrawer,
   env,
   failureScreenshot,
   find,
+  openPage,
   query,
   screenshot,
   shortId,
   startSession,
+  tableRows,
   textOf,
   typeInto,
   waitGone,
@@ -204,29 +207,6 @@ function step(name, fn, { timeout = 180_000 } = {}) {
   });
 }
 
-async function openPage(d, navName, heading = navName) {
-  const nav = await find(d, { role: "navigation", name: "Navigation" });
-  await clickOn(d, { role: "link", name: navName, within: nav });
-  await find(d, { role: "heading", name: heading, within: await find(d, { role: "main" }) });
-}
-
-/** The data rows of the table named NAME, read afresh: [{ cells: {header: text}, text }]. */
-async function tableRows(d, name) {
-  const table = await query(d, { role: "table", name });
-  if (!table) return [];
-  return d.executeScript(
-    `const t = arguments[0];
-     const text = (el) => (el.innerText ?? el.textContent ?? "").replace(/\\s+/g, " ").trim();
-     const headers = Array.from(t.querySelectorAll("thead th, thead [role=columnheader]")).map(text);
-     return Array.from(t.querySelectorAll("tbody tr")).map((tr) => {
-       const cells = {};
-       Array.from(tr.querySelectorAll(":scope > td, :scope > [role=cell], :scope > [role=gridcell]")).forEach((td, i) => { cells[headers[i] ?? i] = text(td); });
-       return { cells, text: text(tr) };
-     });`,
-    table,
-  );
-}
-
 /**
  * Finds and clicks, again if the element was replaced before the click
  * landed: a server's change (another window's decision, the provider's
@@ -253,11 +233,6 @@ async function openRequest(d, req) {
   const drawer = await find(d, { role: "dialog", name: `Request ${shortId(req.id)} details` });
   await find(d, { role: "heading", name: `${req.case} · ${shortId(req.id)}`, within: drawer });
   return drawer;
-}
-
-async function closeDrawer(d, drawer) {
-  await clickOn(d, { role: "button", name: "Close", within: drawer });
-  await waitGone(d, { role: "dialog" });
 }
 
 /** Approve (or reject) in the request's panel through its dialog, with a comment. */
@@ -314,7 +289,8 @@ describe("Connected desktop apps: two people, one team server", { concurrency: 1
       await openPage(d, "Org settings");
       await typeInto(d, await find(d, { role: "textbox", name: "Server address" }), url);
       await clickOn(d, { role: "button", name: "Sign in" });
-      // $BROWSER (browser.mjs) answers the provider's pages as the person.
+      // $BROWSER is a real browser (MiniBrowser under WebKitWebDriver,
+      // tests/oidc/browser.mjs) typing the person's login into the provider's pages.
       await find(d, { name: `Signed in as ${person}` }, 60_000);
       await find(d, { name: `Connected to ${url}` });
       await openPage(d, "Org settings");
@@ -323,6 +299,15 @@ describe("Connected desktop apps: two people, one team server", { concurrency: 1
       await screenshot(d, shot);
     };
     await Promise.all([signIn(a, SERVER, ANA, "20-connected-a"), signIn(b, proxy.url, BOB, "20-connected-b")]);
+    // Each browser went through the provider's login and consent pages, and
+    // the app's loopback page said "Signed in." (screenshots 19-sign-in-*).
+    for (const [x, d, person] of [["a", a, ANA], ["b", b, BOB]]) {
+      const log = join(env.work, x, "browser.log");
+      const said = () => (existsSync(log) ? readFileSync(log, "utf8") : "");
+      // (It says so just after the app's page, which may be after the app's window.)
+      await waitUntil(d, `app ${x.toUpperCase()}'s browser says how it went`, () => said().includes("browser.mjs: "));
+      assert.ok(said().includes(`browser.mjs: ${person} signed in (pages: login, consent)`), `app ${x}'s browser: ${said()}`);
+    }
     // Each app has looked at the server once for its person: from now on a
     // new request is news to them.
     await waitUntil(a, "app A's first look for Ana", () => firstLookDone("a", ANA));

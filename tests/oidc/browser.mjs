@@ -1,86 +1,137 @@
 // The `$BROWSER` of a desktop app or `lockbox login --browser` in the tests
-// and benchmarks (tests/e2e/connected.sh, crates/lockbox-bench/desktop.sh):
-// `node browser.mjs LOGIN URL`. The app asks it to open the OpenID provider's
-// authorization URL; it answers the provider's own login and consent pages
-// as LOGIN would in a browser (a cookie jar, redirects followed while they
-// stay at the provider; any password: tests/oidc/server.mjs's
-// devInteractions), then follows the provider's redirect to the app's
-// loopback address, which answers "Signed in.". The same steps as
-// tests/oidc/sign_in.rs's `browse` + `answer_form`, in node (fetch).
-// Exits 0 once the app said "Signed in."; else non-zero, saying why on stderr.
+// and benchmarks (tests/e2e/connected.sh, crates/lockbox-bench/desktop.sh,
+// crates/lockbox-cli/tests/login_device.rs): `node browser.mjs LOGIN URL`.
+//
+// The app asks it to open the OpenID provider's authorization URL. It opens
+// it in a real browser driven by WebDriver: WebKitGTK's MiniBrowser under
+// WebKitWebDriver (packages libwebkit2gtk-4.1-0 and webkit2gtk-driver, which
+// the desktop app's E2E tests use too), on the X display in $DISPLAY. There
+// it answers the provider's own login and consent pages as LOGIN would (any
+// password: tests/oidc/server.mjs's devInteractions), and the provider's
+// redirect takes the browser to the app's loopback address, which must
+// answer "Signed in.".
+//
+// Exits 0 once the app's page said "Signed in."; else non-zero, saying why
+// on stderr. Nothing is skipped: without a display, WebKitWebDriver or
+// MiniBrowser it fails, saying which.
+//
+// LOCKBOX_BROWSER_SHOTS=PREFIX: a PNG of each page it answers (PREFIX1-login.png,
+// PREFIX2-consent.png, PREFIX3-app.png), for the E2E's screenshots.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname } from "node:path";
+import { Builder, By, until } from "selenium-webdriver";
+
 const [login, start] = process.argv.slice(2);
 if (!login || !start) {
   console.error("usage: node browser.mjs LOGIN URL");
   process.exit(2);
 }
+const fail = (why) => {
+  console.error(`browser.mjs: ${why}`);
+  process.exit(1);
+};
+if (!process.env.DISPLAY) fail("no X display ($DISPLAY): the browser needs one (Xvfb in the tests)");
 
-const jar = new Map();
-const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-function keepCookies(res) {
-  for (const c of res.headers.getSetCookie()) {
-    const [pair, ...attrs] = c.split(";");
-    const i = pair.indexOf("=");
-    const name = pair.slice(0, i).trim();
-    const value = pair.slice(i + 1).trim();
-    const gone = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=.*19[67]0/i.test(a));
-    if (gone || value === "") jar.delete(name);
-    else jar.set(name, value);
-  }
+const DRIVER = process.env.LOCKBOX_WEBKIT_DRIVER || "/usr/bin/WebKitWebDriver";
+const BROWSER =
+  process.env.LOCKBOX_MINIBROWSER ||
+  ["x86_64-linux-gnu", "aarch64-linux-gnu"]
+    .map((a) => `/usr/lib/${a}/webkit2gtk-4.1/MiniBrowser`)
+    .find((p) => existsSync(p));
+if (!existsSync(DRIVER)) fail(`no ${DRIVER} (Debian package webkit2gtk-driver)`);
+if (!BROWSER) fail("no MiniBrowser (Debian package libwebkit2gtk-4.1-0)");
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+const shots = process.env.LOCKBOX_BROWSER_SHOTS;
+if (shots) mkdirSync(dirname(shots), { recursive: true });
+async function shot(driver, name) {
+  if (!shots) return;
+  // Two frames: what was typed is painted before the picture is taken.
+  await driver.executeAsyncScript(
+    "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(done));",
+  );
+  writeFileSync(`${shots}${name}.png`, await driver.takeScreenshot(), "base64");
 }
 
-async function go(url, { method = "GET", form } = {}) {
-  const headers = { cookie: cookieHeader() };
-  let body;
-  if (form) {
-    headers["content-type"] = "application/x-www-form-urlencoded";
-    body = new URLSearchParams(form).toString();
+const port = await freePort();
+const driverProc = spawn(DRIVER, [`--port=${port}`, "--host=127.0.0.1"], { stdio: ["ignore", "ignore", "pipe"] });
+let driverLog = "";
+driverProc.stderr.on("data", (d) => (driverLog += d));
+const server = `http://127.0.0.1:${port}`;
+for (let i = 0; ; i++) {
+  try {
+    const res = await fetch(`${server}/status`, { signal: AbortSignal.timeout(1000) });
+    if ((await res.json()).value?.ready) break;
+  } catch {
+    // not listening yet
   }
-  const res = await fetch(url, { method, headers, body, redirect: "manual", signal: AbortSignal.timeout(30_000) });
-  keepCookies(res);
-  return res;
+  if (i >= 100 || driverProc.exitCode !== null) {
+    driverProc.kill();
+    fail(`WebKitWebDriver did not start: ${driverLog}`);
+  }
+  await new Promise((r) => setTimeout(r, 100));
 }
 
-const provider = new URL(start).origin;
-let res = await go(start);
-let url = new URL(start);
-for (let step = 0; step < 12; step++) {
-  if (res.status >= 300 && res.status < 400) {
-    const next = new URL(res.headers.get("location"), url);
-    if (next.origin !== provider) {
-      // Back to the app (its loopback redirect with the code).
-      const back = await fetch(next, { signal: AbortSignal.timeout(30_000) });
-      const text = await back.text();
-      if (back.status !== 200 || !text.includes("Signed in.")) {
-        console.error(`browser.mjs: the app answered ${back.status}: ${text}`);
-        process.exit(1);
-      }
-      console.error(`browser.mjs: ${login} signed in`);
-      process.exit(0);
+let driver;
+let code = 1;
+try {
+  driver = await new Builder()
+    .usingServer(server)
+    .withCapabilities({
+      browserName: "MiniBrowser",
+      "webkitgtk:browserOptions": { binary: BROWSER, args: ["--automation"] },
+    })
+    .build();
+  await driver.manage().setTimeouts({ pageLoad: 30_000, implicit: 0 });
+  const provider = new URL(start).origin;
+  await driver.get(start);
+  const seen = [];
+  for (let step = 0; step < 6; step++) {
+    const here = new URL(await driver.getCurrentUrl());
+    if (here.origin !== provider) {
+      // Back at the app: its loopback page.
+      const text = await driver.findElement(By.css("body")).getText();
+      await shot(driver, "3-app");
+      if (!text.includes("Signed in.")) throw new Error(`the app's page at ${here.origin} says: ${text}`);
+      console.error(`browser.mjs: ${login} signed in (pages: ${seen.join(", ")})`);
+      code = 0;
+      break;
     }
-    url = next;
-    res = await go(next);
-    continue;
+    const fields = await driver.findElements(By.css('input[name="login"]'));
+    if (fields.length > 0) {
+      await fields[0].sendKeys(login);
+      await driver.findElement(By.css('input[name="password"]')).sendKeys("any");
+      await shot(driver, "1-login");
+      seen.push("login");
+    } else if ((await driver.findElements(By.css('input[name="prompt"][value="consent"]'))).length > 0) {
+      await shot(driver, "2-consent");
+      seen.push("consent");
+    } else {
+      const text = await driver.findElement(By.css("body")).getText();
+      throw new Error(`neither the login nor the consent page at ${here}: ${text}`);
+    }
+    const submit = await driver.findElement(By.css('button[type="submit"]'));
+    await submit.click();
+    // The next page: the URL or the page itself changes.
+    await driver.wait(until.stalenessOf(submit), 30_000, "the provider did not answer the form");
   }
-  const html = await res.text();
-  if (res.status !== 200) {
-    console.error(`browser.mjs: the provider answered ${res.status} at ${url}: ${html}`);
-    process.exit(1);
-  }
-  const action = /<form[^>]*action="([^"]+)"/.exec(html);
-  if (!action) {
-    console.error(`browser.mjs: no form at ${url}: ${html}`);
-    process.exit(1);
-  }
-  const target = new URL(action[1].replace(/&amp;/g, "&"), url);
-  let form;
-  if (html.includes('name="login"')) form = { prompt: "login", login, password: "any" };
-  else if (html.includes('value="consent"')) form = { prompt: "consent" };
-  else {
-    console.error(`browser.mjs: neither the login nor the consent page at ${url}: ${html}`);
-    process.exit(1);
-  }
-  url = target;
-  res = await go(target, { method: "POST", form });
+  if (code !== 0) throw new Error(`the sign-in did not end at the app (${seen.join(", ")})`);
+} catch (e) {
+  console.error(`browser.mjs: ${e.message || e}`);
+  if (driverLog) console.error(`WebKitWebDriver: ${driverLog}`);
+} finally {
+  if (driver) await driver.quit().catch(() => {});
+  driverProc.kill();
 }
-console.error("browser.mjs: the sign-in did not end with a redirect to the app");
-process.exit(1);
+process.exit(code);

@@ -92,19 +92,23 @@ pub fn start_idp_tls(cert: &std::path::Path, key: &std::path::Path) -> Idp {
     launch(port, Some((cert, key)), &[])
 }
 
+/// tests/oidc. Its users are crates/NAME/tests/ and src-tauri/tests/: the
+/// workspace root is the nearest folder above holding tests/oidc.
+fn oidc_dir() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|d| d.join("tests/oidc"))
+        .find(|d| d.join("server.mjs").is_file())
+        .unwrap_or_else(|| manifest.join("../../tests/oidc"))
+}
+
 fn launch(
     port: u16,
     tls: Option<(&std::path::Path, &std::path::Path)>,
     env: &[(&str, &str)],
 ) -> Idp {
-    // Its users are crates/NAME/tests/ and src-tauri/tests/: the workspace
-    // root is the nearest folder above holding tests/oidc.
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = manifest
-        .ancestors()
-        .map(|d| d.join("tests/oidc"))
-        .find(|d| d.join("server.mjs").is_file())
-        .unwrap_or_else(|| manifest.join("../../tests/oidc"));
+    let dir = oidc_dir();
     assert!(
         dir.join("node_modules/oidc-provider/package.json")
             .is_file(),
@@ -296,6 +300,79 @@ pub fn browser_script(dir: &std::path::Path, opened: &std::path::Path) -> PathBu
         format!(
             "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
             opened.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    script
+}
+
+/// A private X display (Xvfb), for a real browser; gone when dropped.
+pub struct Display {
+    child: Child,
+    /// `:N`, for `DISPLAY`.
+    pub name: String,
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Xvfb on a free display (it picks one and says which on fd 1). Without
+/// Xvfb the test fails, saying so (.ci/install-deps installs it).
+pub fn start_display() -> Display {
+    let mut child = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-nolisten",
+            "tcp",
+            "-screen",
+            "0",
+            "1024x768x24",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start Xvfb (the real browser's display; apt-get install xvfb): {e}")
+        });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let name = format!(":{}", line.trim());
+    assert!(name.len() > 1, "Xvfb said no display");
+    Display { child, name }
+}
+
+/// A `$BROWSER` that is a real browser driven by WebDriver: `browser.mjs`
+/// (WebKitGTK's MiniBrowser under WebKitWebDriver, on `display`) signs
+/// `login` in at the provider's own pages and ends at the client's loopback
+/// page. What it says goes to `dir/browser.log`. It runs on the real clock,
+/// as a person's browser does, whatever the test's clock is.
+pub fn webdriver_browser(dir: &std::path::Path, login: &str, display: &Display) -> PathBuf {
+    let oidc = oidc_dir();
+    assert!(
+        oidc.join("node_modules/selenium-webdriver/package.json")
+            .is_file(),
+        "tests/oidc/node_modules has no selenium-webdriver: run `make oidc-deps` first; \
+         this test needs a real browser and is not skipped without it"
+    );
+    let script = dir.join("webdriver-browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nunset LD_PRELOAD FAKETIME DONT_FAKE_MONOTONIC\n\
+             DISPLAY='{display}' exec node '{js}' '{login}' \"$1\" >> '{log}' 2>&1\n",
+            display = display.name,
+            js = oidc.join("browser.mjs").display(),
+            log = dir.join("browser.log").display(),
         ),
     )
     .unwrap();

@@ -2,7 +2,9 @@
 //! authorization code flow with a loopback redirect), `lockbox remote` and
 //! `lockbox logout` end to end: a real OpenID provider (`tests/oidc`,
 //! oidc-provider on node) whose pages the test drives over HTTP as the
-//! person would in a browser, a real `lockbox serve --oidc-*`, and a real OS
+//! person would in a browser (and in `login_in_a_real_browser_driven_by_webdriver`
+//! a real browser, WebKitGTK's MiniBrowser driven by WebDriver on a private
+//! Xvfb display), a real `lockbox serve --oidc-*`, and a real OS
 //! keyring (a private D-Bus session bus with GNOME Keyring's Secret Service,
 //! as `keyring.rs` uses): never a fake one.
 //!
@@ -12,8 +14,9 @@
 //! 401 from the server's clock followed by a renewal: lockbox-api's
 //! `tests/client_renewal.rs`, where the server's clock is the test's.)
 //!
-//! Needs node with `make oidc-deps`, and dbus-daemon, dbus-send and
-//! gnome-keyring-daemon (.ci/install-deps): without them these tests fail,
+//! Needs node with `make oidc-deps`, and dbus-daemon, dbus-send,
+//! gnome-keyring-daemon, Xvfb and WebKitWebDriver (.ci/install-deps):
+//! without them these tests fail,
 //! saying so; they are never skipped.
 
 #![allow(clippy::unwrap_used)]
@@ -26,9 +29,9 @@ use common::serve::{serve_oidc, without_lockbox_env, Serve};
 use common::{start_secret_service, SecretService};
 use serde_json::Value;
 use sign_in::{
-    browse, browser, browser_script, browser_trusting, confirm_device, private_pki,
-    start_hostile_idp, start_idp, start_idp_tls, start_idp_with_device_ttl, CLIENT_ID,
-    HOSTILE_SUFFIX,
+    browse, browser, browser_script, browser_trusting, confirm_device, private_pki, start_display,
+    start_hostile_idp, start_idp, start_idp_tls, start_idp_with_device_ttl, webdriver_browser,
+    CLIENT_ID, HOSTILE_SUFFIX,
 };
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -543,6 +546,76 @@ fn login_in_the_browser_takes_only_its_own_redirect() {
     let out = place.remote(Some(LATER), &["session"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(text(&out.stderr).matches("renewed the sign-in").count(), 1);
+}
+
+/// `lockbox login --browser` with a real browser as `$BROWSER`: WebKitGTK's
+/// MiniBrowser driven by WebDriver (tests/oidc/browser.mjs) on a private X
+/// display types the person's login into the provider's page, consents, and
+/// is sent back to the CLI's loopback page, which says "Signed in.".
+#[test]
+fn login_in_a_real_browser_driven_by_webdriver() {
+    let idp = start_idp();
+    let place = Place::new();
+    let server = serve(&place, &idp.issuer);
+    let display = start_display();
+    let script = webdriver_browser(place.dir.path(), "ben@contoso.example", &display);
+    let mut child = place
+        .lockbox()
+        .env("BROWSER", &script)
+        .args(["login", "--browser", "--server", &server.base])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let browser_log = || std::fs::read_to_string(place.dir.path().join("browser.log"));
+    // A bound on a failure only (the sign-in takes a few seconds).
+    for _ in 0..1200 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!(
+            "lockbox login --browser still waits after 120 s; the browser said: {:?}",
+            browser_log()
+        );
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{out:?}\nthe browser said: {:?}",
+        browser_log()
+    );
+    // The CLI ends as soon as the browser reached its page; the browser says
+    // what it saw there a moment later (a bound on a failure only).
+    let said = |log: &str| log.contains(" signed in (pages: ") || log.contains("browser.mjs: ");
+    let mut log = String::new();
+    for _ in 0..300 {
+        log = browser_log().unwrap_or_default();
+        if said(&log) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        log.contains("browser.mjs: ben@contoso.example signed in (pages: login, consent)"),
+        "{log}"
+    );
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "Logged in to {} as ben@contoso.example",
+            server.base
+        )),
+        "{out:?}"
+    );
+    assert_eq!(place.files_holding(JWT), Vec::<PathBuf>::new());
+    let out = place.remote(None, &["session"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["user"], "ben@contoso.example", "{v}");
 }
 
 #[test]
