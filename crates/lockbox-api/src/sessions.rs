@@ -176,8 +176,9 @@ pub(crate) fn add_paths(
         .tag("admin")
         .summary(Some("Sign out: end the session"))
         .description(Some(
-            "Ends the session of the bearer, its access or its refresh token (expired or not): \
-             none of its tokens is good any more.",
+            "Ends the session of the bearer, its access or its refresh token (the access token \
+             may have expired, as long as the session can still be renewed): none of its tokens \
+             is good any more.",
         ))
         .responses(
             ResponsesBuilder::new()
@@ -187,7 +188,9 @@ pub(crate) fn add_paths(
                 )
                 .response(
                     "401",
-                    error().description("Not a session token of this server"),
+                    error().description(
+                        "Not a live session's token of this server (unknown, ended, or expired)",
+                    ),
                 )
                 .response("429", too_many())
                 .build(),

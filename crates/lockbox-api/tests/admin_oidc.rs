@@ -703,6 +703,60 @@ async fn an_issuer_behind_a_private_ca_is_trusted_only_with_oidc_ca() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_route_answers_401_without_a_valid_session() {
+    let idp = start_idp();
+    let ana_id = sign_in(&idp.issuer, CLIENT_ID, ADMIN).await;
+    // The engine's clock starts when Ana's token was issued.
+    let server = start_server(&idp.issuer, time_of(&ana_id, "iat")).await;
+    // A session that was good and has ended.
+    let ended = server.session(&ana_id).await;
+    let (s, v) = server
+        .send("DELETE", "/admin/v1/sessions", Some(&ended), None)
+        .await;
+    assert!(s.is_success(), "{s} {v}");
+    // Every admin route the OpenAPI document lists, with every method it
+    // lists, except the one that needs no sign-in: where to sign in.
+    let (s, doc) = server.send("GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/admin/") || path == "/admin/v1/sign-in" {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            routes.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    let engine_commands = lockbox_core::commands::COMMANDS
+        .iter()
+        .filter(|c| c.runs == lockbox_core::commands::Runs::Engine)
+        .count();
+    // The commands, the feed, and the sessions' three routes.
+    assert_eq!(routes.len(), engine_commands + 4, "{routes:?}");
+    let bearers = [
+        ("no bearer", None),
+        ("garbage", Some("garbage")),
+        ("a provider token", Some(server.provider_token.as_str())),
+        ("an ended session", Some(ended.as_str())),
+        (
+            "a forged session",
+            Some("lbs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ),
+    ];
+    for (method, path) in &routes {
+        for (what, bearer) in bearers {
+            // The session route takes an ID token, refresh a refresh token in the body.
+            let body = (method == "POST").then(|| json!({"refresh_token": "lbr_garbage"}));
+            let r = server.send(method, path, bearer, body).await;
+            assert!(unauthorized(&r), "{method} {path} with {what}: {r:?}");
+        }
+    }
+    // And the one that needs none answers without a bearer.
+    let (s, v) = server.send("GET", "/admin/v1/sign-in", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_engine_command_under_admin() {
     let idp = start_idp();
     let server = start_server(

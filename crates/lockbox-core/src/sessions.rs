@@ -233,8 +233,9 @@ impl Engine {
     }
 
     /// Sign out: revoke the session that access or refresh token `token`
-    /// belongs to (expired or not). Ending an ended session is no error;
-    /// an unknown token is `Unauthorized`.
+    /// belongs to, while it can still be renewed (its access token may have
+    /// expired). A token of an ended or expired session is no session any
+    /// more: `Unauthorized`, as is an unknown one, and nothing is written.
     pub fn end_session(&mut self, token: &str) -> Result<()> {
         let hash = hash_token(token);
         let access = shaped(token, ACCESS_PREFIX);
@@ -242,20 +243,27 @@ impl Engine {
             return Err(refused("not a Lockbox session token"));
         }
         let now = self.now();
-        let found = self.store().doing("end a session").write(|tx| {
+        let refusal = self.store().doing("end a session").write(|tx| {
             let row = if access {
                 tx.session_by_access(&hash)?
             } else {
                 tx.session_by_refresh(&hash)?
             };
-            let Some(row) = row else { return Ok(false) };
+            let Some(row) = row else {
+                return Ok(Some("no such session"));
+            };
+            if row.revoked_at.is_some() {
+                return Ok(Some("the session was ended already"));
+            }
+            if now >= row.refresh_expires_at {
+                return Ok(Some("the session has expired"));
+            }
             tx.revoke_session_family(&row.family, now)?;
-            Ok(true)
+            Ok(None)
         })?;
-        if found {
-            Ok(())
-        } else {
-            Err(refused("no such session"))
+        match refusal {
+            None => Ok(()),
+            Some(why) => Err(refused(why)),
         }
     }
 }

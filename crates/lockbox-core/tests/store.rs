@@ -632,11 +632,21 @@ fn sessions_rotate_expire_end_and_are_stored_hashed() {
             .code,
         ErrorCode::Unauthorized
     );
-    e.end_session(&fifth.refresh_token).unwrap();
-    assert_eq!(
-        e.end_session("lbs_nope").unwrap_err().code,
-        ErrorCode::Unauthorized
-    );
+    // An ended session, an expired one and an unknown token are no
+    // session to end (401 on the admin API, like every admin route).
+    for gone in [
+        &fifth.refresh_token,
+        &fourth.access_token,
+        &third.access_token,
+        &third.refresh_token,
+        "lbs_nope",
+    ] {
+        assert_eq!(
+            e.end_session(gone).unwrap_err().code,
+            ErrorCode::Unauthorized,
+            "{gone}"
+        );
+    }
 
     // The store holds hashes, never a token, and the verified identity.
     let rows = outside_rows(
