@@ -5,8 +5,6 @@ import {
   Spinner,
   Text,
   tokens,
-  webDarkTheme,
-  webLightTheme,
 } from "@fluentui/react-components";
 import {
   NavCategory,
@@ -45,6 +43,7 @@ import { OfflineBanner } from "./components/OfflineBanner";
 import { ErrorBar } from "./components/ErrorBar";
 import { usePrefersDark } from "./lib/hooks";
 import { AuditPage, HomePage, OrgSettingsPage, ServiceRequestsPage } from "./pages";
+import { darkTheme, lightTheme } from "./theme";
 
 // Not needed for the first paint: each loads in a chunk of its own, beside the page.
 const AppToaster = lazy(() => import("./components/AppToaster"));
@@ -111,7 +110,7 @@ export function App({ boot }: { boot?: BootDto }) {
   return (
     // No className here: Fluent copies the provider's classes onto its portal
     // mount nodes, and a height would make that node cover the whole page.
-    <FluentProvider theme={dark ? webDarkTheme : webLightTheme}>
+    <FluentProvider theme={dark ? darkTheme : lightTheme}>
       <Suspense fallback={null}>
         <AppToaster />
       </Suspense>
