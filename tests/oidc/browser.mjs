@@ -83,6 +83,18 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 
+/** Types TEXT into FIELD and checks the field holds exactly that; again, at most 3 times. */
+async function typeChecked(field, text) {
+  let value = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await field.clear();
+    await field.sendKeys(text);
+    value = await field.getProperty("value");
+    if (value === text) return;
+  }
+  throw new Error(`typed ${JSON.stringify(text)} three times, the field holds ${JSON.stringify(value)}`);
+}
+
 let driver;
 let code = 1;
 try {
@@ -110,8 +122,11 @@ try {
     }
     const fields = await driver.findElements(By.css('input[name="login"]'));
     if (fields.length > 0) {
-      await fields[0].sendKeys(login);
-      await driver.findElement(By.css('input[name="password"]')).sendKeys("any");
+      // What is typed is read back: a key lost while the page settles
+      // (seen once in the E2E suite, on a loaded machine) would sign in
+      // someone else, e.g. "bob@contoso.exampl".
+      await typeChecked(fields[0], login);
+      await typeChecked(driver.findElement(By.css('input[name="password"]')), "any");
       await shot(driver, "1-login");
       seen.push("login");
     } else if ((await driver.findElements(By.css('input[name="prompt"][value="consent"]'))).length > 0) {
