@@ -309,7 +309,8 @@ pub fn browser_script(dir: &std::path::Path, opened: &std::path::Path) -> PathBu
     script
 }
 
-/// A private X display (Xvfb), for a real browser; gone when dropped.
+/// A private X display (Xvfb), for a real browser or a notification daemon
+/// (src-tauri/tests/common/daemon.rs); gone when dropped.
 pub struct Display {
     child: Child,
     /// `:N`, for `DISPLAY`.
@@ -326,7 +327,7 @@ impl Drop for Display {
 /// Xvfb on a free display (it picks one and says which on fd 1). Without
 /// Xvfb the test fails, saying so (.ci/install-deps installs it).
 pub fn start_display() -> Display {
-    let mut child = Command::new("Xvfb")
+    let mut child = lockbox_core::testing::real_clock("Xvfb")
         .args([
             "-displayfd",
             "1",

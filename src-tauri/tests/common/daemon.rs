@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, dead_code)]
 
 use lockbox_core::testing::real_clock;
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -17,11 +16,13 @@ pub struct Daemon {
     /// What `dbus-monitor` heard: the `Notify` calls.
     pub log: PathBuf,
     children: Vec<Child>,
+    /// Dropped after the children (`Drop` below stops them first).
+    _display: crate::sign_in::Display,
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        // Our own children, by handle: the monitor, dunst, then the display.
+        // Our own children, by handle: the monitor, then dunst (then the display).
         for c in self.children.iter_mut().rev() {
             let _ = c.kill();
             let _ = c.wait();
@@ -48,32 +49,14 @@ pub fn start_notification_daemon(dir: &Path, bus: &str) -> Daemon {
     for tool in ["Xvfb", "dunst", "dbus-monitor", "dbus-send"] {
         need(tool);
     }
+    // A free display of its own (Xvfb), shared with the real browser's tests.
+    let display = crate::sign_in::start_display();
     let mut d = Daemon {
         log: dir.join("notify-calls.log"),
         children: Vec::new(),
+        _display: display,
     };
-    // A free display: Xvfb picks it and writes its number to fd 1.
-    let mut x = real_clock("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-nolisten",
-            "tcp",
-            "-screen",
-            "0",
-            "800x600x24",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(x.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    d.children.push(x);
-    let display = format!(":{}", line.trim());
-    assert!(display.len() > 1, "Xvfb said no display");
+    let display = d._display.name.clone();
     let config = dir.join("dunst-config");
     std::fs::create_dir_all(&config).unwrap();
     d.children.push(
