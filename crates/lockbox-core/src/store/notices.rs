@@ -94,9 +94,12 @@ impl Tx<'_> {
     /// Pending requests (any tenant) whose reminder time has come and that have no reminder yet.
     pub fn due_reminders(&self, now: Time, limit: u32) -> Result<Vec<(String, String)>> {
         self.rows(
-            "SELECT r.tenant, r.id FROM requests r JOIN settings s ON s.tenant = r.tenant
-             WHERE r.state = 'pending' AND s.reminder_lead_s IS NOT NULL
-               AND r.expires_at - s.reminder_lead_s * 1000 <= ?1 AND r.expires_at > ?1
+            // Tenants with reminders first (CROSS JOIN keeps SQLite's order),
+            // then each one's pending requests expiring within its lead, a
+            // range of the `requests_pending` index: no reminders, no scan.
+            "SELECT r.tenant, r.id FROM settings s CROSS JOIN requests r
+             WHERE s.reminder_lead_s IS NOT NULL AND r.tenant = s.tenant AND r.state = 'pending'
+               AND r.expires_at <= CAST(?1 AS BIGINT) + s.reminder_lead_s * 1000 AND r.expires_at > ?1
                AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.request_id = r.id AND n.kind = 'reminder')
              LIMIT ?2",
             p![to_millis(now), limit],
@@ -108,10 +111,14 @@ impl Tx<'_> {
     pub fn next_reminder(&self, now: Time) -> Result<Option<Time>> {
         let v: Option<i64> = self
             .opt(
-                "SELECT MIN(r.expires_at - s.reminder_lead_s * 1000) FROM requests r JOIN settings s ON s.tenant = r.tenant
-                 WHERE r.state = 'pending' AND s.reminder_lead_s IS NOT NULL
-                   AND r.expires_at - s.reminder_lead_s * 1000 > ?1
-                   AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.request_id = r.id AND n.kind = 'reminder')",
+                // Per tenant with reminders, its first such request in
+                // `requests_pending` order (expires_at): no full scan.
+                "SELECT MIN((SELECT r.expires_at FROM requests r
+                   WHERE r.state = 'pending' AND r.tenant = s.tenant
+                     AND r.expires_at > CAST(?1 AS BIGINT) + s.reminder_lead_s * 1000
+                     AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.request_id = r.id AND n.kind = 'reminder')
+                   ORDER BY r.expires_at LIMIT 1) - s.reminder_lead_s * 1000)
+                 FROM settings s WHERE s.reminder_lead_s IS NOT NULL",
                 p![to_millis(now)],
                 |r| r.get(0),
             )?
