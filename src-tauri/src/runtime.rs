@@ -12,7 +12,9 @@
 use crate::state::AppState;
 use crate::{notify, tray};
 use lockbox_core::alerts::{self, Alert, Coalescer};
-use lockbox_core::feed::events_for;
+use lockbox_core::dto::LockboxEvent;
+use lockbox_core::feed::{events_for, ExpiryHold};
+use lockbox_core::model::AuditChanges;
 use lockbox_core::scheduler;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,23 +58,38 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
     let mut last_audit: Option<i64> = None;
     let mut forced = true; // refresh once at start: tray, pending notices
     let mut notices = Notices::default();
+    let mut told = Told::default();
     let mut gap = Gap::default();
     loop {
         match state.run(|e, _| e.store().data_version()).await {
             Ok(v) => {
                 if forced || last_version != Some(v) {
                     last_version = Some(v);
-                    refresh(&app, &state, &mut last_audit, &mut notices).await;
+                    refresh(&app, &state, &mut last_audit, &mut notices, &mut told).await;
                     wake.notify_one();
-                } else if notices.coalescer.held() > 0 {
-                    // New requests held back for their burst: show them once due.
-                    notices.deliver(&app, &state, Vec::new()).await;
+                } else {
+                    if notices.coalescer.held() > 0 {
+                        // New requests held back for their burst: show them once due.
+                        notices.deliver(&app, &state, Vec::new()).await;
+                    }
+                    if told.rule.due().is_some() {
+                        // Expiries held back from the window: tell it once due.
+                        if let Ok(now) = state.run(|e, _| Ok(e.now())).await {
+                            emit(&app, told.due(now));
+                        }
+                    }
                 }
             }
             Err(e) => tracing::warn!("change feed: {e}"),
         }
-        // New requests held back for their burst are shown when due.
-        let look = notices.held_wait(&state).await.unwrap_or(idle_look);
+        // New requests held back for their burst are shown when due, and
+        // expiries held back from the window are told when due.
+        let held = told.wait(&state).await;
+        let look = match notices.held_wait(&state).await {
+            Some(w) => w.min(held.unwrap_or(w)),
+            None => held.unwrap_or(idle_look),
+        }
+        .min(idle_look);
         forced = tokio::select! {
             _ = tokio::time::sleep(look) => false,
             _ = disk.notified() => false,
@@ -122,26 +139,93 @@ impl Gap {
     }
 }
 
+/// The window's change events, and those held back from it by the expiry
+/// rule ([`ExpiryHold`]: expiries alone reach the window once a minute).
+#[derive(Default)]
+struct Told {
+    rule: ExpiryHold,
+    held: Option<AuditChanges>,
+}
+
+impl Told {
+    /// The events to send for a change seen at `now` (`audit`: what the log
+    /// gained; `None` on the first look or when it could not be read), with
+    /// any held ones; none while the rule holds it.
+    fn change(
+        &mut self,
+        audit: Option<AuditChanges>,
+        now: lockbox_core::Time,
+    ) -> Vec<LockboxEvent> {
+        let quiet = audit.as_ref().is_some_and(|c| c.expiries_only);
+        let merged = match (self.held.take(), audit) {
+            (Some(h), Some(a)) => Some(AuditChanges {
+                head: a.head,
+                tenants: h.tenants.union(&a.tenants).cloned().collect(),
+                settings_tenants: h
+                    .settings_tenants
+                    .union(&a.settings_tenants)
+                    .cloned()
+                    .collect(),
+                truncated: h.truncated || a.truncated,
+                expiries_only: h.expiries_only && a.expiries_only,
+            }),
+            (h, a) => a.or(h),
+        };
+        if self.rule.change(quiet, now) {
+            events_for(merged.as_ref())
+        } else {
+            self.held = merged;
+            Vec::new()
+        }
+    }
+
+    /// The held events, if they are due at `now`.
+    fn due(&mut self, now: lockbox_core::Time) -> Vec<LockboxEvent> {
+        if self.rule.take_due(now) {
+            events_for(self.held.take().as_ref())
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// How long until the held events are due; `None` when none are held.
+    async fn wait(&self, state: &AppState) -> Option<Duration> {
+        let due = self.rule.due()?;
+        let now = state.run(|e, _| Ok(e.now())).await.ok()?;
+        Some((due - now).to_std().unwrap_or(Duration::ZERO))
+    }
+}
+
+fn emit<R: Runtime>(app: &AppHandle<R>, events: Vec<LockboxEvent>) {
+    for ev in events {
+        let _ = app.emit("lockbox://changed", ev);
+    }
+}
+
 async fn refresh<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
     last_audit: &mut Option<i64>,
     notices: &mut Notices,
+    told: &mut Told,
 ) {
     let after = *last_audit;
-    let audit = match state.run(move |e, _| e.audit_changes_since(after)).await {
-        Ok(c) => {
+    let look =
+        move |e: &mut lockbox_core::Engine, _: &_| Ok((e.audit_changes_since(after)?, e.now()));
+    let (audit, now) = match state.run(look).await {
+        Ok((c, now)) => {
             *last_audit = Some(c.head);
             // The first look only finds where the log is.
-            after.map(|_| c)
+            (after.map(|_| c), Some(now))
         }
         Err(e) => {
             tracing::warn!("change feed: cannot read the audit log: {e}");
-            None
+            (None, None)
         }
     };
-    for ev in events_for(audit.as_ref()) {
-        let _ = app.emit("lockbox://changed", ev);
+    match now {
+        Some(now) => emit(app, told.change(audit, now)),
+        None => emit(app, events_for(None)),
     }
     let enabled = state.prefs().notifications_enabled;
     let tray_rows = |e: &mut lockbox_core::Engine, _: &_| {
@@ -278,6 +362,54 @@ impl Notices {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_expiries_are_told_with_their_tenants_once_due_or_with_the_next_change() {
+        use chrono::TimeZone;
+        use lockbox_core::dto::LockboxEventKind::*;
+        let t0 = chrono::Utc.with_ymd_and_hms(2026, 12, 6, 8, 0, 0).unwrap();
+        let s = |n: i64| t0 + chrono::Duration::seconds(n);
+        let changes = |tenant: &str, expiries_only: bool| AuditChanges {
+            head: 1,
+            tenants: [tenant.to_string()].into(),
+            expiries_only,
+            ..Default::default()
+        };
+        let kinds = |v: Vec<LockboxEvent>| {
+            v.into_iter()
+                .map(|e| (e.kind, e.tenant))
+                .collect::<Vec<_>>()
+        };
+        let mut told = Told::default();
+        assert_eq!(
+            kinds(told.change(None, t0)),
+            [(RequestsChanged, None)],
+            "the first look"
+        );
+        // An expiry soon after is held, and so is one in another tenant.
+        assert!(told.change(Some(changes("a", true)), s(5)).is_empty());
+        assert!(told.change(Some(changes("b", true)), s(10)).is_empty());
+        assert!(told.due(s(59)).is_empty());
+        assert_eq!(
+            kinds(told.due(s(60))),
+            [
+                (RequestsChanged, None),
+                (AuditAppended, Some("a".into())),
+                (AuditAppended, Some("b".into()))
+            ]
+        );
+        // A held expiry goes out with the next change someone makes.
+        assert!(told.change(Some(changes("a", true)), s(70)).is_empty());
+        assert_eq!(
+            kinds(told.change(Some(changes("b", false)), s(71))),
+            [
+                (RequestsChanged, None),
+                (AuditAppended, Some("a".into())),
+                (AuditAppended, Some("b".into()))
+            ]
+        );
+        assert!(told.due(s(200)).is_empty(), "nothing left held");
+    }
 
     #[test]
     fn a_change_soon_after_a_refresh_waits_for_the_gap_and_a_later_one_does_not() {

@@ -136,6 +136,55 @@ impl Follower {
     }
 }
 
+/// How long a desktop window may go without hearing of expiries alone.
+pub const EXPIRY_HOLD: chrono::Duration = chrono::Duration::seconds(60);
+
+/// When the desktop tells its window of a change. A change someone made (a
+/// request filed, a decision, a setting) is told at once. A change of
+/// expiries alone (unanswered requests reaching their deadline: nobody made
+/// it, [`AuditChanges::expiries_only`]) is told at once too if the window
+/// heard nothing for [`EXPIRY_HOLD`], else held until then: a stream of
+/// expiries while nobody works costs the window one refetch and repaint a
+/// minute, not one each. What the window shows of them is the list's count
+/// and the Audit page; a request on screen refetches at its own deadline,
+/// and every read applies due deadlines, so nothing shown is judged on a
+/// stale state. The engine's clock, as the burst rule's.
+#[derive(Debug, Clone, Default)]
+pub struct ExpiryHold {
+    told: Option<Time>,
+    held: bool,
+}
+
+impl ExpiryHold {
+    /// A change seen at `now`: whether to tell the window now (otherwise it
+    /// is held, and [`due`](Self::due) says until when).
+    pub fn change(&mut self, expiries_only: bool, now: Time) -> bool {
+        let quiet_long = self.told.is_none_or(|t| now < t || now >= t + EXPIRY_HOLD);
+        if expiries_only && !quiet_long {
+            self.held = true;
+            return false;
+        }
+        self.told = Some(now);
+        self.held = false;
+        true
+    }
+
+    /// When the held change must be told; `None` when nothing is held.
+    pub fn due(&self) -> Option<Time> {
+        self.told.filter(|_| self.held).map(|t| t + EXPIRY_HOLD)
+    }
+
+    /// Whether a held change is due at `now` (then it counts as told).
+    pub fn take_due(&mut self, now: Time) -> bool {
+        let due = self.due().is_some_and(|d| now >= d);
+        if due {
+            self.told = Some(now);
+            self.held = false;
+        }
+        due
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +206,7 @@ mod tests {
             tenants: set(&["a", "b"]),
             settings_tenants: set(&["b"]),
             truncated: false,
+            expiries_only: false,
         };
         assert_eq!(
             kinds(events_for(Some(&c))),
@@ -190,6 +240,7 @@ mod tests {
                 tenants: set(&["a", "b"]),
                 settings_tenants: set(&["b"]),
                 truncated: false,
+                expiries_only: false,
             },
             tenants: set(&["a", "b", "c"]),
         };
@@ -222,5 +273,34 @@ mod tests {
             scoped_events(&none).is_empty(),
             "a user of no tenant hears nothing"
         );
+    }
+
+    #[test]
+    fn expiries_alone_reach_the_window_once_a_minute_and_anything_else_at_once() {
+        use chrono::{Duration, TimeZone, Utc};
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 6, 8, 0, 0).unwrap();
+        let s = |n: i64| t0 + Duration::seconds(n);
+        let mut h = ExpiryHold::default();
+        // The first expiry after a quiet minute is told at once.
+        assert!(h.change(true, t0));
+        assert_eq!(h.due(), None);
+        // The next ones, 6 s apart, are held until a minute after it.
+        assert!(!h.change(true, s(6)));
+        assert!(!h.change(true, s(12)));
+        assert_eq!(h.due(), Some(s(60)));
+        assert!(!h.take_due(s(59)));
+        assert!(h.take_due(s(60)));
+        assert!(!h.take_due(s(61)), "told once");
+        assert_eq!(h.due(), None);
+        // A change someone made is told at once, and takes the held one with it.
+        assert!(!h.change(true, s(66)));
+        assert!(h.change(false, s(70)));
+        assert_eq!(h.due(), None, "nothing left held");
+        // After it, expiries wait for a minute after that change.
+        assert!(!h.change(true, s(75)));
+        assert_eq!(h.due(), Some(s(130)));
+        // A clock moved back does not hold changes for longer than a minute.
+        assert!(h.change(true, s(10)));
+        assert_eq!(h.due(), None);
     }
 }

@@ -152,7 +152,7 @@ fn audit_changes_name_the_tenants_and_settings_changes() {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap(),
     ));
-    let mut e = lockbox_core::testing::engine(clock, "root").unwrap();
+    let mut e = lockbox_core::testing::engine(clock.clone(), "root").unwrap();
     let start = e.audit_changes_since(None).unwrap();
     assert!(start.tenants.is_empty() && !start.truncated);
     let now = e.audit_changes_since(Some(start.head)).unwrap();
@@ -173,15 +173,25 @@ fn audit_changes_name_the_tenants_and_settings_changes() {
         c.settings_tenants.is_empty(),
         "a request is not a settings change"
     );
+    assert!(!c.expiries_only, "a filed request is someone's change");
     e.set_setting("default", &Principal::os_user("root", 0), "lockbox", "off")
         .unwrap();
     let c2 = e.audit_changes_since(Some(c.head)).unwrap();
     assert_eq!(c2.settings_tenants, ["default".to_string()].into());
-    assert!(e
-        .audit_changes_since(Some(c2.head))
-        .unwrap()
-        .tenants
-        .is_empty());
+    assert!(!c2.expiries_only);
+    let nothing = e.audit_changes_since(Some(c2.head)).unwrap();
+    assert!(nothing.tenants.is_empty());
+    assert!(nothing.expiries_only, "no entries: nobody's change");
+    // The request, unanswered, reaches its deadline: a change nobody made.
+    clock.advance(chrono::Duration::hours(13));
+    assert_eq!(e.apply_due().unwrap().len(), 1);
+    let c3 = e.audit_changes_since(Some(c2.head)).unwrap();
+    assert_eq!(c3.head, c2.head + 1);
+    assert_eq!(c3.tenants, ["default".to_string()].into());
+    assert!(c3.expiries_only);
+    // With someone's change among them, no longer.
+    e.file_request("default", &new).unwrap();
+    assert!(!e.audit_changes_since(Some(c2.head)).unwrap().expiries_only);
 }
 
 /// A team server's feed (`feed::Follower`): one person hears only the

@@ -173,14 +173,18 @@ fn changes_since(tx: &Tx<'_>, after_seq: Option<i64>) -> Result<AuditChanges> {
         ..Default::default()
     };
     let Some(after) = after_seq.filter(|a| *a < c.head) else {
+        c.expiries_only = true;
         return Ok(c);
     };
     let ops = tx.audit_ops_after(after, LOOK)?;
     c.truncated = ops.len() == LOOK as usize && ops.last().is_some_and(|o| o.0 < c.head);
+    c.expiries_only = !c.truncated;
     for (_, tenant, op) in ops {
-        if Operation::parse(&op).is_ok_and(Operation::changes_settings) {
+        let op = Operation::parse(&op).ok();
+        if op.is_some_and(Operation::changes_settings) {
             c.settings_tenants.insert(tenant.clone());
         }
+        c.expiries_only &= op == Some(Operation::Expired);
         c.tenants.insert(tenant);
     }
     Ok(c)

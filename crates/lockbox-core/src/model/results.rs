@@ -29,6 +29,10 @@ pub struct AuditChanges {
     pub settings_tenants: std::collections::BTreeSet<String>,
     /// More entries than were looked at (a large sweep): treat every tenant as changed.
     pub truncated: bool,
+    /// Every entry looked at is an unanswered request's expiry (true when
+    /// there were none; false when truncated): a change nobody made, which a
+    /// window may show late (`feed::ExpiryHold`).
+    pub expiries_only: bool,
 }
 
 /// [`AuditChanges`] as one person may hear them (`Engine::audit_changes_for`):
