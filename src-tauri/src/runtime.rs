@@ -65,7 +65,15 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
             Ok(v) => {
                 if forced || last_version != Some(v) {
                     last_version = Some(v);
-                    refresh(&app, &state, &mut last_audit, &mut notices, &mut told).await;
+                    refresh(
+                        &app,
+                        &state,
+                        forced,
+                        &mut last_audit,
+                        &mut notices,
+                        &mut told,
+                    )
+                    .await;
                     wake.notify_one();
                 } else {
                     if notices.coalescer.held() > 0 {
@@ -205,6 +213,7 @@ fn emit<R: Runtime>(app: &AppHandle<R>, events: Vec<LockboxEvent>) {
 async fn refresh<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
+    forced: bool,
     last_audit: &mut Option<i64>,
     notices: &mut Notices,
     told: &mut Told,
@@ -223,6 +232,12 @@ async fn refresh<R: Runtime>(
             (None, None)
         }
     };
+    // No request changes without an audit entry: a commit that appended none
+    // (a notice claimed or its delivery recorded) leaves the tray as it is,
+    // unless our own command wrote (it may have changed a preference).
+    let requests_may_differ = audit
+        .as_ref()
+        .is_none_or(|c| c.truncated || !c.tenants.is_empty());
     match now {
         Some(now) => emit(app, told.change(audit, now)),
         None => emit(app, events_for(None)),
@@ -235,7 +250,7 @@ async fn refresh<R: Runtime>(
         ))
     };
     // Connected, the tray counts the server's requests (`connect::follow`).
-    if state.connection.remote().is_none() {
+    if state.connection.remote().is_none() && (forced || requests_may_differ) {
         match state.run(tray_rows).await {
             Ok((pending, newest)) => {
                 if let Some(t) = tray::get(app) {
