@@ -85,16 +85,10 @@ impl Engine {
     /// `limit` (the tray menu lists them to open directly).
     pub fn newest_pending_all(&mut self, limit: u32) -> Result<Vec<Request>> {
         self.apply_due()?;
-        let q = RequestQuery {
-            states: vec![State::Pending],
-            sort: RequestSort::Newest,
-            limit,
-            ..RequestQuery::default()
-        };
         let mut all = self.store.read(|tx| {
             let mut all = Vec::new();
             for t in tx.tenants()? {
-                all.extend(tx.list_requests(&t.id, &q)?.0);
+                all.extend(tx.newest_pending(&t.id, limit)?);
             }
             Ok(all)
         })?;
