@@ -92,12 +92,10 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
         }
         // New requests held back for their burst are shown when due, and
         // expiries held back from the window are told when due.
-        let held = told.wait(&state).await;
-        let look = match notices.held_wait(&state).await {
-            Some(w) => w.min(held.unwrap_or(w)),
-            None => held.unwrap_or(idle_look),
-        }
-        .min(idle_look);
+        let look = [notices.held_wait(&state).await, told.wait(&state).await]
+            .into_iter()
+            .flatten()
+            .fold(idle_look, Duration::min);
         forced = tokio::select! {
             _ = tokio::time::sleep(look) => false,
             _ = disk.notified() => false,
@@ -166,17 +164,7 @@ impl Told {
     ) -> Vec<LockboxEvent> {
         let quiet = audit.as_ref().is_some_and(|c| c.expiries_only);
         let merged = match (self.held.take(), audit) {
-            (Some(h), Some(a)) => Some(AuditChanges {
-                head: a.head,
-                tenants: h.tenants.union(&a.tenants).cloned().collect(),
-                settings_tenants: h
-                    .settings_tenants
-                    .union(&a.settings_tenants)
-                    .cloned()
-                    .collect(),
-                truncated: h.truncated || a.truncated,
-                expiries_only: h.expiries_only && a.expiries_only,
-            }),
+            (Some(h), Some(a)) => Some(h.then(a)),
             (h, a) => a.or(h),
         };
         if self.rule.change(quiet, now) {

@@ -35,6 +35,19 @@ pub struct AuditChanges {
     pub expiries_only: bool,
 }
 
+impl AuditChanges {
+    /// These changes and `later` ones as one look: both looks' tenants,
+    /// `later`'s head.
+    pub fn then(mut self, later: AuditChanges) -> AuditChanges {
+        self.head = later.head;
+        self.tenants.extend(later.tenants);
+        self.settings_tenants.extend(later.settings_tenants);
+        self.truncated |= later.truncated;
+        self.expiries_only &= later.expiries_only;
+        self
+    }
+}
+
 /// [`AuditChanges`] as one person may hear them (`Engine::audit_changes_for`):
 /// only tenants they are a user of, and which those are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
