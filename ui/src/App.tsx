@@ -1,6 +1,7 @@
 import {
   Avatar,
   FluentProvider,
+  makeStaticStyles,
   makeStyles,
   Spinner,
   Text,
@@ -105,8 +106,25 @@ function useHashRoute(): [Route, (r: Route) => void] {
 }
 
 /** `boot`: what main.tsx read for the first page (the session); without it the shell asks itself. */
+// Scrollbars drawn with the page, in Fluent's stroke colours. WebKitGTK's own
+// are overlay scrollbars that fade out a second after a scroller appears: on a
+// machine without a GPU that fade is ~4 s of CPU after every start (each of
+// its frames composited in software), for a bar that then disappears.
+const useScrollbarStyles = makeStaticStyles({
+  "::-webkit-scrollbar": { width: "12px", height: "12px" },
+  "::-webkit-scrollbar-track, ::-webkit-scrollbar-corner": { backgroundColor: "transparent" },
+  "::-webkit-scrollbar-thumb": {
+    backgroundColor: tokens.colorNeutralStroke1,
+    backgroundClip: "padding-box",
+    border: "3px solid transparent",
+    borderRadius: tokens.borderRadiusCircular,
+  },
+  "::-webkit-scrollbar-thumb:hover": { backgroundColor: tokens.colorNeutralStroke1Hover },
+});
+
 export function App({ boot }: { boot?: BootDto }) {
   const dark = usePrefersDark();
+  useScrollbarStyles();
   return (
     // No className here: Fluent copies the provider's classes onto its portal
     // mount nodes, and a height would make that node cover the whole page.
