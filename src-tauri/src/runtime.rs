@@ -13,7 +13,7 @@ use crate::state::AppState;
 use crate::{notify, tray};
 use lockbox_core::alerts::{self, Alert, Coalescer};
 use lockbox_core::dto::LockboxEvent;
-use lockbox_core::feed::{events_for, ExpiryHold};
+use lockbox_core::feed::{events_for, ExpiryHold, EXPIRY_HOLD};
 use lockbox_core::model::AuditChanges;
 use lockbox_core::scheduler;
 use std::sync::Arc;
@@ -146,7 +146,7 @@ impl Gap {
 }
 
 /// The window's change events, and those held back from it by the expiry
-/// rule ([`ExpiryHold`]: expiries alone reach the window once a minute).
+/// rule ([`ExpiryHold`]: expiries alone reach the window on the next whole minute).
 #[derive(Default)]
 struct Told {
     rule: ExpiryHold,
@@ -188,7 +188,12 @@ impl Told {
     async fn wait(&self, state: &AppState) -> Option<Duration> {
         let due = self.rule.due()?;
         let now = state.run(|e, _| Ok(e.now())).await.ok()?;
-        Some((due - now).to_std().unwrap_or(Duration::ZERO))
+        Some(
+            (due - now)
+                .clamp(chrono::Duration::zero(), EXPIRY_HOLD)
+                .to_std()
+                .unwrap_or(Duration::ZERO),
+        )
     }
 }
 
@@ -389,7 +394,7 @@ mod tests {
             [(RequestsChanged, None)],
             "the first look"
         );
-        // An expiry soon after is held, and so is one in another tenant.
+        // An expiry is held until the next whole minute, and so is one in another tenant.
         assert!(told.change(Some(changes("a", true)), s(5)).is_empty());
         assert!(told.change(Some(changes("b", true)), s(10)).is_empty());
         assert!(told.due(s(59)).is_empty());

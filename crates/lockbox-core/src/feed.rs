@@ -136,50 +136,56 @@ impl Follower {
     }
 }
 
-/// How long a desktop window may go without hearing of expiries alone.
+/// The longest a desktop window goes without hearing of expiries alone.
 pub const EXPIRY_HOLD: chrono::Duration = chrono::Duration::seconds(60);
 
 /// When the desktop tells its window of a change. A change someone made (a
-/// request filed, a decision, a setting) is told at once. A change of
-/// expiries alone (unanswered requests reaching their deadline: nobody made
-/// it, [`AuditChanges::expiries_only`]) is told at once too if the window
-/// heard nothing for [`EXPIRY_HOLD`], else held until then: a stream of
-/// expiries while nobody works costs the window one refetch and repaint a
-/// minute, not one each. What the window shows of them is the list's count
+/// request filed, a decision, a setting) is told at once, with anything held.
+/// A change of expiries alone (unanswered requests reaching their deadline:
+/// nobody made it, [`AuditChanges::expiries_only`]) is held until the clock's
+/// next whole minute ([`next_whole_minute`]), the instant the window's
+/// "N minutes ago" texts change too (`ui/src/lib/time.ts`, `relativeTimeDue`):
+/// a stream of expiries while nobody works costs the window at most one
+/// refetch a minute, painted in the frame that repaints those texts anyway,
+/// not one repaint each. What the window shows of them is the list's count
 /// and the Audit page; a request on screen refetches at its own deadline,
 /// and every read applies due deadlines, so nothing shown is judged on a
 /// stale state. The engine's clock, as the burst rule's.
 #[derive(Debug, Clone, Default)]
 pub struct ExpiryHold {
-    told: Option<Time>,
-    held: bool,
+    due: Option<Time>,
+}
+
+/// The first whole minute (UTC, since the epoch) after `now`.
+pub fn next_whole_minute(now: Time) -> Time {
+    let ms = now.timestamp_millis();
+    let next = ms - ms.rem_euclid(60_000) + 60_000;
+    chrono::DateTime::from_timestamp_millis(next).unwrap_or(now + EXPIRY_HOLD)
 }
 
 impl ExpiryHold {
     /// A change seen at `now`: whether to tell the window now (otherwise it
     /// is held, and [`due`](Self::due) says until when).
     pub fn change(&mut self, expiries_only: bool, now: Time) -> bool {
-        let quiet_long = self.told.is_none_or(|t| now < t || now >= t + EXPIRY_HOLD);
-        if expiries_only && !quiet_long {
-            self.held = true;
+        if expiries_only {
+            self.due.get_or_insert_with(|| next_whole_minute(now));
             return false;
         }
-        self.told = Some(now);
-        self.held = false;
+        self.due = None;
         true
     }
 
     /// When the held change must be told; `None` when nothing is held.
     pub fn due(&self) -> Option<Time> {
-        self.told.filter(|_| self.held).map(|t| t + EXPIRY_HOLD)
+        self.due
     }
 
-    /// Whether a held change is due at `now` (then it counts as told).
+    /// Whether a held change is due at `now` (then it counts as told). A
+    /// clock moved back never holds one for longer than [`EXPIRY_HOLD`].
     pub fn take_due(&mut self, now: Time) -> bool {
-        let due = self.due().is_some_and(|d| now >= d);
+        let due = self.due.is_some_and(|d| now >= d || d - now > EXPIRY_HOLD);
         if due {
-            self.told = Some(now);
-            self.held = false;
+            self.due = None;
         }
         due
     }
@@ -276,31 +282,40 @@ mod tests {
     }
 
     #[test]
-    fn expiries_alone_reach_the_window_once_a_minute_and_anything_else_at_once() {
+    fn expiries_alone_wait_for_the_next_whole_minute_and_anything_else_goes_at_once() {
         use chrono::{Duration, TimeZone, Utc};
         let t0 = Utc.with_ymd_and_hms(2026, 12, 6, 8, 0, 0).unwrap();
         let s = |n: i64| t0 + Duration::seconds(n);
+        let ms = |n: i64| t0 + Duration::milliseconds(n);
+        assert_eq!(
+            next_whole_minute(t0),
+            s(60),
+            "a whole minute is not after itself"
+        );
+        assert_eq!(next_whole_minute(ms(59_999)), s(60));
+        assert_eq!(next_whole_minute(ms(60_001)), s(120));
         let mut h = ExpiryHold::default();
-        // The first expiry after a quiet minute is told at once.
-        assert!(h.change(true, t0));
-        assert_eq!(h.due(), None);
-        // The next ones, 6 s apart, are held until a minute after it.
+        // Expiries, 6 s apart, wait for the next whole minute.
         assert!(!h.change(true, s(6)));
         assert!(!h.change(true, s(12)));
         assert_eq!(h.due(), Some(s(60)));
-        assert!(!h.take_due(s(59)));
+        assert!(!h.take_due(ms(59_999)));
         assert!(h.take_due(s(60)));
         assert!(!h.take_due(s(61)), "told once");
         assert_eq!(h.due(), None);
+        // One late in a minute still waits only for that minute's end.
+        assert!(!h.change(true, s(119)));
+        assert_eq!(h.due(), Some(s(120)));
+        assert!(h.take_due(s(120)));
         // A change someone made is told at once, and takes the held one with it.
-        assert!(!h.change(true, s(66)));
-        assert!(h.change(false, s(70)));
+        assert!(!h.change(true, s(125)));
+        assert!(h.change(false, s(126)));
         assert_eq!(h.due(), None, "nothing left held");
-        // After it, expiries wait for a minute after that change.
-        assert!(!h.change(true, s(75)));
-        assert_eq!(h.due(), Some(s(130)));
+        assert!(h.change(false, s(127)), "and the next one too");
         // A clock moved back does not hold changes for longer than a minute.
-        assert!(h.change(true, s(10)));
-        assert_eq!(h.due(), None);
+        assert!(!h.change(true, s(130)));
+        assert_eq!(h.due(), Some(s(180)));
+        assert!(!h.take_due(s(121)));
+        assert!(h.take_due(s(10)));
     }
 }

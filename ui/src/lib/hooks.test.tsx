@@ -1,9 +1,10 @@
 import { act, render } from "@testing-library/react";
+import { useLayoutEffect } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TEST_NOW } from "../test/clock";
 import { countdownChangesAt, countdownSlack, formatCountdown } from "./duration";
-import { tickerState, useTickValue } from "./hooks";
-import { relativeTime, relativeTimeChangesAt, relativeTimeSlack } from "./time";
+import { refreshTimeTexts, tickerState, useTickValue } from "./hooks";
+import { MINUTE_GRID_OFFSET_MS, relativeTime, relativeTimeDue } from "./time";
 
 // The ticker with every timer faked: time passes only when the test advances it.
 function fakeTime() {
@@ -21,14 +22,19 @@ afterEach(() => {
 });
 
 const renders: string[] = [];
+/** When each of `renders` happened (Date.now()). */
+const renderedAt: number[] = [];
 
 function Ago({ at }: { at: number }) {
   const iso = new Date(at).toISOString();
   const text = useTickValue(
     (now) => relativeTime(iso, now),
-    (now) => relativeTimeChangesAt(iso, now) + relativeTimeSlack(iso, now),
+    (now) => relativeTimeDue(iso, now),
   );
   renders.push(text);
+  useLayoutEffect(() => {
+    renderedAt.push(Date.now());
+  });
   return <span>{text}</span>;
 }
 
@@ -42,49 +48,71 @@ function Left({ at }: { at: number }) {
 }
 
 describe("the shared ticker", () => {
-  it("wakes once per change of a minute text, not every second", async () => {
+  it("wakes once per change of a minute text, not every second, on the minute", async () => {
     fakeTime();
     renders.length = 0;
     const fired = vi.spyOn(globalThis, "setTimeout");
     const { container } = render(<Ago at={TEST_NOW - 5_000} />);
     await act(async () => {});
     expect(container.textContent).toBe("now");
-    // "now" until a minute old (55 s from here), plus 5 s of slack.
-    expect(tickerState().due).toBe(TEST_NOW + 60_000);
+    // "now" until a minute old (55 s from here), looked at on the next whole minute (+ 2 s).
+    expect(tickerState().due).toBe(TEST_NOW + 60_000 + MINUTE_GRID_OFFSET_MS);
     fired.mockClear();
     renders.length = 0;
+    renderedAt.length = 0;
     const seen: string[] = [];
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 602; i++) {
       await act(() => vi.advanceTimersByTimeAsync(1_000));
       seen.push(container.textContent ?? "");
     }
     expect(container.textContent).toBe("10 minutes ago");
     // One timer per change of the text (10 in 10 minutes), not 600 one-second ticks,
-    // and one render per change.
+    // and one render per change, each on a whole minute plus the offset.
     expect(fired.mock.calls.length).toBeLessThanOrEqual(11);
     expect(renders).toEqual(["1 minute ago", ...[2, 3, 4, 5, 6, 7, 8, 9, 10].map((m) => `${m} minutes ago`)]);
-    // Each text shows no later than 5 s after it became true.
-    const truth = Array.from({ length: 600 }, (_, i) => relativeTime(new Date(TEST_NOW - 5_000).toISOString(), TEST_NOW + (i + 1) * 1_000));
+    expect(renderedAt.map((t) => t % 60_000)).toEqual(renderedAt.map(() => MINUTE_GRID_OFFSET_MS));
+    // Each text shows less than a minute after it became true.
+    const truth = Array.from({ length: 602 }, (_, i) => relativeTime(new Date(TEST_NOW - 5_000).toISOString(), TEST_NOW + (i + 1) * 1_000));
     const late = seen.filter((t, i) => t !== truth[i]).length;
-    expect(late).toBeLessThanOrEqual(10 * 5);
+    expect(late).toBeLessThanOrEqual(10 * 60);
   });
 
-  it("lets texts that change a few seconds apart share one wake-up and render", async () => {
+  it("lets texts that change at different instants of a minute share one wake-up and render", async () => {
     fakeTime();
     renders.length = 0;
     const { container } = render(
       <>
-        <Ago at={TEST_NOW - 40_000} />
-        <Ago at={TEST_NOW - 38_000} />
+        <Ago at={TEST_NOW - 20_000} />
+        <Ago at={TEST_NOW - 5_000} />
       </>,
     );
     await act(async () => {});
-    // The first becomes "1 minute ago" 20 s from now, the second 22 s: one timer at 20 + 5 s covers both.
-    expect(tickerState().due).toBe(TEST_NOW + 25_000);
+    // The first becomes "1 minute ago" 40 s from now, the second 55 s: one timer on the next minute covers both.
+    expect(tickerState().due).toBe(TEST_NOW + 60_000 + MINUTE_GRID_OFFSET_MS);
     renders.length = 0;
-    await act(() => vi.advanceTimersByTimeAsync(25_000));
+    await act(() => vi.advanceTimersByTimeAsync(60_000 + MINUTE_GRID_OFFSET_MS));
     expect(container.textContent).toBe("1 minute ago1 minute ago");
     expect(renders).toEqual(["1 minute ago", "1 minute ago"]);
+  });
+
+  it("brings texts up to date in a render that repaints anyway, and then has nothing left to render", async () => {
+    fakeTime();
+    renders.length = 0;
+    const { container } = render(<Ago at={TEST_NOW - 20_000} />);
+    await act(async () => {});
+    await act(() => vi.advanceTimersByTimeAsync(45_000));
+    // It became "1 minute ago" 5 s ago; its look is due on the minute.
+    expect(container.textContent).toBe("now");
+    renders.length = 0;
+    act(() => refreshTimeTexts());
+    expect(container.textContent).toBe("1 minute ago");
+    expect(renders).toEqual(["1 minute ago"]);
+    await act(() => vi.advanceTimersByTimeAsync(15_000 + MINUTE_GRID_OFFSET_MS));
+    expect(tickerState().due).toBe(TEST_NOW + 120_000 + MINUTE_GRID_OFFSET_MS);
+    expect(renders).toEqual(["1 minute ago"]);
+    // Nothing changed since: a refresh renders nothing.
+    act(() => refreshTimeTexts());
+    expect(renders).toEqual(["1 minute ago"]);
   });
 
   it("counts seconds exactly in the last minute and stops at the deadline", async () => {
@@ -113,7 +141,7 @@ describe("the shared ticker", () => {
     expect(container.textContent).toBe("now");
     await act(async () => setVisibility("visible"));
     expect(container.textContent).toBe("30 minutes ago");
-    expect(tickerState().due).toBe(relativeTimeChangesAt(new Date(TEST_NOW - 5_000).toISOString(), TEST_NOW + 30 * 60_000) + 5_000);
+    expect(tickerState().due).toBe(relativeTimeDue(new Date(TEST_NOW - 5_000).toISOString(), TEST_NOW + 30 * 60_000));
   });
 
   it("backs off instead of spinning when the clock does not move", async () => {

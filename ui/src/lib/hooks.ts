@@ -139,6 +139,16 @@ function notifyTick(): void {
   for (const l of [...tickSubscribers.keys()]) l();
 }
 
+/**
+ * Brings every time text on screen up to date now, for a render that repaints
+ * anyway (a list refetched after a change): a text whose change came but
+ * whose look is not yet due (the minute grid) changes in that frame, not in
+ * a repaint of its own a moment later.
+ */
+export function refreshTimeTexts(): void {
+  if (tickSubscribers.size > 0 && windowShown()) notifyTick();
+}
+
 /** Sets the one timer for the earliest due subscriber (none while the window is not shown). */
 function planTick(): void {
   tickReplan = false;

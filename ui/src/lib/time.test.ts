@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { relativeTime, relativeTimeChangesAt, relativeTimeSlack } from "./time";
+import { MINUTE_GRID_OFFSET_MS, onMinuteGrid, relativeTime, relativeTimeChangesAt, relativeTimeDue } from "./time";
 
 describe("relativeTime", () => {
   it("says now within a minute and counts minutes after that (no per-second text)", () => {
@@ -56,11 +56,24 @@ describe("relativeTimeChangesAt", () => {
     expect(seen.slice(0, 4)).toEqual([55_000, 85_001, 145_001, 205_001]);
   });
 
-  it("gives no change for a missing or unreadable time, and slack by unit", () => {
+  it("gives no change for a missing or unreadable time, and lateness by unit", () => {
     const now = Date.parse("2025-01-01T12:00:00Z");
     expect(relativeTimeChangesAt(null, now)).toBe(Infinity);
     expect(relativeTimeChangesAt("soon", now)).toBe(Infinity);
-    expect(relativeTimeSlack(new Date(now - 5 * 60_000).toISOString(), now)).toBe(5_000);
-    expect(relativeTimeSlack(new Date(now + 3 * 3_600_000).toISOString(), now)).toBe(60_000);
+    expect(relativeTimeDue(null, now)).toBe(Infinity);
+    // "5 minutes ago" turns "6 minutes ago" 30 s from now: looked at on the next whole minute.
+    const ago = new Date(now - 5 * 60_000).toISOString();
+    expect(relativeTimeChangesAt(ago, now)).toBe(now + 30_000 + 1);
+    expect(relativeTimeDue(ago, now)).toBe(now + 60_000 + MINUTE_GRID_OFFSET_MS);
+    // Hours: a minute late.
+    const later = new Date(now + 3 * 3_600_000).toISOString();
+    expect(relativeTimeDue(later, now)).toBe(relativeTimeChangesAt(later, now) + 60_000);
+  });
+
+  it("puts an instant on the next whole minute plus the offset, or keeps it when it is one", () => {
+    const m = Date.parse("2025-01-01T12:00:00Z");
+    expect(onMinuteGrid(m)).toBe(m + MINUTE_GRID_OFFSET_MS);
+    expect(onMinuteGrid(m + MINUTE_GRID_OFFSET_MS)).toBe(m + MINUTE_GRID_OFFSET_MS);
+    expect(onMinuteGrid(m + MINUTE_GRID_OFFSET_MS + 1)).toBe(m + 60_000 + MINUTE_GRID_OFFSET_MS);
   });
 });

@@ -30,8 +30,10 @@ const MIN_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 // relativeTime's bands: |t - now| below each bound uses its unit.
+/** Below this, relativeTime counts minutes. */
+const MINUTES_BELOW = 45 * MIN_MS;
 const BANDS: Array<{ below: number; unit: number; slack: number }> = [
-  { below: 45 * MIN_MS, unit: MIN_MS, slack: 5_000 },
+  { below: MINUTES_BELOW, unit: MIN_MS, slack: 0 }, // (on the minute grid instead: relativeTimeDue)
   { below: 22 * HOUR_MS, unit: HOUR_MS, slack: MIN_MS },
   { below: 26 * DAY_MS, unit: DAY_MS, slack: 10 * MIN_MS },
 ];
@@ -63,16 +65,32 @@ export function relativeTimeChangesAt(iso: string | null | undefined, now: numbe
 }
 
 /**
- * How late a `relativeTime` text may change without anyone noticing: a
- * "5 minutes ago" a few seconds late, an "in 3 hours" a minute late. Lets
- * texts that change at nearby instants share one repaint.
+ * Minute texts ("5 minutes ago", "now") are looked at again on the clock's
+ * whole minutes, this long after: every such text on screen changes in one
+ * repaint a minute, whatever instants its times fall on, and it is the frame
+ * the desktop's held expiries arrive for (it tells them on the whole minute,
+ * `lockbox_core::feed::ExpiryHold`; their refetch takes well under this).
  */
-export function relativeTimeSlack(iso: string | null | undefined, now: number): number {
-  const t = iso ? Date.parse(iso) : NaN;
-  if (Number.isNaN(t)) return 0;
-  const abs = Math.abs(t - now);
-  if (abs < MIN_MS) return 5_000;
-  return BANDS.find((b) => abs < b.below)?.slack ?? 10 * MIN_MS;
+export const MINUTE_GRID_OFFSET_MS = 2_000;
+
+/** The first instant at or after `at` that is a whole minute (since the epoch) plus MINUTE_GRID_OFFSET_MS. */
+export function onMinuteGrid(at: number): number {
+  return Math.ceil((at - MINUTE_GRID_OFFSET_MS) / MIN_MS) * MIN_MS + MINUTE_GRID_OFFSET_MS;
+}
+
+/**
+ * By when a `relativeTime` text must be looked at again: its next change
+ * ([`relativeTimeChangesAt`]) plus the lateness nobody notices. A minute text
+ * waits for the next whole minute ([`onMinuteGrid`], under a minute late); an
+ * "in 3 hours" a minute; days ten minutes. Texts that change at nearby
+ * instants share one repaint.
+ */
+export function relativeTimeDue(iso: string | null | undefined, now: number): number {
+  const at = relativeTimeChangesAt(iso, now);
+  if (!iso || at === Infinity) return at;
+  const abs = Math.abs(Date.parse(iso) - now);
+  if (abs < MINUTES_BELOW) return onMinuteGrid(at);
+  return at + (BANDS.find((b) => abs < b.below)?.slack ?? 10 * MIN_MS);
 }
 
 /** The UTC instant of local midnight starting the given YYYY-MM-DD day. */

@@ -29,8 +29,8 @@ import type { RequestSort } from "../bindings/RequestSort";
 import { ErrorBar } from "../components/ErrorBar";
 import { STATE_LABEL, StatusBadge } from "../components/StatusBadge";
 import { countdownChangesAt, countdownSlack, formatCountdown } from "../lib/duration";
-import { useDebounced, useLockboxEvents, useTickValue } from "../lib/hooks";
-import { formatDateTime, relativeTime, relativeTimeChangesAt, relativeTimeSlack, shortId } from "../lib/time";
+import { refreshTimeTexts, useDebounced, useLockboxEvents, useTickValue } from "../lib/hooks";
+import { formatDateTime, relativeTime, relativeTimeDue, shortId } from "../lib/time";
 import { takeBootRequests } from "../boot";
 import { RequestDetailsDrawer } from "./requests/RequestDetailsDrawer";
 import {
@@ -137,6 +137,9 @@ export function ServiceRequestsPage({ initialStatus, initialRequest }: { initial
         setTotal(page.total);
         setNextCursor(page.next_cursor);
         setError(null);
+        // The same frame brings the rows' time texts up to date (held
+        // expiries arrive on the whole minute, as those texts change).
+        refreshTimeTexts();
       } catch (e) {
         if (gen === generation.current) setError(errorMessage(e));
       } finally {
@@ -397,7 +400,7 @@ const RequestRow = memo(function RequestRow({
 
 /** By when a relative time must be looked at again: its next change, plus the lateness its unit allows. */
 function relativeDue(iso: string | null | undefined) {
-  return (now: number) => relativeTimeChangesAt(iso, now) + relativeTimeSlack(iso, now);
+  return (now: number) => relativeTimeDue(iso, now);
 }
 
 function RelativeTime({ iso }: { iso: string }) {
