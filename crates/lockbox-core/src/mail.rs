@@ -136,11 +136,22 @@ pub fn render(n: &NoticeRow) -> (String, String) {
     (subject, body)
 }
 
+/// The notice kinds email is sent for.
+fn is_email_event(kind: &str) -> bool {
+    matches!(kind, "pending" | "reminder")
+}
+
 /// Claim the email notices due now (new ones, and failed ones whose retry time has come).
 pub fn claim(engine: &mut Engine) -> Result<Vec<Outgoing>> {
     let now = engine.now();
-    let mut notices =
-        engine.claim_notices_up_to(CHANNEL, now - crate::scheduler::NOTICE_MAX_AGE, CLAIM_BATCH)?;
+    // Email is for new requests and reminders; other notices (expiries, ends
+    // of access) are marked skipped as they are claimed.
+    let mut notices = engine.claim_notices_of(
+        CHANNEL,
+        now - crate::scheduler::NOTICE_MAX_AGE,
+        CLAIM_BATCH,
+        is_email_event,
+    )?;
     notices.extend(engine.store().write(|tx| {
         let mut v = Vec::new();
         let mut ids = tx.reclaim_due_retries(CHANNEL, now)?;
@@ -154,7 +165,8 @@ pub fn claim(engine: &mut Engine) -> Result<Vec<Outgoing>> {
     })?);
     let mut out = Vec::new();
     for n in notices {
-        if !matches!(n.kind.as_str(), "pending" | "reminder") {
+        if !is_email_event(&n.kind) {
+            // (A retried or reclaimed claim from before claims were by kind.)
             engine.store().write(|tx| {
                 tx.end_attempt(n.id, CHANNEL, false, Some("not an email event"), None)
             })?;

@@ -202,6 +202,48 @@ fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
         .all(|n| n.kind != "pending"));
 }
 
+/// Email is for new requests and reminders: an expiry's notice is marked
+/// skipped as it is claimed, in the same commit, never "failed".
+#[test]
+fn email_skips_notices_it_does_not_send_as_it_claims_them() {
+    use lockbox_core::mail;
+    let (mut e, clock) = setup();
+    let root = Principal::os_user("root", 0);
+    e.add_user(
+        "default",
+        &root,
+        "ann",
+        lockbox_core::model::Role::Approver,
+        Some("ann@example.test"),
+    )
+    .unwrap();
+    let r = e.file_request("default", &req("eng", 30)).unwrap();
+    e.provider_approve("default", &r.id, "manager", None)
+        .unwrap();
+    clock.advance(Duration::hours(13));
+    let swept = e.apply_due().unwrap();
+    assert_eq!(swept.len(), 1, "the unanswered request expired");
+    let marks = e.store().change_marks().unwrap();
+    let claimed = mail::claim(&mut e).unwrap();
+    assert_eq!(
+        claimed.iter().map(|o| o.notice_id).count(),
+        1,
+        "only the new request's email"
+    );
+    let deliveries = e.email_deliveries("default", 10).unwrap();
+    let by_kind: std::collections::BTreeMap<&str, (&str, Option<&str>)> = deliveries
+        .iter()
+        .map(|d| (d.kind.as_str(), (d.outcome.as_str(), d.detail.as_deref())))
+        .collect();
+    assert_eq!(by_kind["pending"].0, "claimed");
+    assert_eq!(by_kind["expired"], ("skipped", None));
+    assert_ne!(e.store().change_marks().unwrap(), marks, "the claim wrote");
+    assert!(
+        mail::claim(&mut e).unwrap().is_empty(),
+        "nothing left to claim"
+    );
+}
+
 /// An email claimed and never recorded (its process was SIGKILLed mid-send)
 /// is claimed again once the claim's lease is over, not before; one recorded
 /// as sent is never claimed again. Batches are `mail::CLAIM_BATCH` at most.

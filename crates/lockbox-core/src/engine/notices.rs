@@ -44,11 +44,24 @@ impl Engine {
         stale_before: Time,
         limit: u32,
     ) -> Result<Vec<NoticeRow>> {
+        self.claim_notices_of(channel, stale_before, limit, |_| true)
+    }
+
+    /// [`Engine::claim_notices_up_to`] for a channel that delivers only the
+    /// kinds `delivers` accepts: the others are marked skipped in the same
+    /// transaction (one commit, not a claim and then a failure each).
+    pub fn claim_notices_of(
+        &mut self,
+        channel: &str,
+        stale_before: Time,
+        limit: u32,
+        delivers: impl Fn(&str) -> bool + Sync,
+    ) -> Result<Vec<NoticeRow>> {
         let now = self.now();
         self.store.doing("claim notices").write(|tx| {
             let mut fresh = Vec::new();
             for n in tx.unclaimed_notices(channel, limit)? {
-                let outcome = if n.created_at < stale_before {
+                let outcome = if n.created_at < stale_before || !delivers(&n.kind) {
                     Outcome::Skipped
                 } else {
                     Outcome::Claimed
