@@ -65,7 +65,7 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
             Ok(v) => {
                 if forced || last_version != Some(v) {
                     last_version = Some(v);
-                    refresh(
+                    let requests_may_differ = refresh(
                         &app,
                         &state,
                         forced,
@@ -74,7 +74,12 @@ async fn feed_loop<R: Runtime>(app: AppHandle<R>, state: AppState, wake: Arc<Not
                         &mut told,
                     )
                     .await;
-                    wake.notify_one();
+                    // The background loop plans from requests and settings:
+                    // a commit that only claimed or recorded notices (this
+                    // feed's own, each delivery) changes nothing it plans.
+                    if requests_may_differ {
+                        wake.notify_one();
+                    }
                 } else {
                     if notices.coalescer.held() > 0 {
                         // New requests held back for their burst: show them once due.
@@ -203,6 +208,9 @@ fn emit<R: Runtime>(app: &AppHandle<R>, events: Vec<LockboxEvent>) {
     }
 }
 
+/// One look at the store: events to the window, the tray, notices to the
+/// screen. Returns whether requests or settings may have changed (an audit
+/// entry appended, our own command wrote, or the log could not be read).
 async fn refresh<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
@@ -210,7 +218,7 @@ async fn refresh<R: Runtime>(
     last_audit: &mut Option<i64>,
     notices: &mut Notices,
     told: &mut Told,
-) {
+) -> bool {
     let after = *last_audit;
     let look =
         move |e: &mut lockbox_core::Engine, _: &_| Ok((e.audit_changes_since(after)?, e.now()));
@@ -255,11 +263,15 @@ async fn refresh<R: Runtime>(
     }
     let claimed = match state.run(|e, _| scheduler::claim_notices(e, CHANNEL)).await {
         Ok(c) => c,
-        Err(e) => return tracing::warn!("cannot claim notices: {e}"),
+        Err(e) => {
+            tracing::warn!("cannot claim notices: {e}");
+            return true;
+        }
     };
     if !claimed.is_empty() || notices.coalescer.held() > 0 {
         notices.deliver(app, state, claimed).await;
     }
+    forced || requests_may_differ
 }
 
 /// Notices on their way to the screen: the burst rule's state and the
