@@ -115,6 +115,33 @@ describe("the shared ticker", () => {
     expect(renders).toEqual(["1 minute ago"]);
   });
 
+  it("takes a look due in a moment ahead, so its changes share the refresh's render", async () => {
+    fakeTime();
+    renders.length = 0;
+    const { container } = render(
+      <>
+        <Ago at={TEST_NOW - 20_000} />
+        <Ago at={TEST_NOW + 1_000} />
+      </>,
+    );
+    await act(async () => {});
+    // The first changes 40 s from now, the second 61 s: both are looked at 62 s from now.
+    await act(() => vi.advanceTimersByTimeAsync(60_500));
+    expect(container.textContent).toBe("nownow");
+    renders.length = 0;
+    act(() => refreshTimeTexts());
+    // The look due 1.5 s from now is taken now, for its instant.
+    expect(container.textContent).toBe("1 minute ago1 minute ago");
+    expect(renders).toEqual(["1 minute ago", "1 minute ago"]);
+    await act(() => vi.advanceTimersByTimeAsync(1_500));
+    expect(renders).toEqual(["1 minute ago", "1 minute ago"]);
+    // A look further off is not taken ahead (the next changes come 70 and 91 s from the start).
+    await act(() => vi.advanceTimersByTimeAsync(3_000));
+    act(() => refreshTimeTexts());
+    expect(renders).toEqual(["1 minute ago", "1 minute ago"]);
+    expect(tickerState().due).toBe(TEST_NOW + 120_000 + MINUTE_GRID_OFFSET_MS);
+  });
+
   it("counts seconds exactly in the last minute and stops at the deadline", async () => {
     fakeTime();
     const { container } = render(<Left at={TEST_NOW + 3_500} />);

@@ -112,6 +112,10 @@ let tickDue = Infinity;
 let tickEarlyFires = 0;
 let tickReplan = false;
 let tickUnwatch: (() => void) | null = null;
+/** Texts are computed for no earlier than this (a look taken ahead by refreshTimeTexts). */
+let tickAhead = 0;
+/** How far ahead refreshTimeTexts takes a look that is due soon. */
+export const TICK_AHEAD_MS = 3_000;
 
 /** The longest a timer can wait (setTimeout's limit, ~24.8 days). */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -124,7 +128,7 @@ const STALLED_DELAY = 1000;
  */
 function readTickNow(): number {
   if (!tickFresh) {
-    tickNow = Date.now();
+    tickNow = Math.max(Date.now(), tickAhead);
     tickFresh = true;
     queueMicrotask(() => {
       tickFresh = false;
@@ -146,7 +150,15 @@ function notifyTick(): void {
  * a repaint of its own a moment later.
  */
 export function refreshTimeTexts(): void {
-  if (tickSubscribers.size > 0 && windowShown()) notifyTick();
+  if (tickSubscribers.size === 0 || !windowShown()) return;
+  // A look due within TICK_AHEAD_MS (the minute grid's, 2 s after the whole
+  // minute the held expiries arrive on) is taken now, for its instant: what
+  // it would change in a moment changes in this render, and when its timer
+  // fires nothing is left to change. Texts never go back: until that instant
+  // passes, every text is computed for it.
+  const now = Date.now();
+  if (tickDue !== Infinity && tickDue - now <= TICK_AHEAD_MS) tickAhead = Math.max(tickAhead, tickDue);
+  notifyTick();
 }
 
 /** Sets the one timer for the earliest due subscriber (none while the window is not shown). */
@@ -196,6 +208,7 @@ function subscribeTick(listener: () => void, due: DueFn): () => void {
       if (tickTimer !== null) clearTimeout(tickTimer);
       tickTimer = null;
       tickDue = Infinity;
+      tickAhead = 0;
     }
   };
 }
