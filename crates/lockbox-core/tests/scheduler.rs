@@ -202,21 +202,26 @@ fn reminders_fire_once_at_the_lead_time_and_notices_are_claimed_once() {
         .all(|n| n.kind != "pending"));
 }
 
-/// Email is for new requests and reminders: an expiry's notice is marked
-/// skipped as it is claimed, in the same commit, never "failed".
-#[test]
-fn email_skips_notices_it_does_not_send_as_it_claims_them() {
-    use lockbox_core::mail;
+/// [`setup`] with an approver who has an email address (ann, default tenant).
+fn setup_with_email_approver() -> (Engine, ManualClock) {
     let (mut e, clock) = setup();
-    let root = Principal::os_user("root", 0);
     e.add_user(
         "default",
-        &root,
+        &Principal::os_user("root", 0),
         "ann",
         lockbox_core::model::Role::Approver,
         Some("ann@example.test"),
     )
     .unwrap();
+    (e, clock)
+}
+
+/// Email is for new requests and reminders: an expiry's notice is marked
+/// skipped as it is claimed, in the same commit, never "failed".
+#[test]
+fn email_skips_notices_it_does_not_send_as_it_claims_them() {
+    use lockbox_core::mail;
+    let (mut e, clock) = setup_with_email_approver();
     let r = e.file_request("default", &req("eng", 30)).unwrap();
     e.provider_approve("default", &r.id, "manager", None)
         .unwrap();
@@ -255,16 +260,7 @@ fn email_skips_notices_it_does_not_send_as_it_claims_them() {
 #[test]
 fn a_claim_left_by_a_killed_sender_is_taken_again_after_its_lease() {
     use lockbox_core::mail;
-    let (mut e, clock) = setup();
-    let root = Principal::os_user("root", 0);
-    e.add_user(
-        "default",
-        &root,
-        "ann",
-        lockbox_core::model::Role::Approver,
-        Some("ann@example.test"),
-    )
-    .unwrap();
+    let (mut e, clock) = setup_with_email_approver();
     let mut ids = Vec::new();
     for i in 0..7 {
         let r = e
