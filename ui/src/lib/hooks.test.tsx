@@ -22,7 +22,7 @@ afterEach(() => {
 });
 
 const renders: string[] = [];
-/** When each of `renders` happened (Date.now()). */
+/** When each of `renders` happened, on the test's fake clock. */
 const renderedAt: number[] = [];
 
 function Ago({ at }: { at: number }) {
@@ -33,7 +33,7 @@ function Ago({ at }: { at: number }) {
   );
   renders.push(text);
   useLayoutEffect(() => {
-    renderedAt.push(Date.now());
+    renderedAt.push(vi.getMockedSystemTime()?.getTime() ?? NaN);
   });
   return <span>{text}</span>;
 }
