@@ -7,6 +7,7 @@ pub mod archive;
 pub mod autostart;
 pub mod connect;
 pub mod files;
+pub mod instance;
 pub mod ipc;
 pub mod logging;
 pub mod notify;
@@ -211,6 +212,19 @@ pub fn run() {
         })
         .run(context);
     if let Err(e) = result {
+        if instance::handoff_lost(&e) {
+            let made = std::env::var(instance::RESTART_ENV).ok();
+            if let Some(n) = instance::next_restart(made.as_deref()) {
+                tracing::warn!(
+                    "the running Lockbox quit while this start handed over to it ({e}); starting again ({n} of {})",
+                    instance::HANDOFF_RESTARTS
+                );
+                drop(_log_guard); // exec runs no destructors: flush the log now
+                let why = instance::restart(n);
+                eprintln!("lockbox-app: cannot start again: {why}");
+                std::process::exit(1);
+            }
+        }
         tracing::error!("Lockbox stopped with an error: {e}");
         std::process::exit(1);
     }

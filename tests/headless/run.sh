@@ -17,7 +17,9 @@
 #     and drops it once decided;
 #  6. a burst of 50 new requests raises exactly one notification (one Notify
 #     call on the bus), "50 new Customer Lockbox requests", and its click
-#     opens Service requests filtered to pending.
+#     opens Service requests filtered to pending;
+#  7. a start whose hand-off to the running app is lost (that app died before
+#     answering) begins again and becomes the running app.
 # Also saves screenshots of the window: target/screenshots/app-start.png, and
 # notification-click.png (the request's details after the click).
 # Usage: tests/headless/run.sh (after `cargo build -p lockbox-app -p lockbox-cli`).
@@ -207,6 +209,28 @@ start_app 2
 sleep 3
 n=$(grep -c "Customer Lockbox request from eng.headless\"" "$WORK/monitor.log" || true)
 if [ "$n" = "1" ]; then ok "no duplicate notification after restart"; else bad "the first notification was shown $n times"; fi
+
+# 7. A start while the running instance quits: the start hands its arguments
+# to the running app over D-Bus; that app is stopped (SIGSTOP) so the hand-off
+# waits, and then dies (SIGKILL) before answering: the bus tells the start
+# "recipient disconnected". The start must begin again and be the app.
+dbus-monitor --session "type='method_call',member='ExecuteCallback'" >"$WORK/handoff.log" 2>&1 &
+sleep 0.3
+kill -STOP "$APP_PID"
+"$APP" >"$WORK/app3.log" 2>&1 &
+NEXT_PID=$!
+if wait_for "$WORK/handoff.log" "member=ExecuteCallback" 30; then
+  kill -KILL "$APP_PID"; wait "$APP_PID" 2>/dev/null || true
+  APP_PID=$NEXT_PID
+  if wait_for "$WORK/app3.log" "tray updated" 60 && grep -q "starting again (1 of" "$WORK/app3.log" && kill -0 "$NEXT_PID" 2>/dev/null; then
+    ok "a start whose hand-off was lost (the running app quit) begins again and runs"
+  else
+    bad "the start whose hand-off was lost did not become the app"; tail -5 "$WORK/app3.log"
+  fi
+else
+  kill -CONT "$APP_PID"
+  bad "the second start never handed over to the running app (no ExecuteCallback call in 30 s)"; tail -5 "$WORK/app3.log"
+fi
 grep -q "panicked" "$WORK"/app*.log && bad "the app panicked" || true
 
 echo "headless: $pass passed, $fail failed"
