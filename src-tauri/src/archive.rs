@@ -238,7 +238,7 @@ pub async fn choose<R: Runtime>(app: &AppHandle<R>) -> Result<Option<PathBuf>> {
 /// the window that asked rather than by a process that exits at once.
 /// Returns the new process's id.
 pub fn spawn(path: &Path) -> Result<u32> {
-    let exe = std::env::current_exe()
+    let exe = crate::instance::this_program()
         .map_err(|e| Error::internal(format!("cannot find this program to start it again: {e}")))?;
     spawn_with(&exe, path)
 }
