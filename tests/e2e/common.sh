@@ -22,6 +22,7 @@ run_tests() {
   timeout --kill-after=15 "$limit" node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$work/results.tap" \
+    --test-reporter=spec --test-reporter-destination="$work/results.spec" \
     "$@" &
   NODE_PID=$!
   wait "$NODE_PID"
@@ -41,5 +42,10 @@ run_tests() {
   pass=${pass:-0}; fail=$(( ${fail:-0} + ${cancelled:-0} ))
   if [ "$node_rc" != 0 ] && [ "$fail" = 0 ]; then fail=1; fi
   echo "e2e: $pass passed, $fail failed" >"${LOCKBOX_E2E_RESULT:-/dev/null}"
+  # The failures' messages, for run.sh to print again at the very end (where
+  # a CI log's tail is read), not only above the next run's output.
+  if [ "$fail" != 0 ] && [ -n "${LOCKBOX_E2E_RESULT:-}" ] && [ -f "$work/results.spec" ]; then
+    sed -n '/failing tests:/,$p' "$work/results.spec" | head -n 120 >"$LOCKBOX_E2E_RESULT.failures"
+  fi
   [ "$fail" = 0 ]
 }

@@ -90,12 +90,14 @@ if [ -z "${LOCKBOX_E2E_INNER:-}" ]; then
   # Harmless noise from the session bus, the accessibility bus and Xvfb's shutdown.
   NOISE='^dbus-daemon\[|^SpiRegistry daemon|^X connection to :[0-9]+ broken'
   total_pass=0 ; total_fail=0 ; all_rc=0
+  failures="$ROOT/target/.e2e-failures.$$"
+  rm -f "$failures"
   # phase NAME CMD...: one run under the time limit; its counts are added.
   phase() {
     local name=$1 rc summary p f
     shift
     export LOCKBOX_E2E_RESULT="$ROOT/target/.e2e-result.$$"
-    rm -f "$LOCKBOX_E2E_RESULT"
+    rm -f "$LOCKBOX_E2E_RESULT" "$LOCKBOX_E2E_RESULT.failures"
     echo "== $name (headless, timeout ${TIMEOUT_S} s)"
     set +e
     timeout --kill-after=30 "$TIMEOUT_S" "$@" \
@@ -109,7 +111,10 @@ if [ -z "${LOCKBOX_E2E_INNER:-}" ]; then
       summary="e2e: 0 passed, 1 failed"
       echo "e2e: $name ended without a result (exit $rc)"
     fi
-    rm -f "$LOCKBOX_E2E_RESULT"
+    if [ -s "$LOCKBOX_E2E_RESULT.failures" ]; then
+      { echo "== $name: what failed"; cat "$LOCKBOX_E2E_RESULT.failures"; } >>"$failures"
+    fi
+    rm -f "$LOCKBOX_E2E_RESULT" "$LOCKBOX_E2E_RESULT.failures"
     p=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' <<<"$summary")
     f=$(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' <<<"$summary")
     if [ "$rc" != 0 ] && [ "${f:-0}" = 0 ]; then f=1; fi
@@ -126,6 +131,9 @@ if [ -z "${LOCKBOX_E2E_INNER:-}" ]; then
     phase "connected: team server + two apps" "$E2E/connected.sh" ${node_args[@]+"${node_args[@]}"}
   fi
   echo "e2e: took $(( $(date +%s) - t0 )) s"
+  # Each run's failures once more, last: a CI log is read from its tail.
+  if [ -s "$failures" ]; then cat "$failures"; fi
+  rm -f "$failures"
   # A name pattern that matched nothing anywhere is a failure too.
   if [ "$total_pass" = 0 ] && [ "$total_fail" = 0 ]; then total_fail=1; fi
   echo "e2e: $total_pass passed, $total_fail failed"
