@@ -296,6 +296,7 @@ pub fn run(path: PathBuf, context: tauri::Context<tauri::Wry>) {
         .unwrap_or_else(|| PathBuf::from("logs"));
     let _log_guard = crate::logging::init_named(&log_dir, "archive");
     tracing::info!(archive = %path.display(), "Lockbox audit archive starting");
+    crate::tune_webkit();
     let user = lockbox_core::Principal::current_os_user();
     let (engine, archive) = match open(&path, Arc::new(SystemClock)) {
         Ok(x) => x,

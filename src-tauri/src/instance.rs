@@ -24,7 +24,9 @@ pub fn handoff_lost(e: &tauri::Error) -> bool {
 /// The number of the restart to make, given `RESTART_ENV`'s value in this
 /// process; `None` once `HANDOFF_RESTARTS` were made.
 pub fn next_restart(env_value: Option<&str>) -> Option<u32> {
-    let made = env_value.and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(0);
+    let made = env_value
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(0);
     (made < HANDOFF_RESTARTS).then_some(made + 1)
 }
 
@@ -38,7 +40,11 @@ pub fn restart(n: u32) -> std::io::Error {
         Ok(exe) => exe,
         Err(e) => return e,
     };
-    exec(std::process::Command::new(exe).args(std::env::args_os().skip(1)).env(RESTART_ENV, n.to_string()))
+    exec(
+        std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env(RESTART_ENV, n.to_string()),
+    )
 }
 
 /// This program's file, to start it again (a new start, an archive window).
@@ -89,7 +95,8 @@ mod tests {
             "failed to forward arguments to the running instance".into(),
         );
         assert!(!handoff_lost(&other_plugin));
-        let no_bus = tauri::Error::PluginInitialization("single-instance".into(), "I/O error".into());
+        let no_bus =
+            tauri::Error::PluginInitialization("single-instance".into(), "I/O error".into());
         assert!(!handoff_lost(&no_bus));
     }
 

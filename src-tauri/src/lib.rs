@@ -166,6 +166,7 @@ pub fn run() {
         .unwrap_or_else(|| PathBuf::from("logs"));
     let _log_guard = logging::init(&log_dir);
     tracing::info!(db = %db.display(), logs = %log_dir.display(), "Lockbox starting");
+    tune_webkit();
     let state = match open_state(&db) {
         Ok(s) => s,
         Err(e) => fail(&e),
@@ -227,6 +228,15 @@ pub fn run() {
         }
         tracing::error!("Lockbox stopped with an error: {e}");
         std::process::exit(1);
+    }
+}
+
+/// WebKit settings Tauri does not expose, before the first window
+/// (`lockbox_webkit`: the web process's memory poll, 30 s → 5 min).
+pub(crate) fn tune_webkit() {
+    #[cfg(target_os = "linux")]
+    if let Err(why) = lockbox_webkit::set_web_process_memory_poll() {
+        tracing::warn!("the web process keeps WebKit's memory poll: {why}");
     }
 }
 

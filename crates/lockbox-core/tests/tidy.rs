@@ -354,3 +354,63 @@ fn the_budget_check_catches_a_fat_command() {
     let shell = "impl Shell for D {\n    async fn ui_ready(&self) -> R<u64> {\n        let ms = 1;\n        Ok(ms)\n    }\n}\n";
     assert!(over_budget(shell, "async fn ", 4, 1).len() == 1);
 }
+
+/// The packages of the workspace (`members` in the root `Cargo.toml`) whose
+/// manifest does not take the workspace's lints (`[lints] workspace = true`).
+fn off_workspace_lints(manifests: &[(String, String)]) -> Vec<String> {
+    manifests
+        .iter()
+        .filter(|(_, toml)| {
+            let lints = toml.split("\n[lints]").nth(1).unwrap_or("");
+            !lints.trim_start().starts_with("workspace = true")
+        })
+        .map(|(member, _)| member.clone())
+        .collect()
+}
+
+#[test]
+fn unsafe_code_lives_only_in_lockbox_webkit() {
+    // The workspace's lints forbid unsafe code; one crate opts out of them
+    // to wrap WebKit's GObject class (ARCHITECTURE.md, Invariants).
+    let root_toml = read("Cargo.toml");
+    let members = root_toml
+        .split("members = [")
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .expect("the workspace's members");
+    let manifests: Vec<(String, String)> = members
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').to_string())
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            let toml = read(&format!("{m}/Cargo.toml"));
+            (m, toml)
+        })
+        .collect();
+    assert!(manifests.len() >= 6, "members read: {manifests:?}");
+    assert!(
+        root_toml.contains("unsafe_code = \"forbid\""),
+        "the workspace forbids unsafe code"
+    );
+    assert_eq!(
+        off_workspace_lints(&manifests),
+        vec!["crates/lockbox-webkit".to_string()]
+    );
+}
+
+#[test]
+fn the_lints_check_catches_a_crate_off_them() {
+    let on = (
+        "a".to_string(),
+        "[package]\nname = \"a\"\n\n[lints]\nworkspace = true\n".to_string(),
+    );
+    let off = (
+        "b".to_string(),
+        "[package]\nname = \"b\"\n\n[lints.rust]\nunsafe_code = \"allow\"\n".to_string(),
+    );
+    let none = ("c".to_string(), "[package]\nname = \"c\"\n".to_string());
+    assert_eq!(
+        off_workspace_lints(&[on, off, none]),
+        vec!["b".to_string(), "c".to_string()]
+    );
+}
