@@ -36,8 +36,9 @@ if [ -z "${LOCKBOX_E2E_INNER:-}" ]; then
   for tool in node npm xvfb-run dbus-run-session timeout; do
     command -v "$tool" >/dev/null || die "'$tool' is not installed (run 'make deps': .ci/install-deps)"
   done
-  node_major=$(node -p 'process.versions.node.split(".")[0]')
-  [ "$node_major" -ge 20 ] || die "Node.js 20 or newer is needed (found $(node --version))"
+  # 20.11: node --disable-warning (common.sh).
+  node_ok=$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a > 20 || (a === 20 && b >= 11)')
+  [ "$node_ok" = true ] || die "Node.js 20.11 or newer is needed (found $(node --version))"
   WKWD=$(command -v WebKitWebDriver || true)
   [ -n "$WKWD" ] || { [ -x /usr/bin/WebKitWebDriver ] && WKWD=/usr/bin/WebKitWebDriver; } ||
     die "WebKitWebDriver is missing: apt-get install webkit2gtk-driver (or 'make deps')"
