@@ -15,6 +15,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{TimeZone, Utc};
+use lockbox_core::testing::Display;
 use reqwest::{Client, StatusCode, Url};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -307,49 +308,6 @@ pub fn browser_script(dir: &std::path::Path, opened: &std::path::Path) -> PathBu
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&script, perms).unwrap();
     script
-}
-
-/// A private X display (Xvfb), for a real browser or a notification daemon
-/// (src-tauri/tests/common/daemon.rs); gone when dropped.
-pub struct Display {
-    child: Child,
-    /// `:N`, for `DISPLAY`.
-    pub name: String,
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Xvfb on a free display (it picks one and says which on fd 1). Without
-/// Xvfb the test fails, saying so (.ci/install-deps installs it).
-pub fn start_display() -> Display {
-    let mut child = lockbox_core::testing::real_clock("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-nolisten",
-            "tcp",
-            "-screen",
-            "0",
-            "1024x768x24",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start Xvfb (the real browser's display; apt-get install xvfb): {e}")
-        });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let name = format!(":{}", line.trim());
-    assert!(name.len() > 1, "Xvfb said no display");
-    Display { child, name }
 }
 
 /// A `$BROWSER` that is a real browser driven by WebDriver: `browser.mjs`

@@ -29,7 +29,7 @@ use common::serve::{serve_oidc, without_lockbox_env, Serve};
 use common::{start_secret_service, SecretService};
 use serde_json::Value;
 use sign_in::{
-    browse, browser, browser_script, browser_trusting, confirm_device, private_pki, start_display,
+    browse, browser, browser_script, browser_trusting, confirm_device, private_pki,
     start_hostile_idp, start_idp, start_idp_tls, start_idp_with_device_ttl, webdriver_browser,
     CLIENT_ID, HOSTILE_SUFFIX,
 };
@@ -557,7 +557,7 @@ fn login_in_a_real_browser_driven_by_webdriver() {
     let idp = start_idp();
     let place = Place::new();
     let server = serve(&place, &idp.issuer);
-    let display = start_display();
+    let display = lockbox_core::testing::start_display();
     let script = webdriver_browser(place.dir.path(), "ben@contoso.example", &display);
     let mut child = place
         .lockbox()

@@ -186,6 +186,52 @@ fn as_server_user(program: &Path) -> Command {
     c
 }
 
+/// A private X display (Xvfb), for a real browser or a notification daemon
+/// (src-tauri/tests/common/daemon.rs), or GTK in a test
+/// (crates/lockbox-webkit/tests); gone when dropped.
+pub struct Display {
+    child: std::process::Child,
+    /// `:N`, for `DISPLAY`.
+    pub name: String,
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Xvfb on a free display (it picks one and says which on fd 1). Without
+/// Xvfb the test fails, saying so (.ci/install-deps installs it).
+pub fn start_display() -> Display {
+    let mut child = real_clock("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-nolisten",
+            "tcp",
+            "-screen",
+            "0",
+            "1024x768x24",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start Xvfb (a private X display; apt-get install xvfb): {e}")
+        });
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("Xvfb's stdout")),
+        &mut line,
+    )
+    .expect("read Xvfb's display number");
+    let name = format!(":{}", line.trim());
+    assert!(name.len() > 1, "Xvfb said no display");
+    Display { child, name }
+}
+
 /// A command for a helper server (PostgreSQL, SMTP, D-Bus, a keyring
 /// daemon) on the real clock even when the tests run under libfaketime
 /// (`make test-rust-future`): its time decides nothing here, and some

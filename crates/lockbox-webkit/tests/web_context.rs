@@ -8,47 +8,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::ffi::CStr;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::sync::{Mutex, OnceLock};
 use webkit2gtk::glib::gobject_ffi as gobject;
 use webkit2gtk::glib::translate::IntoGlib;
 use webkit2gtk::glib::StaticType;
 use webkit2gtk::{MemoryPressureSettings, WebContext};
-
-struct Xvfb(Child);
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Xvfb on a free display (it says which on fd 1), and `:N`.
-fn xvfb() -> (Xvfb, String) {
-    let mut child = lockbox_core::testing::real_clock("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-nolisten",
-            "tcp",
-            "-screen",
-            "0",
-            "640x480x24",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start Xvfb (GTK's display; apt-get install xvfb): {e}"));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let name = format!(":{}", line.trim());
-    assert!(name.len() > 1, "Xvfb said no display");
-    (Xvfb(child), name)
-}
 
 type SetProperty = unsafe extern "C" fn(
     *mut gobject::GObject,
@@ -99,9 +63,9 @@ fn given(build: impl FnOnce() -> WebContext) -> Option<f64> {
 
 #[test]
 fn web_contexts_poll_the_web_process_footprint_every_five_minutes() {
-    let (_xvfb, display) = xvfb();
+    let display = lockbox_core::testing::start_display();
     // One test in this binary: nothing else reads the environment meanwhile.
-    std::env::set_var("DISPLAY", &display);
+    std::env::set_var("DISPLAY", &display.name);
     gtk::init().unwrap();
     // SAFETY: the class is referenced for the life of the process; its
     // set_property is swapped, before any context exists, for one that chains to it.

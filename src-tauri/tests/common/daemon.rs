@@ -17,7 +17,7 @@ pub struct Daemon {
     pub log: PathBuf,
     children: Vec<Child>,
     /// Dropped after the children (`Drop` below stops them first).
-    _display: crate::sign_in::Display,
+    _display: lockbox_core::testing::Display,
 }
 
 impl Drop for Daemon {
@@ -50,7 +50,7 @@ pub fn start_notification_daemon(dir: &Path, bus: &str) -> Daemon {
         need(tool);
     }
     // A free display of its own (Xvfb), shared with the real browser's tests.
-    let display = crate::sign_in::start_display();
+    let display = lockbox_core::testing::start_display();
     let mut d = Daemon {
         log: dir.join("notify-calls.log"),
         children: Vec::new(),
