@@ -329,7 +329,7 @@ pub fn run(path: PathBuf, context: tauri::Context<tauri::Wry>) {
             if let Ok(dir) = app.path().app_cache_dir() {
                 window = window.data_directory(dir.join("archive-webview"));
             }
-            window.build()?;
+            crate::shown_when_its_page_has_loaded(window).build()?;
             Ok(())
         })
         .run(context);

@@ -105,12 +105,35 @@ pub fn start_page_from(args: impl IntoIterator<Item = String>) -> String {
 /// The admin-center window (created here rather than in tauri.conf.json so it can open on any page).
 fn create_main_window<R: Runtime>(app: &AppHandle<R>, page: &str) -> tauri::Result<()> {
     let url = tauri::WebviewUrl::App(format!("index.html#/{page}").into());
-    tauri::WebviewWindowBuilder::new(app, "main", url)
+    let window = tauri::WebviewWindowBuilder::new(app, "main", url)
         .title("Lockbox admin center")
         .inner_size(1280.0, 820.0)
-        .min_inner_size(900.0, 600.0)
-        .build()?;
+        .min_inner_size(900.0, 600.0);
+    shown_when_its_page_has_loaded(window).build()?;
     Ok(())
+}
+
+/// A window that appears when its page has loaded, not before. WebKit
+/// painting without compositing (no GPU, `lockbox_webkit`) makes the window's
+/// first draw wait for the web process, up to 500 ms, and the web process
+/// may itself be waiting on the app meanwhile: a quarter of the starts on a
+/// 2-core machine lost those 500 ms, with the window shown at once or when
+/// the page started loading (BENCHMARKS.md §6, stop 33). It never shows a
+/// blank frame either.
+pub(crate) fn shown_when_its_page_has_loaded<'a, R: Runtime, M: Manager<R>>(
+    window: tauri::WebviewWindowBuilder<'a, R, M>,
+) -> tauri::WebviewWindowBuilder<'a, R, M> {
+    let shown = std::sync::atomic::AtomicBool::new(false);
+    window.visible(false).on_page_load(move |w, load| {
+        // Once: a later load (a reload) leaves a window hidden to the tray hidden.
+        if load.event() == tauri::webview::PageLoadEvent::Finished
+            && !shown.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            if let Err(e) = w.show() {
+                tracing::warn!("cannot show the window: {e}");
+            }
+        }
+    })
 }
 
 pub(crate) fn on_menu<R: Runtime>(app: &AppHandle<R>, id: tray::MenuId) {
@@ -183,7 +206,16 @@ pub fn run() {
             None,
         ))
         .plugin(tauri_plugin_dialog::init())
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Size and place come back; when to show the window is ours
+        // (shown_when_its_page_has_loaded).
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
         .manage(state)
         .manage(api::ApiRuntime::default())
         .invoke_handler(handlers!())
@@ -232,11 +264,19 @@ pub fn run() {
 }
 
 /// WebKit settings Tauri does not expose, before the first window
-/// (`lockbox_webkit`: the web process's memory poll, 30 s → 5 min).
+/// (`lockbox_webkit`): the web process's memory poll, 30 s → 5 min; without
+/// a GPU, painting without compositing.
 pub(crate) fn tune_webkit() {
     #[cfg(target_os = "linux")]
-    if let Err(why) = lockbox_webkit::set_web_process_memory_poll() {
-        tracing::warn!("the web process keeps WebKit's memory poll: {why}");
+    {
+        if let Err(why) = lockbox_webkit::set_web_process_memory_poll() {
+            tracing::warn!("the web process keeps WebKit's memory poll: {why}");
+        }
+        match lockbox_webkit::paint_without_compositing_when_no_gpu() {
+            Ok(true) => tracing::info!("no GPU: WebKit paints without compositing"),
+            Ok(false) => {}
+            Err(why) => tracing::warn!("WebKit keeps compositing without a GPU: {why}"),
+        }
     }
 }
 

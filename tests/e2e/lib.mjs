@@ -404,6 +404,23 @@ export async function closeDrawer(driver, drawer) {
 
 // ---------------------------------------------------------------- screenshots
 
+// Without a GPU the app has WebKit paint without compositing (lockbox_webkit),
+// and WebKitWebDriver then answers a screenshot only after the page's next
+// paint: on a page with nothing changing that can take a minute or more. So
+// while a screenshot is taken, the page repaints one transparent pixel every
+// 50 ms (text of the same transparent colour changing): the image shows
+// nothing of it, and the element leaves the page right after.
+const REPAINT_START = `
+const dot = document.createElement("div");
+dot.id = "lockbox-e2e-repaint";
+dot.setAttribute("aria-hidden", "true");
+dot.style.cssText = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;pointer-events:none;color:transparent;font-size:1px;line-height:1px";
+document.body.appendChild(dot);
+let n = 0;
+window.__lockboxE2eRepaint = setInterval(() => { dot.textContent = n++ % 2 ? "." : ":"; }, 50);
+`;
+const REPAINT_STOP = `clearInterval(window.__lockboxE2eRepaint); document.getElementById("lockbox-e2e-repaint")?.remove();`;
+
 /**
  * Saves NAME.png of the window. First waits (bounded) for finite CSS
  * transitions/animations to finish (WebKit under Xvfb starts them late, so a
@@ -423,7 +440,13 @@ export async function screenshot(driver, name) {
   await driver.executeAsyncScript(
     "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
   );
-  const png = await driver.takeScreenshot();
+  await driver.executeScript(REPAINT_START);
+  let png;
+  try {
+    png = await driver.takeScreenshot();
+  } finally {
+    await driver.executeScript(REPAINT_STOP).catch(() => undefined);
+  }
   mkdirSync(env.shots, { recursive: true });
   const file = join(env.shots, `${name}.png`);
   writeFileSync(file, Buffer.from(png, "base64"));

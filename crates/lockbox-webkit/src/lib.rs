@@ -14,6 +14,17 @@
 //! built with no settings of its own gets ours, and everything else WebKit
 //! decides (thresholds, the memory limit) stays its default.
 //!
+//! Without a GPU (no DRM render node: Xvfb, a VM, a remote display) WebKit
+//! composites every frame through software OpenGL (llvmpipe): ~80–120 ms of
+//! CPU a frame however small the change, and most of the first frame's cost.
+//! [`paint_without_compositing_when_no_gpu`] makes every `WebKitSettings`
+//! built from then on ask for `hardware-acceleration-policy` NEVER, the way
+//! [`set_web_process_memory_poll`] does for the context: WebKit then paints
+//! with its CPU renderer straight into the window (a few ms a frame). With a
+//! GPU nothing changes, and a `WEBKIT_DISABLE_COMPOSITING_MODE` the user set
+//! is left to decide. (The environment variable itself is not used: every
+//! process the app starts, a browser for sign-in among them, would inherit it.)
+//!
 //! This is the workspace's only crate with unsafe code (the others forbid
 //! it); each unsafe block says why it is sound. Linux only: elsewhere the
 //! crate is empty.
@@ -26,7 +37,7 @@ use webkit2gtk::glib::ffi::GType;
 use webkit2gtk::glib::gobject_ffi as gobject;
 use webkit2gtk::glib::translate::IntoGlib;
 use webkit2gtk::glib::StaticType;
-use webkit2gtk::WebContext;
+use webkit2gtk::{Settings, WebContext};
 
 /// The web process's memory footprint poll, in seconds.
 pub const WEB_PROCESS_MEMORY_POLL_S: f64 = 300.0;
@@ -103,5 +114,109 @@ unsafe extern "C" fn construct_web_context(
             .get()
             .expect("set before the constructor is swapped");
         original(type_, n, params)
+    }
+}
+
+/// Whether WebKit should paint without compositing: there is no GPU to
+/// composite on (no DRM render node, or software GL forced with
+/// `LIBGL_ALWAYS_SOFTWARE`), and the user did not decide it themselves
+/// (`WEBKIT_DISABLE_COMPOSITING_MODE` set, whatever its value).
+pub fn without_compositing(render_node: bool, software_gl: bool, user_decides: bool) -> bool {
+    !user_decides && (!render_node || software_gl)
+}
+
+/// [`without_compositing`] for this machine and environment.
+pub fn no_gpu_here() -> bool {
+    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    let software_gl = std::env::var("LIBGL_ALWAYS_SOFTWARE").is_ok_and(|v| v == "1" || v == "true");
+    without_compositing(
+        render_node,
+        software_gl,
+        std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some(),
+    )
+}
+
+/// Without a GPU ([`no_gpu_here`]), makes every `WebKitSettings` built from
+/// now on paint without compositing; returns whether it did. Call before the
+/// first window (a web view's page takes its settings when it is created).
+pub fn paint_without_compositing_when_no_gpu() -> Result<bool, String> {
+    if !no_gpu_here() {
+        return Ok(false);
+    }
+    paint_without_compositing().map(|()| true)
+}
+
+static SETTINGS_CONSTRUCTOR: OnceLock<Constructor> = OnceLock::new();
+
+/// Makes every `WebKitSettings` built from now on (the one each web view
+/// makes for itself included) ask for hardware acceleration policy NEVER,
+/// GPU or not. [`paint_without_compositing_when_no_gpu`] is the app's entry.
+pub fn paint_without_compositing() -> Result<(), String> {
+    if SETTINGS_CONSTRUCTOR.get().is_some() {
+        return Ok(());
+    }
+    // SAFETY: as in set_web_process_memory_poll: the class is referenced for
+    // the life of the process, and its constructor pointer is swapped for one
+    // that chains to it.
+    unsafe {
+        let class = gobject::g_type_class_ref(Settings::static_type().into_glib())
+            as *mut gobject::GObjectClass;
+        let Some(original) = (*class).constructor else {
+            return Err("WebKitSettings has no constructor to wrap".into());
+        };
+        let _ = SETTINGS_CONSTRUCTOR.set(original);
+        (*class).constructor = Some(construct_settings);
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn construct_settings(
+    type_: GType,
+    n: c_uint,
+    params: *mut gobject::GObjectConstructParam,
+) -> *mut gobject::GObject {
+    // SAFETY: the original constructor returns a WebKitSettings instance
+    // (its instance init has made the preferences the setter writes to), or
+    // NULL, which is passed on untouched. Plain FFI: the gtk-rs wrappers
+    // assert GTK is initialised, and a panic here (called from C) aborts.
+    unsafe {
+        let original = SETTINGS_CONSTRUCTOR
+            .get()
+            .expect("set before the constructor is swapped");
+        let object = original(type_, n, params);
+        if !object.is_null() {
+            webkit::webkit_settings_set_hardware_acceleration_policy(
+                object as *mut webkit::WebKitSettings,
+                webkit::WEBKIT_HARDWARE_ACCELERATION_POLICY_NEVER,
+            );
+        }
+        object
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_compositing;
+
+    #[test]
+    fn compositing_goes_only_without_a_gpu_and_never_over_the_users_choice() {
+        // (render node, software GL forced, the user set WEBKIT_DISABLE_COMPOSITING_MODE)
+        assert!(
+            without_compositing(false, false, false),
+            "no GPU: Xvfb, a VM"
+        );
+        assert!(
+            without_compositing(true, true, false),
+            "a GPU, software GL forced"
+        );
+        assert!(
+            !without_compositing(true, false, false),
+            "a GPU: keep compositing"
+        );
+        assert!(!without_compositing(false, false, true), "the user decides");
+        assert!(!without_compositing(true, true, true), "the user decides");
     }
 }
