@@ -398,6 +398,56 @@ fn unsafe_code_lives_only_in_lockbox_webkit() {
     );
 }
 
+/// The lint lines of TOML's `[HEADER]` table, blank lines and comments left out.
+fn lint_lines(toml: &str, header: &str) -> Vec<String> {
+    let toml = format!("\n{toml}");
+    let Some(table) = toml.split(&format!("\n[{header}]\n")).nth(1) else {
+        return Vec::new();
+    };
+    table
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+/// The workspace's lints of HEADER (`workspace.lints.clippy`) that CRATE's
+/// own table (`lints.clippy`) does not repeat word for word.
+fn lints_not_kept(workspace: &str, krate: &str, table: &str) -> Vec<String> {
+    let kept = lint_lines(krate, &format!("lints.{table}"));
+    lint_lines(workspace, &format!("workspace.lints.{table}"))
+        .into_iter()
+        .filter(|l| !kept.contains(l))
+        .collect()
+}
+
+#[test]
+fn lockbox_webkit_keeps_the_workspace_clippy_lints() {
+    // Cargo cannot take the workspace's lints and allow one of them
+    // (unsafe_code), so lockbox-webkit repeats the clippy table by hand.
+    let workspace = read("Cargo.toml");
+    assert!(lint_lines(&workspace, "workspace.lints.clippy").len() >= 5);
+    assert_eq!(
+        lints_not_kept(
+            &workspace,
+            &read("crates/lockbox-webkit/Cargo.toml"),
+            "clippy"
+        ),
+        Vec::<String>::new(),
+        "add them to crates/lockbox-webkit/Cargo.toml's [lints.clippy]"
+    );
+    // The check can fail: a lint the crate drops is named.
+    let planted =
+        "[workspace.lints.clippy]\ntodo = \"warn\"\nnew_lint = \"deny\"\n\n[profile.dev]\n";
+    let krate = "[lints.clippy]\n# ours\ntodo = \"warn\"\nextra = \"deny\"\n";
+    assert_eq!(
+        lints_not_kept(planted, krate, "clippy"),
+        vec!["new_lint = \"deny\"".to_string()]
+    );
+}
+
 #[test]
 fn the_lints_check_catches_a_crate_off_them() {
     let on = (
