@@ -56,27 +56,52 @@ static WEBKIT_CONSTRUCTOR: OnceLock<Constructor> = OnceLock::new();
 /// every `WEB_PROCESS_MEMORY_POLL_S`. Call before the first window. Returns
 /// why not, if this WebKit has no such construct property.
 pub fn set_web_process_memory_poll() -> Result<(), String> {
-    if WEBKIT_CONSTRUCTOR.get().is_some() {
+    wrap_constructor(
+        WebContext::static_type(),
+        &WEBKIT_CONSTRUCTOR,
+        construct_web_context,
+        |class| {
+            // SAFETY: `class` is the referenced, initialised class; the pspec
+            // it returns (if any) lives as long as the class.
+            unsafe {
+                let pspec = gobject::g_object_class_find_property(class, PROPERTY.as_ptr());
+                if pspec.is_null() {
+                    return Err("this WebKitGTK has no memory-pressure-settings (< 2.34)".into());
+                }
+                if (*pspec).flags & gobject::G_PARAM_CONSTRUCT_ONLY == 0 {
+                    return Err(
+                        "memory-pressure-settings is not a construct-only property here".into(),
+                    );
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Swaps the GObject `constructor` of TYPE's class for WRAPPER, which chains
+/// to the original kept in ORIGINAL; once per process (again: nothing). CHECK
+/// looks at the class first and may refuse, leaving it as it was.
+fn wrap_constructor(
+    type_: webkit2gtk::glib::Type,
+    original: &OnceLock<Constructor>,
+    wrapper: Constructor,
+    check: impl FnOnce(*mut gobject::GObjectClass) -> Result<(), String>,
+) -> Result<(), String> {
+    if original.get().is_some() {
         return Ok(());
     }
     // SAFETY: the class is referenced (and so initialised) for the life of the
-    // process; its pspec is looked up by name and its flags checked before
-    // the class's constructor pointer is swapped for one that chains to it.
+    // process; its constructor pointer is read, kept, and swapped for one that
+    // chains to it, before any instance of the type is built by the caller.
     unsafe {
-        let class = gobject::g_type_class_ref(WebContext::static_type().into_glib())
-            as *mut gobject::GObjectClass;
-        let pspec = gobject::g_object_class_find_property(class, PROPERTY.as_ptr());
-        if pspec.is_null() {
-            return Err("this WebKitGTK has no memory-pressure-settings (< 2.34)".into());
-        }
-        if (*pspec).flags & gobject::G_PARAM_CONSTRUCT_ONLY == 0 {
-            return Err("memory-pressure-settings is not a construct-only property here".into());
-        }
-        let Some(original) = (*class).constructor else {
-            return Err("WebKitWebContext has no constructor to wrap".into());
+        let class = gobject::g_type_class_ref(type_.into_glib()) as *mut gobject::GObjectClass;
+        check(class)?;
+        let Some(chained) = (*class).constructor else {
+            return Err(format!("{type_} has no constructor to wrap"));
         };
-        let _ = WEBKIT_CONSTRUCTOR.set(original);
-        (*class).constructor = Some(construct_web_context);
+        let _ = original.set(chained);
+        (*class).constructor = Some(wrapper);
     }
     Ok(())
 }
@@ -155,22 +180,12 @@ static SETTINGS_CONSTRUCTOR: OnceLock<Constructor> = OnceLock::new();
 /// makes for itself included) ask for hardware acceleration policy NEVER,
 /// GPU or not. [`paint_without_compositing_when_no_gpu`] is the app's entry.
 pub fn paint_without_compositing() -> Result<(), String> {
-    if SETTINGS_CONSTRUCTOR.get().is_some() {
-        return Ok(());
-    }
-    // SAFETY: as in set_web_process_memory_poll: the class is referenced for
-    // the life of the process, and its constructor pointer is swapped for one
-    // that chains to it.
-    unsafe {
-        let class = gobject::g_type_class_ref(Settings::static_type().into_glib())
-            as *mut gobject::GObjectClass;
-        let Some(original) = (*class).constructor else {
-            return Err("WebKitSettings has no constructor to wrap".into());
-        };
-        let _ = SETTINGS_CONSTRUCTOR.set(original);
-        (*class).constructor = Some(construct_settings);
-    }
-    Ok(())
+    wrap_constructor(
+        Settings::static_type(),
+        &SETTINGS_CONSTRUCTOR,
+        construct_settings,
+        |_| Ok(()),
+    )
 }
 
 unsafe extern "C" fn construct_settings(
